@@ -1,0 +1,98 @@
+/* dns.h -- DNS names, record types and record content, on top of libknot/libzscanner.
+ *
+ * Forms used across mxguard:
+ *  - canonical name: presentation form, lowercase, absolute, with the trailing dot
+ *    ("www.example.com.", root "."). Every module compares names in this form.
+ *  - db name: the canonical name without its trailing dot, as pdns's generic-SQL schema
+ *    stores it ("www.example.com", root "").
+ *  - pdns content: record content the way pdns writes it itself: names inside content are
+ *    absolute and written without trailing dot ("10 mail.example.com"), the root as ".",
+ *    TXT/SPF as quoted strings, priority inside MX/SRV content.
+ * Nothing here does I/O except mxg_zonefile_parse(), which reads the file it is given. */
+#ifndef MXG_DNS_H
+#define MXG_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mxg/limits.h"
+
+/* Validates a presentation-form name (with or without trailing dot; "" and "." are the root;
+ * \DDD and \X escapes allowed) and writes its canonical form into out.
+ * Returns 0, MXG_EINVAL (bad syntax, empty label), MXG_ERANGE (label > 63 or name > 255 octets
+ * in wire form, or out too small). */
+int mxg_name_canon(const char *in, char *out, size_t outlen);
+
+/* Canonical name -> db name (drops the trailing dot; root -> ""). Returns 0 or MXG_ERANGE. */
+int mxg_name_to_db(const char *canon, char *out, size_t outlen);
+
+/* True when canonical name child equals parent or lies below it (label-wise, so
+ * "xexample.com." is not below "example.com."). Both must be canonical. */
+bool mxg_name_is_below(const char *child, const char *parent);
+
+/* Canonical name of the parent ("www.example.com." -> "example.com.", "com." -> ".").
+ * Returns 0, or MXG_ENOENT for the root. */
+int mxg_name_parent(const char *canon, char *out, size_t outlen);
+
+/* Number of labels of a canonical name (root: 0). */
+int mxg_name_labels(const char *canon);
+
+/* Reversed-label key of a canonical name: a byte string whose bytewise order is DNSSEC
+ * canonical order (RFC 4034 §6.1) and in which the key of every name below N starts with
+ * the key of N. Writes at most outlen bytes, sets *keylen. Returns 0 or MXG_EINVAL/MXG_ERANGE.
+ * The key may contain any byte but 0x00 is used only as label terminator. */
+int mxg_name_rkey(const char *canon, uint8_t *out, size_t outlen, size_t *keylen);
+
+/* Record types. Mnemonics are case-insensitive on input ("a", "Mx", "TYPE65534").
+ * Writes the canonical uppercase mnemonic (knot's name, or pdns's own for ALIAS and LUA,
+ * or TYPEnnn for types without one) and the numeric type. "ANY" and "TYPE0"/"ENT" are
+ * refused here (MXG_EINVAL): they are never record types of stored data.
+ * pdns-only types: ALIAS = 65401, LUA = 65402. */
+int mxg_rrtype_parse(const char *in, char *out, size_t outlen, uint16_t *type);
+
+/* Normalises the content of one record of the given type (canonical mnemonic or any case)
+ * to pdns content. Content in pdns form, in zone-file form with trailing dots, with
+ * extra whitespace, or TXT unquoted ("v=spf1 -all" becomes "\"v=spf1 -all\"") are all accepted.
+ * Relative names in content are taken as absolute (pdns writes them without trailing dot).
+ * ALIAS: content is one name; LUA: stored as given after a length check.
+ * Returns 0; MXG_EINVAL with a reason in err (may be NULL) when the content does not parse
+ * for its type; MXG_ERANGE when out is too small or the content exceeds MXG_CONTENT_MAX. */
+int mxg_rr_normalize(const char *type, const char *content, char *out, size_t outlen, char *err,
+                     size_t errlen);
+
+/* Canonical mnemonic of a numeric type, as mxg_rrtype_parse() writes it.
+ * Returns 0; MXG_EINVAL for the types mxg_rrtype_parse() refuses; MXG_ERANGE when out is too
+ * small. */
+int mxg_rrtype_name(uint16_t type, char *out, size_t outlen);
+
+/* Renders the wire rdata (uncompressed, RFC 1035 format) of one record of the given numeric type
+ * as pdns content, exactly as mxg_rr_normalize() writes it (ALIAS: one wire name).
+ * Returns 0; MXG_EINVAL with a reason in err (may be NULL) when the rdata is malformed for the
+ * type, holds a compression pointer, or the type is refused or LUA; MXG_ERANGE when out is too
+ * small or the content exceeds MXG_CONTENT_MAX. */
+int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *out, size_t outlen,
+                     char *err, size_t errlen);
+
+/* One record from a zone file. All strings are borrowed for the duration of the call. */
+struct mxg_zf_record {
+    const char *owner;   /* canonical name */
+    const char *type;    /* canonical mnemonic */
+    uint32_t ttl;
+    const char *content; /* pdns content */
+    unsigned long line;  /* line of the record in its file */
+    const char *file;    /* the file it came from ($INCLUDE) */
+};
+
+/* Called per record; a non-zero return stops the parse and is returned by mxg_zonefile_parse. */
+typedef int (*mxg_zf_cb)(void *ctx, const struct mxg_zf_record *rec);
+
+/* Parses an RFC 1035 master file (through libzscanner: $ORIGIN, $TTL, $INCLUDE, relative names,
+ * parentheses, comments, every type knot knows) with the given canonical origin (used when the file
+ * has no $ORIGIN) and default TTL, calling cb for each record in file order.
+ * Returns 0; MXG_EPARSE with "FILE:LINE: reason" in err on the first syntax error; MXG_EIO
+ * when the file cannot be read; or the callback's non-zero return. */
+int mxg_zonefile_parse(const char *path, const char *origin, uint32_t default_ttl, mxg_zf_cb cb,
+                       void *ctx, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,50 @@
+/* server.h -- the backend socket: a libuv unix-socket listener speaking JSON lines.
+ *
+ * Knows framing, limits and connections; hands each complete line to the backend. One request
+ * is answered before the next line of the same connection is read; connections are never
+ * closed for being idle. */
+#ifndef MXG_SERVER_H
+#define MXG_SERVER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <uv.h>
+
+#include "mxg/backend.h"
+
+struct mxg_server;
+
+struct mxg_server_opts {
+    const char *path;
+    mode_t mode;
+    const char *group; /* NULL: leave the group alone */
+    unsigned max_connections;
+};
+
+struct mxg_server_stats {
+    uint64_t accepted;
+    uint64_t refused; /* over max-connections */
+    uint64_t oversized; /* lines over MXG_LINE_MAX */
+    unsigned open;
+};
+
+/* Binds and listens. Refuses (MXG_EBUSY) a path on which a live process accepts connections;
+ * removes a stale socket file. Returns 0 or MXG_E* with a message in err. */
+int mxg_server_start(uv_loop_t *loop, struct mxg_backend *be, const struct mxg_server_opts *opts,
+                     struct mxg_server **out, char *err, size_t errlen);
+
+/* Closes the listener and every connection (rolling back their transactions); the memory is
+ * released once the loop has run the close callbacks. Removes the socket file. */
+void mxg_server_stop(struct mxg_server *srv);
+
+const struct mxg_server_stats *mxg_server_stats(const struct mxg_server *srv);
+
+/* Checks whether something accepts connections on a unix socket path (0: no, 1: yes). */
+int mxg_socket_in_use(const char *path);
+
+/* Applies mode and group to a socket file. Returns 0 or MXG_EINVAL/MXG_EIO with err. */
+int mxg_socket_set_perms(const char *path, mode_t mode, const char *group, char *err,
+                         size_t errlen);
+
+#endif

@@ -1,0 +1,108 @@
+/* store.h -- the one interface between mxguard and where zones live.
+ *
+ * An engine (store_sqlite.c; PostgreSQL later) fills struct mxg_store_ops. The data model is
+ * PowerDNS's generic-SQL schema of 4.7 (domains, records, domainmetadata, cryptokeys,
+ * tsigkeys, comments), so a pdns gsqlite3 database can be served as it is; mxguard keeps its own
+ * tables beside it. Names cross this interface in canonical form (dns.h), content in pdns form
+ * with the priority inside MX/SRV content, types as canonical mnemonics.
+ *
+ * All calls are made from one thread per store handle. Writes happen inside
+ * mxg_store_begin()/mxg_store_commit() (or _rollback()); reads inside a write transaction see
+ * its changes. Record callbacks receive borrowed strings valid for the duration of the call;
+ * a non-zero callback return stops the iteration and is returned by the call. */
+#ifndef MXG_STORE_H
+#define MXG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mxg/limits.h"
+
+enum mxg_zone_kind { MXG_KIND_NATIVE, MXG_KIND_MASTER, MXG_KIND_SLAVE };
+
+struct mxg_zone {
+    int64_t id;
+    char name[MXG_NAME_TEXT_MAX]; /* canonical */
+    enum mxg_zone_kind kind;
+    char masters[1024]; /* comma-separated "IP" or "IP:port", as stored */
+    int64_t last_check;
+    int64_t notified_serial;
+    int64_t serial;     /* from the zone's SOA; 0 when it has none */
+    bool has_soa;
+};
+
+struct mxg_record {
+    const char *name;    /* canonical owner */
+    const char *type;    /* canonical mnemonic; "ENT" for a stored empty non-terminal */
+    const char *content; /* pdns form */
+    uint32_t ttl;
+    int64_t domain_id;
+    bool auth;
+};
+
+typedef int (*mxg_record_cb)(void *ctx, const struct mxg_record *rec);
+typedef int (*mxg_zone_cb)(void *ctx, const struct mxg_zone *zone);
+typedef int (*mxg_meta_cb)(void *ctx, const char *kind, const char *value);
+
+struct mxg_store;
+
+struct mxg_store_ops {
+    const char *name;
+    void (*close)(struct mxg_store *st);
+
+    int (*zone_get)(struct mxg_store *st, const char *name, struct mxg_zone *out);
+    int (*zone_get_by_id)(struct mxg_store *st, int64_t id, struct mxg_zone *out);
+    int (*zone_list)(struct mxg_store *st, mxg_zone_cb cb, void *ctx);
+    int (*zone_add)(struct mxg_store *st, const char *name, enum mxg_zone_kind kind,
+                    const char *masters, int64_t *id);
+    int (*zone_delete)(struct mxg_store *st, int64_t id);
+    int (*zone_set_notified)(struct mxg_store *st, int64_t id, int64_t serial);
+    int (*zone_set_last_check)(struct mxg_store *st, int64_t id, int64_t when);
+
+    int (*lookup)(struct mxg_store *st, int64_t zone_id, const char *name, const char *type,
+                  mxg_record_cb cb, void *ctx);
+    int (*has_below)(struct mxg_store *st, int64_t zone_id, const char *name, bool *out);
+    int (*list)(struct mxg_store *st, int64_t zone_id, mxg_record_cb cb, void *ctx);
+
+    int (*meta_list)(struct mxg_store *st, int64_t zone_id, const char *kind, mxg_meta_cb cb,
+                     void *ctx);
+    int (*meta_set)(struct mxg_store *st, int64_t zone_id, const char *kind,
+                    const char *const *values, size_t n);
+
+    int (*begin)(struct mxg_store *st);
+    int (*commit)(struct mxg_store *st);
+    int (*rollback)(struct mxg_store *st);
+    int (*rrset_delete)(struct mxg_store *st, int64_t zone_id, const char *name, const char *type);
+    int (*record_add)(struct mxg_store *st, int64_t zone_id, const struct mxg_record *rec);
+    int (*zone_clear)(struct mxg_store *st, int64_t zone_id);
+};
+
+struct mxg_store {
+    const struct mxg_store_ops *ops;
+};
+
+/* Opens the store named by uri ("sqlite:/path"), creating and migrating its schema when needed.
+ * Returns 0 and a new handle in *out; or MXG_EINVAL (unknown scheme), MXG_ESTORE/MXG_EIO with
+ * a message in err. */
+int mxg_store_open(const char *uri, struct mxg_store **out, char *err, size_t errlen);
+
+/* Engines. */
+int mxg_store_sqlite_open(const char *path, struct mxg_store **out, char *err, size_t errlen);
+
+/* Current schema version of mxguard's own tables. */
+#define MXG_STORE_SCHEMA_VERSION 1
+
+const char *mxg_zone_kind_name(enum mxg_zone_kind kind); /* "native", "master", "slave" */
+int mxg_zone_kind_parse(const char *s, enum mxg_zone_kind *out);
+
+/* Thin wrappers so callers read naturally: mxg_store_lookup(st, ...). */
+static inline void mxg_store_close(struct mxg_store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+#define MXG_STORE_CALL(st, op, ...) ((st)->ops->op((st), __VA_ARGS__))
+#define MXG_STORE_CALL0(st, op) ((st)->ops->op((st)))
+
+#endif

@@ -1,0 +1,624 @@
+/* backend.c -- remote-backend method dispatch over the store (no I/O of its own).
+ *
+ * Every reply carries "result"; a failure is {"result":false} with a "log" line saying why,
+ * which pdns writes to its own log. Names arrive absolute and in any case; they are matched
+ * in canonical (lowercase) form and echoed in lookup replies as asked. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "mxg/backend.h"
+#include "mxg/dns.h"
+#include "mxg/err.h"
+#include "mxg/log.h"
+#include "mxg/proto.h"
+
+struct mxg_backend {
+    struct mxg_store *store;
+    const struct mxg_config *cfg;
+    struct mxg_backend_stats stats;
+};
+
+struct mxg_session {
+    struct mxg_backend *be;
+    bool initialized;
+};
+
+struct mxg_backend *mxg_backend_new(struct mxg_store *store, const struct mxg_config *cfg)
+{
+    struct mxg_backend *be = calloc(1, sizeof(*be));
+    if (!be)
+        return NULL;
+    be->store = store;
+    be->cfg = cfg;
+    return be;
+}
+
+void mxg_backend_free(struct mxg_backend *be)
+{
+    free(be);
+}
+
+const struct mxg_backend_stats *mxg_backend_stats(const struct mxg_backend *be)
+{
+    return &be->stats;
+}
+
+struct mxg_session *mxg_session_new(struct mxg_backend *be)
+{
+    struct mxg_session *s = calloc(1, sizeof(*s));
+    if (s)
+        s->be = be;
+    return s;
+}
+
+void mxg_session_free(struct mxg_session *s)
+{
+    free(s);
+}
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+/* Sets {"result": false} with a log line; counts an error. Returns MXG_OK for chaining. */
+static int fail(struct mxg_session *s, struct mxg_reply *r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct mxg_session *s, struct mxg_reply *r, const char *fmt, ...)
+{
+    char buf[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    mxg_reply_set(r, json_false());
+    mxg_reply_log(r, "mxguard: %s", buf);
+    s->be->stats.errors++;
+    mxg_debug("request failed: %s", buf);
+    return MXG_OK;
+}
+
+/* Fetches a required name parameter and canonicalises it. */
+static int name_param(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r,
+                      const char *key, const char **raw, char *canon, size_t canonlen)
+{
+    const char *v = NULL;
+    int rc = mxg_param_string(req, key, &v);
+    if (rc != MXG_OK) {
+        fail(s, r, "%s: parameter '%s' %s", req->method_name, key,
+             rc == MXG_ENOENT ? "is missing" : "must be a string");
+        return rc;
+    }
+    rc = mxg_name_canon(v, canon, canonlen);
+    if (rc != MXG_OK) {
+        fail(s, r, "%s: invalid name in '%s': %.255s", req->method_name, key, v);
+        return rc;
+    }
+    if (raw)
+        *raw = v;
+    return MXG_OK;
+}
+
+static int int_param(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r,
+                     const char *key, int64_t *out)
+{
+    int rc = mxg_param_int(req, key, out);
+    if (rc != MXG_OK)
+        fail(s, r, "%s: parameter '%s' %s", req->method_name, key,
+             rc == MXG_ENOENT ? "is missing" : "must be an integer");
+    return rc;
+}
+
+static int store_failed(struct mxg_session *s, struct mxg_reply *r, const char *what, int rc)
+{
+    mxg_err("store: %s: %s", what, mxg_strerror(rc));
+    return fail(s, r, "%s: %s", what, mxg_strerror(rc));
+}
+
+static json_t *domain_info(const struct mxg_zone *z)
+{
+    json_t *masters = json_array();
+    const char *p = z->masters;
+    while (masters && *p) {
+        while (*p == ',' || *p == ' ' || *p == '\t')
+            p++;
+        size_t n = strcspn(p, ", \t");
+        if (n > 0)
+            json_array_append_new(masters, json_stringn(p, n));
+        p += n;
+    }
+    return json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:o*}", "id", (json_int_t)z->id, "zone", z->name,
+                     "kind", mxg_zone_kind_name(z->kind), "serial", (json_int_t)z->serial,
+                     "notified_serial", (json_int_t)z->notified_serial, "last_check",
+                     (json_int_t)z->last_check, "masters", masters);
+}
+
+/* Looks a zone up by canonical name; replies false (with reason) when absent. */
+static int zone_param(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r,
+                      const char *key, struct mxg_zone *z)
+{
+    char canon[MXG_NAME_TEXT_MAX];
+    int rc = name_param(s, req, r, key, NULL, canon, sizeof(canon));
+    if (rc != MXG_OK)
+        return rc;
+    rc = MXG_STORE_CALL(s->be->store, zone_get, canon, z);
+    if (rc == MXG_ENOENT) {
+        mxg_reply_set(r, json_false());
+        return rc;
+    }
+    if (rc != MXG_OK)
+        store_failed(s, r, req->method_name, rc);
+    return rc;
+}
+
+/* ---- lookup and list ---------------------------------------------------------------------- */
+
+struct rec_ctx {
+    json_t *arr;
+    const char *qname; /* echoed owner, or NULL to use the stored name */
+    bool skip_ent;
+};
+
+static int add_record(void *ctx, const struct mxg_record *rec)
+{
+    struct rec_ctx *c = ctx;
+    if (c->skip_ent && strcmp(rec->type, "ENT") == 0)
+        return 0;
+    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:i,s:I}", "qtype", rec->type, "qname",
+                          c->qname ? c->qname : rec->name, "content", rec->content, "ttl",
+                          (json_int_t)rec->ttl, "auth", rec->auth ? 1 : 0, "domain_id",
+                          (json_int_t)rec->domain_id);
+    if (!o || json_array_append_new(c->arr, o) != 0)
+        return MXG_ENOMEM;
+    return 0;
+}
+
+/* Deepest served zone containing name (canonical), for zone-id -1. */
+static int find_zone(struct mxg_store *st, const char *name, struct mxg_zone *z)
+{
+    char cur[MXG_NAME_TEXT_MAX];
+    snprintf(cur, sizeof(cur), "%s", name);
+    for (int depth = 0; depth <= 128; depth++) {
+        int rc = MXG_STORE_CALL(st, zone_get, cur, z);
+        if (rc != MXG_ENOENT)
+            return rc;
+        char parent[MXG_NAME_TEXT_MAX];
+        if (mxg_name_parent(cur, parent, sizeof(parent)) != MXG_OK)
+            return MXG_ENOENT;
+        memcpy(cur, parent, sizeof(cur));
+    }
+    return MXG_ENOENT;
+}
+
+static int m_lookup(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
+{
+    struct mxg_store *st = s->be->store;
+    const char *qname = NULL, *qtype = NULL;
+    char canon[MXG_NAME_TEXT_MAX];
+    int64_t zone_id = -1;
+    s->be->stats.lookups++;
+    if (name_param(s, req, r, "qname", &qname, canon, sizeof(canon)) != MXG_OK)
+        return MXG_OK;
+    int rc = mxg_param_string(req, "qtype", &qtype);
+    if (rc != MXG_OK)
+        return fail(s, r, "lookup: parameter 'qtype' %s",
+                    rc == MXG_ENOENT ? "is missing" : "must be a string");
+    rc = mxg_param_int(req, "zone-id", &zone_id);
+    if (rc == MXG_EINVAL)
+        return fail(s, r, "lookup: parameter 'zone-id' must be an integer");
+    if (rc == MXG_ENOENT)
+        zone_id = -1;
+
+    char type[MXG_TYPE_MAX];
+    const char *type_filter = NULL;
+    if (strcasecmp(qtype, "ANY") != 0) {
+        uint16_t num;
+        if (mxg_rrtype_parse(qtype, type, sizeof(type), &num) != MXG_OK)
+            return fail(s, r, "lookup: unknown qtype '%.32s'", qtype);
+        type_filter = type;
+    }
+
+    struct mxg_zone z;
+    if (zone_id < 0) {
+        rc = find_zone(st, canon, &z);
+        if (rc == MXG_ENOENT) {
+            mxg_reply_set(r, json_false());
+            return MXG_OK;
+        }
+        if (rc != MXG_OK)
+            return store_failed(s, r, "lookup", rc);
+        zone_id = z.id;
+    }
+
+    struct rec_ctx c = {.arr = json_array(), .qname = qname, .skip_ent = type_filter != NULL};
+    if (!c.arr)
+        return MXG_ENOMEM;
+    rc = MXG_STORE_CALL(st, lookup, zone_id, canon, type_filter, add_record, &c);
+    if (rc != MXG_OK) {
+        json_decref(c.arr);
+        if (rc == MXG_ENOMEM)
+            return rc;
+        return store_failed(s, r, "lookup", rc);
+    }
+    if (json_array_size(c.arr) == 0 && !type_filter) {
+        /* An empty non-terminal: nothing here, something below. */
+        bool below = false;
+        rc = MXG_STORE_CALL(st, has_below, zone_id, canon, &below);
+        if (rc != MXG_OK) {
+            json_decref(c.arr);
+            return store_failed(s, r, "lookup", rc);
+        }
+        if (below) {
+            json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:i,s:I}", "qtype", "ENT", "qname", qname,
+                                  "content", "", "ttl", 0, "auth", 1, "domain_id",
+                                  (json_int_t)zone_id);
+            if (!o || json_array_append_new(c.arr, o) != 0) {
+                json_decref(c.arr);
+                return MXG_ENOMEM;
+            }
+        }
+    }
+    if (json_array_size(c.arr) == 0) {
+        json_decref(c.arr);
+        mxg_reply_set(r, json_false());
+        return MXG_OK;
+    }
+    mxg_reply_set(r, c.arr);
+    return MXG_OK;
+}
+
+static int m_list(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
+{
+    struct mxg_store *st = s->be->store;
+    struct mxg_zone z;
+    int64_t id = -1;
+    int rc = mxg_param_int(req, "domain_id", &id);
+    if (rc == MXG_EINVAL)
+        return fail(s, r, "list: parameter 'domain_id' must be an integer");
+    /* The zone name decides; domain_id is only a cross-check (pdns sends -1 at times). */
+    if (zone_param(s, req, r, "zonename", &z) != MXG_OK)
+        return MXG_OK;
+    if (id >= 0 && id != z.id)
+        return fail(s, r, "list: domain_id %" PRId64 " is not zone %s", id, z.name);
+    struct rec_ctx c = {.arr = json_array(), .qname = NULL, .skip_ent = true};
+    if (!c.arr)
+        return MXG_ENOMEM;
+    rc = MXG_STORE_CALL(st, list, z.id, add_record, &c);
+    if (rc != MXG_OK) {
+        json_decref(c.arr);
+        return rc == MXG_ENOMEM ? rc : store_failed(s, r, "list", rc);
+    }
+    if (json_array_size(c.arr) == 0) {
+        json_decref(c.arr);
+        return fail(s, r, "list: zone %s has no records", z.name);
+    }
+    mxg_reply_set(r, c.arr);
+    return MXG_OK;
+}
+
+/* ---- zones -------------------------------------------------------------------------------- */
+
+static int m_get_domain_info(struct mxg_session *s, const struct mxg_request *req,
+                             struct mxg_reply *r)
+{
+    struct mxg_zone z;
+    if (zone_param(s, req, r, "name", &z) != MXG_OK)
+        return MXG_OK;
+    json_t *info = domain_info(&z);
+    if (!info)
+        return MXG_ENOMEM;
+    mxg_reply_set(r, info);
+    return MXG_OK;
+}
+
+struct zones_ctx {
+    json_t *arr;
+    int filter; /* 0 all, 1 masters needing NOTIFY, 2 slaves with masters */
+};
+
+static int add_zone(void *ctx, const struct mxg_zone *z)
+{
+    struct zones_ctx *c = ctx;
+    if (c->filter == 1 &&
+        (z->kind != MXG_KIND_MASTER || !z->has_soa || z->serial == z->notified_serial))
+        return 0;
+    if (c->filter == 2 && (z->kind != MXG_KIND_SLAVE || z->masters[0] == '\0'))
+        return 0;
+    json_t *info = domain_info(z);
+    if (!info || json_array_append_new(c->arr, info) != 0)
+        return MXG_ENOMEM;
+    return 0;
+}
+
+static int zones_reply(struct mxg_session *s, struct mxg_reply *r, int filter, const char *what)
+{
+    struct zones_ctx c = {.arr = json_array(), .filter = filter};
+    if (!c.arr)
+        return MXG_ENOMEM;
+    int rc = MXG_STORE_CALL(s->be->store, zone_list, add_zone, &c);
+    if (rc != MXG_OK) {
+        json_decref(c.arr);
+        return rc == MXG_ENOMEM ? rc : store_failed(s, r, what, rc);
+    }
+    mxg_reply_set(r, c.arr);
+    return MXG_OK;
+}
+
+static int m_get_all_domains(struct mxg_session *s, const struct mxg_request *req,
+                             struct mxg_reply *r)
+{
+    return zones_reply(s, r, 0, "getAllDomains");
+}
+
+static int m_get_updated_masters(struct mxg_session *s, const struct mxg_request *req,
+                                 struct mxg_reply *r)
+{
+    return zones_reply(s, r, 1, "getUpdatedMasters");
+}
+
+static int m_get_unfresh_slave_infos(struct mxg_session *s, const struct mxg_request *req,
+                                     struct mxg_reply *r)
+{
+    return zones_reply(s, r, 2, "getUnfreshSlaveInfos");
+}
+
+static int zone_update(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r,
+                       const char *key, bool notified)
+{
+    int64_t id, v = 0;
+    if (int_param(s, req, r, "id", &id) != MXG_OK)
+        return MXG_OK;
+    if (notified) {
+        if (int_param(s, req, r, key, &v) != MXG_OK)
+            return MXG_OK;
+        if (v < 0 || v > UINT32_MAX)
+            return fail(s, r, "%s: serial out of range", req->method_name);
+    } else {
+        v = key ? (int64_t)time(NULL) : 0;
+    }
+    int rc = notified ? MXG_STORE_CALL(s->be->store, zone_set_notified, id, v)
+                      : MXG_STORE_CALL(s->be->store, zone_set_last_check, id, v);
+    if (rc == MXG_ENOENT)
+        return fail(s, r, "%s: no zone with id %" PRId64, req->method_name, id);
+    if (rc != MXG_OK)
+        return store_failed(s, r, req->method_name, rc);
+    mxg_reply_set(r, json_true());
+    return MXG_OK;
+}
+
+static int m_set_notified(struct mxg_session *s, const struct mxg_request *req,
+                          struct mxg_reply *r)
+{
+    return zone_update(s, req, r, "serial", true);
+}
+
+static int m_set_fresh(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
+{
+    return zone_update(s, req, r, "now", false);
+}
+
+static int m_set_stale(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
+{
+    return zone_update(s, req, r, NULL, false);
+}
+
+/* ---- metadata ----------------------------------------------------------------------------- */
+
+struct meta_ctx {
+    json_t *obj; /* getAllDomainMetadata: kind -> [values] */
+    json_t *arr; /* getDomainMetadata: [values] */
+};
+
+static int add_meta(void *ctx, const char *kind, const char *value)
+{
+    struct meta_ctx *c = ctx;
+    json_t *v = json_string(value);
+    if (!v)
+        v = json_string(""); /* not UTF-8: pdns could not use it either */
+    if (!v)
+        return MXG_ENOMEM;
+    json_t *arr = c->arr;
+    if (c->obj) {
+        arr = json_object_get(c->obj, kind);
+        if (!arr) {
+            arr = json_array();
+            if (!arr || json_object_set_new(c->obj, kind, arr) != 0) {
+                json_decref(v);
+                return MXG_ENOMEM;
+            }
+        }
+    }
+    if (json_array_append_new(arr, v) != 0)
+        return MXG_ENOMEM;
+    return 0;
+}
+
+static int m_get_all_domain_metadata(struct mxg_session *s, const struct mxg_request *req,
+                                     struct mxg_reply *r)
+{
+    struct mxg_zone z;
+    if (zone_param(s, req, r, "name", &z) != MXG_OK)
+        return MXG_OK;
+    struct meta_ctx c = {.obj = json_object()};
+    if (!c.obj)
+        return MXG_ENOMEM;
+    int rc = MXG_STORE_CALL(s->be->store, meta_list, z.id, NULL, add_meta, &c);
+    if (rc != MXG_OK) {
+        json_decref(c.obj);
+        return rc == MXG_ENOMEM ? rc : store_failed(s, r, "getAllDomainMetadata", rc);
+    }
+    mxg_reply_set(r, c.obj);
+    return MXG_OK;
+}
+
+static int kind_param(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r,
+                      const char **kind)
+{
+    int rc = mxg_param_string(req, "kind", kind);
+    if (rc != MXG_OK) {
+        fail(s, r, "%s: parameter 'kind' %s", req->method_name,
+             rc == MXG_ENOENT ? "is missing" : "must be a string");
+        return rc;
+    }
+    size_t n = strlen(*kind);
+    if (n == 0 || n > MXG_META_KIND_MAX) {
+        fail(s, r, "%s: metadata kind must be 1..%d characters", req->method_name,
+             MXG_META_KIND_MAX);
+        return MXG_EINVAL;
+    }
+    return MXG_OK;
+}
+
+static int m_get_domain_metadata(struct mxg_session *s, const struct mxg_request *req,
+                                 struct mxg_reply *r)
+{
+    struct mxg_zone z;
+    const char *kind = NULL;
+    if (zone_param(s, req, r, "name", &z) != MXG_OK || kind_param(s, req, r, &kind) != MXG_OK)
+        return MXG_OK;
+    struct meta_ctx c = {.arr = json_array()};
+    if (!c.arr)
+        return MXG_ENOMEM;
+    int rc = MXG_STORE_CALL(s->be->store, meta_list, z.id, kind, add_meta, &c);
+    if (rc != MXG_OK) {
+        json_decref(c.arr);
+        return rc == MXG_ENOMEM ? rc : store_failed(s, r, "getDomainMetadata", rc);
+    }
+    mxg_reply_set(r, c.arr);
+    return MXG_OK;
+}
+
+static int m_set_domain_metadata(struct mxg_session *s, const struct mxg_request *req,
+                                 struct mxg_reply *r)
+{
+    struct mxg_store *st = s->be->store;
+    struct mxg_zone z;
+    const char *kind = NULL;
+    if (zone_param(s, req, r, "name", &z) != MXG_OK)
+        return MXG_OK;
+    if (kind_param(s, req, r, &kind) != MXG_OK)
+        return MXG_OK;
+    json_t *value = json_object_get(req->params, "value");
+    if (!json_is_array(value))
+        return fail(s, r, "setDomainMetadata: parameter 'value' must be an array of strings");
+    size_t n = json_array_size(value);
+    if (n > MXG_META_VALUES_MAX)
+        return fail(s, r, "setDomainMetadata: more than %d values", MXG_META_VALUES_MAX);
+    const char *vals[MXG_META_VALUES_MAX];
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(value, i);
+        if (!json_is_string(v) || json_string_length(v) > MXG_META_VALUE_MAX ||
+            strlen(json_string_value(v)) != json_string_length(v))
+            return fail(s, r, "setDomainMetadata: value %zu is not a string of at most %d bytes",
+                        i, MXG_META_VALUE_MAX);
+        vals[i] = json_string_value(v);
+    }
+    if (strcasecmp(kind, "X-MXGUARD-MODE") == 0) {
+        enum mxg_mode mode;
+        if (n > 1 || (n == 1 && mxg_parse_mode(vals[0], &mode) != MXG_OK))
+            return fail(s, r, "setDomainMetadata: X-MXGUARD-MODE must be one of "
+                              "off, warn, reject, fix");
+    }
+    /* Outside a transaction this call is its own one-call transaction. */
+    int rc = MXG_STORE_CALL0(st, begin);
+    if (rc == MXG_OK) {
+        rc = MXG_STORE_CALL(st, meta_set, z.id, kind, vals, n);
+        rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
+    }
+    if (rc != MXG_OK)
+        return store_failed(s, r, "setDomainMetadata", rc);
+    mxg_info("metadata %s of %s set (%zu value%s)", kind, z.name, n, n == 1 ? "" : "s");
+    mxg_reply_set(r, json_true());
+    return MXG_OK;
+}
+
+/* ---- misc --------------------------------------------------------------------------------- */
+
+static int m_initialize(struct mxg_session *s, const struct mxg_request *req,
+                        struct mxg_reply *r)
+{
+    s->initialized = true;
+    mxg_reply_set(r, json_true());
+    return MXG_OK;
+}
+
+static int m_direct_backend_cmd(struct mxg_session *s, const struct mxg_request *req,
+                                struct mxg_reply *r)
+{
+    const char *q = NULL;
+    int rc = mxg_param_string(req, "query", &q);
+    if (rc != MXG_OK)
+        return fail(s, r, "directBackendCmd: parameter 'query' must be a string");
+    if (strcasecmp(q, "ping") == 0) {
+        mxg_reply_set(r, json_string("pong"));
+    } else if (strcasecmp(q, "version") == 0) {
+        mxg_reply_set(r, json_string("mxguard " MXG_VERSION));
+    } else if (strcasecmp(q, "help") == 0) {
+        mxg_reply_set(r, json_string("commands: ping, version, help"));
+    } else {
+        return fail(s, r, "directBackendCmd: unknown command '%.64s' (try help)", q);
+    }
+    return MXG_OK;
+}
+
+static int m_not_yet(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
+{
+    return fail(s, r, "%s: record writes through pdns are not supported by this version",
+                req->method_name);
+}
+
+typedef int (*handler_fn)(struct mxg_session *, const struct mxg_request *, struct mxg_reply *);
+
+static const handler_fn HANDLERS[MXG_M_COUNT] = {
+    [MXG_M_INITIALIZE] = m_initialize,
+    [MXG_M_LOOKUP] = m_lookup,
+    [MXG_M_LIST] = m_list,
+    [MXG_M_GET_ALL_DOMAINS] = m_get_all_domains,
+    [MXG_M_GET_DOMAIN_INFO] = m_get_domain_info,
+    [MXG_M_GET_ALL_DOMAIN_METADATA] = m_get_all_domain_metadata,
+    [MXG_M_GET_DOMAIN_METADATA] = m_get_domain_metadata,
+    [MXG_M_SET_DOMAIN_METADATA] = m_set_domain_metadata,
+    [MXG_M_GET_UPDATED_MASTERS] = m_get_updated_masters,
+    [MXG_M_SET_NOTIFIED] = m_set_notified,
+    [MXG_M_DIRECT_BACKEND_CMD] = m_direct_backend_cmd,
+    [MXG_M_START_TRANSACTION] = m_not_yet,
+    [MXG_M_COMMIT_TRANSACTION] = m_not_yet,
+    [MXG_M_ABORT_TRANSACTION] = m_not_yet,
+    [MXG_M_REPLACE_RRSET] = m_not_yet,
+    [MXG_M_FEED_RECORD] = m_not_yet,
+    [MXG_M_FEED_ENTS] = m_not_yet,
+    [MXG_M_FEED_ENTS3] = m_not_yet,
+    [MXG_M_GET_UNFRESH_SLAVE_INFOS] = m_get_unfresh_slave_infos,
+    [MXG_M_SET_FRESH] = m_set_fresh,
+    [MXG_M_SET_STALE] = m_set_stale,
+};
+
+int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char **reply,
+                       size_t *replylen)
+{
+    struct mxg_request req;
+    struct mxg_reply r;
+    char err[256];
+    mxg_reply_init(&r);
+    s->be->stats.requests++;
+    int rc = mxg_proto_decode(line, len, &req, err, sizeof(err));
+    if (rc != MXG_OK) {
+        fail(s, &r, "bad request: %s", err);
+    } else if (req.method != MXG_M_INITIALIZE && !s->initialized) {
+        fail(s, &r, "%s before initialize", req.method_name);
+    } else if (req.method == MXG_M_UNKNOWN || !HANDLERS[req.method]) {
+        fail(s, &r, "unknown method '%.64s'", req.method_name);
+    } else {
+        rc = HANDLERS[req.method](s, &req, &r);
+        if (rc != MXG_OK) {
+            mxg_reply_clear(&r);
+            fail(s, &r, "%s: %s", req.method_name, mxg_strerror(rc));
+        }
+        if (!r.result)
+            mxg_reply_set(&r, json_false());
+    }
+    mxg_request_free(&req);
+    return mxg_reply_encode(&r, reply, replylen);
+}

@@ -1,0 +1,192 @@
+/* daemon.c -- the long-running server process. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+#ifdef MXG_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "mxg/backend.h"
+#include "mxg/daemon.h"
+#include "mxg/err.h"
+#include "mxg/log.h"
+#include "mxg/server.h"
+#include "mxg/store.h"
+
+struct daemon {
+    uv_loop_t loop;
+    uv_signal_t sigterm, sigint, sighup;
+    struct mxg_config *cfg;
+    struct mxg_server *backend_srv;
+};
+
+static void stop_all(struct daemon *d)
+{
+    mxg_info("shutting down");
+#ifdef MXG_HAVE_SYSTEMD
+    sd_notify(0, "STOPPING=1");
+#endif
+    mxg_server_stop(d->backend_srv);
+    d->backend_srv = NULL;
+    uv_close((uv_handle_t *)&d->sigterm, NULL);
+    uv_close((uv_handle_t *)&d->sigint, NULL);
+    uv_close((uv_handle_t *)&d->sighup, NULL);
+}
+
+static void on_stop_signal(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+    mxg_info("received signal %d", signum);
+    stop_all(d);
+}
+
+/* SIGHUP: reread the file; policy settings and logging take effect, socket and store settings
+ * need a restart (said in the log when they differ). */
+static void on_hup(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+    struct mxg_config fresh;
+    char err[512];
+    if (!d->cfg->path) {
+        mxg_warn("SIGHUP: no config file to reload");
+        return;
+    }
+    if (mxg_config_load(d->cfg->path, &fresh, err, sizeof(err)) != MXG_OK) {
+        mxg_err("SIGHUP: keeping the running configuration: %s", err);
+        return;
+    }
+    if (strcmp(fresh.backend_socket, d->cfg->backend_socket) != 0 ||
+        strcmp(fresh.store, d->cfg->store) != 0)
+        mxg_warn("SIGHUP: socket and store changes take effect at the next restart");
+    d->cfg->mode = fresh.mode;
+    d->cfg->classify = fresh.classify;
+    d->cfg->implicit_mx = fresh.implicit_mx;
+    d->cfg->zone_mode_override = fresh.zone_mode_override;
+    d->cfg->log_level = fresh.log_level;
+    d->cfg->log = fresh.log;
+    d->cfg->audit_syslog = fresh.audit_syslog;
+    /* Swap the list-valued policy settings wholesale. */
+#define SWAP(field, count)                                                                         \
+    do {                                                                                           \
+        __typeof__(d->cfg->field) tmp = d->cfg->field;                                             \
+        size_t tn = d->cfg->count;                                                                 \
+        d->cfg->field = fresh.field;                                                               \
+        d->cfg->count = fresh.count;                                                               \
+        fresh.field = tmp;                                                                         \
+        fresh.count = tn;                                                                          \
+    } while (0)
+    SWAP(mail_ranges, n_mail_ranges);
+    SWAP(proxy_ranges, n_proxy_ranges);
+    SWAP(mail_host_labels, n_mail_host_labels);
+    SWAP(rule_severity, n_rule_severity);
+#undef SWAP
+    mxg_config_free(&fresh);
+    mxg_log_setup(d->cfg->log, d->cfg->log_level, "mxguard");
+    mxg_info("configuration reloaded from %s", d->cfg->path);
+}
+
+static int drop_privileges(const struct mxg_config *cfg, char *err, size_t errlen)
+{
+    if (geteuid() != 0 || (!cfg->setuid_user && !cfg->setgid_group))
+        return MXG_OK;
+    gid_t gid = (gid_t)-1;
+    uid_t uid = (uid_t)-1;
+    if (cfg->setgid_group) {
+        struct group *gr = getgrnam(cfg->setgid_group);
+        if (!gr) {
+            snprintf(err, errlen, "unknown group '%s'", cfg->setgid_group);
+            return MXG_EINVAL;
+        }
+        gid = gr->gr_gid;
+    }
+    if (cfg->setuid_user) {
+        struct passwd *pw = getpwnam(cfg->setuid_user);
+        if (!pw) {
+            snprintf(err, errlen, "unknown user '%s'", cfg->setuid_user);
+            return MXG_EINVAL;
+        }
+        uid = pw->pw_uid;
+        if (gid == (gid_t)-1)
+            gid = pw->pw_gid;
+    }
+    if (gid != (gid_t)-1 && (setgroups(1, &gid) != 0 || setgid(gid) != 0)) {
+        snprintf(err, errlen, "setgid: %s", strerror(errno));
+        return MXG_EIO;
+    }
+    if (uid != (uid_t)-1 && setuid(uid) != 0) {
+        snprintf(err, errlen, "setuid: %s", strerror(errno));
+        return MXG_EIO;
+    }
+    return MXG_OK;
+}
+
+int mxg_daemon_run(struct mxg_config *cfg)
+{
+    struct daemon d = {.cfg = cfg};
+    struct mxg_store *store = NULL;
+    struct mxg_backend *be = NULL;
+    char err[512];
+    int status = 2;
+
+    mxg_log_setup(cfg->log, cfg->log_level, "mxguard");
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = mxg_store_open(cfg->store, &store, err, sizeof(err));
+    if (rc != MXG_OK) {
+        mxg_err("cannot open store %s: %s", cfg->store, err);
+        return 2;
+    }
+    be = mxg_backend_new(store, cfg);
+    if (!be || uv_loop_init(&d.loop) != 0) {
+        mxg_err("out of memory");
+        mxg_backend_free(be);
+        mxg_store_close(store);
+        return 2;
+    }
+
+    struct mxg_server_opts bopts = {.path = cfg->backend_socket,
+                                    .mode = cfg->backend_socket_mode,
+                                    .group = cfg->backend_socket_group,
+                                    .max_connections = cfg->max_connections};
+    rc = mxg_server_start(&d.loop, be, &bopts, &d.backend_srv, err, sizeof(err));
+    if (rc != MXG_OK) {
+        mxg_err("backend socket: %s", err);
+        goto out;
+    }
+    rc = drop_privileges(cfg, err, sizeof(err));
+    if (rc != MXG_OK) {
+        mxg_err("dropping privileges: %s", err);
+        mxg_server_stop(d.backend_srv);
+        goto out;
+    }
+
+    uv_signal_init(&d.loop, &d.sigterm);
+    uv_signal_init(&d.loop, &d.sigint);
+    uv_signal_init(&d.loop, &d.sighup);
+    d.sigterm.data = d.sigint.data = d.sighup.data = &d;
+    uv_signal_start(&d.sigterm, on_stop_signal, SIGTERM);
+    uv_signal_start(&d.sigint, on_stop_signal, SIGINT);
+    uv_signal_start(&d.sighup, on_hup, SIGHUP);
+
+    mxg_info("mxguard %s serving store %s on %s", MXG_VERSION, cfg->store, cfg->backend_socket);
+#ifdef MXG_HAVE_SYSTEMD
+    sd_notify(0, "READY=1");
+#endif
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    status = 0;
+out:
+    /* Let pending close callbacks run, then release the loop. */
+    uv_run(&d.loop, UV_RUN_NOWAIT);
+    if (uv_loop_close(&d.loop) != 0)
+        mxg_debug("event loop closed with handles open");
+    mxg_backend_free(be);
+    mxg_store_close(store);
+    return status;
+}

@@ -1,0 +1,563 @@
+/* dns_rr.c -- record types and pdns record content (parsed by libzscanner, rendered by libknot). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libknot/libknot.h>
+#include <libzscanner/scanner.h>
+
+#include "mxg/dns.h"
+#include "mxg/err.h"
+
+#define TYPE_ALIAS 65401
+#define TYPE_LUA 65402
+
+/* Scratch for rendering when the caller's buffer is too small or the rendering fails there:
+ * big enough for any 64 KiB rdata (a full NSEC type bitmap renders to ~650 KiB). */
+#define RENDER_SCRATCH (8u * MXG_CONTENT_MAX)
+
+/* Single line, numeric TTLs, YYYYMMDDHHmmSS timestamps, nothing hidden. */
+static const knot_dump_style_t dump_style = {
+    .wrap = false,
+    .show_class = false,
+    .show_ttl = false,
+    .verbose = false,
+    .original_ttl = false,
+    .empty_ttl = false,
+    .human_ttl = false,
+    .human_timestamp = true,
+    .generic = false,
+    .hide_crypto = false,
+    .ascii_to_idn = NULL,
+    .color = NULL,
+    .now = 0,
+};
+
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
+                                                          const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- record types ---------------------------------------------------------------------- */
+
+/* Types that never belong to stored data: ENT/TYPE0, meta and query types. */
+static bool type_refused(uint16_t type)
+{
+    return type == 0 || type == 253 /* MAILB */ || type == 254 /* MAILA */ ||
+           knot_rrtype_is_metatype(type);
+}
+
+int mxg_rrtype_name(uint16_t type, char *out, size_t outlen)
+{
+    if (out == NULL || outlen == 0) {
+        return MXG_ERANGE;
+    }
+    if (type_refused(type)) {
+        return MXG_EINVAL;
+    }
+    int n;
+    if (type == TYPE_ALIAS) {
+        n = snprintf(out, outlen, "ALIAS");
+    } else if (type == TYPE_LUA) {
+        n = snprintf(out, outlen, "LUA");
+    } else {
+        n = knot_rrtype_to_string(type, out, outlen);
+    }
+    if (n <= 0 || (size_t)n >= outlen) {
+        out[0] = '\0';
+        return MXG_ERANGE;
+    }
+    return MXG_OK;
+}
+
+int mxg_rrtype_parse(const char *in, char *out, size_t outlen, uint16_t *type)
+{
+    uint16_t num = 0;
+
+    if (in == NULL || type == NULL) {
+        return MXG_EINVAL;
+    }
+    size_t len = strlen(in);
+    if (len == 0 || len >= MXG_TYPE_MAX) {
+        return MXG_EINVAL;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = in[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-')) {
+            return MXG_EINVAL;
+        }
+    }
+    if (strcasecmp(in, "ALIAS") == 0) {
+        num = TYPE_ALIAS;
+    } else if (strcasecmp(in, "LUA") == 0) {
+        num = TYPE_LUA;
+    } else {
+        /* libknot's TYPEnnn goes through strtoul: accept plain digits only. */
+        if (strncasecmp(in, "TYPE", 4) == 0 && len > 4) {
+            for (size_t i = 4; i < len; i++) {
+                if (in[i] < '0' || in[i] > '9') {
+                    return MXG_EINVAL;
+                }
+            }
+        }
+        if (knot_rrtype_from_string(in, &num) != 0) {
+            return MXG_EINVAL;
+        }
+    }
+    if (type_refused(num)) {
+        return MXG_EINVAL;
+    }
+    int rc = mxg_rrtype_name(num, out, outlen);
+    if (rc != MXG_OK) {
+        return rc;
+    }
+    *type = num;
+    return MXG_OK;
+}
+
+/* ---- rendering: wire rdata -> pdns content ---------------------------------------------- */
+
+/* Which whitespace-separated tokens of knot's single-line rendering are domain names (their
+ * trailing dot is dropped) and which are hex (lowercased, as pdns writes hex). Bit i = token i. */
+struct rr_fmt {
+    uint16_t type;
+    uint32_t names;
+    uint32_t hex;
+};
+
+#define TOK(i) (1u << (i))
+
+static const struct rr_fmt rr_fmts[] = {
+    {KNOT_RRTYPE_NS, TOK(0), 0},
+    {KNOT_RRTYPE_CNAME, TOK(0), 0},
+    {KNOT_RRTYPE_PTR, TOK(0), 0},
+    {KNOT_RRTYPE_DNAME, TOK(0), 0},
+    {KNOT_RRTYPE_NSEC, TOK(0), 0},
+    {TYPE_ALIAS, TOK(0), 0},
+    {KNOT_RRTYPE_SOA, TOK(0) | TOK(1), 0},
+    {KNOT_RRTYPE_MINFO, TOK(0) | TOK(1), 0},
+    {KNOT_RRTYPE_RP, TOK(0) | TOK(1), 0},
+    {KNOT_RRTYPE_MX, TOK(1), 0},
+    {KNOT_RRTYPE_AFSDB, TOK(1), 0},
+    {KNOT_RRTYPE_RT, TOK(1), 0},
+    {KNOT_RRTYPE_KX, TOK(1), 0},
+    {KNOT_RRTYPE_LP, TOK(1), 0},
+    {KNOT_RRTYPE_SVCB, TOK(1), 0},
+    {KNOT_RRTYPE_HTTPS, TOK(1), 0},
+    {KNOT_RRTYPE_SRV, TOK(3), 0},
+    {KNOT_RRTYPE_IPSECKEY, TOK(3), 0}, /* only when the gateway type (token 1) is 3 */
+    {KNOT_RRTYPE_NAPTR, TOK(5), 0},
+    {KNOT_RRTYPE_RRSIG, TOK(7), 0},
+    {KNOT_RRTYPE_DS, 0, TOK(3)},
+    {KNOT_RRTYPE_CDS, 0, TOK(3)},
+    {KNOT_RRTYPE_TLSA, 0, TOK(3)},
+    {KNOT_RRTYPE_SMIMEA, 0, TOK(3)},
+    {KNOT_RRTYPE_ZONEMD, 0, TOK(3)},
+    {KNOT_RRTYPE_NSEC3, 0, TOK(3)},
+    {KNOT_RRTYPE_NSEC3PARAM, 0, TOK(3)},
+    {KNOT_RRTYPE_SSHFP, 0, TOK(2)},
+    {KNOT_RRTYPE_EUI48, 0, TOK(0)},
+    {KNOT_RRTYPE_EUI64, 0, TOK(0)},
+    {KNOT_RRTYPE_NID, 0, TOK(1)},
+    {KNOT_RRTYPE_L64, 0, TOK(1)},
+};
+
+/* Knot's generic "\# LEN HEX" rendering. */
+static const struct rr_fmt generic_fmt = {0, 0, TOK(2)};
+
+static const struct rr_fmt *fmt_of(uint16_t type)
+{
+    for (size_t i = 0; i < sizeof(rr_fmts) / sizeof(rr_fmts[0]); i++) {
+        if (rr_fmts[i].type == type) {
+            return &rr_fmts[i];
+        }
+    }
+    return NULL;
+}
+
+/* Rewrites knot's rendering in place into pdns content: single spaces between tokens (knot
+ * pads LOC fields, ends CAA/URI with a space), no trailing dot on names, lowercase hex.
+ * Returns the new length. */
+static size_t postprocess(uint16_t type, char *b, size_t n)
+{
+    const struct rr_fmt *fmt = fmt_of(type);
+    size_t r = 0, w = 0;
+    unsigned tok = 0;
+    bool gw_is_name = false;
+
+    if (n >= 2 && b[0] == '\\' && b[1] == '#') {
+        fmt = &generic_fmt;
+    }
+    while (r < n && b[r] == ' ') {
+        r++;
+    }
+    while (r < n) {
+        if (tok > 0) {
+            b[w++] = ' ';
+        }
+        size_t start = w;
+        bool quoted = false;
+        while (r < n) {
+            char c = b[r];
+            if (!quoted && c == ' ') {
+                break;
+            }
+            if (c == '\\' && r + 1 < n) {
+                b[w++] = b[r++];
+                b[w++] = b[r++];
+                continue;
+            }
+            if (c == '"') {
+                quoted = !quoted;
+            }
+            b[w++] = b[r++];
+        }
+        size_t tlen = w - start;
+        if (type == KNOT_RRTYPE_IPSECKEY && tok == 1) {
+            gw_is_name = (tlen == 1 && b[start] == '3');
+        }
+        if (fmt != NULL && tok < 32) {
+            bool is_name = (fmt->names & TOK(tok)) != 0;
+            if (type == KNOT_RRTYPE_IPSECKEY) {
+                is_name = is_name && gw_is_name;
+            }
+            if (is_name && tlen > 1 && b[w - 1] == '.') {
+                /* The final dot is a separator unless escaped (odd run of backslashes). */
+                size_t bs = 0;
+                while (bs + 1 < tlen && b[w - 2 - bs] == '\\') {
+                    bs++;
+                }
+                if (bs % 2 == 0) {
+                    w--;
+                }
+            }
+            if ((fmt->hex & TOK(tok)) != 0) {
+                for (size_t i = start; i < w; i++) {
+                    if (b[i] >= 'A' && b[i] <= 'F') {
+                        b[i] = (char)(b[i] - 'A' + 'a');
+                    }
+                }
+            }
+        }
+        tok++;
+        while (r < n && b[r] == ' ') {
+            r++;
+        }
+    }
+    b[w] = '\0';
+    return w;
+}
+
+int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *out, size_t outlen,
+                     char *err, size_t errlen)
+{
+    char tname[MXG_TYPE_MAX];
+
+    if (out == NULL || outlen == 0) {
+        return MXG_ERANGE;
+    }
+    out[0] = '\0';
+    if (mxg_rrtype_name(type, tname, sizeof(tname)) != MXG_OK) {
+        set_err(err, errlen, "record type %u is not stored data", (unsigned)type);
+        return MXG_EINVAL;
+    }
+    if (type == TYPE_LUA) {
+        set_err(err, errlen, "LUA content has no wire form");
+        return MXG_EINVAL;
+    }
+    if (rdata == NULL && rdlen > 0) {
+        set_err(err, errlen, "missing rdata");
+        return MXG_EINVAL;
+    }
+    if (rdlen > UINT16_MAX) {
+        set_err(err, errlen, "rdata longer than 65535 octets");
+        return MXG_ERANGE;
+    }
+    /* ALIAS carries one name, like CNAME: let knot check and render it as one. */
+    uint16_t ktype = type == TYPE_ALIAS ? KNOT_RRTYPE_CNAME : type;
+
+    /* A one-record wire image (root owner) for knot_rrset_rr_from_wire, which checks the rdata
+     * against the type's descriptor (name bounds, fixed fields, no trailing bytes). */
+    size_t wlen = 11 + rdlen;
+    uint8_t *wire = malloc(wlen);
+    if (wire == NULL) {
+        return MXG_ENOMEM;
+    }
+    wire[0] = 0;
+    knot_wire_write_u16(wire + 1, ktype);
+    knot_wire_write_u16(wire + 3, KNOT_CLASS_IN);
+    knot_wire_write_u32(wire + 5, 0);
+    knot_wire_write_u16(wire + 9, (uint16_t)rdlen);
+    if (rdlen > 0) {
+        memcpy(wire + 11, rdata, rdlen);
+    }
+    knot_rrset_t rr;
+    size_t pos = 0;
+    knot_rrset_init_empty(&rr);
+    int krc = knot_rrset_rr_from_wire(wire, &pos, wlen, &rr, NULL, false);
+    free(wire);
+    if (krc != KNOT_EOK) {
+        set_err(err, errlen, "malformed %s rdata", tname);
+        return krc == KNOT_ENOMEM ? MXG_ENOMEM : MXG_EINVAL;
+    }
+    const knot_rdata_t *rd = knot_rdataset_at(&rr.rrs, 0);
+    if (rr.rrs.count != 1 || rd == NULL || rd->len != rdlen ||
+        (rdlen > 0 && memcmp(rd->data, rdata, rdlen) != 0)) {
+        knot_rrset_clear(&rr, NULL);
+        set_err(err, errlen, "compressed name in %s rdata", tname);
+        return MXG_EINVAL;
+    }
+
+    int rc = MXG_OK;
+    int n = knot_rrset_txt_dump_data(&rr, 0, out, outlen, &dump_style);
+    size_t len;
+    if (n >= 0) {
+        len = postprocess(type, out, (size_t)n);
+    } else {
+        /* Too small for the caller's buffer, or not renderable at all: tell them apart. */
+        char *big = malloc(RENDER_SCRATCH);
+        if (big == NULL) {
+            knot_rrset_clear(&rr, NULL);
+            return MXG_ENOMEM;
+        }
+        n = knot_rrset_txt_dump_data(&rr, 0, big, RENDER_SCRATCH, &dump_style);
+        if (n < 0) {
+            set_err(err, errlen, "malformed %s rdata", tname);
+            rc = MXG_EINVAL;
+            len = 0;
+        } else {
+            len = postprocess(type, big, (size_t)n);
+            if (len < outlen) {
+                memcpy(out, big, len + 1);
+            } else {
+                set_err(err, errlen, "content longer than the output buffer");
+                rc = MXG_ERANGE;
+            }
+        }
+        free(big);
+    }
+    knot_rrset_clear(&rr, NULL);
+    if (rc == MXG_OK && len > MXG_CONTENT_MAX) {
+        set_err(err, errlen, "content longer than %d bytes", MXG_CONTENT_MAX);
+        rc = MXG_ERANGE;
+    }
+    if (rc != MXG_OK) {
+        out[0] = '\0';
+    }
+    return rc;
+}
+
+/* ---- parsing: pdns or zone-file content -> wire rdata -> pdns content -------------------- */
+
+/* Content goes into a one-line master-file record: refuse anything that could end the line,
+ * start a comment, open a multi-line block or escape past the end. */
+static int check_content(const char *c, char *err, size_t errlen)
+{
+    bool quoted = false;
+
+    for (const unsigned char *p = (const unsigned char *)c; *p != '\0'; p++) {
+        bool escaped = false;
+        if (*p == '\\') {
+            if (p[1] == '\0') {
+                set_err(err, errlen, "content ends with a backslash");
+                return MXG_EINVAL;
+            }
+            p++;
+            escaped = true;
+        }
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+            set_err(err, errlen, "control character in content");
+            return MXG_EINVAL;
+        }
+        if (escaped) {
+            continue;
+        }
+        if (*p == '"') {
+            quoted = !quoted;
+        } else if (!quoted && *p == ';') {
+            set_err(err, errlen, "comment in content");
+            return MXG_EINVAL;
+        } else if (!quoted && (*p == '(' || *p == ')')) {
+            set_err(err, errlen, "unquoted parenthesis in content");
+            return MXG_EINVAL;
+        }
+    }
+    if (quoted) {
+        set_err(err, errlen, "unterminated quoted string");
+        return MXG_EINVAL;
+    }
+    return MXG_OK;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Unquoted TXT/SPF content is one string: wrap it in quotes, escaping bare quotes.
+ * Returns a malloc()ed string or NULL. */
+static char *quote_txt(const char *c, size_t len)
+{
+    char *q = malloc(2 * len + 3);
+    if (q == NULL) {
+        return NULL;
+    }
+    size_t w = 0;
+    q[w++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        if (c[i] == '\\' && i + 1 < len) {
+            q[w++] = c[i++];
+            q[w++] = c[i];
+            continue;
+        }
+        if (c[i] == '"') {
+            q[w++] = '\\';
+        }
+        q[w++] = c[i];
+    }
+    q[w++] = '"';
+    q[w] = '\0';
+    return q;
+}
+
+int mxg_rr_normalize(const char *type, const char *content, char *out, size_t outlen, char *err,
+                     size_t errlen)
+{
+    char tname[MXG_TYPE_MAX];
+    uint16_t num = 0;
+
+    if (out == NULL || outlen == 0) {
+        return MXG_ERANGE;
+    }
+    out[0] = '\0';
+    if (type == NULL || mxg_rrtype_parse(type, tname, sizeof(tname), &num) != MXG_OK) {
+        set_err(err, errlen, "unknown record type");
+        return MXG_EINVAL;
+    }
+    if (content == NULL) {
+        set_err(err, errlen, "missing content");
+        return MXG_EINVAL;
+    }
+    size_t clen = strlen(content);
+    if (clen > MXG_CONTENT_MAX) {
+        set_err(err, errlen, "content longer than %d bytes", MXG_CONTENT_MAX);
+        return MXG_ERANGE;
+    }
+    if (num == TYPE_LUA) {
+        if (clen >= outlen) {
+            set_err(err, errlen, "content longer than the output buffer");
+            return MXG_ERANGE;
+        }
+        memcpy(out, content, clen + 1);
+        return MXG_OK;
+    }
+
+    /* Trim surrounding blanks. */
+    const char *c = content;
+    while (is_blank(*c)) {
+        c++;
+    }
+    size_t len = strlen(c);
+    while (len > 0 && is_blank(c[len - 1])) {
+        size_t bs = 0;
+        while (bs + 1 < len && c[len - 2 - bs] == '\\') {
+            bs++;
+        }
+        if (bs % 2 == 1) {
+            break; /* an escaped blank is content */
+        }
+        len--;
+    }
+
+    char *quoted = NULL;
+    if ((num == KNOT_RRTYPE_TXT || num == KNOT_RRTYPE_SPF) && (len == 0 || c[0] != '"')) {
+        size_t bs = 0;
+        while (bs < len && c[len - 1 - bs] == '\\') {
+            bs++;
+        }
+        if (bs % 2 == 1) {
+            set_err(err, errlen, "content ends with a backslash");
+            return MXG_EINVAL;
+        }
+        quoted = quote_txt(c, len);
+        if (quoted == NULL) {
+            return MXG_ENOMEM;
+        }
+        c = quoted;
+        len = strlen(c);
+    }
+
+    int rc = check_content(c, err, errlen);
+    if (rc != MXG_OK) {
+        free(quoted);
+        return rc;
+    }
+    if (len == 0) {
+        set_err(err, errlen, "empty %s content", tname);
+        free(quoted);
+        return MXG_EINVAL;
+    }
+
+    /* "@ 0 IN TYPEnnn <content>\n" with origin "." (relative names become absolute). ALIAS is
+     * parsed as CNAME. TYPEnnn takes both the type's own syntax and the generic \# form. */
+    uint16_t ptype = num == TYPE_ALIAS ? KNOT_RRTYPE_CNAME : num;
+    size_t linecap = len + 32;
+    char *line = malloc(linecap);
+    zs_scanner_t *s = malloc(sizeof(*s));
+    if (line == NULL || s == NULL) {
+        free(line);
+        free(s);
+        free(quoted);
+        return MXG_ENOMEM;
+    }
+    int ll = snprintf(line, linecap, "@ 0 IN TYPE%u %.*s\n", (unsigned)ptype, (int)len, c);
+    free(quoted);
+    if (ll <= 0 || (size_t)ll >= linecap) {
+        free(line);
+        free(s);
+        return MXG_ERANGE;
+    }
+    if (zs_init(s, ".", KNOT_CLASS_IN, 0) != 0) {
+        free(line);
+        free(s);
+        return MXG_ENOMEM;
+    }
+    if (zs_set_input_string(s, line, (size_t)ll) != 0 || zs_parse_record(s) != 0 ||
+        s->state != ZS_STATE_DATA) {
+        int code = s->error.code;
+        if (s->state == ZS_STATE_ERROR && code != ZS_OK) {
+            set_err(err, errlen, "invalid %s content: %s", tname, zs_strerror(code));
+            rc = (code == ZS_RDATA_OVERFLOW) ? MXG_ERANGE : MXG_EINVAL;
+        } else {
+            set_err(err, errlen, "invalid %s content", tname);
+            rc = MXG_EINVAL;
+        }
+    } else if (s->r_type != ptype) {
+        set_err(err, errlen, "invalid %s content", tname);
+        rc = MXG_EINVAL;
+    } else {
+        rc = mxg_rr_from_wire(num, s->r_data, s->r_data_length, out, outlen, err, errlen);
+        if (rc == MXG_OK) {
+            /* Exactly one record: nothing may follow it. */
+            if (zs_parse_record(s) != 0 || s->state != ZS_STATE_EOF) {
+                set_err(err, errlen, "invalid %s content: trailing data", tname);
+                out[0] = '\0';
+                rc = MXG_EINVAL;
+            }
+        }
+    }
+    zs_deinit(s);
+    free(s);
+    free(line);
+    return rc;
+}

@@ -1,0 +1,836 @@
+/* store_sqlite.c -- the embedded SQLite store engine.
+ *
+ * Tables: PowerDNS 4.7 generic-SQL schema (exactly what pdns's gsqlite3 backend creates) plus
+ * mxguard's own: mxg_meta (schema version and markers) and mxg_names (one row per owner name,
+ * keyed by the reversed-label key of dns.h, so "is there anything below this name?" is one
+ * index range probe). WAL journal with synchronous=FULL: a commit is on disk when it returns.
+ *
+ * pdns-compatibility details of the generic-SQL schema kept here:
+ *  - names are stored lowercase without trailing dot ("www.example.com", apex = zone name);
+ *  - MX and SRV keep their priority in the prio column and the rest in content;
+ *  - records with type NULL are empty non-terminals written by pdns's rectify;
+ *  - disabled records are never served. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sqlite3.h>
+
+#include "mxg/dns.h"
+#include "mxg/err.h"
+#include "mxg/store.h"
+
+static const char PDNS_SCHEMA[] =
+    "CREATE TABLE domains ("
+    " id INTEGER PRIMARY KEY,"
+    " name VARCHAR(255) NOT NULL COLLATE NOCASE,"
+    " master VARCHAR(128) DEFAULT NULL,"
+    " last_check INTEGER DEFAULT NULL,"
+    " type VARCHAR(8) NOT NULL,"
+    " notified_serial INTEGER DEFAULT NULL,"
+    " account VARCHAR(40) DEFAULT NULL,"
+    " options VARCHAR(65535) DEFAULT NULL,"
+    " catalog VARCHAR(255) DEFAULT NULL);"
+    "CREATE UNIQUE INDEX name_index ON domains(name);"
+    "CREATE INDEX catalog_idx ON domains(catalog);"
+    "CREATE TABLE records ("
+    " id INTEGER PRIMARY KEY,"
+    " domain_id INTEGER DEFAULT NULL,"
+    " name VARCHAR(255) DEFAULT NULL,"
+    " type VARCHAR(10) DEFAULT NULL,"
+    " content VARCHAR(65535) DEFAULT NULL,"
+    " ttl INTEGER DEFAULT NULL,"
+    " prio INTEGER DEFAULT NULL,"
+    " disabled BOOLEAN DEFAULT 0,"
+    " ordername VARCHAR(255),"
+    " auth BOOL DEFAULT 1,"
+    " FOREIGN KEY(domain_id) REFERENCES domains(id) ON DELETE CASCADE ON UPDATE CASCADE);"
+    "CREATE INDEX records_lookup_idx ON records(name, type);"
+    "CREATE INDEX records_lookup_id_idx ON records(domain_id, name, type);"
+    "CREATE INDEX records_order_idx ON records(domain_id, ordername);"
+    "CREATE TABLE supermasters ("
+    " ip VARCHAR(64) NOT NULL,"
+    " nameserver VARCHAR(255) NOT NULL COLLATE NOCASE,"
+    " account VARCHAR(40) NOT NULL);"
+    "CREATE UNIQUE INDEX ip_nameserver_pk ON supermasters(ip, nameserver);"
+    "CREATE TABLE comments ("
+    " id INTEGER PRIMARY KEY,"
+    " domain_id INTEGER NOT NULL,"
+    " name VARCHAR(255) NOT NULL,"
+    " type VARCHAR(10) NOT NULL,"
+    " modified_at INT NOT NULL,"
+    " account VARCHAR(40) DEFAULT NULL,"
+    " comment VARCHAR(65535) NOT NULL,"
+    " FOREIGN KEY(domain_id) REFERENCES domains(id) ON DELETE CASCADE ON UPDATE CASCADE);"
+    "CREATE INDEX comments_idx ON comments(domain_id, name, type);"
+    "CREATE INDEX comments_order_idx ON comments (domain_id, modified_at);"
+    "CREATE TABLE domainmetadata ("
+    " id INTEGER PRIMARY KEY,"
+    " domain_id INT NOT NULL,"
+    " kind VARCHAR(32) COLLATE NOCASE,"
+    " content TEXT,"
+    " FOREIGN KEY(domain_id) REFERENCES domains(id) ON DELETE CASCADE ON UPDATE CASCADE);"
+    "CREATE INDEX domainmetaidindex ON domainmetadata(domain_id);"
+    "CREATE TABLE cryptokeys ("
+    " id INTEGER PRIMARY KEY,"
+    " domain_id INT NOT NULL,"
+    " flags INT NOT NULL,"
+    " active BOOL,"
+    " published BOOL DEFAULT 1,"
+    " content TEXT,"
+    " FOREIGN KEY(domain_id) REFERENCES domains(id) ON DELETE CASCADE ON UPDATE CASCADE);"
+    "CREATE INDEX domainidindex ON cryptokeys(domain_id);"
+    "CREATE TABLE tsigkeys ("
+    " id INTEGER PRIMARY KEY,"
+    " name VARCHAR(255) COLLATE NOCASE,"
+    " algorithm VARCHAR(50) COLLATE NOCASE,"
+    " secret VARCHAR(255));"
+    "CREATE UNIQUE INDEX namealgoindex ON tsigkeys(name, algorithm);";
+
+/* mxguard's own tables, version 1. */
+static const char MXG_SCHEMA_V1[] =
+    "CREATE TABLE IF NOT EXISTS mxg_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS mxg_names ("
+    " domain_id INTEGER NOT NULL,"
+    " rkey BLOB NOT NULL,"
+    " PRIMARY KEY (domain_id, rkey)) WITHOUT ROWID;";
+
+enum stmt_id {
+    S_ZONE_GET,
+    S_ZONE_GET_ID,
+    S_ZONE_LIST,
+    S_ZONE_ADD,
+    S_ZONE_DEL,
+    S_ZONE_DEL_NAMES,
+    S_ZONE_NOTIFIED,
+    S_ZONE_LASTCHECK,
+    S_LOOKUP_ANY,
+    S_LOOKUP_TYPE,
+    S_HAS_BELOW,
+    S_LIST,
+    S_META_ALL,
+    S_META_KIND,
+    S_META_DEL,
+    S_META_ADD,
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_RRSET_DEL_ANY,
+    S_RRSET_DEL_TYPE,
+    S_NAME_LEFT,
+    S_NAME_DEL,
+    S_NAME_ADD,
+    S_REC_ADD,
+    S_ZONE_CLEAR,
+    S_ZONE_CLEAR_NAMES,
+    S_COUNT
+};
+
+#define ZONE_COLS                                                                                  \
+    "d.id, d.name, d.type, d.master, d.last_check, d.notified_serial,"                             \
+    " (SELECT content FROM records r WHERE r.domain_id = d.id AND r.name = lower(d.name)"          \
+    "  AND r.type = 'SOA' AND r.disabled = 0 LIMIT 1)"
+
+static const char *const STMT_SQL[S_COUNT] = {
+    [S_ZONE_GET] = "SELECT " ZONE_COLS " FROM domains d WHERE d.name = ?1",
+    [S_ZONE_GET_ID] = "SELECT " ZONE_COLS " FROM domains d WHERE d.id = ?1",
+    [S_ZONE_LIST] = "SELECT " ZONE_COLS " FROM domains d ORDER BY d.name",
+    [S_ZONE_ADD] = "INSERT INTO domains (name, type, master) VALUES (?1, ?2, ?3)",
+    [S_ZONE_DEL] = "DELETE FROM domains WHERE id = ?1",
+    [S_ZONE_DEL_NAMES] = "DELETE FROM mxg_names WHERE domain_id = ?1",
+    [S_ZONE_NOTIFIED] = "UPDATE domains SET notified_serial = ?2 WHERE id = ?1",
+    [S_ZONE_LASTCHECK] = "UPDATE domains SET last_check = ?2 WHERE id = ?1",
+    [S_LOOKUP_ANY] = "SELECT type, content, ttl, prio, auth FROM records"
+                     " WHERE domain_id = ?1 AND name = ?2 AND disabled = 0 ORDER BY type, id",
+    [S_LOOKUP_TYPE] = "SELECT type, content, ttl, prio, auth FROM records"
+                      " WHERE domain_id = ?1 AND name = ?2 AND type = ?3 AND disabled = 0"
+                      " ORDER BY id",
+    [S_HAS_BELOW] = "SELECT 1 FROM mxg_names WHERE domain_id = ?1 AND rkey > ?2 AND rkey < ?3"
+                    " LIMIT 1",
+    [S_LIST] = "SELECT name, type, content, ttl, prio, auth FROM records"
+               " WHERE domain_id = ?1 AND disabled = 0 ORDER BY name, type, id",
+    [S_META_ALL] = "SELECT kind, content FROM domainmetadata WHERE domain_id = ?1 ORDER BY id",
+    [S_META_KIND] = "SELECT kind, content FROM domainmetadata WHERE domain_id = ?1 AND kind = ?2"
+                    " ORDER BY id",
+    [S_META_DEL] = "DELETE FROM domainmetadata WHERE domain_id = ?1 AND kind = ?2",
+    [S_META_ADD] = "INSERT INTO domainmetadata (domain_id, kind, content) VALUES (?1, ?2, ?3)",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_RRSET_DEL_ANY] = "DELETE FROM records WHERE domain_id = ?1 AND name = ?2",
+    [S_RRSET_DEL_TYPE] = "DELETE FROM records WHERE domain_id = ?1 AND name = ?2 AND type = ?3",
+    [S_NAME_LEFT] = "SELECT 1 FROM records WHERE domain_id = ?1 AND name = ?2 LIMIT 1",
+    [S_NAME_DEL] = "DELETE FROM mxg_names WHERE domain_id = ?1 AND rkey = ?2",
+    [S_NAME_ADD] = "INSERT OR IGNORE INTO mxg_names (domain_id, rkey) VALUES (?1, ?2)",
+    [S_REC_ADD] = "INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled, auth)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+    [S_ZONE_CLEAR] = "DELETE FROM records WHERE domain_id = ?1",
+    [S_ZONE_CLEAR_NAMES] = "DELETE FROM mxg_names WHERE domain_id = ?1",
+};
+
+struct sqlite_store {
+    struct mxg_store base;
+    sqlite3 *db;
+    sqlite3_stmt *stmt[S_COUNT];
+    bool in_txn;
+};
+
+static struct sqlite_store *S(struct mxg_store *st)
+{
+    return (struct sqlite_store *)st;
+}
+
+/* Returns the prepared statement, reset and with bindings cleared. */
+static sqlite3_stmt *stmt(struct sqlite_store *s, enum stmt_id id)
+{
+    sqlite3_stmt *q = s->stmt[id];
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return q;
+}
+
+static int done(sqlite3_stmt *q, int rc)
+{
+    sqlite3_reset(q);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return MXG_OK;
+    if (rc == SQLITE_CONSTRAINT)
+        return MXG_EEXIST;
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return MXG_EBUSY;
+    if (rc == SQLITE_NOMEM)
+        return MXG_ENOMEM;
+    if (rc == SQLITE_FULL || rc == SQLITE_IOERR)
+        return MXG_EIO;
+    return MXG_ESTORE;
+}
+
+static int exec_simple(struct sqlite_store *s, enum stmt_id id)
+{
+    sqlite3_stmt *q = stmt(s, id);
+    return done(q, sqlite3_step(q));
+}
+
+static const char *col_text(sqlite3_stmt *q, int i)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+    return t ? (const char *)t : "";
+}
+
+/* "www.example.com" (db) -> "www.example.com." (canonical); lowercases. */
+static void db_to_canon(const char *db, char *out, size_t outlen)
+{
+    size_t n = strlen(db);
+    if (n + 2 > outlen)
+        n = outlen - 2;
+    for (size_t i = 0; i < n; i++) {
+        char c = db[i];
+        out[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    }
+    if (n == 0 || out[n - 1] != '.')
+        out[n++] = '.';
+    out[n] = '\0';
+}
+
+static int canon_to_db(const char *canon, char *out, size_t outlen)
+{
+    return mxg_name_to_db(canon, out, outlen);
+}
+
+static int64_t soa_serial(const char *content, bool *ok)
+{
+    /* mname rname serial ... */
+    const char *p = content;
+    for (int field = 0; field < 2; field++) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+    }
+    while (*p == ' ' || *p == '\t')
+        p++;
+    char *end = NULL;
+    unsigned long long v = strtoull(p, &end, 10);
+    *ok = end != p && v <= UINT32_MAX;
+    return *ok ? (int64_t)v : 0;
+}
+
+static void zone_from_row(sqlite3_stmt *q, struct mxg_zone *z)
+{
+    memset(z, 0, sizeof(*z));
+    z->id = sqlite3_column_int64(q, 0);
+    db_to_canon(col_text(q, 1), z->name, sizeof(z->name));
+    const char *kind = col_text(q, 2);
+    if (mxg_zone_kind_parse(kind, &z->kind) != MXG_OK)
+        z->kind = MXG_KIND_NATIVE;
+    snprintf(z->masters, sizeof(z->masters), "%s", col_text(q, 3));
+    z->last_check = sqlite3_column_int64(q, 4);
+    z->notified_serial = sqlite3_column_int64(q, 5);
+    if (sqlite3_column_type(q, 6) != SQLITE_NULL) {
+        bool ok = false;
+        z->serial = soa_serial(col_text(q, 6), &ok);
+        z->has_soa = true;
+    }
+}
+
+static int zone_get_common(struct sqlite_store *s, sqlite3_stmt *q, struct mxg_zone *out)
+{
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        zone_from_row(q, out);
+        sqlite3_reset(q);
+        return MXG_OK;
+    }
+    rc = done(q, rc);
+    return rc == MXG_OK ? MXG_ENOENT : rc;
+}
+
+static int sq_zone_get(struct mxg_store *st, const char *name, struct mxg_zone *out)
+{
+    struct sqlite_store *s = S(st);
+    char db[MXG_NAME_TEXT_MAX];
+    if (canon_to_db(name, db, sizeof(db)) != MXG_OK)
+        return MXG_EINVAL;
+    sqlite3_stmt *q = stmt(s, S_ZONE_GET);
+    sqlite3_bind_text(q, 1, db, -1, SQLITE_STATIC);
+    return zone_get_common(s, q, out);
+}
+
+static int sq_zone_get_by_id(struct mxg_store *st, int64_t id, struct mxg_zone *out)
+{
+    struct sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, S_ZONE_GET_ID);
+    sqlite3_bind_int64(q, 1, id);
+    return zone_get_common(s, q, out);
+}
+
+static int sq_zone_list(struct mxg_store *st, mxg_zone_cb cb, void *ctx)
+{
+    struct sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, S_ZONE_LIST);
+    int rc;
+    struct mxg_zone z;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        zone_from_row(q, &z);
+        int r = cb(ctx, &z);
+        if (r != 0) {
+            sqlite3_reset(q);
+            return r;
+        }
+    }
+    return done(q, rc);
+}
+
+static int sq_zone_add(struct mxg_store *st, const char *name, enum mxg_zone_kind kind,
+                       const char *masters, int64_t *id)
+{
+    struct sqlite_store *s = S(st);
+    char db[MXG_NAME_TEXT_MAX];
+    if (canon_to_db(name, db, sizeof(db)) != MXG_OK)
+        return MXG_EINVAL;
+    sqlite3_stmt *q = stmt(s, S_ZONE_ADD);
+    sqlite3_bind_text(q, 1, db, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, kind == MXG_KIND_MASTER  ? "MASTER"
+                            : kind == MXG_KIND_SLAVE ? "SLAVE"
+                                                     : "NATIVE",
+                      -1, SQLITE_STATIC);
+    if (masters && *masters)
+        sqlite3_bind_text(q, 3, masters, -1, SQLITE_STATIC);
+    int rc = done(q, sqlite3_step(q));
+    if (rc == MXG_OK && id)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_zone_delete(struct mxg_store *st, int64_t id)
+{
+    struct sqlite_store *s = S(st);
+    /* Foreign keys cascade to records, metadata, keys and comments. */
+    sqlite3_stmt *q = stmt(s, S_ZONE_DEL_NAMES);
+    sqlite3_bind_int64(q, 1, id);
+    int rc = done(q, sqlite3_step(q));
+    if (rc != MXG_OK)
+        return rc;
+    q = stmt(s, S_ZONE_DEL);
+    sqlite3_bind_int64(q, 1, id);
+    rc = done(q, sqlite3_step(q));
+    if (rc == MXG_OK && sqlite3_changes(s->db) == 0)
+        return MXG_ENOENT;
+    return rc;
+}
+
+static int update_zone_int(struct sqlite_store *s, enum stmt_id id, int64_t zone, int64_t v)
+{
+    sqlite3_stmt *q = stmt(s, id);
+    sqlite3_bind_int64(q, 1, zone);
+    sqlite3_bind_int64(q, 2, v);
+    int rc = done(q, sqlite3_step(q));
+    if (rc == MXG_OK && sqlite3_changes(s->db) == 0)
+        return MXG_ENOENT;
+    return rc;
+}
+
+static int sq_zone_set_notified(struct mxg_store *st, int64_t id, int64_t serial)
+{
+    return update_zone_int(S(st), S_ZONE_NOTIFIED, id, serial);
+}
+
+static int sq_zone_set_last_check(struct mxg_store *st, int64_t id, int64_t when)
+{
+    return update_zone_int(S(st), S_ZONE_LASTCHECK, id, when);
+}
+
+static bool has_prio(const char *type)
+{
+    return strcmp(type, "MX") == 0 || strcmp(type, "SRV") == 0;
+}
+
+/* Emits one record row (type, content, ttl, prio, auth starting at column base). */
+static int emit_row(sqlite3_stmt *q, int base, const char *name, int64_t zone_id, mxg_record_cb cb,
+                    void *ctx)
+{
+    char buf[MXG_CONTENT_MAX + 32];
+    const char *type = sqlite3_column_type(q, base) == SQLITE_NULL ? "ENT" : col_text(q, base);
+    const char *content = col_text(q, base + 1);
+    if (has_prio(type) && sqlite3_column_type(q, base + 3) != SQLITE_NULL) {
+        snprintf(buf, sizeof(buf), "%lld %s", (long long)sqlite3_column_int64(q, base + 3),
+                 content);
+        content = buf;
+    }
+    int64_t ttl = sqlite3_column_int64(q, base + 2);
+    struct mxg_record rec = {
+        .name = name,
+        .type = type,
+        .content = content,
+        .ttl = ttl < 0 ? 0 : (ttl > UINT32_MAX ? UINT32_MAX : (uint32_t)ttl),
+        .domain_id = zone_id,
+        .auth = sqlite3_column_type(q, base + 4) == SQLITE_NULL || sqlite3_column_int(q, base + 4),
+    };
+    return cb(ctx, &rec);
+}
+
+static int sq_lookup(struct mxg_store *st, int64_t zone_id, const char *name, const char *type,
+                     mxg_record_cb cb, void *ctx)
+{
+    struct sqlite_store *s = S(st);
+    char db[MXG_NAME_TEXT_MAX];
+    if (canon_to_db(name, db, sizeof(db)) != MXG_OK)
+        return MXG_EINVAL;
+    sqlite3_stmt *q = stmt(s, type ? S_LOOKUP_TYPE : S_LOOKUP_ANY);
+    sqlite3_bind_int64(q, 1, zone_id);
+    sqlite3_bind_text(q, 2, db, -1, SQLITE_STATIC);
+    if (type)
+        sqlite3_bind_text(q, 3, type, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int r = emit_row(q, 0, name, zone_id, cb, ctx);
+        if (r != 0) {
+            sqlite3_reset(q);
+            return r;
+        }
+    }
+    return done(q, rc);
+}
+
+static int sq_has_below(struct mxg_store *st, int64_t zone_id, const char *name, bool *out)
+{
+    struct sqlite_store *s = S(st);
+    uint8_t key[MXG_NAME_WIRE_MAX * 2 + 2];
+    size_t klen = 0;
+    int rc = mxg_name_rkey(name, key, sizeof(key) - 1, &klen);
+    if (rc != MXG_OK)
+        return rc;
+    uint8_t hi[sizeof(key)];
+    memcpy(hi, key, klen);
+    size_t hlen = klen;
+    if (hlen == 0) {
+        hi[0] = 0xff; /* the root: everything is below */
+        hlen = 1;
+    } else {
+        hi[hlen - 1]++; /* the terminator 0x00 becomes 0x01: just past every extension */
+    }
+    sqlite3_stmt *q = stmt(s, S_HAS_BELOW);
+    sqlite3_bind_int64(q, 1, zone_id);
+    sqlite3_bind_blob(q, 2, key, (int)klen, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, hi, (int)hlen, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    *out = rc == SQLITE_ROW;
+    return done(q, rc);
+}
+
+static int sq_list(struct mxg_store *st, int64_t zone_id, mxg_record_cb cb, void *ctx)
+{
+    struct sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, S_LIST);
+    sqlite3_bind_int64(q, 1, zone_id);
+    int rc;
+    char name[MXG_NAME_TEXT_MAX];
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        db_to_canon(col_text(q, 0), name, sizeof(name));
+        int r = emit_row(q, 1, name, zone_id, cb, ctx);
+        if (r != 0) {
+            sqlite3_reset(q);
+            return r;
+        }
+    }
+    return done(q, rc);
+}
+
+static int sq_meta_list(struct mxg_store *st, int64_t zone_id, const char *kind, mxg_meta_cb cb,
+                        void *ctx)
+{
+    struct sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, kind ? S_META_KIND : S_META_ALL);
+    sqlite3_bind_int64(q, 1, zone_id);
+    if (kind)
+        sqlite3_bind_text(q, 2, kind, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int r = cb(ctx, col_text(q, 0), col_text(q, 1));
+        if (r != 0) {
+            sqlite3_reset(q);
+            return r;
+        }
+    }
+    return done(q, rc);
+}
+
+static int sq_meta_set(struct mxg_store *st, int64_t zone_id, const char *kind,
+                       const char *const *values, size_t n)
+{
+    struct sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, S_META_DEL);
+    sqlite3_bind_int64(q, 1, zone_id);
+    sqlite3_bind_text(q, 2, kind, -1, SQLITE_STATIC);
+    int rc = done(q, sqlite3_step(q));
+    for (size_t i = 0; rc == MXG_OK && i < n; i++) {
+        q = stmt(s, S_META_ADD);
+        sqlite3_bind_int64(q, 1, zone_id);
+        sqlite3_bind_text(q, 2, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 3, values[i], -1, SQLITE_STATIC);
+        rc = done(q, sqlite3_step(q));
+    }
+    return rc;
+}
+
+static int sq_begin(struct mxg_store *st)
+{
+    struct sqlite_store *s = S(st);
+    if (s->in_txn)
+        return MXG_ETXN;
+    int rc = exec_simple(s, S_BEGIN);
+    if (rc == MXG_OK)
+        s->in_txn = true;
+    return rc;
+}
+
+static int sq_commit(struct mxg_store *st)
+{
+    struct sqlite_store *s = S(st);
+    if (!s->in_txn)
+        return MXG_ETXN;
+    int rc = exec_simple(s, S_COMMIT);
+    if (rc != MXG_OK) {
+        /* A failed COMMIT (disk full, I/O error) leaves the transaction open: undo it. */
+        if (!sqlite3_get_autocommit(s->db))
+            exec_simple(s, S_ROLLBACK);
+    }
+    s->in_txn = false;
+    return rc;
+}
+
+static int sq_rollback(struct mxg_store *st)
+{
+    struct sqlite_store *s = S(st);
+    if (!s->in_txn)
+        return MXG_ETXN;
+    int rc = MXG_OK;
+    if (!sqlite3_get_autocommit(s->db))
+        rc = exec_simple(s, S_ROLLBACK);
+    s->in_txn = false;
+    return rc;
+}
+
+static int name_index(struct sqlite_store *s, enum stmt_id id, int64_t zone_id, const char *name)
+{
+    uint8_t key[MXG_NAME_WIRE_MAX * 2 + 2];
+    size_t klen = 0;
+    int rc = mxg_name_rkey(name, key, sizeof(key), &klen);
+    if (rc != MXG_OK)
+        return rc;
+    sqlite3_stmt *q = stmt(s, id);
+    sqlite3_bind_int64(q, 1, zone_id);
+    sqlite3_bind_blob(q, 2, key, (int)klen, SQLITE_STATIC);
+    return done(q, sqlite3_step(q));
+}
+
+static int sq_rrset_delete(struct mxg_store *st, int64_t zone_id, const char *name,
+                           const char *type)
+{
+    struct sqlite_store *s = S(st);
+    char db[MXG_NAME_TEXT_MAX];
+    if (!s->in_txn)
+        return MXG_ETXN;
+    if (canon_to_db(name, db, sizeof(db)) != MXG_OK)
+        return MXG_EINVAL;
+    sqlite3_stmt *q = stmt(s, type ? S_RRSET_DEL_TYPE : S_RRSET_DEL_ANY);
+    sqlite3_bind_int64(q, 1, zone_id);
+    sqlite3_bind_text(q, 2, db, -1, SQLITE_STATIC);
+    if (type)
+        sqlite3_bind_text(q, 3, type, -1, SQLITE_STATIC);
+    int rc = done(q, sqlite3_step(q));
+    if (rc != MXG_OK)
+        return rc;
+    /* Drop the name from the index once nothing is left at it. */
+    q = stmt(s, S_NAME_LEFT);
+    sqlite3_bind_int64(q, 1, zone_id);
+    sqlite3_bind_text(q, 2, db, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    bool left = step == SQLITE_ROW;
+    rc = done(q, step);
+    if (rc != MXG_OK || left)
+        return rc;
+    return name_index(s, S_NAME_DEL, zone_id, name);
+}
+
+static int sq_record_add(struct mxg_store *st, int64_t zone_id, const struct mxg_record *rec)
+{
+    struct sqlite_store *s = S(st);
+    char db[MXG_NAME_TEXT_MAX];
+    if (!s->in_txn)
+        return MXG_ETXN;
+    if (canon_to_db(rec->name, db, sizeof(db)) != MXG_OK)
+        return MXG_EINVAL;
+    const char *content = rec->content;
+    long long prio = -1;
+    if (has_prio(rec->type)) {
+        char *end = NULL;
+        prio = strtoll(content, &end, 10);
+        if (end == content || prio < 0 || prio > 65535)
+            return MXG_EINVAL;
+        while (*end == ' ' || *end == '\t')
+            end++;
+        content = end;
+    }
+    sqlite3_stmt *q = stmt(s, S_REC_ADD);
+    sqlite3_bind_int64(q, 1, zone_id);
+    sqlite3_bind_text(q, 2, db, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, rec->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, content, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, rec->ttl);
+    sqlite3_bind_int64(q, 6, prio < 0 ? 0 : prio);
+    sqlite3_bind_int(q, 7, rec->auth ? 1 : 0);
+    int rc = done(q, sqlite3_step(q));
+    if (rc != MXG_OK)
+        return rc;
+    return name_index(s, S_NAME_ADD, zone_id, rec->name);
+}
+
+static int sq_zone_clear(struct mxg_store *st, int64_t zone_id)
+{
+    struct sqlite_store *s = S(st);
+    if (!s->in_txn)
+        return MXG_ETXN;
+    sqlite3_stmt *q = stmt(s, S_ZONE_CLEAR);
+    sqlite3_bind_int64(q, 1, zone_id);
+    int rc = done(q, sqlite3_step(q));
+    if (rc != MXG_OK)
+        return rc;
+    q = stmt(s, S_ZONE_CLEAR_NAMES);
+    sqlite3_bind_int64(q, 1, zone_id);
+    return done(q, sqlite3_step(q));
+}
+
+static void sq_close(struct mxg_store *st)
+{
+    struct sqlite_store *s = S(st);
+    if (!s)
+        return;
+    if (s->in_txn)
+        sq_rollback(st);
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static const struct mxg_store_ops SQLITE_OPS = {
+    .name = "sqlite",
+    .close = sq_close,
+    .zone_get = sq_zone_get,
+    .zone_get_by_id = sq_zone_get_by_id,
+    .zone_list = sq_zone_list,
+    .zone_add = sq_zone_add,
+    .zone_delete = sq_zone_delete,
+    .zone_set_notified = sq_zone_set_notified,
+    .zone_set_last_check = sq_zone_set_last_check,
+    .lookup = sq_lookup,
+    .has_below = sq_has_below,
+    .list = sq_list,
+    .meta_list = sq_meta_list,
+    .meta_set = sq_meta_set,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .rrset_delete = sq_rrset_delete,
+    .record_add = sq_record_add,
+    .zone_clear = sq_zone_clear,
+};
+
+static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", msg ? msg : "sqlite error");
+        sqlite3_free(msg);
+        return MXG_ESTORE;
+    }
+    return MXG_OK;
+}
+
+static int table_exists(sqlite3 *db, const char *name, bool *out)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", -1,
+                           &q, NULL) != SQLITE_OK)
+        return MXG_ESTORE;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    *out = rc == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? MXG_OK : MXG_ESTORE;
+}
+
+/* Fills mxg_names from records (a database that pdns's gsqlite3 wrote, or a first open). */
+static int rebuild_names(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *sel = NULL, *ins = NULL;
+    int rc = MXG_ESTORE;
+    if (sqlite3_prepare_v2(db, "SELECT DISTINCT domain_id, name FROM records", -1, &sel, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO mxg_names (domain_id, rkey) VALUES (?1, ?2)",
+                           -1, &ins, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "rebuilding name index: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    if (exec_sql(db, "DELETE FROM mxg_names", err, errlen) != MXG_OK)
+        goto out;
+    int step;
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        char canon[MXG_NAME_TEXT_MAX];
+        uint8_t key[MXG_NAME_WIRE_MAX * 2 + 2];
+        size_t klen = 0;
+        if (mxg_name_canon(col_text(sel, 1), canon, sizeof(canon)) != MXG_OK ||
+            mxg_name_rkey(canon, key, sizeof(key), &klen) != MXG_OK)
+            continue; /* a name pdns could not serve either */
+        sqlite3_reset(ins);
+        sqlite3_bind_int64(ins, 1, sqlite3_column_int64(sel, 0));
+        sqlite3_bind_blob(ins, 2, key, (int)klen, SQLITE_STATIC);
+        if (sqlite3_step(ins) != SQLITE_DONE) {
+            snprintf(err, errlen, "rebuilding name index: %s", sqlite3_errmsg(db));
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE) {
+        snprintf(err, errlen, "rebuilding name index: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    rc = MXG_OK;
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    return rc;
+}
+
+static int get_schema_version(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *q = NULL;
+    *version = 0;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM mxg_meta WHERE key='schema_version'", -1, &q,
+                           NULL) != SQLITE_OK)
+        return MXG_ESTORE;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *version = atoi(col_text(q, 0));
+    sqlite3_finalize(q);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? MXG_OK : MXG_ESTORE;
+}
+
+/* Creates the pdns schema in an empty database and brings mxguard's tables to the current
+ * version, all in one transaction. */
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    bool have_domains = false;
+    int version = 0;
+    int rc = exec_sql(db, "BEGIN IMMEDIATE", err, errlen);
+    if (rc != MXG_OK)
+        return rc;
+    if ((rc = table_exists(db, "domains", &have_domains)) != MXG_OK)
+        goto fail;
+    if (!have_domains && (rc = exec_sql(db, PDNS_SCHEMA, err, errlen)) != MXG_OK)
+        goto fail;
+    if ((rc = exec_sql(db, MXG_SCHEMA_V1, err, errlen)) != MXG_OK)
+        goto fail;
+    if ((rc = get_schema_version(db, &version)) != MXG_OK)
+        goto fail;
+    if (version > MXG_STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen, "store schema version %d is newer than this mxguard (%d)", version,
+                 MXG_STORE_SCHEMA_VERSION);
+        rc = MXG_ESTORE;
+        goto fail;
+    }
+    if (version < 1) {
+        if ((rc = rebuild_names(db, err, errlen)) != MXG_OK)
+            goto fail;
+        if ((rc = exec_sql(db,
+                           "INSERT OR REPLACE INTO mxg_meta (key, value)"
+                           " VALUES ('schema_version', '1')",
+                           err, errlen)) != MXG_OK)
+            goto fail;
+    }
+    return exec_sql(db, "COMMIT", err, errlen);
+fail:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int mxg_store_sqlite_open(const char *path, struct mxg_store **out, char *err, size_t errlen)
+{
+    struct sqlite_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return MXG_ENOMEM;
+    s->base.ops = &SQLITE_OPS;
+    int rc = MXG_ESTORE;
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        rc = MXG_EIO;
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 1500);
+    sqlite3_extended_result_codes(s->db, 0);
+    if ((rc = exec_sql(s->db,
+                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                       " PRAGMA foreign_keys=ON;",
+                       err, errlen)) != MXG_OK)
+        goto fail;
+    if ((rc = migrate(s->db, err, errlen)) != MXG_OK)
+        goto fail;
+    for (int i = 0; i < S_COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, STMT_SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+                               NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "preparing statement %d: %s", i, sqlite3_errmsg(s->db));
+            rc = MXG_ESTORE;
+            goto fail;
+        }
+    }
+    *out = &s->base;
+    return MXG_OK;
+fail:
+    sq_close(&s->base);
+    return rc;
+}

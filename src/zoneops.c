@@ -1,0 +1,233 @@
+/* zoneops.c -- zone creation, deletion and master-file import. */
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "mxg/dns.h"
+#include "mxg/err.h"
+#include "mxg/log.h"
+#include "mxg/zoneops.h"
+
+extern char **environ;
+
+#define DEFAULT_TTL 3600
+
+static int set_soa_edit_api(struct mxg_store *st, int64_t id)
+{
+    static const char *const val[] = {"DEFAULT"};
+    return MXG_STORE_CALL(st, meta_set, id, "SOA-EDIT-API", val, 1);
+}
+
+int mxg_zone_create(struct mxg_store *st, const char *zone, enum mxg_zone_kind kind,
+                    const char *masters, const char *const *ns, size_t nns, char *err,
+                    size_t errlen)
+{
+    char nscanon[16][MXG_NAME_TEXT_MAX];
+    if (nns > 16) {
+        snprintf(err, errlen, "at most 16 NS names");
+        return MXG_ERANGE;
+    }
+    for (size_t i = 0; i < nns; i++) {
+        if (mxg_name_canon(ns[i], nscanon[i], sizeof(nscanon[i])) != MXG_OK ||
+            strcmp(nscanon[i], ".") == 0) {
+            snprintf(err, errlen, "invalid NS name '%s'", ns[i]);
+            return MXG_EINVAL;
+        }
+    }
+    char zdb[MXG_NAME_TEXT_MAX], mname[MXG_NAME_TEXT_MAX], content[3 * MXG_NAME_TEXT_MAX];
+    mxg_name_to_db(zone, zdb, sizeof(zdb));
+    if (nns > 0)
+        mxg_name_to_db(nscanon[0], mname, sizeof(mname));
+    else
+        snprintf(mname, sizeof(mname), "a.misconfigured.dns.server.invalid");
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    snprintf(content, sizeof(content), "%s hostmaster%s%s %04d%02d%02d01 10800 3600 604800 3600",
+             mname, *zdb ? "." : "", zdb, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+
+    int64_t id = 0;
+    int rc = MXG_STORE_CALL0(st, begin);
+    if (rc != MXG_OK) {
+        snprintf(err, errlen, "cannot start a store transaction: %s", mxg_strerror(rc));
+        return rc;
+    }
+    rc = MXG_STORE_CALL(st, zone_add, zone, kind, masters, &id);
+    if (rc == MXG_EEXIST) {
+        snprintf(err, errlen, "zone %s already exists", zone);
+        goto fail;
+    }
+    struct mxg_record soa = {.name = zone, .type = "SOA", .content = content, .ttl = DEFAULT_TTL,
+                             .auth = true};
+    if (rc == MXG_OK)
+        rc = MXG_STORE_CALL(st, record_add, id, &soa);
+    for (size_t i = 0; rc == MXG_OK && i < nns; i++) {
+        char nsdb[MXG_NAME_TEXT_MAX];
+        mxg_name_to_db(nscanon[i], nsdb, sizeof(nsdb));
+        struct mxg_record r = {.name = zone, .type = "NS", .content = nsdb, .ttl = DEFAULT_TTL,
+                               .auth = true};
+        rc = MXG_STORE_CALL(st, record_add, id, &r);
+    }
+    if (rc == MXG_OK)
+        rc = set_soa_edit_api(st, id);
+    if (rc == MXG_OK)
+        rc = MXG_STORE_CALL0(st, commit);
+    if (rc == MXG_OK)
+        return MXG_OK;
+    snprintf(err, errlen, "creating zone %s: %s", zone, mxg_strerror(rc));
+fail:
+    MXG_STORE_CALL0(st, rollback);
+    return rc;
+}
+
+int mxg_zone_remove(struct mxg_store *st, const char *zone, char *err, size_t errlen)
+{
+    struct mxg_zone z;
+    int rc = MXG_STORE_CALL(st, zone_get, zone, &z);
+    if (rc == MXG_ENOENT) {
+        snprintf(err, errlen, "no zone %s", zone);
+        return rc;
+    }
+    if (rc == MXG_OK)
+        rc = MXG_STORE_CALL0(st, begin);
+    if (rc == MXG_OK) {
+        rc = MXG_STORE_CALL(st, zone_delete, z.id);
+        rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
+    }
+    if (rc != MXG_OK)
+        snprintf(err, errlen, "deleting zone %s: %s", zone, mxg_strerror(rc));
+    return rc;
+}
+
+struct import_ctx {
+    struct mxg_store *st;
+    const char *zone;
+    int64_t id;
+    size_t count;
+    size_t soa;
+    char *err;
+    size_t errlen;
+};
+
+static int import_record(void *arg, const struct mxg_zf_record *rec)
+{
+    struct import_ctx *c = arg;
+    if (!mxg_name_is_below(rec->owner, c->zone)) {
+        snprintf(c->err, c->errlen, "%s:%lu: owner %s is outside zone %s", rec->file, rec->line,
+                 rec->owner, c->zone);
+        return MXG_EINVAL;
+    }
+    if (strcmp(rec->type, "SOA") == 0) {
+        if (strcmp(rec->owner, c->zone) != 0) {
+            snprintf(c->err, c->errlen, "%s:%lu: SOA at %s, not at the apex %s", rec->file,
+                     rec->line, rec->owner, c->zone);
+            return MXG_EINVAL;
+        }
+        if (++c->soa > 1) {
+            snprintf(c->err, c->errlen, "%s:%lu: second SOA record", rec->file, rec->line);
+            return MXG_EINVAL;
+        }
+    }
+    if (c->count >= MXG_TXN_RECORDS_MAX) {
+        snprintf(c->err, c->errlen, "%s:%lu: more than %d records", rec->file, rec->line,
+                 MXG_TXN_RECORDS_MAX);
+        return MXG_ERANGE;
+    }
+    struct mxg_record r = {.name = rec->owner, .type = rec->type, .content = rec->content,
+                           .ttl = rec->ttl, .auth = true};
+    int rc = MXG_STORE_CALL(c->st, record_add, c->id, &r);
+    if (rc != MXG_OK) {
+        snprintf(c->err, c->errlen, "%s:%lu: store: %s", rec->file, rec->line, mxg_strerror(rc));
+        return rc;
+    }
+    c->count++;
+    return 0;
+}
+
+int mxg_zone_import(struct mxg_store *st, const char *zone, const char *path, size_t *count,
+                    char *err, size_t errlen)
+{
+    struct import_ctx c = {.st = st, .zone = zone, .err = err, .errlen = errlen};
+    struct mxg_zone z;
+    int rc = MXG_STORE_CALL0(st, begin);
+    if (rc != MXG_OK) {
+        snprintf(err, errlen, "cannot start a store transaction: %s", mxg_strerror(rc));
+        return rc;
+    }
+    rc = MXG_STORE_CALL(st, zone_get, zone, &z);
+    if (rc == MXG_OK) {
+        c.id = z.id;
+        rc = MXG_STORE_CALL(st, zone_clear, z.id);
+    } else if (rc == MXG_ENOENT) {
+        rc = MXG_STORE_CALL(st, zone_add, zone, MXG_KIND_NATIVE, NULL, &c.id);
+        if (rc == MXG_OK)
+            rc = set_soa_edit_api(st, c.id);
+    }
+    if (rc != MXG_OK) {
+        snprintf(err, errlen, "preparing zone %s: %s", zone, mxg_strerror(rc));
+        goto fail;
+    }
+    err[0] = '\0';
+    rc = mxg_zonefile_parse(path, zone, DEFAULT_TTL, import_record, &c, err, errlen);
+    if (rc != MXG_OK) {
+        if (!err[0])
+            snprintf(err, errlen, "%s: %s", path, mxg_strerror(rc));
+        goto fail;
+    }
+    if (c.soa == 0) {
+        snprintf(err, errlen, "%s: no SOA record for %s", path, zone);
+        rc = MXG_EINVAL;
+        goto fail;
+    }
+    rc = MXG_STORE_CALL0(st, commit);
+    if (rc != MXG_OK) {
+        snprintf(err, errlen, "committing %s: %s", zone, mxg_strerror(rc));
+        return rc;
+    }
+    if (count)
+        *count = c.count;
+    return MXG_OK;
+fail:
+    MXG_STORE_CALL0(st, rollback);
+    return rc;
+}
+
+int mxg_pdns_rediscover(const char *pdns_control)
+{
+    if (!pdns_control || !*pdns_control)
+        return MXG_OK;
+    char buf[1024];
+    char *argv[32];
+    int argc = 0;
+    snprintf(buf, sizeof(buf), "%s", pdns_control);
+    for (char *tok = strtok(buf, " \t"); tok && argc < 30; tok = strtok(NULL, " \t"))
+        argv[argc++] = tok;
+    if (argc == 0)
+        return MXG_OK;
+    argv[argc++] = "rediscover";
+    argv[argc] = NULL;
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+    if (rc != 0) {
+        mxg_warn("cannot run %s: %s", argv[0], strerror(rc));
+        return MXG_EIO;
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            mxg_warn("waiting for %s: %s", argv[0], strerror(errno));
+            return MXG_EIO;
+        }
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        mxg_warn("%s rediscover failed (status %d): pdns learns of the change at its next "
+                 "zone-cache refresh",
+                 pdns_control, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        return MXG_EIO;
+    }
+    return MXG_OK;
+}

@@ -1,0 +1,479 @@
+# shellcheck shell=bash
+# tests/integration/lib.sh -- shared harness for mxguard integration tests.
+#
+# Source it from a test script that runs under `set -euo pipefail`:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   it_init                      # temp dir + cleanup trap
+#   mxg_start                    # write config, start `mxguard serve`
+#   pdns_start --kind remote --port 5310 --api-port 8085
+#   assert_rcode 5310 NOERROR example.com SOA
+#   it_finish                    # prints summary, exit 1 on failures
+#
+# Everything binds to 127.0.0.1 or to unix sockets below the work dir.
+# Ports are chosen by the tests (DNS 5300-5399, HTTP 8080-8099) and passed in
+# explicitly; nothing here picks a port on its own.
+#
+# Every process started through it_spawn (mxguard, pdns_server) is recorded by
+# PID and stopped by PID on exit -- TERM first, KILL after a bounded wait -- so
+# nothing is left running even when a test fails or is interrupted.
+#
+# Environment:
+#   MXGUARD        mxguard binary (default: <repo>/build/mxguard)
+#   MXG_TEST_TMP   parent of the work dir (default: /tmp)
+#   MXG_KEEP_TMP   1 = keep the work dir even when the test passed
+#   PDNS_SERVER, PDNSUTIL, PDNS_CONTROL, DIG   override the tool paths
+
+IT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+IT_REPO_ROOT=$(cd "$IT_LIB_DIR/../.." && pwd)
+IT_ZONES_DIR="$IT_REPO_ROOT/tests/data/zones"
+MXGUARD=${MXGUARD:-$IT_REPO_ROOT/build/mxguard}
+PDNS_SERVER=${PDNS_SERVER:-/usr/sbin/pdns_server}
+PDNSUTIL=${PDNSUTIL:-pdnsutil}
+PDNS_CONTROL=${PDNS_CONTROL:-pdns_control}
+DIG=${DIG:-dig}
+PDNS_SQLITE_SCHEMA=${PDNS_SQLITE_SCHEMA:-/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql}
+
+IT_WORK=""            # temp work dir of this test
+IT_PIDS=()            # every PID we started
+IT_FAILS=0            # failed assertions
+IT_CHECKS=0           # all assertions
+IT_NAME=$(basename "${0:-test}" .sh)
+
+# Set by mxg_start:
+MXG_CONF=""           # config file
+MXG_SOCK=""           # backend socket
+MXG_CTL_SOCK=""       # control socket
+MXG_STORE=""          # sqlite file
+MXG_PID=""            # PID of `mxguard serve`
+MXG_LOG=""            # its stderr
+# Set by pdns_start:
+PDNS_DIR=""           # config dir of the pdns started last
+PDNS_PID=""           # its PID
+PDNS_LOG=""           # its log file
+
+# ----------------------------------------------------------------- logging --
+
+it_log()  { printf '[%s] %s\n' "$IT_NAME" "$*" >&2; }
+it_die()  { printf '[%s] FATAL: %s\n' "$IT_NAME" "$*" >&2; IT_FAILS=$((IT_FAILS + 1)); exit 1; }
+
+# it_tail FILE [N] -- show the last N lines of a log (for failure messages).
+it_tail() {
+    local f=$1 n=${2:-30}
+    if [ -s "$f" ]; then
+        printf '%s\n' "----- last $n lines of $f -----" >&2
+        tail -n "$n" "$f" >&2 || true
+        printf '%s\n' "-----" >&2
+    fi
+}
+
+# ------------------------------------------------------- setup / cleanup --
+
+# it_init -- create the work dir and install the cleanup trap. Call once.
+it_init() {
+    local parent=${MXG_TEST_TMP:-/tmp}
+    mkdir -p "$parent"
+    IT_WORK=$(mktemp -d "$parent/mxg-it.XXXX")
+    trap it_cleanup EXIT
+    # Under `set -e` a failing command ends the test; say which one.
+    set -o errtrace
+    trap 'it_log "command failed (exit $?) at ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND"' ERR
+    trap 'it_log "interrupted"; exit 130' INT
+    trap 'it_log "terminated"; exit 143' TERM
+    trap 'it_log "hangup"; exit 129' HUP
+    it_log "work dir $IT_WORK"
+}
+
+# it_spawn NAME LOGFILE CMD... -- start CMD in the background with stdout and
+# stderr into LOGFILE, record its PID; the PID is left in IT_LAST_PID.
+it_spawn() {
+    local name=$1 logf=$2
+    shift 2
+    "$@" </dev/null >>"$logf" 2>&1 &
+    IT_LAST_PID=$!
+    IT_PIDS+=("$IT_LAST_PID")
+    it_log "started $name pid $IT_LAST_PID"
+}
+
+# it_alive PID -- true while PID runs (and is not a zombie).
+it_alive() {
+    local pid=$1 st
+    kill -0 "$pid" 2>/dev/null || return 1
+    st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo X)
+    [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# it_stop_pid PID [GRACE_TENTHS] -- TERM, wait up to GRACE (default 5 s), KILL.
+it_stop_pid() {
+    local pid=$1 grace=${2:-50} i
+    it_alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < grace; i++)); do
+        it_alive "$pid" || break
+        sleep 0.1
+    done
+    if it_alive "$pid"; then
+        it_log "pid $pid ignored TERM, sending KILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        for ((i = 0; i < 20; i++)); do it_alive "$pid" || break; sleep 0.1; done
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+# it_cleanup -- EXIT trap: stop everything (newest first), report, tidy up.
+it_cleanup() {
+    local rc=$? i
+    trap - EXIT INT TERM HUP ERR
+    set +e
+    for ((i = ${#IT_PIDS[@]} - 1; i >= 0; i--)); do
+        it_stop_pid "${IT_PIDS[$i]}"
+    done
+    if [ -n "$IT_WORK" ] && [ -d "$IT_WORK" ]; then
+        if [ "$rc" -eq 0 ] && [ "$IT_FAILS" -eq 0 ] && [ "${MXG_KEEP_TMP:-0}" != 1 ]; then
+            rm -rf "$IT_WORK"
+        else
+            it_log "kept work dir $IT_WORK (logs: mxguard.log, */pdns.log)"
+        fi
+    fi
+    exit "$rc"
+}
+
+# it_wait_socket PATH PID [TRIES] -- wait (TRIES x 0.05 s, default 100) for a
+# unix socket to appear while PID stays alive.
+it_wait_socket() {
+    local path=$1 pid=$2 tries=${3:-100} i
+    for ((i = 0; i < tries; i++)); do
+        [ -S "$path" ] && return 0
+        it_alive "$pid" || return 1
+        sleep 0.05
+    done
+    [ -S "$path" ]
+}
+
+# ------------------------------------------------------------------ mxguard --
+
+# mxg_write_config DIR [PDNS_CONTROL_CMD] -- write DIR/mxguard.conf and set
+# MXG_CONF, MXG_SOCK, MXG_CTL_SOCK, MXG_STORE.
+mxg_write_config() {
+    local dir=$1 ctl=${2:-}
+    mkdir -p "$dir"
+    MXG_CONF="$dir/mxguard.conf"
+    MXG_SOCK="$dir/backend.sock"
+    MXG_CTL_SOCK="$dir/control.sock"
+    MXG_STORE="$dir/store.sqlite3"
+    {
+        echo "backend-socket=$MXG_SOCK"
+        echo "control-socket=$MXG_CTL_SOCK"
+        echo "store=sqlite:$MXG_STORE"
+        echo "log-level=${MXG_LOG_LEVEL:-debug}"
+        if [ -n "$ctl" ]; then echo "pdns-control=$ctl"; fi
+    } >"$MXG_CONF"
+}
+
+# mxg_require -- fail clearly when the mxguard binary is missing.
+mxg_require() {
+    [ -x "$MXGUARD" ] || it_die "mxguard binary not found or not executable: $MXGUARD (build it or set MXGUARD)"
+}
+
+# mxg CMD... -- run the mxguard CLI with the test config appended.
+mxg() {
+    [ -n "$MXG_CONF" ] || mxg_write_config "$IT_WORK/mxguard"
+    "$MXGUARD" "$@" --config "$MXG_CONF"
+}
+
+# mxg_start [PDNS_CONTROL_CMD] -- write a config (unless mxg_write_config ran
+# already) and start `mxguard serve`; waits for the backend socket.
+mxg_start() {
+    mxg_require
+    [ -n "$MXG_CONF" ] || mxg_write_config "$IT_WORK/mxguard" "${1:-}"
+    MXG_LOG="$(dirname "$MXG_CONF")/mxguard.log"
+    it_spawn "mxguard serve" "$MXG_LOG" "$MXGUARD" serve --config "$MXG_CONF"
+    MXG_PID=$IT_LAST_PID
+    if ! it_wait_socket "$MXG_SOCK" "$MXG_PID" 100; then
+        it_tail "$MXG_LOG"
+        it_die "mxguard serve did not create $MXG_SOCK within 5 s (pid $MXG_PID alive: $(it_alive "$MXG_PID" && echo yes || echo no))"
+    fi
+    it_log "mxguard serving on $MXG_SOCK"
+}
+
+# mxg_stop -- stop the daemon (TERM, then KILL) and wait for it.
+mxg_stop() {
+    if [ -n "$MXG_PID" ]; then it_stop_pid "$MXG_PID"; fi
+    MXG_PID=""
+}
+
+# mxg_import_zones ZONE=FILE... -- `mxguard import` each zone; runs in the
+# file's directory so that relative $INCLUDEs resolve there.
+mxg_import_zones() {
+    local zf zone file
+    [ -n "$MXG_CONF" ] || mxg_write_config "$IT_WORK/mxguard"
+    for zf in "$@"; do
+        zone=${zf%%=*} file=${zf#*=}
+        if ! (cd "$(dirname "$file")" && mxg import --zone "$zone" "$file") >>"$IT_WORK/mxguard-cli.log" 2>&1; then
+            it_tail "$IT_WORK/mxguard-cli.log"
+            it_die "mxguard import --zone $zone $file failed"
+        fi
+    done
+}
+
+# ---------------------------------------------------------------- zone sets --
+
+# it_default_zones -- print ZONE=FILE for every tests/data/zones/*.zone
+# (zone name = file name without .zone).
+it_default_zones() {
+    local f
+    for f in "$IT_ZONES_DIR"/*.zone; do
+        printf '%s=%s\n' "$(basename "$f" .zone)" "$f"
+    done
+}
+
+# -------------------------------------------------------------------- pdns --
+
+# pdns_start --kind remote|bind|gsqlite3 --port DNSPORT [--api-port PORT]
+#            [--zone ZONE=FILE]... [--socket PATH] [--name NAME]
+#            [--zone-cache-refresh SECONDS] [-- EXTRA_PDNS_ARGS...]
+# Creates $IT_WORK/NAME (default pdns-KIND-PORT) with pdns.conf and the
+# backend data, starts pdns_server --config-dir=DIR and waits until it answers
+# on 127.0.0.1:DNSPORT. Sets PDNS_DIR, PDNS_PID, PDNS_LOG.
+#   remote:   uses --socket (default: $MXG_SOCK); zones come from mxguard.
+#   bind:     named.conf listing the --zone files (directory = their dir).
+#   gsqlite3: fresh database from the Debian schema; pdnsutil create-zone +
+#             load-zone + rectify-zone for every --zone. Rectifying adds
+#             the empty-non-terminal rows; IT_GSQLITE3_RECTIFY=no skips it
+#             (then _tcp.example.com & co. answer NXDOMAIN instead of NODATA).
+pdns_start() {
+    local kind="" port="" api="" name="" sock="" zcr=300 zones=() extra=()
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --kind) kind=$2; shift 2 ;;
+            --port) port=$2; shift 2 ;;
+            --api-port) api=$2; shift 2 ;;
+            --zone) zones+=("$2"); shift 2 ;;
+            --socket) sock=$2; shift 2 ;;
+            --name) name=$2; shift 2 ;;
+            --zone-cache-refresh) zcr=$2; shift 2 ;;
+            --) shift; extra=("$@"); break ;;
+            *) it_die "pdns_start: unknown argument $1" ;;
+        esac
+    done
+    [ -n "$kind" ] && [ -n "$port" ] || it_die "pdns_start: --kind and --port are required"
+    it_check_port "$port" 5300 5399 DNS
+    [ -z "$api" ] || it_check_port "$api" 8080 8099 HTTP
+    name=${name:-pdns-$kind-$port}
+    local dir="$IT_WORK/$name"
+    mkdir -p "$dir"
+    local conf="$dir/pdns.conf"
+    {
+        echo "# generated by tests/integration/lib.sh"
+        echo "local-address=127.0.0.1"
+        echo "local-port=$port"
+        echo "socket-dir=$dir"
+        echo "guardian=no"
+        echo "daemon=no"
+        echo "disable-syslog=yes"
+        echo "loglevel=6"
+        echo "cache-ttl=0"
+        echo "query-cache-ttl=0"
+        echo "negquery-cache-ttl=0"
+        echo "security-poll-suffix="
+        echo "dnsupdate=yes"
+        echo "allow-dnsupdate-from=127.0.0.0/8"
+        echo "allow-axfr-ips=127.0.0.0/8"
+        echo "zone-cache-refresh-interval=$zcr"
+        if [ -n "$api" ]; then
+            echo "api=yes"
+            echo "api-key=secret"
+            echo "webserver=yes"
+            echo "webserver-address=127.0.0.1"
+            echo "webserver-port=$api"
+            echo "webserver-allow-from=127.0.0.1"
+        else
+            echo "api=no"
+            echo "webserver=no"
+        fi
+    } >"$conf"
+    case $kind in
+        remote)
+            sock=${sock:-$MXG_SOCK}
+            [ -n "$sock" ] || it_die "pdns_start remote: no backend socket (start mxguard first or pass --socket)"
+            {
+                echo "launch=remote"
+                echo "remote-connection-string=unix:path=$sock,timeout=2000"
+                echo "default-api-rectify=no"
+            } >>"$conf"
+            ;;
+        bind)
+            local nc="$dir/named.conf" zf zone file
+            : >"$nc"
+            for zf in "${zones[@]}"; do
+                zone=${zf%%=*} file=${zf#*=}
+                [ -f "$file" ] || it_die "zone file $file not found"
+                # "directory" makes relative $INCLUDEs resolve next to the file.
+                printf 'zone "%s" { type master; file "%s"; };\n' "$zone" "$file" >>"$nc"
+            done
+            if [ ${#zones[@]} -gt 0 ]; then
+                local zdir
+                zdir=$(dirname "${zones[0]#*=}")
+                { printf 'options { directory "%s"; };\n' "$zdir"; cat "$nc"; } >"$nc.tmp" && mv "$nc.tmp" "$nc"
+            fi
+            {
+                echo "launch=bind"
+                echo "bind-config=$nc"
+            } >>"$conf"
+            ;;
+        gsqlite3)
+            local db="$dir/pdns.sqlite3" zf zone file
+            sqlite3 "$db" <"$PDNS_SQLITE_SCHEMA" || it_die "cannot create $db"
+            {
+                echo "launch=gsqlite3"
+                echo "gsqlite3-database=$db"
+            } >>"$conf"
+            for zf in "${zones[@]}"; do
+                zone=${zf%%=*} file=${zf#*=}
+                [ -f "$file" ] || it_die "zone file $file not found"
+                {
+                    "$PDNSUTIL" --config-dir="$dir" create-zone "$zone" &&
+                    (cd "$(dirname "$file")" && "$PDNSUTIL" --config-dir="$dir" load-zone "$zone" "$file") &&
+                    if [ "${IT_GSQLITE3_RECTIFY:-yes}" = yes ]; then
+                        "$PDNSUTIL" --config-dir="$dir" rectify-zone "$zone"
+                    fi
+                } >>"$dir/pdnsutil.log" 2>&1 || { it_tail "$dir/pdnsutil.log"; it_die "pdnsutil could not load $zone from $file"; }
+            done
+            ;;
+        *) it_die "pdns_start: unknown backend kind '$kind'" ;;
+    esac
+    PDNS_DIR=$dir
+    PDNS_LOG="$dir/pdns.log"
+    it_spawn "pdns_server ($kind, port $port)" "$PDNS_LOG" "$PDNS_SERVER" --config-dir="$dir" "${extra[@]}"
+    PDNS_PID=$IT_LAST_PID
+    if ! pdns_wait_ready "$port" "$PDNS_PID" 60; then
+        it_tail "$PDNS_LOG"
+        it_die "pdns_server ($kind) did not answer on 127.0.0.1:$port"
+    fi
+    it_log "pdns ($kind) answering on 127.0.0.1:$port${api:+, API on 127.0.0.1:$api}"
+}
+
+# it_check_port PORT LOW HIGH WHAT -- keep tests inside the agreed ranges.
+it_check_port() {
+    case $1 in ''|*[!0-9]*) it_die "bad $4 port '$1'" ;; esac
+    [ "$1" -ge "$2" ] && [ "$1" -le "$3" ] || it_die "$4 port $1 outside $2-$3"
+}
+
+# pdns_wait_ready PORT PID [TRIES] -- wait until dig gets any reply (even
+# REFUSED) from 127.0.0.1:PORT; TRIES x ~0.25 s (default 60), while PID lives.
+pdns_wait_ready() {
+    local port=$1 pid=$2 tries=${3:-60} i
+    for ((i = 0; i < tries; i++)); do
+        it_alive "$pid" || return 1
+        if "$DIG" @127.0.0.1 -p "$port" +tries=1 +time=1 +norec . SOA >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.25
+    done
+    return 1
+}
+
+# pdns_ctl [DIR] CMD... -- pdns_control against the pdns in DIR (default
+# PDNS_DIR), e.g. `pdns_ctl rediscover`.
+pdns_ctl() {
+    local dir=$PDNS_DIR
+    if [ $# -gt 0 ] && [ -d "$1" ]; then dir=$1; shift; fi
+    "$PDNS_CONTROL" --config-dir="$dir" "$@"
+}
+
+# pdns_stop [PID] -- stop a pdns (default: the one started last).
+pdns_stop() { it_stop_pid "${1:-$PDNS_PID}"; }
+
+# --------------------------------------------------------------------- dig --
+
+# dig_at PORT ARGS... -- dig against 127.0.0.1:PORT, no recursion, one try.
+dig_at() {
+    local port=$1
+    shift
+    "$DIG" @127.0.0.1 -p "$port" +norec +tries=1 +time=2 "$@"
+}
+
+# dig_short PORT NAME TYPE -- sorted +short answer.
+dig_short() { dig_at "$1" +short "$2" "$3" | sort; }
+
+# dig_rcode PORT NAME TYPE -- the rcode word (NOERROR, NXDOMAIN, ...) or
+# TIMEOUT when no reply came.
+dig_rcode() {
+    local out
+    out=$(dig_at "$1" "$2" "$3" 2>&1) || true
+    if [[ $out =~ status:\ ([A-Z]+) ]]; then echo "${BASH_REMATCH[1]}"; else echo TIMEOUT; fi
+}
+
+# dig_flags PORT NAME TYPE -- header flags, e.g. "qr aa".
+dig_flags() {
+    local out
+    out=$(dig_at "$1" "$2" "$3" 2>&1) || true
+    sed -n 's/^;; flags: \([a-z ]*\);.*/\1/p' <<<"$out"
+}
+
+# -------------------------------------------------------------- assertions --
+
+it_pass() { IT_CHECKS=$((IT_CHECKS + 1)); printf '  ok   %s\n' "$*"; }
+it_fail() { IT_CHECKS=$((IT_CHECKS + 1)); IT_FAILS=$((IT_FAILS + 1)); printf '  FAIL %s\n' "$*"; }
+
+# assert_eq EXPECTED ACTUAL MESSAGE
+assert_eq() {
+    if [ "$1" == "$2" ]; then it_pass "$3"; else
+        it_fail "$3"; printf '       expected: %s\n       actual:   %s\n' "$1" "$2"; fi
+}
+
+# assert_ne UNEXPECTED ACTUAL MESSAGE
+assert_ne() {
+    if [ "$1" != "$2" ]; then it_pass "$3"; else
+        it_fail "$3"; printf '       unexpected value: %s\n' "$2"; fi
+}
+
+# assert_contains HAYSTACK NEEDLE MESSAGE
+assert_contains() {
+    if [[ $1 == *"$2"* ]]; then it_pass "$3"; else
+        it_fail "$3"; printf '       %s\n' "missing: $2" "in: ${1:0:600}"; fi
+}
+
+# assert_not_contains HAYSTACK NEEDLE MESSAGE
+assert_not_contains() {
+    if [[ $1 != *"$2"* ]]; then it_pass "$3"; else
+        it_fail "$3"; printf '       %s\n' "unexpected: $2" "in: ${1:0:600}"; fi
+}
+
+# assert_ok MESSAGE CMD... -- command must exit 0.
+assert_ok() {
+    local msg=$1 out rc=0
+    shift
+    out=$("$@" 2>&1) || rc=$?
+    if [ "$rc" -eq 0 ]; then it_pass "$msg"; else
+        it_fail "$msg (exit $rc: $*)"; printf '%s\n' "$out" | head -n 20 | sed 's/^/       /'; fi
+}
+
+# assert_fails MESSAGE CMD... -- command must exit non-zero.
+assert_fails() {
+    local msg=$1 rc=0
+    shift
+    "$@" >/dev/null 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then it_pass "$msg"; else it_fail "$msg (unexpectedly succeeded: $*)"; fi
+}
+
+# assert_rcode PORT RCODE NAME TYPE
+assert_rcode() {
+    assert_eq "$2" "$(dig_rcode "$1" "$3" "$4")" "$3 $4 -> $2 (port $1)"
+}
+
+# assert_answer PORT NAME TYPE EXPECTED -- EXPECTED is the sorted +short
+# answer, lines separated by newlines.
+assert_answer() {
+    assert_eq "$(printf '%s\n' "$4" | sort)" "$(dig_short "$1" "$2" "$3")" "$2 $3 answer (port $1)"
+}
+
+# it_finish -- summary line; exit 1 when any assertion failed.
+it_finish() {
+    if [ "$IT_FAILS" -eq 0 ]; then
+        it_log "all $IT_CHECKS checks passed"
+        exit 0
+    fi
+    it_log "$IT_FAILS of $IT_CHECKS checks FAILED"
+    exit 1
+}

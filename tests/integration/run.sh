@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# tests/integration/run.sh -- run the mxguard integration tests.
+#
+#   tests/integration/run.sh                 # every tests/integration/test_*.sh
+#   tests/integration/run.sh test_differential.sh difftest_gsqlite3_vs_bind.sh
+#
+# Each test runs in sequence under `timeout` (MXG_IT_TIMEOUT seconds, default
+# 300; timeout signals the whole process group and the test's trap stops
+# its servers). Output goes to a per-test log that is printed on failure
+# (or always with MXG_IT_VERBOSE=1). The last line is "N passed, M failed";
+# the exit status is 1 when any test failed.
+# Env: MXGUARD (default <repo>/build/mxguard), MXG_TEST_TMP, MXG_KEEP_TMP.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+export MXGUARD=${MXGUARD:-$repo/build/mxguard}
+case $MXGUARD in /*) ;; *) MXGUARD=$repo/$MXGUARD ;; esac
+limit=${MXG_IT_TIMEOUT:-300}
+logdir=$(mktemp -d "${MXG_TEST_TMP:-/tmp}/mxg-it-logs.XXXX")
+
+tests=()
+if [ $# -gt 0 ]; then
+    for t in "$@"; do
+        [ -f "$t" ] || t=$here/$(basename "$t")
+        tests+=("$t")
+    done
+else
+    for t in "$here"/test_*.sh; do [ -f "$t" ] && tests+=("$t"); done
+fi
+
+passed=0 failed=0
+for t in "${tests[@]}"; do
+    name=$(basename "$t" .sh)
+    log=$logdir/$name.log
+    start=$SECONDS
+    if [ ! -f "$t" ]; then
+        echo "no such test: $t" >"$log"; rc=127
+    else
+        timeout --kill-after=15 "$limit" bash "$t" >"$log" 2>&1 </dev/null
+        rc=$?
+    fi
+    dur=$((SECONDS - start))
+    if [ "$rc" -eq 0 ]; then
+        passed=$((passed + 1))
+        printf 'PASS %s (%ds)\n' "$name" "$dur"
+        [ "${MXG_IT_VERBOSE:-0}" = 1 ] && sed 's/^/    /' "$log"
+    else
+        failed=$((failed + 1))
+        why="exit $rc"
+        [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && why="timed out after ${limit}s"
+        printf 'FAIL %s (%ds, %s; log %s)\n' "$name" "$dur" "$why" "$log"
+        if [ "$(wc -l <"$log")" -gt 200 ] && [ "${MXG_IT_VERBOSE:-0}" != 1 ]; then
+            head -n 120 "$log" | sed 's/^/    /'; echo "    [...]"; tail -n 60 "$log" | sed 's/^/    /'
+        else
+            sed 's/^/    /' "$log"
+        fi
+    fi
+done
+[ "$failed" -eq 0 ] && rm -rf "$logdir"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
