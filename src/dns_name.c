@@ -9,17 +9,18 @@
 /* Wire scratch size: a text name of at most MXG_NAME_TEXT_MAX characters never needs more. */
 #define WIRE_SCRATCH (MXG_NAME_TEXT_MAX + 2)
 
-/* Largest octet count of any label of a presentation-form name, escapes decoded. Used only to
- * classify a name libknot refused: a label over 63 octets is MXG_ERANGE, the rest MXG_EINVAL. */
-static size_t longest_label(const char *in)
+/* Whether a presentation-form name has a label over 63 octets or more than 255 octets of wire
+ * form (escapes decoded). Used only to classify a name libknot refused: too long is MXG_ERANGE,
+ * anything else MXG_EINVAL. */
+static bool name_too_long(const char *in)
 {
-    size_t best = 0, cur = 0;
+    size_t cur = 0, total = 1; /* the root label */
+    bool over = false;
 
     for (const char *p = in; *p != '\0'; p++) {
         if (*p == '.') {
-            if (cur > best) {
-                best = cur;
-            }
+            over = over || cur > MXG_LABEL_MAX;
+            total += cur > 0 ? cur + 1 : 0;
             cur = 0;
             continue;
         }
@@ -33,7 +34,9 @@ static size_t longest_label(const char *in)
         }
         cur++;
     }
-    return cur > best ? cur : best;
+    over = over || cur > MXG_LABEL_MAX;
+    total += cur > 0 ? cur + 1 : 0;
+    return over || total > MXG_NAME_WIRE_MAX;
 }
 
 /* Presentation form (any case, relative taken as absolute) -> wire form in wire (WIRE_SCRATCH
@@ -53,9 +56,9 @@ static int text_to_wire(const char *in, uint8_t *wire, size_t *wlen)
         return MXG_OK;
     }
     if (knot_dname_from_str(wire, in, WIRE_SCRATCH) == NULL) {
-        return longest_label(in) > MXG_LABEL_MAX ? MXG_ERANGE : MXG_EINVAL;
+        return name_too_long(in) ? MXG_ERANGE : MXG_EINVAL;
     }
-    /* The scratch buffer is larger than a legal name: measure it ourselves, bounded. */
+    /* libknot stops at 255 octets itself; measure anyway, bounded. */
     size_t pos = 0;
     while (pos < WIRE_SCRATCH && wire[pos] != 0) {
         pos += (size_t)wire[pos] + 1;
@@ -76,9 +79,15 @@ static int wire_to_text(const uint8_t *wire, char *out, size_t outlen)
     if (out == NULL || outlen == 0) {
         return MXG_ERANGE;
     }
-    if (knot_dname_to_str(out, wire, outlen) == NULL) {
+    char text[MXG_NAME_TEXT_MAX + 1];
+    if (knot_dname_to_str(text, wire, sizeof(text)) == NULL) {
+        return MXG_EINVAL;
+    }
+    size_t len = strlen(text);
+    if (len >= outlen) {
         return MXG_ERANGE;
     }
+    memcpy(out, text, len + 1);
     return MXG_OK;
 }
 

@@ -21,8 +21,8 @@ struct zf_run {
     char *content; /* MXG_CONTENT_MAX + 1 bytes */
 };
 
-__attribute__((format(printf, 3, 4))) static void zf_err(char *err, size_t errlen,
-                                                         const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void zf_err(char *err, size_t errlen, const char *fmt,
+                                                         ...)
 {
     if (err == NULL || errlen == 0) {
         return;
@@ -202,12 +202,17 @@ int mxg_zonefile_parse(const char *path, const char *origin, uint32_t default_tt
         zf_err(err, errlen, "no file or callback");
         return MXG_EINVAL;
     }
+    char corigin[MXG_NAME_TEXT_MAX + 1];
+    if (mxg_name_canon(origin != NULL ? origin : ".", corigin, sizeof(corigin)) != MXG_OK) {
+        zf_err(err, errlen, "%s: invalid origin", path);
+        return MXG_EINVAL;
+    }
     struct zf_run run = {.cb = cb, .ctx = ctx, .err = err, .errlen = errlen};
     run.content = malloc(MXG_CONTENT_MAX + 1);
     if (run.content == NULL) {
         return MXG_ENOMEM;
     }
-    int rc = parse_file(&run, path, origin != NULL ? origin : ".", default_ttl, 0);
+    int rc = parse_file(&run, path, corigin, default_ttl, 0);
     free(run.content);
     return rc;
 }

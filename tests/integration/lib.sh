@@ -256,7 +256,7 @@ pdns_start() {
             *) it_die "pdns_start: unknown argument $1" ;;
         esac
     done
-    [ -n "$kind" ] && [ -n "$port" ] || it_die "pdns_start: --kind and --port are required"
+    if [ -z "$kind" ] || [ -z "$port" ]; then it_die "pdns_start: --kind and --port are required"; fi
     it_check_port "$port" 5300 5399 DNS
     [ -z "$api" ] || it_check_port "$api" 8080 8099 HTTP
     name=${name:-pdns-$kind-$port}
@@ -356,7 +356,7 @@ pdns_start() {
 # it_check_port PORT LOW HIGH WHAT -- keep tests inside the agreed ranges.
 it_check_port() {
     case $1 in ''|*[!0-9]*) it_die "bad $4 port '$1'" ;; esac
-    [ "$1" -ge "$2" ] && [ "$1" -le "$3" ] || it_die "$4 port $1 outside $2-$3"
+    if [ "$1" -lt "$2" ] || [ "$1" -gt "$3" ]; then it_die "$4 port $1 outside $2-$3"; fi
 }
 
 # pdns_wait_ready PORT PID [TRIES] -- wait until dig gets any reply (even

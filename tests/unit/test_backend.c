@@ -1,0 +1,399 @@
+/* test_backend.c -- every remote-backend method's reply shape, over a real SQLite store. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "mxg/backend.h"
+#include "mxg/config.h"
+#include "mxg/err.h"
+#include "mxg/store.h"
+#include "mxg/zoneops.h"
+
+struct fixture {
+    struct mxg_config cfg;
+    struct mxg_store *st;
+    struct mxg_backend *be;
+    struct mxg_session *s;
+    int64_t zone_id;
+};
+
+static void add(struct mxg_store *st, int64_t id, const char *name, const char *type,
+                const char *content)
+{
+    struct mxg_record r = {.name = name, .type = type, .content = content, .ttl = 300,
+                           .auth = true};
+    assert_int_equal(MXG_STORE_CALL(st, record_add, id, &r), MXG_OK);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char err[256];
+    assert_int_equal(mxg_config_load_string("", "test", &f->cfg, err, sizeof(err)), MXG_OK);
+    assert_int_equal(mxg_store_sqlite_open(":memory:", &f->st, err, sizeof(err)), MXG_OK);
+    const char *ns[] = {"ns1.example.com"};
+    assert_int_equal(
+        mxg_zone_create(f->st, "example.com.", MXG_KIND_MASTER, NULL, ns, 1, err, sizeof(err)),
+        MXG_OK);
+    struct mxg_zone z;
+    assert_int_equal(MXG_STORE_CALL(f->st, zone_get, "example.com.", &z), MXG_OK);
+    f->zone_id = z.id;
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    add(f->st, z.id, "example.com.", "A", "192.0.2.1");
+    add(f->st, z.id, "example.com.", "MX", "10 example.com");
+    add(f->st, z.id, "www.example.com.", "A", "192.0.2.2");
+    add(f->st, z.id, "_sip._tcp.example.com.", "SRV", "0 5 5060 sip.example.com");
+    add(f->st, z.id, "txt.example.com.", "TXT", "\"v=spf1 -all\"");
+    assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+    f->be = mxg_backend_new(f->st, &f->cfg);
+    f->s = mxg_session_new(f->be);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    mxg_session_free(f->s);
+    mxg_backend_free(f->be);
+    mxg_store_close(f->st);
+    mxg_config_free(&f->cfg);
+    free(f);
+    return 0;
+}
+
+/* Sends one line; returns the parsed reply (caller decrefs). */
+static json_t *call(struct mxg_session *s, const char *line)
+{
+    char *reply = NULL;
+    size_t len = 0;
+    assert_int_equal(mxg_backend_handle(s, line, strlen(line), &reply, &len), MXG_OK);
+    assert_non_null(reply);
+    assert_true(len > 0 && reply[len - 1] == '\n');
+    assert_null(memchr(reply, '\n', len - 1)); /* exactly one line */
+    json_error_t e;
+    json_t *j = json_loadb(reply, len, 0, &e);
+    free(reply);
+    assert_non_null(j);
+    return j;
+}
+
+static json_t *init_call(struct mxg_session *s, const char *line)
+{
+    json_decref(call(s, "{\"method\":\"initialize\",\"parameters\":{\"path\":\"/x\"}}"));
+    return call(s, line);
+}
+
+static void assert_false_with_log(json_t *j)
+{
+    assert_true(json_is_false(json_object_get(j, "result")));
+    json_t *log = json_object_get(j, "log");
+    assert_true(json_is_array(log));
+    assert_true(json_is_string(json_array_get(log, 0)));
+}
+
+static void test_initialize_first(void **state)
+{
+    struct fixture *f = *state;
+    json_t *j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
+                           "\"qname\":\"example.com.\",\"zone-id\":-1}}");
+    assert_false_with_log(j);
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"initialize\",\"parameters\":{\"timeout\":\"2000\"}}");
+    assert_true(json_is_true(json_object_get(j, "result")));
+    json_decref(j);
+}
+
+static void test_bad_requests(void **state)
+{
+    struct fixture *f = *state;
+    const char *bad[] = {
+        "",
+        "{",
+        "[]",
+        "42",
+        "{\"method\":1}",
+        "{\"parameters\":{}}",
+        "{\"method\":\"lookup\",\"parameters\":[]}",
+        "{\"method\":\"lookup\",\"parameters\":{\"qtype\":1,\"qname\":\"a.\"}}",
+        "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":7}}",
+        "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":\"a..b.\"}}",
+        "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"NOPE\",\"qname\":\"example.com.\"}}",
+        "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":\"example.com.\","
+        "\"zone-id\":\"x\"}}",
+        "{\"method\":\"noSuchMethod\",\"parameters\":{}}",
+        "{\"method\":\"getDomainInfo\",\"parameters\":{}}",
+        "{\"method\":\"setNotified\",\"parameters\":{\"id\":1.5,\"serial\":1}}",
+        "{\"method\":\"setNotified\",\"parameters\":{\"id\":1,\"serial\":-1}}",
+        "{\"method\":\"directBackendCmd\",\"parameters\":{\"query\":\"rm -rf\"}}",
+        "{\"method\":\"lookup\",\"method\":\"list\",\"parameters\":{}}",
+    };
+    json_decref(init_call(f->s, "{\"method\":\"initialize\"}"));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *reply = NULL;
+        size_t len = 0;
+        assert_int_equal(mxg_backend_handle(f->s, bad[i], strlen(bad[i]), &reply, &len), MXG_OK);
+        json_t *j = json_loadb(reply, len, 0, NULL);
+        free(reply);
+        assert_non_null(j);
+        assert_false_with_log(j);
+        json_decref(j);
+    }
+    /* A label over 63 and a name over 255 octets. */
+    char line[1200];
+    char label[70];
+    memset(label, 'a', 64);
+    label[64] = '\0';
+    snprintf(line, sizeof(line),
+             "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":\"%s.example.com.\"}}",
+             label);
+    json_t *j = call(f->s, line);
+    assert_false_with_log(j);
+    json_decref(j);
+}
+
+static void test_lookup_any_echoes_case(void **state)
+{
+    struct fixture *f = *state;
+    json_t *j = init_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
+                                "\"qname\":\"WwW.Example.COM.\",\"zone-id\":1}}");
+    json_t *res = json_object_get(j, "result");
+    assert_true(json_is_array(res));
+    assert_int_equal(json_array_size(res), 1);
+    json_t *r = json_array_get(res, 0);
+    assert_string_equal(json_string_value(json_object_get(r, "qname")), "WwW.Example.COM.");
+    assert_string_equal(json_string_value(json_object_get(r, "qtype")), "A");
+    assert_string_equal(json_string_value(json_object_get(r, "content")), "192.0.2.2");
+    assert_int_equal(json_integer_value(json_object_get(r, "ttl")), 300);
+    assert_int_equal(json_integer_value(json_object_get(r, "auth")), 1);
+    assert_int_equal(json_integer_value(json_object_get(r, "domain_id")), f->zone_id);
+    json_decref(j);
+}
+
+static void test_lookup_soa_only_and_mx_prio(void **state)
+{
+    struct fixture *f = *state;
+    json_t *j = init_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"SOA\","
+                                "\"qname\":\"example.com.\",\"zone-id\":-1,\"remote\":\"0.0.0.0\"}}");
+    json_t *res = json_object_get(j, "result");
+    assert_int_equal(json_array_size(res), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "qtype")),
+                        "SOA");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(res, 0), "domain_id")),
+                     f->zone_id);
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"mx\","
+                   "\"qname\":\"example.com.\",\"zone-id\":1}}");
+    res = json_object_get(j, "result");
+    assert_int_equal(json_array_size(res), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "content")),
+                        "10 example.com");
+    json_decref(j);
+    /* ANY at the apex: SOA, NS, A, MX. */
+    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
+                   "\"qname\":\"example.com.\",\"zone-id\":1}}");
+    assert_int_equal(json_array_size(json_object_get(j, "result")), 4);
+    json_decref(j);
+}
+
+static void test_lookup_ent_and_nothing(void **state)
+{
+    struct fixture *f = *state;
+    json_t *j = init_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
+                                "\"qname\":\"_TCP.example.com.\",\"zone-id\":1}}");
+    json_t *res = json_object_get(j, "result");
+    assert_int_equal(json_array_size(res), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "qtype")),
+                        "ENT");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "qname")),
+                        "_TCP.example.com.");
+    json_decref(j);
+    /* No ENT for a specific type. */
+    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"SOA\","
+                   "\"qname\":\"_tcp.example.com.\",\"zone-id\":1}}");
+    assert_true(json_is_false(json_object_get(j, "result")));
+    json_decref(j);
+    /* "xwww" is beside www, not below anything. */
+    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
+                   "\"qname\":\"ip._tcp.example.com.\",\"zone-id\":1}}");
+    assert_true(json_is_false(json_object_get(j, "result")));
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
+                   "\"qname\":\"www.example.org.\",\"zone-id\":-1}}");
+    assert_true(json_is_false(json_object_get(j, "result")));
+    json_decref(j);
+    /* zone-id as a numeric string and as a double, as pdns sometimes sends. */
+    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\","
+                   "\"qname\":\"www.example.com.\",\"zone-id\":\"1\"}}");
+    assert_int_equal(json_array_size(json_object_get(j, "result")), 1);
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\","
+                   "\"qname\":\"www.example.com.\",\"zone-id\":1.0}}");
+    assert_int_equal(json_array_size(json_object_get(j, "result")), 1);
+    json_decref(j);
+}
+
+static void test_list(void **state)
+{
+    struct fixture *f = *state;
+    json_t *j = init_call(f->s, "{\"method\":\"list\",\"parameters\":{\"zonename\":"
+                                "\"example.com.\",\"domain_id\":1,\"include_disabled\":false}}");
+    json_t *res = json_object_get(j, "result");
+    assert_int_equal(json_array_size(res), 7);
+    size_t i;
+    json_t *r;
+    json_array_foreach(res, i, r) {
+        assert_true(json_is_string(json_object_get(r, "qname")));
+        assert_true(json_is_integer(json_object_get(r, "ttl")));
+        assert_string_not_equal(json_string_value(json_object_get(r, "qtype")), "ENT");
+    }
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"list\",\"parameters\":{\"zonename\":\"nope.example.\","
+                   "\"domain_id\":-1}}");
+    assert_true(json_is_false(json_object_get(j, "result")));
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"list\",\"parameters\":{\"zonename\":\"example.com.\","
+                   "\"domain_id\":99}}");
+    assert_false_with_log(j);
+    json_decref(j);
+}
+
+static void test_domains(void **state)
+{
+    struct fixture *f = *state;
+    json_t *j = init_call(f->s, "{\"method\":\"getDomainInfo\",\"parameters\":{\"name\":"
+                                "\"EXAMPLE.com\"}}");
+    json_t *res = json_object_get(j, "result");
+    assert_string_equal(json_string_value(json_object_get(res, "zone")), "example.com.");
+    assert_string_equal(json_string_value(json_object_get(res, "kind")), "master");
+    assert_true(json_integer_value(json_object_get(res, "serial")) > 2020000000);
+    assert_int_equal(json_integer_value(json_object_get(res, "id")), f->zone_id);
+    assert_true(json_is_array(json_object_get(res, "masters")));
+    json_int_t serial = json_integer_value(json_object_get(res, "serial"));
+    json_decref(j);
+
+    j = call(f->s, "{\"method\":\"getDomainInfo\",\"parameters\":{\"name\":\"example.org.\"}}");
+    assert_true(json_is_false(json_object_get(j, "result")));
+    json_decref(j);
+
+    j = call(f->s, "{\"method\":\"getAllDomains\",\"parameters\":{\"include_disabled\":true}}");
+    assert_int_equal(json_array_size(json_object_get(j, "result")), 1);
+    json_decref(j);
+
+    /* A master whose serial was never notified is returned until setNotified. */
+    j = call(f->s, "{\"method\":\"getUpdatedMasters\",\"parameters\":{}}");
+    assert_int_equal(json_array_size(json_object_get(j, "result")), 1);
+    json_decref(j);
+    char line[200];
+    snprintf(line, sizeof(line),
+             "{\"method\":\"setNotified\",\"parameters\":{\"id\":%lld,\"serial\":%lld}}",
+             (long long)f->zone_id, (long long)serial);
+    j = call(f->s, line);
+    assert_true(json_is_true(json_object_get(j, "result")));
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"getUpdatedMasters\",\"parameters\":{}}");
+    assert_int_equal(json_array_size(json_object_get(j, "result")), 0);
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"setNotified\",\"parameters\":{\"id\":4242,\"serial\":1}}");
+    assert_false_with_log(j);
+    json_decref(j);
+}
+
+static void test_metadata(void **state)
+{
+    struct fixture *f = *state;
+    json_t *j = init_call(f->s, "{\"method\":\"getAllDomainMetadata\",\"parameters\":{\"name\":"
+                                "\"example.com.\"}}");
+    json_t *res = json_object_get(j, "result");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(res, "SOA-EDIT-API"), 0)),
+                        "DEFAULT");
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+                   "\"kind\":\"ALSO-NOTIFY\",\"value\":[\"192.0.2.53\",\"192.0.2.54\"]}}");
+    assert_true(json_is_true(json_object_get(j, "result")));
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"getDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+                   "\"kind\":\"ALSO-NOTIFY\"}}");
+    assert_int_equal(json_array_size(json_object_get(j, "result")), 2);
+    json_decref(j);
+    /* Empty array deletes. */
+    j = call(f->s, "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+                   "\"kind\":\"ALSO-NOTIFY\",\"value\":[]}}");
+    assert_true(json_is_true(json_object_get(j, "result")));
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"getDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+                   "\"kind\":\"ALSO-NOTIFY\"}}");
+    assert_int_equal(json_array_size(json_object_get(j, "result")), 0);
+    json_decref(j);
+    /* X-MXGUARD-MODE accepts the four modes in any case, refuses others. */
+    j = call(f->s, "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+                   "\"kind\":\"X-MXGUARD-MODE\",\"value\":[\"Fix\"]}}");
+    assert_true(json_is_true(json_object_get(j, "result")));
+    json_decref(j);
+    const char *bad[] = {
+        "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+        "\"kind\":\"X-MXGUARD-MODE\",\"value\":[\"block\"]}}",
+        "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+        "\"kind\":\"ALSO-NOTIFY\",\"value\":\"1.2.3.4\"}}",
+        "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+        "\"kind\":\"ALSO-NOTIFY\",\"value\":[1]}}",
+        "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+        "\"kind\":\"\",\"value\":[]}}",
+        "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":\"nope.example.\","
+        "\"kind\":\"X\",\"value\":[]}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        j = call(f->s, bad[i]);
+        assert_true(json_is_false(json_object_get(j, "result")));
+        json_decref(j);
+    }
+    j = call(f->s, "{\"method\":\"getDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+                   "\"kind\":\"X-MXGUARD-MODE\"}}");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(j, "result"), 0)), "Fix");
+    json_decref(j);
+}
+
+static void test_direct_backend_cmd(void **state)
+{
+    struct fixture *f = *state;
+    json_t *j = init_call(f->s, "{\"method\":\"directBackendCmd\",\"parameters\":{\"query\":"
+                                "\"ping\"}}");
+    assert_string_equal(json_string_value(json_object_get(j, "result")), "pong");
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"DIRECTBACKENDCMD\",\"parameters\":{\"query\":\"version\"}}");
+    assert_true(strncmp(json_string_value(json_object_get(j, "result")), "mxguard ", 8) == 0);
+    json_decref(j);
+}
+
+static void test_unknown_method_logs(void **state)
+{
+    struct fixture *f = *state;
+    json_t *j = init_call(f->s, "{\"method\":\"getBeforeAndAfterNamesAbsolute\","
+                                "\"parameters\":{\"id\":1,\"qname\":\"www.\"}}");
+    assert_false_with_log(j);
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_initialize_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_any_echoes_case, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_soa_only_and_mx_prio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_ent_and_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metadata, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_direct_backend_cmd, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_method_logs, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
