@@ -17,6 +17,8 @@
 /* Scratch for rendering when the caller's buffer is too small or the rendering fails there:
  * big enough for any 64 KiB rdata (a full NSEC type bitmap renders to ~650 KiB). */
 #define RENDER_SCRATCH (8u * MXG_CONTENT_MAX)
+/* Zeroed octets after a copy of the rdata being rendered. */
+#define RDATA_SLACK 16
 
 /* Single line, numeric TTLs, YYYYMMDDHHmmSS timestamps, nothing hidden. */
 static const knot_dump_style_t dump_style = {
@@ -258,6 +260,46 @@ static size_t postprocess(uint16_t type, char *b, size_t n)
     return w;
 }
 
+/* Layouts inside rdata that knot's descriptors call "remainder" but its renderer (3.2) walks
+ * without bounds checks: length-prefixed NSEC3/NSEC3PARAM salt and hash, the IPSECKEY gateway
+ * name, the SVCB/HTTPS target name. */
+static bool layout_ok(uint16_t type, const uint8_t *d, size_t len)
+{
+    size_t h;
+
+    switch (type) {
+    case KNOT_RRTYPE_NSEC3PARAM:
+        return len >= 5 && len == 5u + d[4];
+    case KNOT_RRTYPE_NSEC3:
+        if (len < 6 || 5u + d[4] >= len) {
+            return false;
+        }
+        h = 5u + d[4];
+        return d[h] > 0 && h + 1 + d[h] <= len;
+    case KNOT_RRTYPE_IPSECKEY:
+        if (len < 3) {
+            return false;
+        }
+        switch (d[1]) {
+        case 0:
+            return true;
+        case 1:
+            return len >= 3 + 4;
+        case 2:
+            return len >= 3 + 16;
+        case 3:
+            return knot_dname_wire_check(d + 3, d + len, NULL) > 0;
+        default:
+            return false;
+        }
+    case KNOT_RRTYPE_SVCB:
+    case KNOT_RRTYPE_HTTPS:
+        return len >= 3 && knot_dname_wire_check(d + 2, d + len, NULL) > 0;
+    default:
+        return true;
+    }
+}
+
 int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *out, size_t outlen,
                      char *err, size_t errlen)
 {
@@ -311,12 +353,29 @@ int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *ou
         return krc == KNOT_ENOMEM ? MXG_ENOMEM : MXG_EINVAL;
     }
     const knot_rdata_t *rd = knot_rdataset_at(&rr.rrs, 0);
-    if (rr.rrs.count != 1 || rd == NULL || rd->len != rdlen ||
-        (rdlen > 0 && memcmp(rd->data, rdata, rdlen) != 0)) {
-        knot_rrset_clear(&rr, NULL);
+    bool same = rr.rrs.count == 1 && rd != NULL && rd->len == rdlen &&
+                (rdlen == 0 || memcmp(rd->data, rdata, rdlen) == 0);
+    knot_rrset_clear(&rr, NULL);
+    if (!same) {
         set_err(err, errlen, "compressed name in %s rdata", tname);
         return MXG_EINVAL;
     }
+    if (!layout_ok(ktype, rdata, rdlen)) {
+        set_err(err, errlen, "malformed %s rdata", tname);
+        return MXG_EINVAL;
+    }
+
+    /* Render from a copy followed by zeroed slack: a few of knot's field readers look at an
+     * octet or two before checking the remaining length. */
+    knot_rdata_t *padded = calloc(1, knot_rdata_size((uint16_t)rdlen) + RDATA_SLACK);
+    if (padded == NULL) {
+        return MXG_ENOMEM;
+    }
+    knot_rdata_init(padded, (uint16_t)rdlen, rdata);
+    knot_rrset_init(&rr, NULL, ktype, KNOT_CLASS_IN, 0);
+    rr.rrs.count = 1;
+    rr.rrs.size = (uint32_t)knot_rdata_size((uint16_t)rdlen);
+    rr.rrs.rdata = padded;
 
     int rc = MXG_OK;
     int n = knot_rrset_txt_dump_data(&rr, 0, out, outlen, &dump_style);
@@ -327,7 +386,7 @@ int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *ou
         /* Too small for the caller's buffer, or not renderable at all: tell them apart. */
         char *big = malloc(RENDER_SCRATCH);
         if (big == NULL) {
-            knot_rrset_clear(&rr, NULL);
+            free(padded);
             return MXG_ENOMEM;
         }
         n = knot_rrset_txt_dump_data(&rr, 0, big, RENDER_SCRATCH, &dump_style);
@@ -346,7 +405,7 @@ int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *ou
         }
         free(big);
     }
-    knot_rrset_clear(&rr, NULL);
+    free(padded);
     if (rc == MXG_OK && len > MXG_CONTENT_MAX) {
         set_err(err, errlen, "content longer than %d bytes", MXG_CONTENT_MAX);
         rc = MXG_ERANGE;
@@ -511,7 +570,7 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
     /* "@ 0 IN TYPEnnn <content>\n" with origin "." (relative names become absolute). ALIAS is
      * parsed as CNAME. TYPEnnn takes both the type's own syntax and the generic \# form. */
     uint16_t ptype = num == TYPE_ALIAS ? KNOT_RRTYPE_CNAME : num;
-    size_t linecap = len + 32;
+    size_t linecap = 4 * len + 32;
     char *line = malloc(linecap);
     zs_scanner_t *s = malloc(sizeof(*s));
     if (line == NULL || s == NULL) {
@@ -520,19 +579,32 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
         free(quoted);
         return MXG_ENOMEM;
     }
-    int ll = snprintf(line, linecap, "@ 0 IN TYPE%u %.*s\n", (unsigned)ptype, (int)len, c);
-    free(quoted);
-    if (ll <= 0 || (size_t)ll >= linecap) {
-        free(line);
-        free(s);
-        return MXG_ERANGE;
+    int ll = snprintf(line, linecap, "@ 0 IN TYPE%u ", (unsigned)ptype);
+    size_t w = ll > 0 ? (size_t)ll : 0;
+    /* zscanner takes only ASCII: octets over 0x7f (UTF-8 in TXT, say) go in as \DDD, which
+     * means the same octet wherever zone syntax allows it (an escaped one loses its backslash). */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)c[i];
+        if (ch == '\\' && i + 1 < len && (unsigned char)c[i + 1] < 0x80) {
+            line[w++] = c[i++];
+            line[w++] = c[i];
+        } else if (ch == '\\' && i + 1 < len) {
+            continue; /* the next octet is escaped below */
+        } else if (ch >= 0x80) {
+            w += (size_t)snprintf(line + w, linecap - w, "\\%03u", (unsigned)ch);
+        } else {
+            line[w++] = (char)ch;
+        }
     }
+    line[w++] = '\n';
+    line[w] = '\0';
+    free(quoted);
     if (zs_init(s, ".", KNOT_CLASS_IN, 0) != 0) {
         free(line);
         free(s);
         return MXG_ENOMEM;
     }
-    if (zs_set_input_string(s, line, (size_t)ll) != 0 || zs_parse_record(s) != 0 ||
+    if (zs_set_input_string(s, line, w) != 0 || zs_parse_record(s) != 0 ||
         s->state != ZS_STATE_DATA) {
         int code = s->error.code;
         if (s->state == ZS_STATE_ERROR && code != ZS_OK) {

@@ -528,6 +528,10 @@ def main():
     by_kind = collections.Counter()
     for (name, qtype), r, c in results:
         retries += (r.tries - 1) + (c.tries - 1)
+        for label, res in ((args.ref_label, r), (args.cand_label, c)):
+            if res.tries > 1:
+                print("difftest: note: %s %s needed %d tries on %s (final: %s)"
+                      % (name, qtype, res.tries, label, res.status))
         diffs = compare(name, qtype, r, c, args.strict_case, args.ref_label, args.cand_label)
         if diffs:
             allow = None
@@ -550,7 +554,7 @@ def main():
     rl, cl = args.ref_label, args.cand_label
     for i, ((name, qtype), r, c, diffs) in enumerate(mismatches):
         if i >= args.max_report:
-            print("MISMATCH %s %s: %s" % (name, qtype, "; ".join(d.splitlines()[0] for d in diffs)))
+            print("MISMATCH %s %s: %s" % (name, qtype, "; ".join(d.splitlines()[0].rstrip(":") for d in diffs)))
             continue
         print("=" * 78)
         print("MISMATCH %s %s" % (name, qtype))

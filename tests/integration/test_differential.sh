@@ -54,6 +54,7 @@ live)
     pdns_start --kind remote --port "$CAND_PORT" --name pdns-remote
     assert_rcode "$CAND_PORT" REFUSED example.com SOA
     stale="$IT_WORK/stale-example.com.zone"
+    # shellcheck disable=SC2016 # literal zone-file directives
     printf '%s\n' '$ORIGIN example.com.' '$TTL 60' \
         '@ SOA ns1 hostmaster 1 7200 3600 1209600 300' '@ NS ns1' \
         'stale A 192.0.2.99' 'www A 192.0.2.98' >"$stale"

@@ -423,6 +423,10 @@ static const struct norm_case norm_ok[] = {
     {"TXT", "\"a;b\"", "\"a;b\""},
     {"TXT", "\"tab\\009 utf8 \\195\\169\"", "\"tab\\009 utf8 \\195\\169\""},
     {"TXT", "trail\\ ", "\"trail \""},
+    /* Raw octets over 0x7f (UTF-8) are taken as \DDD, as pdns stores them. */
+    {"TXT", "caf\xc3\xa9", "\"caf\\195\\169\""},
+    {"TXT", "\"caf\\\xc3\xa9\"", "\"caf\\195\\169\""},
+    {"CNAME", "caf\xc3\xa9.example.", "caf\\195\\169.example"},
     {"TXT", "\"back\\\\slash\"", "\"back\\\\slash\""},
     {"SPF", "v=spf1 mx -all", "\"v=spf1 mx -all\""},
     {"SPF", "\"v=spf1 -all\"", "\"v=spf1 -all\""},
