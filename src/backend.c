@@ -16,6 +16,7 @@
 #include "mxg/err.h"
 #include "mxg/log.h"
 #include "mxg/proto.h"
+#include "mxg/txn.h"
 
 struct mxg_backend {
     struct mxg_store *store;
@@ -26,6 +27,8 @@ struct mxg_backend {
 struct mxg_session {
     struct mxg_backend *be;
     bool initialized;
+    struct mxg_txn *txn; /* the open write transaction, if any */
+    char *content;       /* MXG_CONTENT_MAX bytes for normalised record content */
 };
 
 struct mxg_backend *mxg_backend_new(struct mxg_store *store, const struct mxg_config *cfg)
@@ -58,7 +61,21 @@ struct mxg_session *mxg_session_new(struct mxg_backend *be)
 
 void mxg_session_free(struct mxg_session *s)
 {
+    if (!s)
+        return;
+    if (s->txn) {
+        mxg_info("connection closed with a transaction open on %s: rolled back",
+                 mxg_txn_zone(s->txn));
+        mxg_txn_free(s->txn);
+    }
+    free(s->content);
     free(s);
+}
+
+/* The open transaction when it is on zone_id, else NULL. */
+static struct mxg_txn *txn_on(const struct mxg_session *s, int64_t zone_id)
+{
+    return (s->txn && mxg_txn_zone_id(s->txn) == zone_id) ? s->txn : NULL;
 }
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -235,7 +252,9 @@ static int m_lookup(struct mxg_session *s, const struct mxg_request *req, struct
     struct rec_ctx c = {.arr = json_array(), .qname = qname, .skip_ent = type_filter != NULL};
     if (!c.arr)
         return MXG_ENOMEM;
-    rc = MXG_STORE_CALL(st, lookup, zone_id, canon, type_filter, add_record, &c);
+    struct mxg_txn *t = txn_on(s, zone_id);
+    rc = t ? mxg_txn_lookup(t, st, canon, type_filter, add_record, &c)
+           : MXG_STORE_CALL(st, lookup, zone_id, canon, type_filter, add_record, &c);
     if (rc != MXG_OK) {
         json_decref(c.arr);
         if (rc == MXG_ENOMEM)
@@ -245,7 +264,8 @@ static int m_lookup(struct mxg_session *s, const struct mxg_request *req, struct
     if (json_array_size(c.arr) == 0 && !type_filter) {
         /* An empty non-terminal: nothing here, something below. */
         bool below = false;
-        rc = MXG_STORE_CALL(st, has_below, zone_id, canon, &below);
+        rc = t ? mxg_txn_has_below(t, st, canon, &below)
+               : MXG_STORE_CALL(st, has_below, zone_id, canon, &below);
         if (rc != MXG_OK) {
             json_decref(c.arr);
             return store_failed(s, r, "lookup", rc);
@@ -285,7 +305,8 @@ static int m_list(struct mxg_session *s, const struct mxg_request *req, struct m
     struct rec_ctx c = {.arr = json_array(), .qname = NULL, .skip_ent = true};
     if (!c.arr)
         return MXG_ENOMEM;
-    rc = MXG_STORE_CALL(st, list, z.id, add_record, &c);
+    struct mxg_txn *t = txn_on(s, z.id);
+    rc = t ? mxg_txn_list(t, st, add_record, &c) : MXG_STORE_CALL(st, list, z.id, add_record, &c);
     if (rc != MXG_OK) {
         json_decref(c.arr);
         return rc == MXG_ENOMEM ? rc : store_failed(s, r, "list", rc);
@@ -444,7 +465,9 @@ static int m_get_all_domain_metadata(struct mxg_session *s, const struct mxg_req
     struct meta_ctx c = {.obj = json_object()};
     if (!c.obj)
         return MXG_ENOMEM;
-    int rc = MXG_STORE_CALL(s->be->store, meta_list, z.id, NULL, add_meta, &c);
+    struct mxg_txn *t = txn_on(s, z.id);
+    int rc = t ? mxg_txn_meta_list(t, s->be->store, NULL, add_meta, &c)
+               : MXG_STORE_CALL(s->be->store, meta_list, z.id, NULL, add_meta, &c);
     if (rc != MXG_OK) {
         json_decref(c.obj);
         return rc == MXG_ENOMEM ? rc : store_failed(s, r, "getAllDomainMetadata", rc);
@@ -481,7 +504,9 @@ static int m_get_domain_metadata(struct mxg_session *s, const struct mxg_request
     struct meta_ctx c = {.arr = json_array()};
     if (!c.arr)
         return MXG_ENOMEM;
-    int rc = MXG_STORE_CALL(s->be->store, meta_list, z.id, kind, add_meta, &c);
+    struct mxg_txn *t = txn_on(s, z.id);
+    int rc = t ? mxg_txn_meta_list(t, s->be->store, kind, add_meta, &c)
+               : MXG_STORE_CALL(s->be->store, meta_list, z.id, kind, add_meta, &c);
     if (rc != MXG_OK) {
         json_decref(c.arr);
         return rc == MXG_ENOMEM ? rc : store_failed(s, r, "getDomainMetadata", rc);
@@ -520,6 +545,14 @@ static int m_set_domain_metadata(struct mxg_session *s, const struct mxg_request
         if (n > 1 || (n == 1 && mxg_parse_mode(vals[0], &mode) != MXG_OK))
             return fail(s, r, "setDomainMetadata: X-MXGUARD-MODE must be one of "
                               "off, warn, reject, fix");
+    }
+    struct mxg_txn *t = txn_on(s, z.id);
+    if (t) {
+        /* Inside a transaction on this zone it joins the transaction. */
+        if (mxg_txn_meta_set(t, kind, vals, n) != MXG_OK)
+            return MXG_ENOMEM;
+        mxg_reply_set(r, json_true());
+        return MXG_OK;
     }
     /* Outside a transaction this call is its own one-call transaction. */
     int rc = MXG_STORE_CALL0(st, begin);
@@ -563,10 +596,336 @@ static int m_direct_backend_cmd(struct mxg_session *s, const struct mxg_request 
     return MXG_OK;
 }
 
-static int m_not_yet(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
+/* ---- transactions and writes -------------------------------------------------------------- */
+
+/* Refuses a write: false with a log line naming the record, and the transaction is poisoned so
+ * that its commit is refused too (DNS UPDATE and AXFR-in ignore false from single writes). */
+static int refuse_write(struct mxg_session *s, struct mxg_reply *r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int refuse_write(struct mxg_session *s, struct mxg_reply *r, const char *fmt, ...)
 {
-    return fail(s, r, "%s: record writes through pdns are not supported by this version",
-                req->method_name);
+    char buf[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (s->txn)
+        mxg_txn_poison(s->txn, buf);
+    mxg_warn("write refused: %s", buf);
+    return fail(s, r, "%s", buf);
+}
+
+/* Checks that a write belongs to the open transaction: trxid (and domain_id when given). */
+static int write_txn(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
+{
+    int64_t trxid = -1, domain_id = -1;
+    int rc = mxg_param_int(req, "trxid", &trxid);
+    if (rc == MXG_EINVAL) {
+        refuse_write(s, r, "%s: parameter 'trxid' must be an integer", req->method_name);
+        return MXG_EINVAL;
+    }
+    if (!s->txn || trxid == -1 || (rc == MXG_OK && trxid != mxg_txn_trxid(s->txn))) {
+        fail(s, r, "%s outside a transaction (trxid %" PRId64 ")", req->method_name, trxid);
+        return MXG_ETXN;
+    }
+    rc = mxg_param_int(req, "domain_id", &domain_id);
+    if (rc == MXG_EINVAL || (rc == MXG_OK && domain_id >= 0 &&
+                             domain_id != mxg_txn_zone_id(s->txn))) {
+        refuse_write(s, r, "%s: domain_id is not the zone of the transaction (%s)",
+                     req->method_name, mxg_txn_zone(s->txn));
+        return MXG_EINVAL;
+    }
+    return MXG_OK;
+}
+
+/* Parses one record object of replaceRRSet/feedRecord into rec (strings point into
+ * s->content and the request) and its canonical owner into name. */
+static int parse_write_rr(struct mxg_session *s, struct mxg_reply *r, const char *method,
+                          json_t *o, char *name, size_t namelen, char *type, size_t typelen,
+                          struct mxg_txn_rec *rec)
+{
+    if (!json_is_object(o))
+        return refuse_write(s, r, "%s: record is not an object", method), MXG_EINVAL;
+    json_t *jn = json_object_get(o, "qname"), *jt = json_object_get(o, "qtype"),
+           *jc = json_object_get(o, "content"), *jl = json_object_get(o, "ttl"),
+           *ja = json_object_get(o, "auth");
+    if (!json_is_string(jn) || !json_is_string(jt) || !json_is_string(jc))
+        return refuse_write(s, r, "%s: record needs string qname, qtype and content", method),
+               MXG_EINVAL;
+    const char *qname = json_string_value(jn), *qtype = json_string_value(jt),
+               *content = json_string_value(jc);
+    if (mxg_name_canon(qname, name, namelen) != MXG_OK)
+        return refuse_write(s, r, "%s: invalid owner name '%.255s'", method, qname), MXG_EINVAL;
+    if (!mxg_name_is_below(name, mxg_txn_zone(s->txn)))
+        return refuse_write(s, r, "%s: %s is not in zone %s", method, name,
+                            mxg_txn_zone(s->txn)),
+               MXG_EINVAL;
+    uint16_t num;
+    if (mxg_rrtype_parse(qtype, type, typelen, &num) != MXG_OK)
+        return refuse_write(s, r, "%s: %s: unknown or unstorable type '%.32s'", method, name,
+                            qtype),
+               MXG_EINVAL;
+    json_int_t ttl = 0;
+    if (json_is_integer(jl))
+        ttl = json_integer_value(jl);
+    else if (json_is_real(jl) && json_real_value(jl) == (double)(json_int_t)json_real_value(jl))
+        ttl = (json_int_t)json_real_value(jl);
+    else
+        return refuse_write(s, r, "%s: %s %s: ttl must be a number", method, name, type),
+               MXG_EINVAL;
+    if (ttl < 0 || ttl > 2147483647)
+        return refuse_write(s, r, "%s: %s %s: ttl %lld out of range", method, name, type,
+                            (long long)ttl),
+               MXG_EINVAL;
+    if (json_string_length(jc) != strlen(content) || json_string_length(jc) >= MXG_CONTENT_MAX)
+        return refuse_write(s, r, "%s: %s %s: content too long or contains NUL", method, name,
+                            type),
+               MXG_EINVAL;
+    char why[160] = "";
+    if (mxg_rr_normalize(type, content, s->content, MXG_CONTENT_MAX, why, sizeof(why)) != MXG_OK)
+        return refuse_write(s, r, "%s: %s %s '%.200s': %s", method, name, type, content,
+                            why[0] ? why : "invalid content"),
+               MXG_EINVAL;
+    rec->type = type;
+    rec->content = s->content;
+    rec->ttl = (uint32_t)ttl;
+    rec->auth = !json_is_false(ja);
+    return MXG_OK;
+}
+
+static int m_start_transaction(struct mxg_session *s, const struct mxg_request *req,
+                               struct mxg_reply *r)
+{
+    struct mxg_zone z;
+    int64_t domain_id = -1, trxid = 0;
+    if (zone_param(s, req, r, "domain", &z) != MXG_OK) {
+        if (json_is_false(r->result) && !r->log)
+            fail(s, r, "startTransaction: no such zone");
+        return MXG_OK;
+    }
+    if (int_param(s, req, r, "trxid", &trxid) != MXG_OK)
+        return MXG_OK;
+    int rc = mxg_param_int(req, "domain_id", &domain_id);
+    if (rc == MXG_EINVAL)
+        return fail(s, r, "startTransaction: parameter 'domain_id' must be an integer");
+    if (domain_id >= 0 && domain_id != z.id)
+        return fail(s, r, "startTransaction: domain_id %" PRId64 " is not zone %s", domain_id,
+                    z.name);
+    if (s->txn) {
+        mxg_warn("startTransaction on %s while a transaction on %s is open: the old one is "
+                 "rolled back",
+                 z.name, mxg_txn_zone(s->txn));
+        mxg_txn_free(s->txn);
+        s->txn = NULL;
+    }
+    if (!s->content && !(s->content = malloc(MXG_CONTENT_MAX)))
+        return MXG_ENOMEM;
+    if (mxg_txn_new(z.id, z.name, domain_id >= 0, trxid, &s->txn) != MXG_OK)
+        return MXG_ENOMEM;
+    mxg_debug("transaction %" PRId64 " on %s started%s", trxid, z.name,
+              domain_id >= 0 ? " (replaces the whole zone)" : "");
+    mxg_reply_set(r, json_true());
+    return MXG_OK;
+}
+
+/* Finds the transaction a commit/abort names. Unknown trxid with no open transaction: a
+ * harmless no-op (pdns sends the abort of a dropped connection on a new one). */
+static int end_txn(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r,
+                   bool *found)
+{
+    int64_t trxid = 0;
+    *found = false;
+    if (int_param(s, req, r, "trxid", &trxid) != MXG_OK)
+        return MXG_EINVAL;
+    if (!s->txn) {
+        mxg_debug("%s of unknown transaction %" PRId64 ": nothing to do", req->method_name, trxid);
+        mxg_reply_set(r, json_true());
+        return MXG_OK;
+    }
+    if (trxid != mxg_txn_trxid(s->txn)) {
+        fail(s, r, "%s: trxid %" PRId64 " is not the open transaction %" PRId64,
+             req->method_name, trxid, mxg_txn_trxid(s->txn));
+        return MXG_EINVAL;
+    }
+    *found = true;
+    return MXG_OK;
+}
+
+static int m_abort_transaction(struct mxg_session *s, const struct mxg_request *req,
+                               struct mxg_reply *r)
+{
+    bool found;
+    if (end_txn(s, req, r, &found) != MXG_OK || !found)
+        return MXG_OK;
+    mxg_debug("transaction on %s aborted", mxg_txn_zone(s->txn));
+    mxg_txn_free(s->txn);
+    s->txn = NULL;
+    mxg_reply_set(r, json_true());
+    return MXG_OK;
+}
+
+/* A commit that must not happen is answered without "result": pdns then reports a failure to
+ * its client (API 500, DNS UPDATE SERVFAIL, pdnsutil error) instead of ignoring it. */
+static void refuse_commit(struct mxg_session *s, struct mxg_reply *r, const char *why)
+{
+    mxg_reply_clear(r);
+    r->no_result = true;
+    mxg_reply_log(r, "mxguard: commit refused: %s", why);
+    s->be->stats.errors++;
+}
+
+static int m_commit_transaction(struct mxg_session *s, const struct mxg_request *req,
+                                struct mxg_reply *r)
+{
+    bool found;
+    if (end_txn(s, req, r, &found) != MXG_OK || !found)
+        return MXG_OK;
+    struct mxg_txn *t = s->txn;
+    s->txn = NULL;
+    struct mxg_store *st = s->be->store;
+    const char *poison = mxg_txn_poisoned(t);
+    if (poison) {
+        mxg_warn("commit on %s refused: the transaction had a refused write (%s)",
+                 mxg_txn_zone(t), poison);
+        refuse_commit(s, r, "a write of this transaction was refused");
+        mxg_txn_free(t);
+        return MXG_OK;
+    }
+    if (mxg_txn_empty(t)) {
+        mxg_txn_free(t);
+        mxg_reply_set(r, json_true());
+        return MXG_OK;
+    }
+    int rc = MXG_STORE_CALL0(st, begin);
+    if (rc == MXG_OK) {
+        rc = mxg_txn_apply(t, st);
+        rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
+    }
+    if (rc != MXG_OK) {
+        mxg_err("commit on %s failed: %s", mxg_txn_zone(t), mxg_strerror(rc));
+        refuse_commit(s, r, mxg_strerror(rc));
+    } else {
+        mxg_info("commit on %s: %zu name%s changed%s", mxg_txn_zone(t), mxg_txn_name_count(t),
+                 mxg_txn_name_count(t) == 1 ? "" : "s", mxg_txn_wipes(t) ? " (zone replaced)" : "");
+        mxg_reply_set(r, json_true());
+    }
+    mxg_txn_free(t);
+    return MXG_OK;
+}
+
+static int m_replace_rrset(struct mxg_session *s, const struct mxg_request *req,
+                           struct mxg_reply *r)
+{
+    if (write_txn(s, req, r) != MXG_OK)
+        return MXG_OK;
+    const char *qname = NULL, *qtype = NULL;
+    char name[MXG_NAME_TEXT_MAX], type[MXG_TYPE_MAX];
+    if (mxg_param_string(req, "qname", &qname) != MXG_OK ||
+        mxg_param_string(req, "qtype", &qtype) != MXG_OK)
+        return refuse_write(s, r, "replaceRRSet: parameters 'qname' and 'qtype' must be strings");
+    if (mxg_name_canon(qname, name, sizeof(name)) != MXG_OK)
+        return refuse_write(s, r, "replaceRRSet: invalid name '%.255s'", qname);
+    if (!mxg_name_is_below(name, mxg_txn_zone(s->txn)))
+        return refuse_write(s, r, "replaceRRSet: %s is not in zone %s", name,
+                            mxg_txn_zone(s->txn));
+    const char *del_type = type;
+    uint16_t num;
+    if (strcasecmp(qtype, "ANY") == 0)
+        del_type = NULL;
+    else if (strcasecmp(qtype, "TYPE0") == 0 || strcasecmp(qtype, "ENT") == 0)
+        snprintf(type, sizeof(type), "TYPE0"); /* pdns 4.x quirk: deletes nothing stored */
+    else if (mxg_rrtype_parse(qtype, type, sizeof(type), &num) != MXG_OK)
+        return refuse_write(s, r, "replaceRRSet: %s: unknown type '%.32s'", name, qtype);
+    json_t *rrset = json_object_get(req->params, "rrset");
+    if (!json_is_array(rrset))
+        return refuse_write(s, r, "replaceRRSet: parameter 'rrset' must be an array");
+    size_t n = json_array_size(rrset);
+    if (n > MXG_RRSET_MAX)
+        return refuse_write(s, r, "replaceRRSet: %s: more than %d records", name, MXG_RRSET_MAX);
+    struct mxg_txn_rec *recs = calloc(n ? n : 1, sizeof(*recs));
+    if (!recs)
+        return MXG_ENOMEM;
+    int rc = MXG_OK;
+    for (size_t i = 0; rc == MXG_OK && i < n; i++) {
+        char rname[MXG_NAME_TEXT_MAX], rtype[MXG_TYPE_MAX];
+        struct mxg_txn_rec rec;
+        rc = parse_write_rr(s, r, "replaceRRSet", json_array_get(rrset, i), rname, sizeof(rname),
+                            rtype, sizeof(rtype), &rec);
+        if (rc != MXG_OK)
+            break;
+        if (strcmp(rname, name) != 0) {
+            refuse_write(s, r, "replaceRRSet: record owner %s differs from %s", rname, name);
+            rc = MXG_EINVAL;
+            break;
+        }
+        recs[i].type = strdup(rec.type);
+        recs[i].content = strdup(rec.content);
+        recs[i].ttl = rec.ttl;
+        recs[i].auth = rec.auth;
+        if (!recs[i].type || !recs[i].content)
+            rc = MXG_ENOMEM;
+    }
+    if (rc == MXG_OK) {
+        rc = mxg_txn_replace(s->txn, name, del_type, recs, n);
+        if (rc == MXG_ERANGE) {
+            refuse_write(s, r, "replaceRRSet: transaction exceeds %d records",
+                         MXG_TXN_RECORDS_MAX);
+            rc = MXG_OK;
+        } else if (rc == MXG_OK) {
+            mxg_reply_set(r, json_true());
+        }
+    } else if (rc == MXG_EINVAL) {
+        rc = MXG_OK; /* already answered */
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(recs[i].type);
+        free(recs[i].content);
+    }
+    free(recs);
+    return rc;
+}
+
+static int m_feed_record(struct mxg_session *s, const struct mxg_request *req,
+                         struct mxg_reply *r)
+{
+    if (write_txn(s, req, r) != MXG_OK)
+        return MXG_OK;
+    char name[MXG_NAME_TEXT_MAX], type[MXG_TYPE_MAX];
+    struct mxg_txn_rec rec;
+    if (parse_write_rr(s, r, "feedRecord", json_object_get(req->params, "rr"), name, sizeof(name),
+                       type, sizeof(type), &rec) != MXG_OK)
+        return MXG_OK;
+    int rc = mxg_txn_add(s->txn, name, &rec);
+    if (rc == MXG_ERANGE)
+        return refuse_write(s, r, "feedRecord: transaction exceeds %d records",
+                            MXG_TXN_RECORDS_MAX);
+    if (rc != MXG_OK)
+        return rc;
+    mxg_reply_set(r, json_true());
+    return MXG_OK;
+}
+
+/* feedEnts/feedEnts3 (AXFR-in): mxguard derives empty non-terminals from the names it holds,
+ * so the markers are checked and acknowledged, not stored. */
+static int m_feed_ents(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
+{
+    if (write_txn(s, req, r) != MXG_OK)
+        return MXG_OK;
+    json_t *ents = json_object_get(req->params, "nonterm");
+    if (!json_is_array(ents))
+        return refuse_write(s, r, "%s: parameter 'nonterm' must be an array", req->method_name);
+    size_t i;
+    json_t *e;
+    json_array_foreach(ents, i, e) {
+        json_t *n = json_is_object(e) ? json_object_get(e, "nonterm") : e;
+        char canon[MXG_NAME_TEXT_MAX];
+        if (!json_is_string(n) || mxg_name_canon(json_string_value(n), canon, sizeof(canon)) ||
+            !mxg_name_is_below(canon, mxg_txn_zone(s->txn)))
+            return refuse_write(s, r, "%s: entry %zu is not a name in zone %s", req->method_name,
+                                i, mxg_txn_zone(s->txn));
+    }
+    mxg_reply_set(r, json_true());
+    return MXG_OK;
 }
 
 typedef int (*handler_fn)(struct mxg_session *, const struct mxg_request *, struct mxg_reply *);
@@ -583,13 +942,13 @@ static const handler_fn HANDLERS[MXG_M_COUNT] = {
     [MXG_M_GET_UPDATED_MASTERS] = m_get_updated_masters,
     [MXG_M_SET_NOTIFIED] = m_set_notified,
     [MXG_M_DIRECT_BACKEND_CMD] = m_direct_backend_cmd,
-    [MXG_M_START_TRANSACTION] = m_not_yet,
-    [MXG_M_COMMIT_TRANSACTION] = m_not_yet,
-    [MXG_M_ABORT_TRANSACTION] = m_not_yet,
-    [MXG_M_REPLACE_RRSET] = m_not_yet,
-    [MXG_M_FEED_RECORD] = m_not_yet,
-    [MXG_M_FEED_ENTS] = m_not_yet,
-    [MXG_M_FEED_ENTS3] = m_not_yet,
+    [MXG_M_START_TRANSACTION] = m_start_transaction,
+    [MXG_M_COMMIT_TRANSACTION] = m_commit_transaction,
+    [MXG_M_ABORT_TRANSACTION] = m_abort_transaction,
+    [MXG_M_REPLACE_RRSET] = m_replace_rrset,
+    [MXG_M_FEED_RECORD] = m_feed_record,
+    [MXG_M_FEED_ENTS] = m_feed_ents,
+    [MXG_M_FEED_ENTS3] = m_feed_ents,
     [MXG_M_GET_UNFRESH_SLAVE_INFOS] = m_get_unfresh_slave_infos,
     [MXG_M_SET_FRESH] = m_set_fresh,
     [MXG_M_SET_STALE] = m_set_stale,
@@ -616,7 +975,7 @@ int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char
             mxg_reply_clear(&r);
             fail(s, &r, "%s: %s", req.method_name, mxg_strerror(rc));
         }
-        if (!r.result)
+        if (!r.result && !r.no_result)
             mxg_reply_set(&r, json_false());
     }
     mxg_request_free(&req);

@@ -34,7 +34,8 @@ static const knot_dump_style_t dump_style = {
     .hide_crypto = false,
     .ascii_to_idn = NULL,
     .color = NULL,
-    .now = 0,
+    /* RRSIG times as plain dates from 1970 to 2106 (0 aside), not relative to today. */
+    .now = (uint64_t)1 << 31,
 };
 
 __attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
@@ -260,14 +261,37 @@ static size_t postprocess(uint16_t type, char *b, size_t n)
     return w;
 }
 
+/* A type bitmap (NSEC, NSEC3, CSYNC): windows in ascending order, 1 to 32 octets each. Knot
+ * renders any order, which would not parse back to the same rdata. */
+static bool bitmap_ok(const uint8_t *d, size_t len)
+{
+    int last = -1;
+
+    for (size_t i = 0; i < len;) {
+        if (len - i < 2 || (int)d[i] <= last || d[i + 1] == 0 || d[i + 1] > 32 ||
+            len - i - 2 < d[i + 1]) {
+            return false;
+        }
+        last = d[i];
+        i += 2u + d[i + 1];
+    }
+    return true;
+}
+
 /* Layouts inside rdata that knot's descriptors call "remainder" but its renderer (3.2) walks
- * without bounds checks: length-prefixed NSEC3/NSEC3PARAM salt and hash, the IPSECKEY gateway
- * name, the SVCB/HTTPS target name. */
+ * without bounds checks (length-prefixed NSEC3/NSEC3PARAM salt and hash, the IPSECKEY gateway
+ * name, the SVCB/HTTPS target name), or renders in a form that does not parse back (type
+ * bitmaps out of order, a CAA tag that is not alphanumeric). */
 static bool layout_ok(uint16_t type, const uint8_t *d, size_t len)
 {
     size_t h;
 
     switch (type) {
+    case KNOT_RRTYPE_NSEC:
+        h = knot_dname_size(d); /* checked against the descriptor already */
+        return h <= len && bitmap_ok(d + h, len - h);
+    case KNOT_RRTYPE_CSYNC:
+        return len >= 6 && bitmap_ok(d + 6, len - 6);
     case KNOT_RRTYPE_NSEC3PARAM:
         return len >= 5 && len == 5u + d[4];
     case KNOT_RRTYPE_NSEC3:
@@ -275,7 +299,11 @@ static bool layout_ok(uint16_t type, const uint8_t *d, size_t len)
             return false;
         }
         h = 5u + d[4];
-        return d[h] > 0 && h + 1 + d[h] <= len;
+        if (d[h] == 0 || h + 1 + d[h] > len) {
+            return false;
+        }
+        h += 1u + d[h];
+        return bitmap_ok(d + h, len - h);
     case KNOT_RRTYPE_IPSECKEY:
         if (len < 3) {
             return false;
@@ -295,6 +323,17 @@ static bool layout_ok(uint16_t type, const uint8_t *d, size_t len)
     case KNOT_RRTYPE_SVCB:
     case KNOT_RRTYPE_HTTPS:
         return len >= 3 && knot_dname_wire_check(d + 2, d + len, NULL) > 0;
+    case KNOT_RRTYPE_CAA:
+        if (len < 2 || d[1] == 0 || 2u + d[1] > len) {
+            return false;
+        }
+        for (size_t i = 0; i < d[1]; i++) {
+            uint8_t c = d[2 + i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
+                return false;
+            }
+        }
+        return true;
     default:
         return true;
     }
@@ -561,7 +600,7 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
         free(quoted);
         return rc;
     }
-    if (len == 0) {
+    if (len == 0 && num != KNOT_RRTYPE_APL) { /* an APL list may be empty */
         set_err(err, errlen, "empty %s content", tname);
         free(quoted);
         return MXG_EINVAL;

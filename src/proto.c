@@ -164,6 +164,7 @@ void mxg_reply_init(struct mxg_reply *r)
 {
     r->result = NULL;
     r->log = NULL;
+    r->no_result = false;
 }
 
 void mxg_reply_set(struct mxg_reply *r, json_t *v)

@@ -35,7 +35,7 @@ bool mxg_name_is_below(const char *child, const char *parent);
  * Returns 0, or MXG_ENOENT for the root. */
 int mxg_name_parent(const char *canon, char *out, size_t outlen);
 
-/* Number of labels of a canonical name (root: 0). */
+/* Number of labels of a canonical name (root: 0); a negative MXG_E* code when it does not parse. */
 int mxg_name_labels(const char *canon);
 
 /* Reversed-label key of a canonical name: a byte string whose bytewise order is DNSSEC

@@ -68,7 +68,8 @@ int mxg_param_bool(const struct mxg_request *req, const char *key, bool *out);
  * pdns reports to its clients as a failure). */
 struct mxg_reply {
     json_t *result;
-    json_t *log; /* array of strings, or NULL */
+    json_t *log;    /* array of strings, or NULL */
+    bool no_result; /* deliberately encode without "result" (a refused commit) */
 };
 
 void mxg_reply_init(struct mxg_reply *r);

@@ -452,6 +452,9 @@ static const struct norm_case norm_ok[] = {
     {"DNSKEY", "256 3 8 AwEAAbMZ7q==", "256 3 8 AwEAAbMZ7g=="}, /* knot re-encodes base64 */
     {"RRSIG", "A 13 2 3600 20240101000000 20231201000000 12345 example.com. AAAA",
      "A 13 2 3600 20240101000000 20231201000000 12345 example.com AAAA"},
+    /* Times are dates between 1970 and 2106 whatever today is. */
+    {"RRSIG", "A 13 2 3600 21050101000000 19700101000001 12345 . AAAA",
+     "A 13 2 3600 21050101000000 19700101000001 12345 . AAAA"},
     {"NSEC", "next.example. A NS RRSIG", "next.example A NS RRSIG"},
     {"NSEC3", "1 0 10 AABB 2VPTU5TIMAMQTTGL4LUU9KG21E0AOR3S A RRSIG",
      "1 0 10 aabb 2vptu5timamqttgl4luu9kg21e0aor3s A RRSIG"},
@@ -479,6 +482,7 @@ static const struct norm_case norm_ok[] = {
     {"NID", "10 0014:4FFF:FF20:EE64", "10 0014:4fff:ff20:ee64"},
     {"L32", "10 10.1.2.0", "10 10.1.2.0"},
     {"APL", "1:192.168.0.0/16 !2:fe80::/10", "1:192.168.0.0/16 !2:fe80::/10"},
+    {"APL", "", ""},
     {"OPENPGPKEY", "AQID", "AQID"},
     {"DHCID", "AQID", "AQID"},
     {"CSYNC", "1 3 A NS", "1 3 A NS"},
@@ -724,6 +728,58 @@ static void test_rr_from_wire(void **state)
     assert_int_equal(mxg_rr_from_wire(15, mx, sizeof(mx), NULL, 0, err, sizeof(err)), MXG_ERANGE);
     assert_int_equal(mxg_rr_from_wire(16, mx, 70000, content, sizeof(content), err, sizeof(err)),
                      MXG_ERANGE);
+
+    /* Layouts knot 3.2's renderer would read past the rdata for, or render in a form that does
+     * not parse back. Each is first shown valid, then broken. */
+    static const struct {
+        uint16_t type;
+        size_t len;
+        uint8_t d[24];
+        const char *want; /* NULL: MXG_EINVAL */
+    } lay[] = {
+        {50, 10, {1, 0, 0, 1, 1, 0xaa, 2, 0xbb, 0xcc, 0}, NULL}, /* NSEC3: empty bitmap window */
+        {50, 13, {1, 0, 0, 1, 1, 0xaa, 2, 0xbb, 0xcc, 0, 1, 0x40}, NULL},
+        {50, 12, {1, 0, 0, 1, 1, 0xaa, 2, 0xbb, 0xcc, 0, 1, 0x40}, "1 0 1 aa nf60==== A"},
+        {50,
+         16,
+         {0x54, 0x16, 0x02, 0x07, 0x09, 0x84, 0x05, 0x2a, 0x00, 0x1c, 0x27, 0x26, 0x0e, 0x1e, 0x22,
+          0x0e},
+         NULL},                                        /* salt overruns: crashed knot */
+        {50, 9, {1, 0, 0, 1, 1, 0xaa, 0, 0, 0}, NULL}, /* empty hash */
+        {51, 6, {1, 0, 0, 1, 1, 0xab}, "1 0 1 ab"},    /* NSEC3PARAM */
+        {51, 6, {1, 0, 0, 1, 2, 0xab}, NULL},
+        {47, 7, {0, 1, 1, 0x40, 0, 1, 0x40}, NULL},      /* NSEC: windows out of order */
+        {47, 7, {0, 0, 1, 0x40, 1, 1, 0x40}, ". A CAA"}, /* NSEC: ascending */
+        {62, 5, {0, 0, 0, 1, 0}, NULL},                  /* CSYNC: short */
+        {45, 8, {10, 3, 0, 2, 'g', 'w', 0xc0, 0}, NULL}, /* IPSECKEY: pointer */
+        {45, 6, {10, 3, 0, 3, 'g', 'w'}, NULL},          /* IPSECKEY: name overruns */
+        {45, 7, {10, 3, 0, 2, 'g', 'w', 0}, "10 3 0 gw"},
+        {45, 6, {10, 1, 0, 192, 0, 2}, NULL}, /* IPSECKEY: short address */
+        {45, 3, {10, 4, 0}, NULL},            /* IPSECKEY: gateway type 4 */
+        {64, 4, {0, 1, 1, 'a'}, NULL},        /* SVCB: target overruns */
+        {64, 5, {0, 1, 1, 'a', 0}, "1 a"},
+        {257, 9, {0, 5, 'i', 's', 's', 'u', 'e', 'c', 'a'}, "0 issue \"ca\""},
+        {257, 9, {0, 5, 'i', 's', 's', ';', 'e', 'c', 'a'}, NULL}, /* CAA: tag not alnum */
+        {257, 2, {0, 0}, NULL},
+    };
+    for (size_t i = 0; i < sizeof(lay) / sizeof(lay[0]); i++) {
+        int rc = mxg_rr_from_wire(lay[i].type, lay[i].d, lay[i].len, content, sizeof(content), err,
+                                  sizeof(err));
+        if (lay[i].want == NULL ? rc != MXG_EINVAL
+                                : (rc != MXG_OK || strcmp(content, lay[i].want) != 0)) {
+            print_error("layout %zu (type %u): rc %d \"%s\" %s\n", i, lay[i].type, rc, content,
+                        err);
+            fail();
+        }
+    }
+    /* The same through the generic form of mxg_rr_normalize. */
+    assert_int_equal(mxg_rr_normalize("NSEC3", "\\# 16 54160207098405 2a001c27260e1e220e", content,
+                                      sizeof(content), err, sizeof(err)),
+                     MXG_EINVAL);
+    assert_int_equal(mxg_rr_normalize("NSEC3", "\\# 12 0100000101aa 02bbcc000140", content,
+                                      sizeof(content), err, sizeof(err)),
+                     MXG_OK);
+    assert_string_equal(content, "1 0 1 aa nf60==== A");
 
     /* NSEC with every type in its bitmap renders past MXG_CONTENT_MAX. */
     size_t len = 1 + 256 * 34;

@@ -1,0 +1,88 @@
+/* txn.h -- one open write transaction of a backend connection.
+ *
+ * pdns's writes (replaceRRSet, feedRecord, setDomainMetadata inside a transaction) are buffered
+ * here, per owner name, and applied to the store in one store transaction at commit. Reads on
+ * the same connection go through the overlay and see the uncommitted state; other connections
+ * see the committed store. The buffered change set, together with the committed state, is what
+ * the guard judges at commit: "before" is the store, "after" is the overlay.
+ *
+ * Names are canonical (dns.h), types canonical mnemonics, content in pdns form. All strings
+ * passed in are copied. */
+#ifndef MXG_TXN_H
+#define MXG_TXN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mxg/store.h"
+
+struct mxg_txn;
+
+/* One buffered record. */
+struct mxg_txn_rec {
+    char *type;
+    char *content;
+    uint32_t ttl;
+    bool auth;
+};
+
+/* What the transaction does to one owner name: drops every stored record (cleared) or those of
+ * some types (del_types), then adds records. */
+struct mxg_txn_name {
+    char *name;
+    bool cleared;
+    char **del_types;
+    size_t n_del;
+    struct mxg_txn_rec *add;
+    size_t n_add;
+    size_t cap_add;
+};
+
+/* zone is canonical; wipe: the transaction starts from an empty zone (AXFR-in, load-zone).
+ * Returns 0 or MXG_ENOMEM. */
+int mxg_txn_new(int64_t zone_id, const char *zone, bool wipe, int64_t trxid,
+                struct mxg_txn **out);
+void mxg_txn_free(struct mxg_txn *t);
+
+int64_t mxg_txn_zone_id(const struct mxg_txn *t);
+const char *mxg_txn_zone(const struct mxg_txn *t);
+int64_t mxg_txn_trxid(const struct mxg_txn *t);
+bool mxg_txn_wipes(const struct mxg_txn *t);
+/* A refused write poisons the transaction: its commit must be refused. reason is copied. */
+void mxg_txn_poison(struct mxg_txn *t, const char *reason);
+const char *mxg_txn_poisoned(const struct mxg_txn *t); /* the first reason, or NULL */
+/* Number of records added so far (limit MXG_TXN_RECORDS_MAX). */
+size_t mxg_txn_record_count(const struct mxg_txn *t);
+/* True when the transaction changes nothing (no record or metadata write). */
+bool mxg_txn_empty(const struct mxg_txn *t);
+
+/* replaceRRSet: drop name's records of type (NULL: all types), then add recs (each with its own
+ * type). A type that matches no stored record (pdns's "TYPE0") drops nothing. Exact duplicates
+ * (type and content) are added once. Returns 0, MXG_ENOMEM or MXG_ERANGE (record limit). */
+int mxg_txn_replace(struct mxg_txn *t, const char *name, const char *type,
+                    const struct mxg_txn_rec *recs, size_t n);
+/* feedRecord: add one record. */
+int mxg_txn_add(struct mxg_txn *t, const char *name, const struct mxg_txn_rec *rec);
+/* setDomainMetadata inside the transaction: replaces kind's values at commit. */
+int mxg_txn_meta_set(struct mxg_txn *t, const char *kind, const char *const *values, size_t n);
+
+/* Overlay reads: what the store would hold after commit, for the transaction's zone. */
+int mxg_txn_lookup(struct mxg_txn *t, struct mxg_store *st, const char *name, const char *type,
+                   mxg_record_cb cb, void *ctx);
+int mxg_txn_has_below(struct mxg_txn *t, struct mxg_store *st, const char *name, bool *out);
+int mxg_txn_list(struct mxg_txn *t, struct mxg_store *st, mxg_record_cb cb, void *ctx);
+/* Metadata of kind (NULL: all) as it would be after commit. */
+int mxg_txn_meta_list(struct mxg_txn *t, struct mxg_store *st, const char *kind, mxg_meta_cb cb,
+                      void *ctx);
+
+/* The touched names, in first-touch order. */
+size_t mxg_txn_name_count(const struct mxg_txn *t);
+const struct mxg_txn_name *mxg_txn_name_at(const struct mxg_txn *t, size_t i);
+
+/* Applies the transaction to the store inside the caller's store transaction (the caller
+ * begins and commits, so that more rows, e.g. the audit record, join the same commit). Cost
+ * grows with the change, not the zone (except a wipe, which clears the zone). */
+int mxg_txn_apply(struct mxg_txn *t, struct mxg_store *st);
+
+#endif

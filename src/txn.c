@@ -1,0 +1,532 @@
+/* txn.c -- buffered write transactions with a read-your-writes overlay. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mxg/dns.h"
+#include "mxg/err.h"
+#include "mxg/limits.h"
+#include "mxg/txn.h"
+
+struct meta_change {
+    char *kind;
+    char **values;
+    size_t n;
+};
+
+struct mxg_txn {
+    int64_t zone_id;
+    char *zone;
+    bool wipe;
+    int64_t trxid;
+    bool poisoned;
+    char *poison; /* the first reason (NULL if it could not be copied) */
+    struct mxg_txn_name *names;
+    size_t n_names, cap_names;
+    size_t *slots; /* open addressing: index + 1 into names, 0 = empty */
+    size_t n_slots;
+    size_t records;
+    struct meta_change *meta;
+    size_t n_meta;
+};
+
+static uint64_t hash_name(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+int mxg_txn_new(int64_t zone_id, const char *zone, bool wipe, int64_t trxid,
+                struct mxg_txn **out)
+{
+    struct mxg_txn *t = calloc(1, sizeof(*t));
+    if (!t)
+        return MXG_ENOMEM;
+    t->zone = strdup(zone);
+    t->n_slots = 64;
+    t->slots = calloc(t->n_slots, sizeof(*t->slots));
+    if (!t->zone || !t->slots) {
+        mxg_txn_free(t);
+        return MXG_ENOMEM;
+    }
+    t->zone_id = zone_id;
+    t->wipe = wipe;
+    t->trxid = trxid;
+    *out = t;
+    return MXG_OK;
+}
+
+static void free_rec(struct mxg_txn_rec *r)
+{
+    free(r->type);
+    free(r->content);
+}
+
+void mxg_txn_free(struct mxg_txn *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n_names; i++) {
+        struct mxg_txn_name *e = &t->names[i];
+        free(e->name);
+        for (size_t j = 0; j < e->n_del; j++)
+            free(e->del_types[j]);
+        free(e->del_types);
+        for (size_t j = 0; j < e->n_add; j++)
+            free_rec(&e->add[j]);
+        free(e->add);
+    }
+    for (size_t i = 0; i < t->n_meta; i++) {
+        free(t->meta[i].kind);
+        for (size_t j = 0; j < t->meta[i].n; j++)
+            free(t->meta[i].values[j]);
+        free(t->meta[i].values);
+    }
+    free(t->meta);
+    free(t->names);
+    free(t->slots);
+    free(t->zone);
+    free(t->poison);
+    free(t);
+}
+
+int64_t mxg_txn_zone_id(const struct mxg_txn *t)
+{
+    return t->zone_id;
+}
+
+const char *mxg_txn_zone(const struct mxg_txn *t)
+{
+    return t->zone;
+}
+
+int64_t mxg_txn_trxid(const struct mxg_txn *t)
+{
+    return t->trxid;
+}
+
+bool mxg_txn_wipes(const struct mxg_txn *t)
+{
+    return t->wipe;
+}
+
+void mxg_txn_poison(struct mxg_txn *t, const char *reason)
+{
+    if (t->poisoned)
+        return;
+    t->poisoned = true;
+    t->poison = strdup(reason ? reason : "a write failed");
+}
+
+const char *mxg_txn_poisoned(const struct mxg_txn *t)
+{
+    if (!t->poisoned)
+        return NULL;
+    return t->poison ? t->poison : "a write failed";
+}
+
+size_t mxg_txn_record_count(const struct mxg_txn *t)
+{
+    return t->records;
+}
+
+bool mxg_txn_empty(const struct mxg_txn *t)
+{
+    return !t->wipe && t->n_names == 0 && t->n_meta == 0;
+}
+
+size_t mxg_txn_name_count(const struct mxg_txn *t)
+{
+    return t->n_names;
+}
+
+const struct mxg_txn_name *mxg_txn_name_at(const struct mxg_txn *t, size_t i)
+{
+    return i < t->n_names ? &t->names[i] : NULL;
+}
+
+/* ---- the name table ------------------------------------------------------------------- */
+
+static struct mxg_txn_name *find(const struct mxg_txn *t, const char *name)
+{
+    size_t mask = t->n_slots - 1;
+    for (size_t i = hash_name(name) & mask;; i = (i + 1) & mask) {
+        size_t v = t->slots[i];
+        if (v == 0)
+            return NULL;
+        if (strcmp(t->names[v - 1].name, name) == 0)
+            return &t->names[v - 1];
+    }
+}
+
+static int rehash(struct mxg_txn *t, size_t n_slots)
+{
+    size_t *slots = calloc(n_slots, sizeof(*slots));
+    if (!slots)
+        return MXG_ENOMEM;
+    for (size_t k = 0; k < t->n_names; k++) {
+        size_t i = hash_name(t->names[k].name) & (n_slots - 1);
+        while (slots[i])
+            i = (i + 1) & (n_slots - 1);
+        slots[i] = k + 1;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->n_slots = n_slots;
+    return MXG_OK;
+}
+
+static int get_or_add(struct mxg_txn *t, const char *name, struct mxg_txn_name **out)
+{
+    struct mxg_txn_name *e = find(t, name);
+    if (e) {
+        *out = e;
+        return MXG_OK;
+    }
+    if ((t->n_names + 1) * 10 > t->n_slots * 7 && rehash(t, t->n_slots * 2) != MXG_OK)
+        return MXG_ENOMEM;
+    if (t->n_names == t->cap_names) {
+        size_t ncap = t->cap_names ? t->cap_names * 2 : 16;
+        struct mxg_txn_name *nn = realloc(t->names, ncap * sizeof(*nn));
+        if (!nn)
+            return MXG_ENOMEM;
+        t->names = nn;
+        t->cap_names = ncap;
+    }
+    e = &t->names[t->n_names];
+    memset(e, 0, sizeof(*e));
+    e->name = strdup(name);
+    if (!e->name)
+        return MXG_ENOMEM;
+    size_t i = hash_name(name) & (t->n_slots - 1);
+    while (t->slots[i])
+        i = (i + 1) & (t->n_slots - 1);
+    t->slots[i] = ++t->n_names;
+    *out = e;
+    return MXG_OK;
+}
+
+static bool deletes_type(const struct mxg_txn_name *e, const char *type)
+{
+    if (e->cleared)
+        return true;
+    for (size_t i = 0; i < e->n_del; i++)
+        if (strcmp(e->del_types[i], type) == 0)
+            return true;
+    return false;
+}
+
+static bool has_added(const struct mxg_txn_name *e, const char *type, const char *content)
+{
+    for (size_t i = 0; i < e->n_add; i++)
+        if (strcmp(e->add[i].type, type) == 0 && strcmp(e->add[i].content, content) == 0)
+            return true;
+    return false;
+}
+
+static int append_rec(struct mxg_txn *t, struct mxg_txn_name *e, const struct mxg_txn_rec *r)
+{
+    for (size_t i = 0; i < e->n_add; i++) {
+        if (strcmp(e->add[i].type, r->type) == 0 && strcmp(e->add[i].content, r->content) == 0) {
+            e->add[i].ttl = r->ttl; /* a duplicate only updates the TTL */
+            return MXG_OK;
+        }
+    }
+    if (t->records >= MXG_TXN_RECORDS_MAX)
+        return MXG_ERANGE;
+    if (e->n_add == e->cap_add) {
+        size_t ncap = e->cap_add ? e->cap_add * 2 : 4;
+        struct mxg_txn_rec *na = realloc(e->add, ncap * sizeof(*na));
+        if (!na)
+            return MXG_ENOMEM;
+        e->add = na;
+        e->cap_add = ncap;
+    }
+    struct mxg_txn_rec *dst = &e->add[e->n_add];
+    dst->type = strdup(r->type);
+    dst->content = strdup(r->content);
+    dst->ttl = r->ttl;
+    dst->auth = r->auth;
+    if (!dst->type || !dst->content) {
+        free_rec(dst);
+        return MXG_ENOMEM;
+    }
+    e->n_add++;
+    t->records++;
+    return MXG_OK;
+}
+
+int mxg_txn_replace(struct mxg_txn *t, const char *name, const char *type,
+                    const struct mxg_txn_rec *recs, size_t n)
+{
+    struct mxg_txn_name *e = NULL;
+    int rc = get_or_add(t, name, &e);
+    if (rc != MXG_OK)
+        return rc;
+    /* Drop what was buffered for this (name, type), then remember the deletion. */
+    size_t keep = 0;
+    for (size_t i = 0; i < e->n_add; i++) {
+        if (!type || strcmp(e->add[i].type, type) == 0) {
+            free_rec(&e->add[i]);
+            t->records--;
+        } else {
+            e->add[keep++] = e->add[i];
+        }
+    }
+    e->n_add = keep;
+    if (!type) {
+        e->cleared = true;
+    } else if (!deletes_type(e, type)) {
+        char **nd = realloc(e->del_types, (e->n_del + 1) * sizeof(*nd));
+        if (!nd)
+            return MXG_ENOMEM;
+        e->del_types = nd;
+        if (!(nd[e->n_del] = strdup(type)))
+            return MXG_ENOMEM;
+        e->n_del++;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((rc = append_rec(t, e, &recs[i])) != MXG_OK)
+            return rc;
+    return MXG_OK;
+}
+
+int mxg_txn_add(struct mxg_txn *t, const char *name, const struct mxg_txn_rec *rec)
+{
+    struct mxg_txn_name *e = NULL;
+    int rc = get_or_add(t, name, &e);
+    return rc == MXG_OK ? append_rec(t, e, rec) : rc;
+}
+
+int mxg_txn_meta_set(struct mxg_txn *t, const char *kind, const char *const *values, size_t n)
+{
+    struct meta_change *m = NULL;
+    for (size_t i = 0; i < t->n_meta; i++)
+        if (strcasecmp(t->meta[i].kind, kind) == 0)
+            m = &t->meta[i];
+    if (!m) {
+        struct meta_change *nm = realloc(t->meta, (t->n_meta + 1) * sizeof(*nm));
+        if (!nm)
+            return MXG_ENOMEM;
+        t->meta = nm;
+        m = &t->meta[t->n_meta];
+        memset(m, 0, sizeof(*m));
+        if (!(m->kind = strdup(kind)))
+            return MXG_ENOMEM;
+        t->n_meta++;
+    }
+    char **vals = calloc(n ? n : 1, sizeof(*vals));
+    if (!vals)
+        return MXG_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (!(vals[i] = strdup(values[i]))) {
+            for (size_t j = 0; j < i; j++)
+                free(vals[j]);
+            free(vals);
+            return MXG_ENOMEM;
+        }
+    }
+    for (size_t j = 0; j < m->n; j++)
+        free(m->values[j]);
+    free(m->values);
+    m->values = vals;
+    m->n = n;
+    return MXG_OK;
+}
+
+/* ---- overlay reads -------------------------------------------------------------------- */
+
+struct filter_ctx {
+    const struct mxg_txn_name *e;
+    const char *type;
+    mxg_record_cb cb;
+    void *ctx;
+};
+
+static int base_filter(void *arg, const struct mxg_record *rec)
+{
+    struct filter_ctx *f = arg;
+    if (strcmp(rec->type, "ENT") == 0 || deletes_type(f->e, rec->type) ||
+        has_added(f->e, rec->type, rec->content))
+        return 0;
+    if (f->type && strcmp(rec->type, f->type) != 0)
+        return 0;
+    return f->cb(f->ctx, rec);
+}
+
+/* The records a touched name holds after the transaction. */
+static int final_records(const struct mxg_txn *t, struct mxg_store *st,
+                         const struct mxg_txn_name *e, const char *type, mxg_record_cb cb,
+                         void *ctx)
+{
+    if (!t->wipe && !e->cleared) {
+        struct filter_ctx f = {.e = e, .type = type, .cb = cb, .ctx = ctx};
+        int rc = MXG_STORE_CALL(st, lookup, t->zone_id, e->name, NULL, base_filter, &f);
+        if (rc != MXG_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < e->n_add; i++) {
+        const struct mxg_txn_rec *r = &e->add[i];
+        if (type && strcmp(r->type, type) != 0)
+            continue;
+        struct mxg_record rec = {.name = e->name, .type = r->type, .content = r->content,
+                                 .ttl = r->ttl, .domain_id = t->zone_id, .auth = r->auth};
+        int rc = cb(ctx, &rec);
+        if (rc != 0)
+            return rc;
+    }
+    return MXG_OK;
+}
+
+int mxg_txn_lookup(struct mxg_txn *t, struct mxg_store *st, const char *name, const char *type,
+                   mxg_record_cb cb, void *ctx)
+{
+    const struct mxg_txn_name *e = find(t, name);
+    if (e)
+        return final_records(t, st, e, type, cb, ctx);
+    if (t->wipe)
+        return MXG_OK;
+    return MXG_STORE_CALL(st, lookup, t->zone_id, name, type, cb, ctx);
+}
+
+int mxg_txn_has_below(struct mxg_txn *t, struct mxg_store *st, const char *name, bool *out)
+{
+    for (size_t i = 0; i < t->n_names; i++) {
+        const struct mxg_txn_name *e = &t->names[i];
+        if (e->n_add > 0 && strcmp(e->name, name) != 0 && mxg_name_is_below(e->name, name)) {
+            *out = true;
+            return MXG_OK;
+        }
+    }
+    *out = false;
+    if (t->wipe)
+        return MXG_OK;
+    return MXG_STORE_CALL(st, has_below, t->zone_id, name, out);
+}
+
+struct list_ctx {
+    const struct mxg_txn *t;
+    mxg_record_cb cb;
+    void *ctx;
+};
+
+static int list_filter(void *arg, const struct mxg_record *rec)
+{
+    struct list_ctx *l = arg;
+    if (find(l->t, rec->name))
+        return 0; /* touched names come from the overlay */
+    return l->cb(l->ctx, rec);
+}
+
+int mxg_txn_list(struct mxg_txn *t, struct mxg_store *st, mxg_record_cb cb, void *ctx)
+{
+    if (!t->wipe) {
+        struct list_ctx l = {.t = t, .cb = cb, .ctx = ctx};
+        int rc = MXG_STORE_CALL(st, list, t->zone_id, list_filter, &l);
+        if (rc != MXG_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < t->n_names; i++) {
+        int rc = final_records(t, st, &t->names[i], NULL, cb, ctx);
+        if (rc != MXG_OK)
+            return rc;
+    }
+    return MXG_OK;
+}
+
+struct meta_filter_ctx {
+    const struct mxg_txn *t;
+    mxg_meta_cb cb;
+    void *ctx;
+};
+
+static int meta_filter(void *arg, const char *kind, const char *value)
+{
+    struct meta_filter_ctx *m = arg;
+    for (size_t i = 0; i < m->t->n_meta; i++)
+        if (strcasecmp(m->t->meta[i].kind, kind) == 0)
+            return 0;
+    return m->cb(m->ctx, kind, value);
+}
+
+int mxg_txn_meta_list(struct mxg_txn *t, struct mxg_store *st, const char *kind, mxg_meta_cb cb,
+                      void *ctx)
+{
+    struct meta_filter_ctx m = {.t = t, .cb = cb, .ctx = ctx};
+    int rc = MXG_STORE_CALL(st, meta_list, t->zone_id, kind, meta_filter, &m);
+    for (size_t i = 0; rc == MXG_OK && i < t->n_meta; i++) {
+        if (kind && strcasecmp(t->meta[i].kind, kind) != 0)
+            continue;
+        for (size_t j = 0; rc == MXG_OK && j < t->meta[i].n; j++)
+            rc = cb(ctx, t->meta[i].kind, t->meta[i].values[j]);
+    }
+    return rc;
+}
+
+/* ---- commit --------------------------------------------------------------------------- */
+
+struct collect {
+    struct mxg_txn_rec *recs;
+    size_t n, cap;
+};
+
+static int collect_cb(void *arg, const struct mxg_record *rec)
+{
+    struct collect *c = arg;
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 8;
+        struct mxg_txn_rec *nr = realloc(c->recs, ncap * sizeof(*nr));
+        if (!nr)
+            return MXG_ENOMEM;
+        c->recs = nr;
+        c->cap = ncap;
+    }
+    struct mxg_txn_rec *r = &c->recs[c->n];
+    r->type = strdup(rec->type);
+    r->content = strdup(rec->content);
+    r->ttl = rec->ttl;
+    r->auth = rec->auth;
+    if (!r->type || !r->content) {
+        free_rec(r);
+        return MXG_ENOMEM;
+    }
+    c->n++;
+    return 0;
+}
+
+static void collect_free(struct collect *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free_rec(&c->recs[i]);
+    free(c->recs);
+    memset(c, 0, sizeof(*c));
+}
+
+int mxg_txn_apply(struct mxg_txn *t, struct mxg_store *st)
+{
+    int rc = MXG_OK;
+    if (t->wipe)
+        rc = MXG_STORE_CALL(st, zone_clear, t->zone_id);
+    for (size_t i = 0; rc == MXG_OK && i < t->n_names; i++) {
+        const struct mxg_txn_name *e = &t->names[i];
+        struct collect c = {0};
+        rc = final_records(t, st, e, NULL, collect_cb, &c);
+        if (rc == MXG_OK && !t->wipe)
+            rc = MXG_STORE_CALL(st, rrset_delete, t->zone_id, e->name, NULL);
+        for (size_t j = 0; rc == MXG_OK && j < c.n; j++) {
+            struct mxg_record rec = {.name = e->name, .type = c.recs[j].type,
+                                     .content = c.recs[j].content, .ttl = c.recs[j].ttl,
+                                     .domain_id = t->zone_id, .auth = c.recs[j].auth};
+            rc = MXG_STORE_CALL(st, record_add, t->zone_id, &rec);
+        }
+        collect_free(&c);
+    }
+    for (size_t i = 0; rc == MXG_OK && i < t->n_meta; i++)
+        rc = MXG_STORE_CALL(st, meta_set, t->zone_id, t->meta[i].kind,
+                            (const char *const *)t->meta[i].values, t->meta[i].n);
+    return rc;
+}
