@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/integration/test_pdns_clients.sh -- pdns's own clients against pdns on mxguard:
 # zone add/delete reaching a running pdns, pdnsutil (list-all-zones, list-zone, set-meta,
-# get-meta, backend-cmd), the HTTP API (zone list, zone GET equal to what dig answers,
+# get-meta, backend-cmd), the HTTP API (zone list, zone GET equal to what dig answers, a PATCH,
 # metadata), refusals that must leave the store untouched, and systemd readiness.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -96,13 +96,14 @@ assert_contains "$(tr -d ' ' <<<"$zone_json")" '"kind":"Native"' "API shows the 
 meta=$(api "$BASE/zones/example.com/metadata")
 assert_contains "$meta" "SOA-EDIT-API" "API metadata lists SOA-EDIT-API"
 
-# Writes are not accepted yet: the API reports failure and nothing changes.
-before=$(dig_short "$PORT" example.com A)
+# An API PATCH goes through mxguard's transaction and is what dig answers next.
 code=$(api -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/json' \
-    --data '{"rrsets":[{"name":"example.com.","type":"A","ttl":300,"changetype":"REPLACE","records":[{"content":"203.0.113.7","disabled":false}]}]}' \
+    --data '{"rrsets":[{"name":"shop.example.com.","type":"A","ttl":300,"changetype":"REPLACE","records":[{"content":"203.0.113.7","disabled":false}]}]}' \
     "$BASE/zones/example.com")
-assert_eq 422 "$code" "API PATCH is refused with 422"
-assert_eq "$before" "$(dig_short "$PORT" example.com A)" "refused PATCH changed nothing"
+assert_eq 204 "$code" "API PATCH is accepted"
+assert_answer "$PORT" shop.example.com A 203.0.113.7
+assert_contains "$(api "$BASE/zones/example.com" | tr -d ' ')" '"content":"203.0.113.7"' \
+    "API GET shows the patched record"
 # Zone creation through the API is impossible with a remote backend (pdns answers 422).
 code=$(api -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
     --data '{"name":"new.example.","kind":"Native","nameservers":["ns1.new.example."]}' "$BASE/zones")
