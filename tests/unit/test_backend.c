@@ -381,6 +381,175 @@ static void test_unknown_method_logs(void **state)
     json_decref(j);
 }
 
+
+static json_t *result_of(json_t *j)
+{
+    return json_object_get(j, "result");
+}
+
+static int a_count(struct mxg_session *s, const char *name)
+{
+    char line[300];
+    snprintf(line, sizeof(line),
+             "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":\"%s\","
+             "\"zone-id\":1}}",
+             name);
+    json_t *j = call(s, line);
+    int n = json_is_array(result_of(j)) ? (int)json_array_size(result_of(j)) : 0;
+    json_decref(j);
+    return n;
+}
+
+#define START "{\"method\":\"startTransaction\",\"parameters\":{\"domain\":\"example.com.\"," \
+              "\"domain_id\":-1,\"trxid\":1795457965}}"
+#define COMMIT "{\"method\":\"commitTransaction\",\"parameters\":{\"trxid\":1795457965}}"
+#define ABORT "{\"method\":\"abortTransaction\",\"parameters\":{\"trxid\":1795457965}}"
+#define REPLACE_NEW_A(content)                                                                      \
+    "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":1,\"qname\":\"new.example.com.\","  \
+    "\"qtype\":\"A\",\"trxid\":1795457965,\"rrset\":[{\"qtype\":\"A\",\"qname\":"                \
+    "\"new.example.com.\",\"qclass\":1,\"content\":\"" content "\",\"ttl\":120,\"auth\":true}]}}"
+
+static void expect_true(struct mxg_session *s, const char *line)
+{
+    json_t *j = call(s, line);
+    if (!json_is_true(result_of(j)))
+        fail_msg("expected true for %s, got %s", line, json_dumps(j, 0));
+    json_decref(j);
+}
+
+static void test_txn_read_your_writes_and_isolation(void **state)
+{
+    struct fixture *f = *state;
+    struct mxg_session *other = mxg_session_new(f->be);
+    json_decref(init_call(other, "{\"method\":\"initialize\"}"));
+    json_decref(init_call(f->s, "{\"method\":\"initialize\"}"));
+    expect_true(f->s, START);
+    expect_true(f->s, REPLACE_NEW_A("203.0.113.9"));
+    assert_int_equal(a_count(f->s, "new.example.com."), 1);
+    assert_int_equal(a_count(other, "new.example.com."), 0);
+    expect_true(f->s, COMMIT);
+    assert_int_equal(a_count(other, "new.example.com."), 1);
+    /* A second commit/abort without a start is a harmless no-op. */
+    expect_true(f->s, COMMIT);
+    expect_true(f->s, ABORT);
+    mxg_session_free(other);
+}
+
+static void test_txn_abort_and_disconnect_roll_back(void **state)
+{
+    struct fixture *f = *state;
+    json_decref(init_call(f->s, "{\"method\":\"initialize\"}"));
+    expect_true(f->s, START);
+    expect_true(f->s, REPLACE_NEW_A("203.0.113.9"));
+    expect_true(f->s, ABORT);
+    assert_int_equal(a_count(f->s, "new.example.com."), 0);
+    /* A connection that goes away mid-transaction leaves nothing behind. */
+    struct mxg_session *gone = mxg_session_new(f->be);
+    json_decref(init_call(gone, "{\"method\":\"initialize\"}"));
+    expect_true(gone, START);
+    expect_true(gone, REPLACE_NEW_A("203.0.113.9"));
+    mxg_session_free(gone);
+    assert_int_equal(a_count(f->s, "new.example.com."), 0);
+}
+
+static void test_txn_poisoned_commit_has_no_result(void **state)
+{
+    struct fixture *f = *state;
+    json_decref(init_call(f->s, "{\"method\":\"initialize\"}"));
+    const char *bad[] = {
+        REPLACE_NEW_A("999.1.1.1"),
+        "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":1,\"qname\":"
+        "\"www.example.org.\",\"qtype\":\"A\",\"trxid\":1795457965,\"rrset\":[]}}",
+        "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":1,\"qname\":"
+        "\"new.example.com.\",\"qtype\":\"MX\",\"trxid\":1795457965,\"rrset\":[{\"qtype\":"
+        "\"MX\",\"qname\":\"new.example.com.\",\"content\":\"mail.example.com\",\"ttl\":1}]}}",
+        "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":1795457965,\"rr\":{\"qtype\":"
+        "\"A\",\"qname\":\"x.example.com.\",\"content\":\"192.0.2.1\",\"ttl\":\"60\"}}}",
+        "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":1795457965,\"rr\":{\"qtype\":"
+        "\"A\",\"qname\":\"x.example.com.\",\"content\":\"192.0.2.1\",\"ttl\":-5}}}",
+        "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":1,\"qname\":"
+        "\"new.example.com.\",\"qtype\":\"A\",\"trxid\":1795457965,\"rrset\":[{\"qtype\":"
+        "\"A\",\"qname\":\"other.example.com.\",\"content\":\"192.0.2.1\",\"ttl\":1}]}}",
+        "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":7,\"qname\":"
+        "\"new.example.com.\",\"qtype\":\"A\",\"trxid\":1795457965,\"rrset\":[]}}",
+        "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":1,\"qname\":"
+        "\"new.example.com.\",\"qtype\":\"A\",\"trxid\":1795457965,\"rrset\":{}}}",
+        "{\"method\":\"feedEnts\",\"parameters\":{\"domain_id\":1,\"trxid\":1795457965,"
+        "\"nonterm\":[{\"nonterm\":\"a.example.org.\",\"auth\":true}]}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        expect_true(f->s, START);
+        expect_true(f->s, REPLACE_NEW_A("203.0.113.9"));
+        json_t *j = call(f->s, bad[i]);
+        if (!json_is_false(result_of(j)))
+            fail_msg("write %zu was accepted: %s", i, bad[i]);
+        json_decref(j);
+        j = call(f->s, COMMIT);
+        assert_null(result_of(j)); /* refused: pdns reports a failure */
+        assert_true(json_is_array(json_object_get(j, "log")));
+        json_decref(j);
+        assert_int_equal(a_count(f->s, "new.example.com."), 0);
+    }
+}
+
+static void test_txn_writes_outside_and_wipe(void **state)
+{
+    struct fixture *f = *state;
+    json_decref(init_call(f->s, "{\"method\":\"initialize\"}"));
+    json_t *j = call(f->s, REPLACE_NEW_A("203.0.113.9"));
+    assert_true(json_is_false(result_of(j)));
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"startTransaction\",\"parameters\":{\"domain\":"
+                   "\"example.org.\",\"domain_id\":-1,\"trxid\":5}}");
+    assert_true(json_is_false(result_of(j)));
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"startTransaction\",\"parameters\":{\"domain\":"
+                   "\"example.com.\",\"domain_id\":99,\"trxid\":5}}");
+    assert_true(json_is_false(result_of(j)));
+    json_decref(j);
+    /* domain_id = the zone's id: the zone is replaced by what is fed (pdnsutil load-zone). */
+    expect_true(f->s, "{\"method\":\"startTransaction\",\"parameters\":{\"domain\":"
+                      "\"example.com.\",\"domain_id\":1,\"trxid\":6}}");
+    expect_true(f->s, "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":6,\"rr\":{"
+                      "\"qtype\":\"SOA\",\"qname\":\"example.com.\",\"content\":\"ns1.example.com "
+                      "hostmaster.example.com 5 1 1 1 1\",\"ttl\":60,\"auth\":true,\"ordername\":null}}}");
+    expect_true(f->s, "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":6,\"rr\":{"
+                      "\"qtype\":\"A\",\"qname\":\"a.b.example.com.\",\"content\":\"192.0.2.77\","
+                      "\"ttl\":60,\"auth\":true}}}");
+    expect_true(f->s, "{\"method\":\"feedEnts\",\"parameters\":{\"domain_id\":1,\"trxid\":6,"
+                      "\"nonterm\":[{\"nonterm\":\"b.example.com.\",\"auth\":true}]}}");
+    expect_true(f->s, "{\"method\":\"commitTransaction\",\"parameters\":{\"trxid\":6}}");
+    assert_int_equal(a_count(f->s, "www.example.com."), 0);
+    assert_int_equal(a_count(f->s, "a.b.example.com."), 1);
+    j = call(f->s, "{\"method\":\"getDomainInfo\",\"parameters\":{\"name\":\"example.com.\"}}");
+    assert_int_equal(json_integer_value(json_object_get(result_of(j), "serial")), 5);
+    json_decref(j);
+}
+
+static void test_txn_metadata_joins(void **state)
+{
+    struct fixture *f = *state;
+    struct mxg_session *other = mxg_session_new(f->be);
+    json_decref(init_call(other, "{\"method\":\"initialize\"}"));
+    json_decref(init_call(f->s, "{\"method\":\"initialize\"}"));
+    expect_true(f->s, START);
+    expect_true(f->s, "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":"
+                      "\"example.com.\",\"kind\":\"X-TEST\",\"value\":[\"1\"]}}");
+    const char *get = "{\"method\":\"getDomainMetadata\",\"parameters\":{\"name\":"
+                      "\"example.com.\",\"kind\":\"X-TEST\"}}";
+    json_t *j = call(f->s, get);
+    assert_int_equal(json_array_size(result_of(j)), 1);
+    json_decref(j);
+    j = call(other, get);
+    assert_int_equal(json_array_size(result_of(j)), 0);
+    json_decref(j);
+    expect_true(f->s, COMMIT);
+    j = call(other, get);
+    assert_int_equal(json_array_size(result_of(j)), 1);
+    json_decref(j);
+    mxg_session_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +563,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_direct_backend_cmd, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_method_logs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_txn_read_your_writes_and_isolation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_txn_abort_and_disconnect_roll_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_txn_poisoned_commit_has_no_result, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_txn_writes_outside_and_wipe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_txn_metadata_joins, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
