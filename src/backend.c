@@ -928,6 +928,116 @@ static int m_feed_ents(struct mxg_session *s, const struct mxg_request *req, str
     return MXG_OK;
 }
 
+/* ---- search and autosecondary --------------------------------------------------------- */
+
+/* searchRecords: the API's search string, with * and ? as wildcards, over names and content. */
+static int m_search_records(struct mxg_session *s, const struct mxg_request *req,
+                            struct mxg_reply *r)
+{
+    const char *pattern = NULL;
+    int64_t max = 100;
+    if (mxg_param_string(req, "pattern", &pattern) != MXG_OK)
+        return fail(s, r, "searchRecords: parameter 'pattern' must be a string");
+    int rc = mxg_param_int(req, "maxResults", &max);
+    if (rc == MXG_EINVAL || max < 0)
+        return fail(s, r, "searchRecords: parameter 'maxResults' must be a non-negative integer");
+    if (max > 10000)
+        max = 10000;
+    size_t plen = strlen(pattern);
+    if (plen > MXG_NAME_TEXT_MAX)
+        return fail(s, r, "searchRecords: pattern longer than %d bytes", MXG_NAME_TEXT_MAX);
+    char like[2 * MXG_NAME_TEXT_MAX + 1];
+    size_t o = 0;
+    for (size_t i = 0; i < plen; i++) {
+        char c = pattern[i];
+        if (c == '*') {
+            like[o++] = '%';
+        } else if (c == '?') {
+            like[o++] = '_';
+        } else {
+            if (c == '%' || c == '_' || c == '\\')
+                like[o++] = '\\';
+            like[o++] = c;
+        }
+    }
+    like[o] = '\0';
+    struct rec_ctx c = {.arr = json_array(), .qname = NULL, .skip_ent = true};
+    if (!c.arr)
+        return MXG_ENOMEM;
+    rc = MXG_STORE_CALL(s->be->store, search, like, (unsigned)max, add_record, &c);
+    if (rc != MXG_OK) {
+        json_decref(c.arr);
+        return rc == MXG_ENOMEM ? rc : store_failed(s, r, "searchRecords", rc);
+    }
+    mxg_reply_set(r, c.arr);
+    return MXG_OK;
+}
+
+/* superMasterBackend: is the NOTIFY sender an autoprimary for one of the zone's nameservers? */
+static int m_super_master_backend(struct mxg_session *s, const struct mxg_request *req,
+                                  struct mxg_reply *r)
+{
+    const char *ip = NULL;
+    char domain[MXG_NAME_TEXT_MAX];
+    if (mxg_param_string(req, "ip", &ip) != MXG_OK)
+        return fail(s, r, "superMasterBackend: parameter 'ip' must be a string");
+    if (name_param(s, req, r, "domain", NULL, domain, sizeof(domain)) != MXG_OK)
+        return MXG_OK;
+    json_t *nsset = json_object_get(req->params, "nsset");
+    if (!json_is_array(nsset))
+        return fail(s, r, "superMasterBackend: parameter 'nsset' must be an array");
+    size_t i;
+    json_t *ns;
+    json_array_foreach(nsset, i, ns) {
+        json_t *content = json_object_get(ns, "content");
+        char canon[MXG_NAME_TEXT_MAX], account[256];
+        if (!json_is_string(content) ||
+            mxg_name_canon(json_string_value(content), canon, sizeof(canon)) != MXG_OK)
+            continue;
+        int rc = MXG_STORE_CALL(s->be->store, autoprimary_find, ip, canon, account,
+                                sizeof(account));
+        if (rc == MXG_OK) {
+            json_t *res = json_pack("{s:s,s:s}", "nameserver", canon, "account", account);
+            if (!res)
+                return MXG_ENOMEM;
+            mxg_info("autoprimary %s (nameserver %s) may create zone %s", ip, canon, domain);
+            mxg_reply_set(r, res);
+            return MXG_OK;
+        }
+        if (rc != MXG_ENOENT)
+            return store_failed(s, r, "superMasterBackend", rc);
+    }
+    mxg_info("NOTIFY for unknown zone %s from %s: not an autoprimary", domain, ip);
+    mxg_reply_set(r, json_false());
+    return MXG_OK;
+}
+
+static int m_create_slave_domain(struct mxg_session *s, const struct mxg_request *req,
+                                 struct mxg_reply *r)
+{
+    const char *ip = NULL;
+    char domain[MXG_NAME_TEXT_MAX];
+    if (mxg_param_string(req, "ip", &ip) != MXG_OK || !*ip || strlen(ip) > 64 ||
+        strchr(ip, ','))
+        return fail(s, r, "createSlaveDomain: parameter 'ip' must be an address");
+    if (name_param(s, req, r, "domain", NULL, domain, sizeof(domain)) != MXG_OK)
+        return MXG_OK;
+    struct mxg_store *st = s->be->store;
+    int64_t id = 0;
+    int rc = MXG_STORE_CALL0(st, begin);
+    if (rc == MXG_OK) {
+        rc = MXG_STORE_CALL(st, zone_add, domain, MXG_KIND_SLAVE, ip, &id);
+        rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
+    }
+    if (rc == MXG_EEXIST)
+        return fail(s, r, "createSlaveDomain: zone %s already exists", domain);
+    if (rc != MXG_OK)
+        return store_failed(s, r, "createSlaveDomain", rc);
+    mxg_info("secondary zone %s created for autoprimary %s", domain, ip);
+    mxg_reply_set(r, json_true());
+    return MXG_OK;
+}
+
 typedef int (*handler_fn)(struct mxg_session *, const struct mxg_request *, struct mxg_reply *);
 
 static const handler_fn HANDLERS[MXG_M_COUNT] = {
@@ -952,6 +1062,9 @@ static const handler_fn HANDLERS[MXG_M_COUNT] = {
     [MXG_M_GET_UNFRESH_SLAVE_INFOS] = m_get_unfresh_slave_infos,
     [MXG_M_SET_FRESH] = m_set_fresh,
     [MXG_M_SET_STALE] = m_set_stale,
+    [MXG_M_SUPER_MASTER_BACKEND] = m_super_master_backend,
+    [MXG_M_CREATE_SLAVE_DOMAIN] = m_create_slave_domain,
+    [MXG_M_SEARCH_RECORDS] = m_search_records,
 };
 
 int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char **reply,

@@ -29,6 +29,9 @@ static const char USAGE[] =
     "  zone delete ZONE\n"
     "  zone list [--json]\n"
     "  import --zone ZONE FILE       load an RFC 1035 master file into ZONE\n"
+    "  autoprimary add IP NAMESERVER [ACCOUNT]   accept NOTIFY from IP for new zones\n"
+    "  autoprimary delete IP NAMESERVER\n"
+    "  autoprimary list [--json]\n"
     "  config check [--show]         validate the configuration file\n"
     "  version\n"
     "\n"
@@ -236,6 +239,75 @@ static int cmd_import(struct cli *c, struct mxg_config *cfg)
     return 0;
 }
 
+/* ---- autoprimary -------------------------------------------------------------------------- */
+
+static int print_autoprimary(void *arg, const char *ip, const char *ns, const char *account)
+{
+    struct list_ctx *c = arg;
+    if (c->json) {
+        json_t *o = json_pack("{s:s,s:s,s:s}", "ip", ip, "nameserver", ns, "account", account);
+        if (!o || json_array_append_new(c->arr, o) != 0)
+            return MXG_ENOMEM;
+    } else {
+        printf("%-40s %-40s %s\n", ip, ns, account);
+    }
+    return 0;
+}
+
+static int cmd_autoprimary(struct cli *c, struct mxg_config *cfg)
+{
+    const char *sub = c->argc >= 2 ? c->argv[1] : "";
+    bool add = strcmp(sub, "add") == 0, del = strcmp(sub, "delete") == 0,
+         list = strcmp(sub, "list") == 0;
+    if ((add && (c->argc < 4 || c->argc > 5)) || (del && c->argc != 4) || (list && c->argc != 2) ||
+        !(add || del || list))
+        return usage_error("autoprimary: expected add IP NAMESERVER [ACCOUNT], delete IP "
+                           "NAMESERVER or list");
+    char ns[MXG_NAME_TEXT_MAX];
+    if ((add || del) && mxg_name_canon(c->argv[3], ns, sizeof(ns)) != MXG_OK) {
+        fprintf(stderr, "mxguard: invalid nameserver '%s'\n", c->argv[3]);
+        return EXIT_USAGE;
+    }
+    if ((add || del) && (strlen(c->argv[2]) > 64 || !c->argv[2][0])) {
+        fprintf(stderr, "mxguard: invalid address '%s'\n", c->argv[2]);
+        return EXIT_USAGE;
+    }
+    struct mxg_store *st = NULL;
+    if (open_store(cfg, &st) != MXG_OK)
+        return EXIT_USAGE;
+    int rc;
+    struct list_ctx lc = {.json = c->json, .arr = json_array()};
+    if (list) {
+        rc = lc.arr ? MXG_STORE_CALL(st, autoprimary_list, print_autoprimary, &lc) : MXG_ENOMEM;
+        if (rc == MXG_OK && c->json) {
+            json_t *root = json_pack("{s:O}", "autoprimaries", lc.arr);
+            char *out = root ? json_dumps(root, JSON_COMPACT) : NULL;
+            if (out)
+                puts(out);
+            free(out);
+            json_decref(root);
+        }
+    } else {
+        rc = MXG_STORE_CALL0(st, begin);
+        if (rc == MXG_OK) {
+            rc = add ? MXG_STORE_CALL(st, autoprimary_add, c->argv[2], ns,
+                                      c->argc == 5 ? c->argv[4] : "")
+                     : MXG_STORE_CALL(st, autoprimary_delete, c->argv[2], ns);
+            rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
+        }
+    }
+    json_decref(lc.arr);
+    mxg_store_close(st);
+    if (rc != MXG_OK) {
+        fprintf(stderr, "mxguard: autoprimary %s: %s\n", sub,
+                rc == MXG_EEXIST ? "already present" : mxg_strerror(rc));
+        return EXIT_USAGE;
+    }
+    if (!list)
+        printf("autoprimary %s %s %s\n", c->argv[2], ns, add ? "added" : "deleted");
+    return 0;
+}
+
 /* ---- config ------------------------------------------------------------------------------- */
 
 static int cmd_config_check(struct cli *c)
@@ -311,6 +383,8 @@ int mxg_cli_main(int argc, char **argv)
         }
         if (strcmp(rest[0], "serve") == 0) {
             status = c.argc == 1 ? mxg_daemon_run(&cfg) : usage_error("serve: unexpected argument");
+        } else if (strcmp(rest[0], "autoprimary") == 0) {
+            status = cmd_autoprimary(&c, &cfg);
         } else if (strcmp(rest[0], "import") == 0) {
             status = cmd_import(&c, &cfg);
         } else if (strcmp(rest[0], "zone") == 0 && c.argc >= 2) {

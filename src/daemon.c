@@ -92,6 +92,14 @@ static void on_hup(uv_signal_t *h, int signum)
     mxg_info("configuration reloaded from %s", d->cfg->path);
 }
 
+static int warn_keyed(void *ctx, const struct mxg_zone *z)
+{
+    mxg_warn("zone %s has DNSSEC keys in cryptokeys: pdns serves it unsigned through mxguard "
+             "(remote-dnssec is not supported yet)",
+             z->name);
+    return 0;
+}
+
 static int drop_privileges(const struct mxg_config *cfg, char *err, size_t errlen)
 {
     if (geteuid() != 0 || (!cfg->setuid_user && !cfg->setgid_group))
@@ -143,6 +151,7 @@ int mxg_daemon_run(struct mxg_config *cfg)
         mxg_err("cannot open store %s: %s", cfg->store, err);
         return 2;
     }
+    MXG_STORE_CALL(store, keyed_zones, warn_keyed, NULL);
     be = mxg_backend_new(store, cfg);
     if (!be || uv_loop_init(&d.loop) != 0) {
         mxg_err("out of memory");

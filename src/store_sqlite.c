@@ -125,6 +125,12 @@ enum stmt_id {
     S_REC_ADD,
     S_ZONE_CLEAR,
     S_ZONE_CLEAR_NAMES,
+    S_SEARCH,
+    S_KEYED,
+    S_AP_FIND,
+    S_AP_ADD,
+    S_AP_DEL,
+    S_AP_LIST,
     S_COUNT
 };
 
@@ -168,6 +174,16 @@ static const char *const STMT_SQL[S_COUNT] = {
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
     [S_ZONE_CLEAR] = "DELETE FROM records WHERE domain_id = ?1",
     [S_ZONE_CLEAR_NAMES] = "DELETE FROM mxg_names WHERE domain_id = ?1",
+    [S_SEARCH] = "SELECT domain_id, name, type, content, ttl, prio, auth FROM records"
+                 " WHERE disabled = 0 AND type IS NOT NULL AND (name LIKE ?1 ESCAPE '\\'"
+                 " OR content LIKE ?1 ESCAPE '\\') ORDER BY domain_id, name, type LIMIT ?2",
+    [S_KEYED] = "SELECT " ZONE_COLS " FROM domains d"
+                " WHERE EXISTS (SELECT 1 FROM cryptokeys k WHERE k.domain_id = d.id)"
+                " ORDER BY d.name",
+    [S_AP_FIND] = "SELECT account FROM supermasters WHERE ip = ?1 AND nameserver = ?2",
+    [S_AP_ADD] = "INSERT INTO supermasters (ip, nameserver, account) VALUES (?1, ?2, ?3)",
+    [S_AP_DEL] = "DELETE FROM supermasters WHERE ip = ?1 AND nameserver = ?2",
+    [S_AP_LIST] = "SELECT ip, nameserver, account FROM supermasters ORDER BY ip, nameserver",
 };
 
 struct sqlite_store {
@@ -643,6 +659,111 @@ static int sq_zone_clear(struct mxg_store *st, int64_t zone_id)
     return done(q, sqlite3_step(q));
 }
 
+static int sq_search(struct mxg_store *st, const char *like, unsigned max, mxg_record_cb cb,
+                     void *ctx)
+{
+    struct sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, S_SEARCH);
+    sqlite3_bind_text(q, 1, like, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, max);
+    int rc;
+    char name[MXG_NAME_TEXT_MAX];
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        db_to_canon(col_text(q, 1), name, sizeof(name));
+        int r = emit_row(q, 2, name, sqlite3_column_int64(q, 0), cb, ctx);
+        if (r != 0) {
+            sqlite3_reset(q);
+            return r;
+        }
+    }
+    return done(q, rc);
+}
+
+static int sq_keyed_zones(struct mxg_store *st, mxg_zone_cb cb, void *ctx)
+{
+    struct sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, S_KEYED);
+    int rc;
+    struct mxg_zone z;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        zone_from_row(q, &z);
+        int r = cb(ctx, &z);
+        if (r != 0) {
+            sqlite3_reset(q);
+            return r;
+        }
+    }
+    return done(q, rc);
+}
+
+static void bind_ap(sqlite3_stmt *q, const char *ip, const char *nameserver, char *db,
+                    size_t dblen)
+{
+    /* pdns's gsql stores nameservers without trailing dot. */
+    if (mxg_name_to_db(nameserver, db, dblen) != MXG_OK)
+        snprintf(db, dblen, "%s", nameserver);
+    sqlite3_bind_text(q, 1, ip, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, db, -1, SQLITE_STATIC);
+}
+
+static int sq_autoprimary_find(struct mxg_store *st, const char *ip, const char *nameserver,
+                               char *account, size_t accountlen)
+{
+    struct sqlite_store *s = S(st);
+    char db[MXG_NAME_TEXT_MAX];
+    sqlite3_stmt *q = stmt(s, S_AP_FIND);
+    bind_ap(q, ip, nameserver, db, sizeof(db));
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        snprintf(account, accountlen, "%s", col_text(q, 0));
+        sqlite3_reset(q);
+        return MXG_OK;
+    }
+    rc = done(q, rc);
+    return rc == MXG_OK ? MXG_ENOENT : rc;
+}
+
+static int sq_autoprimary_add(struct mxg_store *st, const char *ip, const char *nameserver,
+                              const char *account)
+{
+    struct sqlite_store *s = S(st);
+    char db[MXG_NAME_TEXT_MAX];
+    sqlite3_stmt *q = stmt(s, S_AP_ADD);
+    bind_ap(q, ip, nameserver, db, sizeof(db));
+    sqlite3_bind_text(q, 3, account ? account : "", -1, SQLITE_STATIC);
+    return done(q, sqlite3_step(q));
+}
+
+static int sq_autoprimary_delete(struct mxg_store *st, const char *ip, const char *nameserver)
+{
+    struct sqlite_store *s = S(st);
+    char db[MXG_NAME_TEXT_MAX];
+    sqlite3_stmt *q = stmt(s, S_AP_DEL);
+    bind_ap(q, ip, nameserver, db, sizeof(db));
+    int rc = done(q, sqlite3_step(q));
+    if (rc == MXG_OK && sqlite3_changes(s->db) == 0)
+        return MXG_ENOENT;
+    return rc;
+}
+
+static int sq_autoprimary_list(struct mxg_store *st,
+                               int (*cb)(void *ctx, const char *ip, const char *nameserver,
+                                         const char *account),
+                               void *ctx)
+{
+    struct sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, S_AP_LIST);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int r = cb(ctx, col_text(q, 0), col_text(q, 1), col_text(q, 2));
+        if (r != 0) {
+            sqlite3_reset(q);
+            return r;
+        }
+    }
+    return done(q, rc);
+}
+
 static void sq_close(struct mxg_store *st)
 {
     struct sqlite_store *s = S(st);
@@ -677,6 +798,12 @@ static const struct mxg_store_ops SQLITE_OPS = {
     .rrset_delete = sq_rrset_delete,
     .record_add = sq_record_add,
     .zone_clear = sq_zone_clear,
+    .search = sq_search,
+    .keyed_zones = sq_keyed_zones,
+    .autoprimary_find = sq_autoprimary_find,
+    .autoprimary_add = sq_autoprimary_add,
+    .autoprimary_delete = sq_autoprimary_delete,
+    .autoprimary_list = sq_autoprimary_list,
 };
 
 static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)

@@ -76,6 +76,24 @@ struct mxg_store_ops {
     int (*rrset_delete)(struct mxg_store *st, int64_t zone_id, const char *name, const char *type);
     int (*record_add)(struct mxg_store *st, int64_t zone_id, const struct mxg_record *rec);
     int (*zone_clear)(struct mxg_store *st, int64_t zone_id);
+
+    /* Records whose name or content matches a SQL LIKE pattern (escape '\\'), any zone. */
+    int (*search)(struct mxg_store *st, const char *like, unsigned max, mxg_record_cb cb,
+                  void *ctx);
+    /* Zones that have DNSSEC keys in cryptokeys (served unsigned for now). */
+    int (*keyed_zones)(struct mxg_store *st, mxg_zone_cb cb, void *ctx);
+
+    /* Autoprimaries (pdns's supermasters table): NOTIFY from ip naming nameserver creates a
+     * slave zone. autoprimary_find copies the account (may be "") into account. */
+    int (*autoprimary_find)(struct mxg_store *st, const char *ip, const char *nameserver,
+                            char *account, size_t accountlen);
+    int (*autoprimary_add)(struct mxg_store *st, const char *ip, const char *nameserver,
+                           const char *account);
+    int (*autoprimary_delete)(struct mxg_store *st, const char *ip, const char *nameserver);
+    int (*autoprimary_list)(struct mxg_store *st,
+                            int (*cb)(void *ctx, const char *ip, const char *nameserver,
+                                      const char *account),
+                            void *ctx);
 };
 
 struct mxg_store {

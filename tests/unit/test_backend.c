@@ -550,6 +550,62 @@ static void test_txn_metadata_joins(void **state)
     mxg_session_free(other);
 }
 
+static void test_search_and_autosecondary(void **state)
+{
+    struct fixture *f = *state;
+    json_decref(init_call(f->s, "{\"method\":\"initialize\"}"));
+    json_t *j = call(f->s, "{\"method\":\"searchRecords\",\"parameters\":{\"pattern\":"
+                           "\"w*.example.com\",\"maxResults\":10}}");
+    assert_int_equal(json_array_size(result_of(j)), 1);
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"searchRecords\",\"parameters\":{\"pattern\":"
+                   "\"192.0.2.?\",\"maxResults\":1}}");
+    assert_int_equal(json_array_size(result_of(j)), 1); /* capped by maxResults */
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"searchRecords\",\"parameters\":{\"pattern\":\"100%\"}}");
+    assert_int_equal(json_array_size(result_of(j)), 0); /* % is literal, not a wildcard */
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"searchRecords\",\"parameters\":{\"pattern\":1}}");
+    assert_true(json_is_false(result_of(j)));
+    json_decref(j);
+
+    const char *notify = "{\"method\":\"superMasterBackend\",\"parameters\":{\"ip\":"
+                         "\"192.0.2.53\",\"domain\":\"new.example.\",\"nsset\":[{\"qtype\":"
+                         "\"NS\",\"qname\":\"new.example.\",\"content\":\"ns1.provider.example.\","
+                         "\"ttl\":3600,\"auth\":true}]}}";
+    j = call(f->s, notify);
+    assert_true(json_is_false(result_of(j)));
+    json_decref(j);
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    assert_int_equal(
+        MXG_STORE_CALL(f->st, autoprimary_add, "192.0.2.53", "ns1.provider.example.", "acme"),
+        MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+    j = call(f->s, notify);
+    assert_string_equal(json_string_value(json_object_get(result_of(j), "nameserver")),
+                        "ns1.provider.example.");
+    assert_string_equal(json_string_value(json_object_get(result_of(j), "account")), "acme");
+    json_decref(j);
+    const char *create = "{\"method\":\"createSlaveDomain\",\"parameters\":{\"ip\":"
+                         "\"192.0.2.53\",\"domain\":\"new.example.\",\"nameserver\":"
+                         "\"ns1.provider.example.\",\"account\":\"acme\"}}";
+    expect_true(f->s, create);
+    j = call(f->s, "{\"method\":\"getDomainInfo\",\"parameters\":{\"name\":\"new.example.\"}}");
+    assert_string_equal(json_string_value(json_object_get(result_of(j), "kind")), "slave");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(result_of(j), "masters"), 0)),
+        "192.0.2.53");
+    json_decref(j);
+    j = call(f->s, create);
+    assert_true(json_is_false(result_of(j))); /* exists already */
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"getUnfreshSlaveInfos\",\"parameters\":{}}");
+    assert_int_equal(json_array_size(result_of(j)), 1);
+    json_decref(j);
+    expect_true(f->s, "{\"method\":\"setFresh\",\"parameters\":{\"id\":2}}");
+    expect_true(f->s, "{\"method\":\"setStale\",\"parameters\":{\"id\":2}}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +624,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_txn_poisoned_commit_has_no_result, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_writes_outside_and_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_metadata_joins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_and_autosecondary, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
