@@ -271,9 +271,9 @@ static int m_lookup(struct mxg_session *s, const struct mxg_request *req, struct
             return store_failed(s, r, "lookup", rc);
         }
         if (below) {
-            json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:i,s:I}", "qtype", "ENT", "qname", qname,
-                                  "content", "", "ttl", 0, "auth", 1, "domain_id",
-                                  (json_int_t)zone_id);
+            json_t *o =
+                json_pack("{s:s,s:s,s:s,s:i,s:i,s:I}", "qtype", "ENT", "qname", qname, "content",
+                          "", "ttl", 0, "auth", 1, "domain_id", (json_int_t)zone_id);
             if (!o || json_array_append_new(c.arr, o) != 0) {
                 json_decref(c.arr);
                 return MXG_ENOMEM;
@@ -409,8 +409,7 @@ static int zone_update(struct mxg_session *s, const struct mxg_request *req, str
     return MXG_OK;
 }
 
-static int m_set_notified(struct mxg_session *s, const struct mxg_request *req,
-                          struct mxg_reply *r)
+static int m_set_notified(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
 {
     return zone_update(s, req, r, "serial", true);
 }
@@ -536,15 +535,16 @@ static int m_set_domain_metadata(struct mxg_session *s, const struct mxg_request
         json_t *v = json_array_get(value, i);
         if (!json_is_string(v) || json_string_length(v) > MXG_META_VALUE_MAX ||
             strlen(json_string_value(v)) != json_string_length(v))
-            return fail(s, r, "setDomainMetadata: value %zu is not a string of at most %d bytes",
-                        i, MXG_META_VALUE_MAX);
+            return fail(s, r, "setDomainMetadata: value %zu is not a string of at most %d bytes", i,
+                        MXG_META_VALUE_MAX);
         vals[i] = json_string_value(v);
     }
     if (strcasecmp(kind, "X-MXGUARD-MODE") == 0) {
         enum mxg_mode mode;
         if (n > 1 || (n == 1 && mxg_parse_mode(vals[0], &mode) != MXG_OK))
-            return fail(s, r, "setDomainMetadata: X-MXGUARD-MODE must be one of "
-                              "off, warn, reject, fix");
+            return fail(s, r,
+                        "setDomainMetadata: X-MXGUARD-MODE must be one of "
+                        "off, warn, reject, fix");
     }
     struct mxg_txn *t = txn_on(s, z.id);
     if (t) {
@@ -569,8 +569,7 @@ static int m_set_domain_metadata(struct mxg_session *s, const struct mxg_request
 
 /* ---- misc --------------------------------------------------------------------------------- */
 
-static int m_initialize(struct mxg_session *s, const struct mxg_request *req,
-                        struct mxg_reply *r)
+static int m_initialize(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
 {
     s->initialized = true;
     mxg_reply_set(r, json_true());
@@ -629,8 +628,8 @@ static int write_txn(struct mxg_session *s, const struct mxg_request *req, struc
         return MXG_ETXN;
     }
     rc = mxg_param_int(req, "domain_id", &domain_id);
-    if (rc == MXG_EINVAL || (rc == MXG_OK && domain_id >= 0 &&
-                             domain_id != mxg_txn_zone_id(s->txn))) {
+    if (rc == MXG_EINVAL ||
+        (rc == MXG_OK && domain_id >= 0 && domain_id != mxg_txn_zone_id(s->txn))) {
         refuse_write(s, r, "%s: domain_id is not the zone of the transaction (%s)",
                      req->method_name, mxg_txn_zone(s->txn));
         return MXG_EINVAL;
@@ -640,8 +639,8 @@ static int write_txn(struct mxg_session *s, const struct mxg_request *req, struc
 
 /* Parses one record object of replaceRRSet/feedRecord into rec (strings point into
  * s->content and the request) and its canonical owner into name. */
-static int parse_write_rr(struct mxg_session *s, struct mxg_reply *r, const char *method,
-                          json_t *o, char *name, size_t namelen, char *type, size_t typelen,
+static int parse_write_rr(struct mxg_session *s, struct mxg_reply *r, const char *method, json_t *o,
+                          char *name, size_t namelen, char *type, size_t typelen,
                           struct mxg_txn_rec *rec)
 {
     if (!json_is_object(o))
@@ -657,8 +656,7 @@ static int parse_write_rr(struct mxg_session *s, struct mxg_reply *r, const char
     if (mxg_name_canon(qname, name, namelen) != MXG_OK)
         return refuse_write(s, r, "%s: invalid owner name '%.255s'", method, qname), MXG_EINVAL;
     if (!mxg_name_is_below(name, mxg_txn_zone(s->txn)))
-        return refuse_write(s, r, "%s: %s is not in zone %s", method, name,
-                            mxg_txn_zone(s->txn)),
+        return refuse_write(s, r, "%s: %s is not in zone %s", method, name, mxg_txn_zone(s->txn)),
                MXG_EINVAL;
     uint16_t num;
     if (mxg_rrtype_parse(qtype, type, typelen, &num) != MXG_OK)
@@ -743,8 +741,8 @@ static int end_txn(struct mxg_session *s, const struct mxg_request *req, struct 
         return MXG_OK;
     }
     if (trxid != mxg_txn_trxid(s->txn)) {
-        fail(s, r, "%s: trxid %" PRId64 " is not the open transaction %" PRId64,
-             req->method_name, trxid, mxg_txn_trxid(s->txn));
+        fail(s, r, "%s: trxid %" PRId64 " is not the open transaction %" PRId64, req->method_name,
+             trxid, mxg_txn_trxid(s->txn));
         return MXG_EINVAL;
     }
     *found = true;
@@ -785,8 +783,8 @@ static int m_commit_transaction(struct mxg_session *s, const struct mxg_request 
     struct mxg_store *st = s->be->store;
     const char *poison = mxg_txn_poisoned(t);
     if (poison) {
-        mxg_warn("commit on %s refused: the transaction had a refused write (%s)",
-                 mxg_txn_zone(t), poison);
+        mxg_warn("commit on %s refused: the transaction had a refused write (%s)", mxg_txn_zone(t),
+                 poison);
         refuse_commit(s, r, "a write of this transaction was refused");
         mxg_txn_free(t);
         return MXG_OK;
@@ -826,8 +824,7 @@ static int m_replace_rrset(struct mxg_session *s, const struct mxg_request *req,
     if (mxg_name_canon(qname, name, sizeof(name)) != MXG_OK)
         return refuse_write(s, r, "replaceRRSet: invalid name '%.255s'", qname);
     if (!mxg_name_is_below(name, mxg_txn_zone(s->txn)))
-        return refuse_write(s, r, "replaceRRSet: %s is not in zone %s", name,
-                            mxg_txn_zone(s->txn));
+        return refuse_write(s, r, "replaceRRSet: %s is not in zone %s", name, mxg_txn_zone(s->txn));
     const char *del_type = type;
     uint16_t num;
     if (strcasecmp(qtype, "ANY") == 0)
@@ -868,8 +865,7 @@ static int m_replace_rrset(struct mxg_session *s, const struct mxg_request *req,
     if (rc == MXG_OK) {
         rc = mxg_txn_replace(s->txn, name, del_type, recs, n);
         if (rc == MXG_ERANGE) {
-            refuse_write(s, r, "replaceRRSet: transaction exceeds %d records",
-                         MXG_TXN_RECORDS_MAX);
+            refuse_write(s, r, "replaceRRSet: transaction exceeds %d records", MXG_TXN_RECORDS_MAX);
             rc = MXG_OK;
         } else if (rc == MXG_OK) {
             mxg_reply_set(r, json_true());
@@ -885,8 +881,7 @@ static int m_replace_rrset(struct mxg_session *s, const struct mxg_request *req,
     return rc;
 }
 
-static int m_feed_record(struct mxg_session *s, const struct mxg_request *req,
-                         struct mxg_reply *r)
+static int m_feed_record(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
 {
     if (write_txn(s, req, r) != MXG_OK)
         return MXG_OK;
@@ -916,13 +911,14 @@ static int m_feed_ents(struct mxg_session *s, const struct mxg_request *req, str
         return refuse_write(s, r, "%s: parameter 'nonterm' must be an array", req->method_name);
     size_t i;
     json_t *e;
-    json_array_foreach(ents, i, e) {
+    json_array_foreach(ents, i, e)
+    {
         json_t *n = json_is_object(e) ? json_object_get(e, "nonterm") : e;
         char canon[MXG_NAME_TEXT_MAX];
         if (!json_is_string(n) || mxg_name_canon(json_string_value(n), canon, sizeof(canon)) ||
             !mxg_name_is_below(canon, mxg_txn_zone(s->txn)))
-            return refuse_write(s, r, "%s: entry %zu is not a name in zone %s", req->method_name,
-                                i, mxg_txn_zone(s->txn));
+            return refuse_write(s, r, "%s: entry %zu is not a name in zone %s", req->method_name, i,
+                                mxg_txn_zone(s->txn));
     }
     mxg_reply_set(r, json_true());
     return MXG_OK;
@@ -988,14 +984,15 @@ static int m_super_master_backend(struct mxg_session *s, const struct mxg_reques
         return fail(s, r, "superMasterBackend: parameter 'nsset' must be an array");
     size_t i;
     json_t *ns;
-    json_array_foreach(nsset, i, ns) {
+    json_array_foreach(nsset, i, ns)
+    {
         json_t *content = json_object_get(ns, "content");
         char canon[MXG_NAME_TEXT_MAX], account[256];
         if (!json_is_string(content) ||
             mxg_name_canon(json_string_value(content), canon, sizeof(canon)) != MXG_OK)
             continue;
-        int rc = MXG_STORE_CALL(s->be->store, autoprimary_find, ip, canon, account,
-                                sizeof(account));
+        int rc =
+            MXG_STORE_CALL(s->be->store, autoprimary_find, ip, canon, account, sizeof(account));
         if (rc == MXG_OK) {
             json_t *res = json_pack("{s:s,s:s}", "nameserver", canon, "account", account);
             if (!res)
@@ -1017,8 +1014,7 @@ static int m_create_slave_domain(struct mxg_session *s, const struct mxg_request
 {
     const char *ip = NULL;
     char domain[MXG_NAME_TEXT_MAX];
-    if (mxg_param_string(req, "ip", &ip) != MXG_OK || !*ip || strlen(ip) > 64 ||
-        strchr(ip, ','))
+    if (mxg_param_string(req, "ip", &ip) != MXG_OK || !*ip || strlen(ip) > 64 || strchr(ip, ','))
         return fail(s, r, "createSlaveDomain: parameter 'ip' must be an address");
     if (name_param(s, req, r, "domain", NULL, domain, sizeof(domain)) != MXG_OK)
         return MXG_OK;

@@ -61,9 +61,8 @@ static int load_config(const struct cli *c, struct mxg_config *cfg)
         fprintf(stderr, "mxguard: %s\n", err);
         return rc;
     }
-    mxg_log_setup(MXG_LOG_STDERR, cfg->log_level < MXG_LOG_WARNING ? cfg->log_level
-                                                                   : MXG_LOG_WARNING,
-                  "mxguard");
+    mxg_log_setup(MXG_LOG_STDERR,
+                  cfg->log_level < MXG_LOG_WARNING ? cfg->log_level : MXG_LOG_WARNING, "mxguard");
     return MXG_OK;
 }
 
@@ -167,13 +166,13 @@ static int print_zone(void *arg, const struct mxg_zone *z)
     struct list_ctx *c = arg;
     if (c->json) {
         json_t *o = json_pack("{s:s,s:I,s:s,s:I,s:s}", "zone", z->name, "id", (json_int_t)z->id,
-                              "kind", mxg_zone_kind_name(z->kind), "serial",
-                              (json_int_t)z->serial, "masters", z->masters);
+                              "kind", mxg_zone_kind_name(z->kind), "serial", (json_int_t)z->serial,
+                              "masters", z->masters);
         if (!o || json_array_append_new(c->arr, o) != 0)
             return MXG_ENOMEM;
     } else {
-        printf("%-40s %-7s %10lld %s\n", z->name, mxg_zone_kind_name(z->kind),
-               (long long)z->serial, z->masters);
+        printf("%-40s %-7s %10lld %s\n", z->name, mxg_zone_kind_name(z->kind), (long long)z->serial,
+               z->masters);
     }
     return 0;
 }

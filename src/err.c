@@ -4,18 +4,31 @@
 const char *mxg_strerror(int code)
 {
     switch (code) {
-    case MXG_OK: return "success";
-    case MXG_EINVAL: return "invalid input";
-    case MXG_ENOMEM: return "out of memory";
-    case MXG_ENOENT: return "not found";
-    case MXG_EEXIST: return "already exists";
-    case MXG_ERANGE: return "input exceeds a limit";
-    case MXG_EIO: return "I/O error";
-    case MXG_ESTORE: return "store error";
-    case MXG_ETXN: return "no such transaction";
-    case MXG_EBUSY: return "busy";
-    case MXG_EPARSE: return "parse error";
-    case MXG_EUNSUPP: return "not supported";
-    default: return "unknown error";
+    case MXG_OK:
+        return "success";
+    case MXG_EINVAL:
+        return "invalid input";
+    case MXG_ENOMEM:
+        return "out of memory";
+    case MXG_ENOENT:
+        return "not found";
+    case MXG_EEXIST:
+        return "already exists";
+    case MXG_ERANGE:
+        return "input exceeds a limit";
+    case MXG_EIO:
+        return "I/O error";
+    case MXG_ESTORE:
+        return "store error";
+    case MXG_ETXN:
+        return "no such transaction";
+    case MXG_EBUSY:
+        return "busy";
+    case MXG_EPARSE:
+        return "parse error";
+    case MXG_EUNSUPP:
+        return "not supported";
+    default:
+        return "unknown error";
     }
 }

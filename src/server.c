@@ -51,6 +51,13 @@ struct mxg_server {
     int pending_closes; /* handles whose close callbacks have not run */
 };
 
+/* uv_strerror() allocates (and leaks) for codes it does not know; this never allocates. */
+static const char *uverr(int code)
+{
+    static _Thread_local char buf[128];
+    return uv_strerror_r(code, buf, sizeof(buf));
+}
+
 static void maybe_free_server(struct mxg_server *srv)
 {
     if (srv->stopping && srv->pending_closes == 0)
@@ -99,7 +106,7 @@ static void write_done(uv_write_t *req, int status)
     free(w);
     if (status < 0 || close_after) {
         if (status != UV_ECANCELED)
-            mxg_debug("connection %u: write failed: %s", c->id, uv_strerror(status));
+            mxg_debug("connection %u: write failed: %s", c->id, uverr(status));
         conn_close(c);
         return;
     }
@@ -130,8 +137,8 @@ static int conn_write(struct conn *c, char *data, size_t len, bool close_after)
         conn_close(c);
         return -1;
     }
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) >= WRITE_QUEUE_HIGH &&
-        !c->paused && !c->draining) {
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) >= WRITE_QUEUE_HIGH && !c->paused &&
+        !c->draining) {
         c->paused = true;
         uv_read_stop((uv_stream_t *)&c->pipe);
     }
@@ -222,7 +229,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
             return;
         }
         if (nread != UV_EOF)
-            mxg_debug("connection %u: read failed: %s", c->id, uv_strerror((int)nread));
+            mxg_debug("connection %u: read failed: %s", c->id, uverr((int)nread));
         else if (c->len > 0)
             mxg_debug("connection %u: peer left in the middle of a line", c->id);
         conn_close(c);
@@ -240,7 +247,7 @@ static void on_connection(uv_stream_t *listener, int status)
 {
     struct mxg_server *srv = listener->data;
     if (status < 0) {
-        mxg_warn("accept failed: %s", uv_strerror(status));
+        mxg_warn("accept failed: %s", uverr(status));
         return;
     }
     struct conn *c = calloc(1, sizeof(*c));
@@ -292,8 +299,7 @@ int mxg_socket_in_use(const char *path)
     return in_use;
 }
 
-int mxg_socket_set_perms(const char *path, mode_t mode, const char *group, char *err,
-                         size_t errlen)
+int mxg_socket_set_perms(const char *path, mode_t mode, const char *group, char *err, size_t errlen)
 {
     if (group && *group) {
         struct group *gr = getgrnam(group);
@@ -360,7 +366,7 @@ int mxg_server_start(uv_loop_t *loop, struct mxg_backend *be, const struct mxg_s
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection);
     if (rc != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", srv->path, uv_strerror(rc));
+        snprintf(err, errlen, "cannot listen on %s: %s", srv->path, uverr(rc));
         /* Freed by listener_closed when the loop runs the close callback. */
         srv->stopping = true;
         srv->pending_closes = 1;

@@ -21,9 +21,12 @@ int mxg_store_open(const char *uri, struct mxg_store **out, char *err, size_t er
 const char *mxg_zone_kind_name(enum mxg_zone_kind kind)
 {
     switch (kind) {
-    case MXG_KIND_MASTER: return "master";
-    case MXG_KIND_SLAVE: return "slave";
-    default: return "native";
+    case MXG_KIND_MASTER:
+        return "master";
+    case MXG_KIND_SLAVE:
+        return "slave";
+    default:
+        return "native";
     }
 }
 

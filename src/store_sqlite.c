@@ -348,9 +348,10 @@ static int sq_zone_add(struct mxg_store *st, const char *name, enum mxg_zone_kin
         return MXG_EINVAL;
     sqlite3_stmt *q = stmt(s, S_ZONE_ADD);
     sqlite3_bind_text(q, 1, db, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, kind == MXG_KIND_MASTER  ? "MASTER"
-                            : kind == MXG_KIND_SLAVE ? "SLAVE"
-                                                     : "NATIVE",
+    sqlite3_bind_text(q, 2,
+                      kind == MXG_KIND_MASTER  ? "MASTER"
+                      : kind == MXG_KIND_SLAVE ? "SLAVE"
+                                               : "NATIVE",
                       -1, SQLITE_STATIC);
     if (masters && *masters)
         sqlite3_bind_text(q, 3, masters, -1, SQLITE_STATIC);
@@ -696,8 +697,7 @@ static int sq_keyed_zones(struct mxg_store *st, mxg_zone_cb cb, void *ctx)
     return done(q, rc);
 }
 
-static void bind_ap(sqlite3_stmt *q, const char *ip, const char *nameserver, char *db,
-                    size_t dblen)
+static void bind_ap(sqlite3_stmt *q, const char *ip, const char *nameserver, char *db, size_t dblen)
 {
     /* pdns's gsql stores nameservers without trailing dot. */
     if (mxg_name_to_db(nameserver, db, dblen) != MXG_OK)
@@ -820,8 +820,8 @@ static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
 static int table_exists(sqlite3 *db, const char *name, bool *out)
 {
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", -1,
-                           &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", -1, &q,
+                           NULL) != SQLITE_OK)
         return MXG_ESTORE;
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);

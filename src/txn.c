@@ -40,8 +40,7 @@ static uint64_t hash_name(const char *s)
     return h;
 }
 
-int mxg_txn_new(int64_t zone_id, const char *zone, bool wipe, int64_t trxid,
-                struct mxg_txn **out)
+int mxg_txn_new(int64_t zone_id, const char *zone, bool wipe, int64_t trxid, struct mxg_txn **out)
 {
     struct mxg_txn *t = calloc(1, sizeof(*t));
     if (!t)
@@ -373,8 +372,12 @@ static int final_records(const struct mxg_txn *t, struct mxg_store *st,
         const struct mxg_txn_rec *r = &e->add[i];
         if (type && strcmp(r->type, type) != 0)
             continue;
-        struct mxg_record rec = {.name = e->name, .type = r->type, .content = r->content,
-                                 .ttl = r->ttl, .domain_id = t->zone_id, .auth = r->auth};
+        struct mxg_record rec = {.name = e->name,
+                                 .type = r->type,
+                                 .content = r->content,
+                                 .ttl = r->ttl,
+                                 .domain_id = t->zone_id,
+                                 .auth = r->auth};
         int rc = cb(ctx, &rec);
         if (rc != 0)
             return rc;
@@ -518,9 +521,12 @@ int mxg_txn_apply(struct mxg_txn *t, struct mxg_store *st)
         if (rc == MXG_OK && !t->wipe)
             rc = MXG_STORE_CALL(st, rrset_delete, t->zone_id, e->name, NULL);
         for (size_t j = 0; rc == MXG_OK && j < c.n; j++) {
-            struct mxg_record rec = {.name = e->name, .type = c.recs[j].type,
-                                     .content = c.recs[j].content, .ttl = c.recs[j].ttl,
-                                     .domain_id = t->zone_id, .auth = c.recs[j].auth};
+            struct mxg_record rec = {.name = e->name,
+                                     .type = c.recs[j].type,
+                                     .content = c.recs[j].content,
+                                     .ttl = c.recs[j].ttl,
+                                     .domain_id = t->zone_id,
+                                     .auth = c.recs[j].auth};
             rc = MXG_STORE_CALL(st, record_add, t->zone_id, &rec);
         }
         collect_free(&c);

@@ -61,15 +61,15 @@ int mxg_zone_create(struct mxg_store *st, const char *zone, enum mxg_zone_kind k
         snprintf(err, errlen, "zone %s already exists", zone);
         goto fail;
     }
-    struct mxg_record soa = {.name = zone, .type = "SOA", .content = content, .ttl = DEFAULT_TTL,
-                             .auth = true};
+    struct mxg_record soa = {
+        .name = zone, .type = "SOA", .content = content, .ttl = DEFAULT_TTL, .auth = true};
     if (rc == MXG_OK)
         rc = MXG_STORE_CALL(st, record_add, id, &soa);
     for (size_t i = 0; rc == MXG_OK && i < nns; i++) {
         char nsdb[MXG_NAME_TEXT_MAX];
         mxg_name_to_db(nscanon[i], nsdb, sizeof(nsdb));
-        struct mxg_record r = {.name = zone, .type = "NS", .content = nsdb, .ttl = DEFAULT_TTL,
-                               .auth = true};
+        struct mxg_record r = {
+            .name = zone, .type = "NS", .content = nsdb, .ttl = DEFAULT_TTL, .auth = true};
         rc = MXG_STORE_CALL(st, record_add, id, &r);
     }
     if (rc == MXG_OK)
@@ -137,8 +137,11 @@ static int import_record(void *arg, const struct mxg_zf_record *rec)
                  MXG_TXN_RECORDS_MAX);
         return MXG_ERANGE;
     }
-    struct mxg_record r = {.name = rec->owner, .type = rec->type, .content = rec->content,
-                           .ttl = rec->ttl, .auth = true};
+    struct mxg_record r = {.name = rec->owner,
+                           .type = rec->type,
+                           .content = rec->content,
+                           .ttl = rec->ttl,
+                           .auth = true};
     int rc = MXG_STORE_CALL(c->st, record_add, c->id, &r);
     if (rc != MXG_OK) {
         snprintf(c->err, c->errlen, "%s:%lu: store: %s", rec->file, rec->line, mxg_strerror(rc));

@@ -76,8 +76,8 @@ int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *ou
 
 /* One record from a zone file. All strings are borrowed for the duration of the call. */
 struct mxg_zf_record {
-    const char *owner;   /* canonical name */
-    const char *type;    /* canonical mnemonic */
+    const char *owner; /* canonical name */
+    const char *type;  /* canonical mnemonic */
     uint32_t ttl;
     const char *content; /* pdns content */
     unsigned long line;  /* line of the record in its file */

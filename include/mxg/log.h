@@ -7,8 +7,7 @@
 /* Sets target and threshold; safe to call again (SIGHUP). ident names the program in syslog. */
 void mxg_log_setup(enum mxg_log_target target, enum mxg_log_level level, const char *ident);
 
-void mxg_log(enum mxg_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void mxg_log(enum mxg_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define mxg_err(...) mxg_log(MXG_LOG_ERROR, __VA_ARGS__)
 #define mxg_warn(...) mxg_log(MXG_LOG_WARNING, __VA_ARGS__)

@@ -24,7 +24,7 @@ struct mxg_server_opts {
 
 struct mxg_server_stats {
     uint64_t accepted;
-    uint64_t refused; /* over max-connections */
+    uint64_t refused;   /* over max-connections */
     uint64_t oversized; /* lines over MXG_LINE_MAX */
     unsigned open;
 };

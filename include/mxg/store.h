@@ -28,7 +28,7 @@ struct mxg_zone {
     char masters[1024]; /* comma-separated "IP" or "IP:port", as stored */
     int64_t last_check;
     int64_t notified_serial;
-    int64_t serial;     /* from the zone's SOA; 0 when it has none */
+    int64_t serial; /* from the zone's SOA; 0 when it has none */
     bool has_soa;
 };
 

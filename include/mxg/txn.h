@@ -41,8 +41,7 @@ struct mxg_txn_name {
 
 /* zone is canonical; wipe: the transaction starts from an empty zone (AXFR-in, load-zone).
  * Returns 0 or MXG_ENOMEM. */
-int mxg_txn_new(int64_t zone_id, const char *zone, bool wipe, int64_t trxid,
-                struct mxg_txn **out);
+int mxg_txn_new(int64_t zone_id, const char *zone, bool wipe, int64_t trxid, struct mxg_txn **out);
 void mxg_txn_free(struct mxg_txn *t);
 
 int64_t mxg_txn_zone_id(const struct mxg_txn *t);

@@ -27,8 +27,8 @@ struct fixture {
 static void add(struct mxg_store *st, int64_t id, const char *name, const char *type,
                 const char *content)
 {
-    struct mxg_record r = {.name = name, .type = type, .content = content, .ttl = 300,
-                           .auth = true};
+    struct mxg_record r = {
+        .name = name, .type = type, .content = content, .ttl = 300, .auth = true};
     assert_int_equal(MXG_STORE_CALL(st, record_add, id, &r), MXG_OK);
 }
 
@@ -151,9 +151,10 @@ static void test_bad_requests(void **state)
     char label[70];
     memset(label, 'a', 64);
     label[64] = '\0';
-    snprintf(line, sizeof(line),
-             "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":\"%s.example.com.\"}}",
-             label);
+    snprintf(
+        line, sizeof(line),
+        "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":\"%s.example.com.\"}}",
+        label);
     json_t *j = call(f->s, line);
     assert_false_with_log(j);
     json_decref(j);
@@ -180,12 +181,12 @@ static void test_lookup_any_echoes_case(void **state)
 static void test_lookup_soa_only_and_mx_prio(void **state)
 {
     struct fixture *f = *state;
-    json_t *j = init_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"SOA\","
-                                "\"qname\":\"example.com.\",\"zone-id\":-1,\"remote\":\"0.0.0.0\"}}");
+    json_t *j =
+        init_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"SOA\","
+                        "\"qname\":\"example.com.\",\"zone-id\":-1,\"remote\":\"0.0.0.0\"}}");
     json_t *res = json_object_get(j, "result");
     assert_int_equal(json_array_size(res), 1);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "qtype")),
-                        "SOA");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "qtype")), "SOA");
     assert_int_equal(json_integer_value(json_object_get(json_array_get(res, 0), "domain_id")),
                      f->zone_id);
     json_decref(j);
@@ -210,8 +211,7 @@ static void test_lookup_ent_and_nothing(void **state)
                                 "\"qname\":\"_TCP.example.com.\",\"zone-id\":1}}");
     json_t *res = json_object_get(j, "result");
     assert_int_equal(json_array_size(res), 1);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "qtype")),
-                        "ENT");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "qtype")), "ENT");
     assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "qname")),
                         "_TCP.example.com.");
     json_decref(j);
@@ -249,7 +249,8 @@ static void test_list(void **state)
     assert_int_equal(json_array_size(res), 7);
     size_t i;
     json_t *r;
-    json_array_foreach(res, i, r) {
+    json_array_foreach(res, i, r)
+    {
         assert_true(json_is_string(json_object_get(r, "qname")));
         assert_true(json_is_integer(json_object_get(r, "ttl")));
         assert_string_not_equal(json_string_value(json_object_get(r, "qtype")), "ENT");
@@ -381,7 +382,6 @@ static void test_unknown_method_logs(void **state)
     json_decref(j);
 }
 
-
 static json_t *result_of(json_t *j)
 {
     return json_object_get(j, "result");
@@ -400,13 +400,14 @@ static int a_count(struct mxg_session *s, const char *name)
     return n;
 }
 
-#define START "{\"method\":\"startTransaction\",\"parameters\":{\"domain\":\"example.com.\"," \
-              "\"domain_id\":-1,\"trxid\":1795457965}}"
+#define START                                                                                      \
+    "{\"method\":\"startTransaction\",\"parameters\":{\"domain\":\"example.com.\","                \
+    "\"domain_id\":-1,\"trxid\":1795457965}}"
 #define COMMIT "{\"method\":\"commitTransaction\",\"parameters\":{\"trxid\":1795457965}}"
 #define ABORT "{\"method\":\"abortTransaction\",\"parameters\":{\"trxid\":1795457965}}"
-#define REPLACE_NEW_A(content)                                                                      \
-    "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":1,\"qname\":\"new.example.com.\","  \
-    "\"qtype\":\"A\",\"trxid\":1795457965,\"rrset\":[{\"qtype\":\"A\",\"qname\":"                \
+#define REPLACE_NEW_A(content)                                                                     \
+    "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":1,\"qname\":\"new.example.com.\"," \
+    "\"qtype\":\"A\",\"trxid\":1795457965,\"rrset\":[{\"qtype\":\"A\",\"qname\":"                  \
     "\"new.example.com.\",\"qclass\":1,\"content\":\"" content "\",\"ttl\":120,\"auth\":true}]}}"
 
 static void expect_true(struct mxg_session *s, const char *line)
@@ -510,9 +511,10 @@ static void test_txn_writes_outside_and_wipe(void **state)
     /* domain_id = the zone's id: the zone is replaced by what is fed (pdnsutil load-zone). */
     expect_true(f->s, "{\"method\":\"startTransaction\",\"parameters\":{\"domain\":"
                       "\"example.com.\",\"domain_id\":1,\"trxid\":6}}");
-    expect_true(f->s, "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":6,\"rr\":{"
-                      "\"qtype\":\"SOA\",\"qname\":\"example.com.\",\"content\":\"ns1.example.com "
-                      "hostmaster.example.com 5 1 1 1 1\",\"ttl\":60,\"auth\":true,\"ordername\":null}}}");
+    expect_true(
+        f->s, "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":6,\"rr\":{"
+              "\"qtype\":\"SOA\",\"qname\":\"example.com.\",\"content\":\"ns1.example.com "
+              "hostmaster.example.com 5 1 1 1 1\",\"ttl\":60,\"auth\":true,\"ordername\":null}}}");
     expect_true(f->s, "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":6,\"rr\":{"
                       "\"qtype\":\"A\",\"qname\":\"a.b.example.com.\",\"content\":\"192.0.2.77\","
                       "\"ttl\":60,\"auth\":true}}}");

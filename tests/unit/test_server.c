@@ -166,8 +166,9 @@ static void test_split_and_pipelined(void **state)
     send_all(fd, "\n", 1);
     expect(fd, "{\"result\":true}");
     /* Two requests in one write are answered in order; CRLF is tolerated; blank lines ignored. */
-    const char two[] = PING "\r\n" "{\"method\":\"directBackendCmd\",\"parameters\":{\"query\":"
-                       "\"version\"}}\r\n";
+    const char two[] = PING "\r\n"
+                            "{\"method\":\"directBackendCmd\",\"parameters\":{\"query\":"
+                            "\"version\"}}\r\n";
     send_all(fd, two, sizeof(two) - 1);
     expect(fd, "{\"result\":\"pong\"}");
     char buf[256];

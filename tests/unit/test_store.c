@@ -31,9 +31,8 @@ static int setup(void **state)
     char uri[80];
     snprintf(uri, sizeof(uri), "sqlite:%s", f->path);
     assert_int_equal(mxg_store_open(uri, &f->st, err, sizeof(err)), MXG_OK);
-    assert_int_equal(MXG_STORE_CALL(f->st, zone_add, "example.com.", MXG_KIND_NATIVE, NULL,
-                                    &f->zone),
-                     MXG_OK);
+    assert_int_equal(
+        MXG_STORE_CALL(f->st, zone_add, "example.com.", MXG_KIND_NATIVE, NULL, &f->zone), MXG_OK);
     *state = f;
     return 0;
 }
@@ -55,8 +54,7 @@ static int teardown(void **state)
 static void add(struct mxg_store *st, int64_t id, const char *name, const char *type,
                 const char *content)
 {
-    struct mxg_record r = {.name = name, .type = type, .content = content, .ttl = 60,
-                           .auth = true};
+    struct mxg_record r = {.name = name, .type = type, .content = content, .ttl = 60, .auth = true};
     assert_int_equal(MXG_STORE_CALL(st, record_add, id, &r), MXG_OK);
 }
 
@@ -254,8 +252,7 @@ static void test_open_errors(void **state)
     assert_int_equal(mxg_store_open("mysql://x", &st, err, sizeof(err)), MXG_EINVAL);
     assert_int_equal(mxg_store_open("postgresql://db/x", &st, err, sizeof(err)), MXG_EUNSUPP);
     assert_int_equal(mxg_store_open("sqlite:", &st, err, sizeof(err)), MXG_EINVAL);
-    assert_int_not_equal(mxg_store_open("sqlite:/nonexistent-dir/x.sqlite3", &st, err,
-                                        sizeof(err)),
+    assert_int_not_equal(mxg_store_open("sqlite:/nonexistent-dir/x.sqlite3", &st, err, sizeof(err)),
                          MXG_OK);
     assert_null(st);
 }

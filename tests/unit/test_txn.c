@@ -21,8 +21,7 @@ struct fixture {
 static void add(struct mxg_store *st, int64_t id, const char *name, const char *type,
                 const char *content)
 {
-    struct mxg_record r = {.name = name, .type = type, .content = content, .ttl = 60,
-                           .auth = true};
+    struct mxg_record r = {.name = name, .type = type, .content = content, .ttl = 60, .auth = true};
     assert_int_equal(MXG_STORE_CALL(st, record_add, id, &r), MXG_OK);
 }
 
@@ -67,13 +66,15 @@ static int seen_cb(void *ctx, const struct mxg_record *r)
     return 0;
 }
 
-static struct mxg_txn_rec R(const char *type, const char *content)
-{
+static struct mxg_txn_rec R(const char *type, const char *content) {
     return (struct mxg_txn_rec){.type = (char *)(uintptr_t)type,
-                                .content = (char *)(uintptr_t)content, .ttl = 300, .auth = true};
+                                .content = (char *)(uintptr_t)content,
+                                .ttl = 300,
+                                .auth = true};
 }
 
-static void test_replace_type_overlay_and_isolation(void **state)
+static void
+test_replace_type_overlay_and_isolation(void **state)
 {
     struct fixture *f = *state;
     struct mxg_txn *t;
