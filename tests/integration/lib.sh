@@ -128,6 +128,16 @@ it_cleanup() {
     for ((i = ${#IT_PIDS[@]} - 1; i >= 0; i--)); do
         it_stop_pid "${IT_PIDS[$i]}"
     done
+    # A sanitizer build reports leaks and undefined behaviour when the daemon exits: any
+    # report in a log of the test fails the test.
+    if [ -n "$IT_WORK" ] && [ -d "$IT_WORK" ] &&
+        grep -rlE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$IT_WORK" >/dev/null 2>&1; then
+        it_log "sanitizer report in:"
+        grep -rlE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$IT_WORK" >&2
+        grep -rhE -A25 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$IT_WORK" | head -n 80 >&2
+        IT_FAILS=$((IT_FAILS + 1))
+        [ "$rc" -ne 0 ] || rc=1
+    fi
     if [ -n "$IT_WORK" ] && [ -d "$IT_WORK" ]; then
         if [ "$rc" -eq 0 ] && [ "$IT_FAILS" -eq 0 ] && [ "${MXG_KEEP_TMP:-0}" != 1 ]; then
             rm -rf "$IT_WORK"
