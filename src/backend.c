@@ -192,23 +192,6 @@ static int add_record(void *ctx, const struct mxg_record *rec)
     return 0;
 }
 
-/* Deepest served zone containing name (canonical), for zone-id -1. */
-static int find_zone(struct mxg_store *st, const char *name, struct mxg_zone *z)
-{
-    char cur[MXG_NAME_TEXT_MAX];
-    snprintf(cur, sizeof(cur), "%s", name);
-    for (int depth = 0; depth <= 128; depth++) {
-        int rc = MXG_STORE_CALL(st, zone_get, cur, z);
-        if (rc != MXG_ENOENT)
-            return rc;
-        char parent[MXG_NAME_TEXT_MAX];
-        if (mxg_name_parent(cur, parent, sizeof(parent)) != MXG_OK)
-            return MXG_ENOENT;
-        memcpy(cur, parent, sizeof(cur));
-    }
-    return MXG_ENOENT;
-}
-
 static int m_lookup(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
 {
     struct mxg_store *st = s->be->store;
@@ -239,7 +222,7 @@ static int m_lookup(struct mxg_session *s, const struct mxg_request *req, struct
 
     struct mxg_zone z;
     if (zone_id < 0) {
-        rc = find_zone(st, canon, &z);
+        rc = mxg_store_find_zone(st, canon, &z);
         if (rc == MXG_ENOENT) {
             mxg_reply_set(r, json_false());
             return MXG_OK;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/store.h"
 
@@ -41,4 +42,19 @@ int mxg_zone_kind_parse(const char *s, enum mxg_zone_kind *out)
     else
         return MXG_EINVAL;
     return MXG_OK;
+}
+
+int mxg_store_find_zone(struct mxg_store *st, const char *name, struct mxg_zone *out)
+{
+    char cur[MXG_NAME_TEXT_MAX], parent[MXG_NAME_TEXT_MAX];
+    snprintf(cur, sizeof(cur), "%s", name);
+    for (int depth = 0; depth <= 128; depth++) {
+        int rc = st->ops->zone_get(st, cur, out);
+        if (rc != MXG_ENOENT)
+            return rc;
+        if (mxg_name_parent(cur, parent, sizeof(parent)) != MXG_OK)
+            return MXG_ENOENT;
+        memcpy(cur, parent, sizeof(cur));
+    }
+    return MXG_ENOENT;
 }

@@ -89,6 +89,20 @@ static const char PDNS_SCHEMA[] =
     " secret VARCHAR(255));"
     "CREATE UNIQUE INDEX namealgoindex ON tsigkeys(name, algorithm);";
 
+/* mxguard's own tables, version 2: the audit log and an index over record targets (MX, CNAME,
+ * ALIAS) for the guard's reverse lookups. A partial index on pdns's table is invisible to pdns. */
+static const char MXG_SCHEMA_V2[] =
+    "CREATE TABLE IF NOT EXISTS mxg_audit ("
+    " seq INTEGER PRIMARY KEY,"
+    " time TEXT NOT NULL,"
+    " zone TEXT NOT NULL,"
+    " verdict TEXT NOT NULL,"
+    " record TEXT NOT NULL,"
+    " hash TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS mxg_audit_zone ON mxg_audit(zone, seq);"
+    "CREATE INDEX IF NOT EXISTS mxg_records_target ON records(content COLLATE NOCASE)"
+    " WHERE type IN ('MX', 'CNAME', 'ALIAS');";
+
 /* mxguard's own tables, version 1. */
 static const char MXG_SCHEMA_V1[] =
     "CREATE TABLE IF NOT EXISTS mxg_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -131,6 +145,11 @@ enum stmt_id {
     S_AP_ADD,
     S_AP_DEL,
     S_AP_LIST,
+    S_REF_MX,
+    S_REF_CNAME,
+    S_REF_ALIAS,
+    S_AUDIT_HEAD,
+    S_AUDIT_INSERT,
     S_COUNT
 };
 
@@ -184,6 +203,16 @@ static const char *const STMT_SQL[S_COUNT] = {
     [S_AP_ADD] = "INSERT INTO supermasters (ip, nameserver, account) VALUES (?1, ?2, ?3)",
     [S_AP_DEL] = "DELETE FROM supermasters WHERE ip = ?1 AND nameserver = ?2",
     [S_AP_LIST] = "SELECT ip, nameserver, account FROM supermasters ORDER BY ip, nameserver",
+    /* One statement per type: a literal type lets SQLite use the partial index. */
+    [S_REF_MX] = "SELECT domain_id, name FROM records WHERE type = 'MX'"
+                 " AND content = ?1 COLLATE NOCASE AND disabled = 0",
+    [S_REF_CNAME] = "SELECT domain_id, name FROM records WHERE type = 'CNAME'"
+                    " AND content = ?1 COLLATE NOCASE AND disabled = 0",
+    [S_REF_ALIAS] = "SELECT domain_id, name FROM records WHERE type = 'ALIAS'"
+                    " AND content = ?1 COLLATE NOCASE AND disabled = 0",
+    [S_AUDIT_HEAD] = "SELECT seq, hash FROM mxg_audit ORDER BY seq DESC LIMIT 1",
+    [S_AUDIT_INSERT] = "INSERT INTO mxg_audit (seq, time, zone, verdict, record, hash)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
 struct sqlite_store {
@@ -764,6 +793,106 @@ static int sq_autoprimary_list(struct mxg_store *st,
     return done(q, rc);
 }
 
+static int sq_referrers(struct mxg_store *st, const char *type, const char *target,
+                        int (*cb)(void *ctx, int64_t zone_id, const char *owner), void *ctx)
+{
+    struct sqlite_store *s = S(st);
+    enum stmt_id id;
+    if (strcmp(type, "MX") == 0)
+        id = S_REF_MX;
+    else if (strcmp(type, "CNAME") == 0)
+        id = S_REF_CNAME;
+    else if (strcmp(type, "ALIAS") == 0)
+        id = S_REF_ALIAS;
+    else
+        return MXG_EINVAL;
+    char db[MXG_NAME_TEXT_MAX], owner[MXG_NAME_TEXT_MAX];
+    if (canon_to_db(target, db, sizeof(db)) != MXG_OK)
+        return MXG_EINVAL;
+    sqlite3_stmt *q = stmt(s, id);
+    sqlite3_bind_text(q, 1, db, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        db_to_canon(col_text(q, 1), owner, sizeof(owner));
+        int r = cb(ctx, sqlite3_column_int64(q, 0), owner);
+        if (r != 0) {
+            sqlite3_reset(q);
+            return r;
+        }
+    }
+    return done(q, rc);
+}
+
+static int sq_audit_head(struct mxg_store *st, int64_t *seq, char hash[65])
+{
+    struct sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, S_AUDIT_HEAD);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(q, 0);
+        snprintf(hash, 65, "%s", col_text(q, 1));
+    } else {
+        *seq = 0;
+        memset(hash, '0', 64);
+        hash[64] = '\0';
+    }
+    return done(q, rc);
+}
+
+static int sq_audit_insert(struct mxg_store *st, int64_t seq, const char *time, const char *zone,
+                           const char *verdict, const char *record, const char *hash)
+{
+    struct sqlite_store *s = S(st);
+    if (!s->in_txn)
+        return MXG_ETXN;
+    sqlite3_stmt *q = stmt(s, S_AUDIT_INSERT);
+    sqlite3_bind_int64(q, 1, seq);
+    sqlite3_bind_text(q, 2, time, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, zone, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, verdict, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, record, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, hash, -1, SQLITE_STATIC);
+    return done(q, sqlite3_step(q));
+}
+
+static int sq_audit_list(struct mxg_store *st, const struct mxg_audit_filter *f,
+                         int (*cb)(void *ctx, int64_t seq, const char *record), void *ctx)
+{
+    struct sqlite_store *s = S(st);
+    /* Built per call: the filters vary and audit reads are rare. */
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT seq, record FROM mxg_audit WHERE seq > ?1"
+             "%s%s%s%s ORDER BY seq %s%s",
+             f->zone ? " AND zone = ?2" : "", f->verdict ? " AND verdict = ?3" : "",
+             f->since ? " AND time >= ?4" : "", f->until ? " AND time < ?5" : "",
+             f->newest_first ? "DESC" : "ASC", f->limit > 0 ? " LIMIT ?6" : "");
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return MXG_ESTORE;
+    sqlite3_bind_int64(q, 1, f->after_seq);
+    if (f->zone)
+        sqlite3_bind_text(q, 2, f->zone, -1, SQLITE_STATIC);
+    if (f->verdict)
+        sqlite3_bind_text(q, 3, f->verdict, -1, SQLITE_STATIC);
+    if (f->since)
+        sqlite3_bind_text(q, 4, f->since, -1, SQLITE_STATIC);
+    if (f->until)
+        sqlite3_bind_text(q, 5, f->until, -1, SQLITE_STATIC);
+    if (f->limit > 0)
+        sqlite3_bind_int64(q, 6, f->limit);
+    int rc, r = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        r = cb(ctx, sqlite3_column_int64(q, 0), col_text(q, 1));
+        if (r != 0)
+            break;
+    }
+    sqlite3_finalize(q);
+    if (r != 0)
+        return r;
+    return (rc == SQLITE_DONE) ? MXG_OK : MXG_ESTORE;
+}
+
 static void sq_close(struct mxg_store *st)
 {
     struct sqlite_store *s = S(st);
@@ -804,6 +933,10 @@ static const struct mxg_store_ops SQLITE_OPS = {
     .autoprimary_add = sq_autoprimary_add,
     .autoprimary_delete = sq_autoprimary_delete,
     .autoprimary_list = sq_autoprimary_list,
+    .referrers = sq_referrers,
+    .audit_head = sq_audit_head,
+    .audit_insert = sq_audit_insert,
+    .audit_list = sq_audit_list,
 };
 
 static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
@@ -911,12 +1044,15 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
     if (version < 1) {
         if ((rc = rebuild_names(db, err, errlen)) != MXG_OK)
             goto fail;
-        if ((rc = exec_sql(db,
-                           "INSERT OR REPLACE INTO mxg_meta (key, value)"
-                           " VALUES ('schema_version', '1')",
-                           err, errlen)) != MXG_OK)
-            goto fail;
     }
+    if (version < 2 && (rc = exec_sql(db, MXG_SCHEMA_V2, err, errlen)) != MXG_OK)
+        goto fail;
+    if (version < MXG_STORE_SCHEMA_VERSION &&
+        (rc = exec_sql(db,
+                       "INSERT OR REPLACE INTO mxg_meta (key, value)"
+                       " VALUES ('schema_version', '2')",
+                       err, errlen)) != MXG_OK)
+        goto fail;
     return exec_sql(db, "COMMIT", err, errlen);
 fail:
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

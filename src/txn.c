@@ -337,6 +337,19 @@ int mxg_txn_meta_set(struct mxg_txn *t, const char *kind, const char *const *val
     return MXG_OK;
 }
 
+size_t mxg_txn_meta_count(const struct mxg_txn *t)
+{
+    return t->n_meta;
+}
+
+void mxg_txn_meta_at(const struct mxg_txn *t, size_t i, const char **kind,
+                     const char *const **values, size_t *n)
+{
+    *kind = t->meta[i].kind;
+    *values = (const char *const *)t->meta[i].values;
+    *n = t->meta[i].n;
+}
+
 /* ---- overlay reads -------------------------------------------------------------------- */
 
 struct filter_ctx {

@@ -47,6 +47,17 @@ typedef int (*mxg_meta_cb)(void *ctx, const char *kind, const char *value);
 
 struct mxg_store;
 
+/* Which audit records to read; NULL/0 fields do not filter. */
+struct mxg_audit_filter {
+    const char *zone;    /* canonical */
+    const char *verdict; /* allow, warn, reject, fix */
+    const char *since;   /* RFC 3339, inclusive */
+    const char *until;   /* RFC 3339, exclusive */
+    int64_t after_seq;   /* records with seq > after_seq */
+    int64_t limit;       /* 0: all */
+    bool newest_first;
+};
+
 struct mxg_store_ops {
     const char *name;
     void (*close)(struct mxg_store *st);
@@ -94,6 +105,19 @@ struct mxg_store_ops {
                             int (*cb)(void *ctx, const char *ip, const char *nameserver,
                                       const char *account),
                             void *ctx);
+
+    /* Owners of MX, CNAME or ALIAS records whose target is name (canonical), in any zone
+     * (committed state; an index over targets keeps this off the zone size). */
+    int (*referrers)(struct mxg_store *st, const char *type, const char *target,
+                     int (*cb)(void *ctx, int64_t zone_id, const char *owner), void *ctx);
+
+    /* The audit log (see audit.h): the newest record's seq and hash (seq 0 and 64 zeros when
+     * empty), appending one record, and reading records in seq order. */
+    int (*audit_head)(struct mxg_store *st, int64_t *seq, char hash[65]);
+    int (*audit_insert)(struct mxg_store *st, int64_t seq, const char *time, const char *zone,
+                        const char *verdict, const char *record, const char *hash);
+    int (*audit_list)(struct mxg_store *st, const struct mxg_audit_filter *f,
+                      int (*cb)(void *ctx, int64_t seq, const char *record), void *ctx);
 };
 
 struct mxg_store {
@@ -109,7 +133,10 @@ int mxg_store_open(const char *uri, struct mxg_store **out, char *err, size_t er
 int mxg_store_sqlite_open(const char *path, struct mxg_store **out, char *err, size_t errlen);
 
 /* Current schema version of mxguard's own tables. */
-#define MXG_STORE_SCHEMA_VERSION 1
+#define MXG_STORE_SCHEMA_VERSION 2
+
+/* The deepest served zone that contains name (canonical), or MXG_ENOENT. */
+int mxg_store_find_zone(struct mxg_store *st, const char *name, struct mxg_zone *out);
 
 const char *mxg_zone_kind_name(enum mxg_zone_kind kind); /* "native", "master", "slave" */
 int mxg_zone_kind_parse(const char *s, enum mxg_zone_kind *out);

@@ -66,6 +66,11 @@ int mxg_txn_add(struct mxg_txn *t, const char *name, const struct mxg_txn_rec *r
 /* setDomainMetadata inside the transaction: replaces kind's values at commit. */
 int mxg_txn_meta_set(struct mxg_txn *t, const char *kind, const char *const *values, size_t n);
 
+/* The metadata the transaction sets: number of kinds, and kind i with its values. */
+size_t mxg_txn_meta_count(const struct mxg_txn *t);
+void mxg_txn_meta_at(const struct mxg_txn *t, size_t i, const char **kind,
+                     const char *const **values, size_t *n);
+
 /* Overlay reads: what the store would hold after commit, for the transaction's zone. */
 int mxg_txn_lookup(struct mxg_txn *t, struct mxg_store *st, const char *name, const char *type,
                    mxg_record_cb cb, void *ctx);

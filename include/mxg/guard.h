@@ -1,0 +1,71 @@
+/* guard.h -- the commit pipeline: judge a transaction, apply it (with the fix) or refuse it,
+ * and write its audit record in the same store transaction.
+ *
+ * Used by the backend's commitTransaction, by setDomainMetadata outside a transaction, by the
+ * CLI's import (all guarded) and zone add/delete (audited only), and -- without writing -- by
+ * `mxguard check`. */
+#ifndef MXG_GUARD_H
+#define MXG_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mxg/audit.h"
+#include "mxg/config.h"
+#include "mxg/policy.h"
+#include "mxg/store.h"
+#include "mxg/txn.h"
+
+struct mxg_guard_result {
+    bool judged;                  /* the policy ran (guarded and something changed) */
+    bool refused;                 /* nothing was applied */
+    bool audited;                 /* an audit record was written */
+    struct mxg_decision decision; /* owned */
+    struct mxg_rrset_change *changes; /* the transaction's own changes (owned) */
+    size_t n_changes;
+    enum mxg_mode mode;           /* the effective mode */
+    int64_t audit_seq;
+    char audit_hash[MXG_HASH_HEX];
+};
+
+struct mxg_guard_opts {
+    const char *source; /* audit source: api, dnsupdate, pdnsutil, axfr, ixfr, metadata, cli */
+    bool guarded;       /* run the policy (false: audit only, for CLI zone add/delete) */
+};
+
+/* Inside the caller's store transaction (begun, not committed): computes the change set,
+ * judges it, and unless refused applies txn (and the fix, which is added to txn) and appends
+ * the audit record. On refusal nothing is written: the caller rolls back and then calls
+ * mxg_guard_record_refusal. Returns 0 (see res->refused) or an error. */
+int mxg_guard_judge_apply(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *txn,
+                          const struct mxg_guard_opts *opts, struct mxg_guard_result *res);
+
+/* Writes the audit record of a refused transaction in a store transaction of its own. */
+int mxg_guard_record_refusal(struct mxg_store *st, struct mxg_txn *txn,
+                             const struct mxg_guard_opts *opts, struct mxg_guard_result *res);
+
+/* The whole commit: begin, judge/apply, commit; or roll back and record the refusal. */
+int mxg_guard_commit(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *txn,
+                     const struct mxg_guard_opts *opts, struct mxg_guard_result *res);
+
+/* Pre-flight: judges txn against the committed state and writes nothing. */
+int mxg_guard_check(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *txn,
+                    struct mxg_guard_result *res);
+
+/* The mode that applies to a zone: global mode, X-MXGUARD-MODE metadata within
+ * zone-mode-override. */
+enum mxg_mode mxg_guard_effective_mode(struct mxg_store *st, const struct mxg_config *cfg,
+                                       int64_t zone_id);
+
+/* A view of the served zones: BEFORE = store, AFTER = store with txn applied (txn may be NULL:
+ * both sides are the store). ctx must live as long as the view is used. */
+struct mxg_guard_view_ctx {
+    struct mxg_store *st;
+    struct mxg_txn *txn;
+};
+void mxg_guard_view(struct mxg_guard_view_ctx *ctx, struct mxg_view *view);
+
+void mxg_guard_result_free(struct mxg_guard_result *res);
+
+#endif

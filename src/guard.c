@@ -1,0 +1,550 @@
+/* guard.c -- the commit pipeline: change set, policy, fix, apply, audit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mxg/dns.h"
+#include "mxg/err.h"
+#include "mxg/guard.h"
+#include "mxg/log.h"
+
+/* ---- the view ------------------------------------------------------------------------- */
+
+static bool txn_touches(struct mxg_txn *t, const char *name)
+{
+    for (size_t i = 0; i < mxg_txn_name_count(t); i++)
+        if (strcmp(mxg_txn_name_at(t, i)->name, name) == 0)
+            return true;
+    return false;
+}
+
+static int v_rrset(void *ctx, enum mxg_side side, const char *name, const char *type,
+                   mxg_record_cb cb, void *cbctx)
+{
+    struct mxg_guard_view_ctx *v = ctx;
+    struct mxg_zone z;
+    int rc = mxg_store_find_zone(v->st, name, &z);
+    if (rc == MXG_ENOENT)
+        return MXG_OK;
+    if (rc != MXG_OK)
+        return rc;
+    if (side == MXG_AFTER && v->txn && z.id == mxg_txn_zone_id(v->txn))
+        return mxg_txn_lookup(v->txn, v->st, name, type, cb, cbctx);
+    return MXG_STORE_CALL(v->st, lookup, z.id, name, type, cb, cbctx);
+}
+
+/* The target name inside MX ("10 host") or CNAME/ALIAS ("host") content, canonical. */
+static int content_target(const char *type, const char *content, char *out, size_t outlen)
+{
+    const char *p = content;
+    if (strcmp(type, "MX") == 0) {
+        while (*p >= '0' && *p <= '9')
+            p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+    }
+    return mxg_name_canon(p, out, outlen);
+}
+
+struct ref_ctx {
+    struct mxg_guard_view_ctx *v;
+    enum mxg_side side;
+    int (*cb)(void *cbctx, const char *owner);
+    void *cbctx;
+    const char *type;
+    const char *target;
+    const char *owner; /* for the overlay scan */
+    int found;
+};
+
+static int ref_store(void *ctx, int64_t zone_id, const char *owner)
+{
+    struct ref_ctx *r = ctx;
+    struct mxg_txn *t = r->v->txn;
+    if (r->side == MXG_AFTER && t && zone_id == mxg_txn_zone_id(t) &&
+        (mxg_txn_wipes(t) || txn_touches(t, owner)))
+        return 0; /* the overlay answers for this owner */
+    return r->cb(r->cbctx, owner);
+}
+
+static int ref_overlay_rec(void *ctx, const struct mxg_record *rec)
+{
+    struct ref_ctx *r = ctx;
+    char target[MXG_NAME_TEXT_MAX];
+    if (content_target(r->type, rec->content, target, sizeof(target)) == MXG_OK &&
+        strcmp(target, r->target) == 0)
+        r->found = 1;
+    return 0;
+}
+
+static int v_referrers(void *ctx, enum mxg_side side, const char *type, const char *target,
+                       int (*cb)(void *cbctx, const char *owner), void *cbctx)
+{
+    struct mxg_guard_view_ctx *v = ctx;
+    struct ref_ctx r = {.v = v, .side = side, .cb = cb, .cbctx = cbctx, .type = type,
+                        .target = target};
+    int rc = MXG_STORE_CALL(v->st, referrers, type, target, ref_store, &r);
+    if (rc != MXG_OK || side != MXG_AFTER || !v->txn)
+        return rc;
+    for (size_t i = 0; i < mxg_txn_name_count(v->txn); i++) {
+        const char *owner = mxg_txn_name_at(v->txn, i)->name;
+        r.found = 0;
+        rc = mxg_txn_lookup(v->txn, v->st, owner, type, ref_overlay_rec, &r);
+        if (rc != MXG_OK)
+            return rc;
+        if (r.found && (rc = cb(cbctx, owner)) != 0)
+            return rc;
+    }
+    return MXG_OK;
+}
+
+static int v_zone_of(void *ctx, const char *name, char *apex, size_t apexlen)
+{
+    struct mxg_guard_view_ctx *v = ctx;
+    struct mxg_zone z;
+    int rc = mxg_store_find_zone(v->st, name, &z);
+    if (rc == MXG_OK)
+        snprintf(apex, apexlen, "%s", z.name);
+    return rc;
+}
+
+static const struct mxg_view_ops VIEW_OPS = {
+    .rrset = v_rrset,
+    .referrers = v_referrers,
+    .zone_of = v_zone_of,
+};
+
+void mxg_guard_view(struct mxg_guard_view_ctx *ctx, struct mxg_view *view)
+{
+    view->ops = &VIEW_OPS;
+    view->ctx = ctx;
+}
+
+/* ---- the change set ------------------------------------------------------------------- */
+
+struct rr_list {
+    char **type;
+    struct mxg_rrdata *data;
+    size_t n, cap;
+};
+
+static int rr_collect(void *ctx, const struct mxg_record *rec)
+{
+    struct rr_list *l = ctx;
+    if (strcmp(rec->type, "ENT") == 0)
+        return 0;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 8;
+        char **nt = realloc(l->type, ncap * sizeof(*nt));
+        if (!nt)
+            return MXG_ENOMEM;
+        l->type = nt;
+        struct mxg_rrdata *nd = realloc(l->data, ncap * sizeof(*nd));
+        if (!nd)
+            return MXG_ENOMEM;
+        l->data = nd;
+        l->cap = ncap;
+    }
+    l->type[l->n] = strdup(rec->type);
+    l->data[l->n].content = strdup(rec->content);
+    l->data[l->n].ttl = rec->ttl;
+    if (!l->type[l->n] || !l->data[l->n].content) {
+        free(l->type[l->n]);
+        free(l->data[l->n].content);
+        return MXG_ENOMEM;
+    }
+    l->n++;
+    return 0;
+}
+
+static void rr_list_free(struct rr_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->type[i]);
+        free(l->data[i].content);
+    }
+    free(l->type);
+    free(l->data);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Copies the records of one type out of l. */
+static int rr_take(const struct rr_list *l, const char *type, struct mxg_rrdata **out, size_t *n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->type[i], type) == 0)
+            k++;
+    *out = NULL;
+    *n = 0;
+    if (k == 0)
+        return MXG_OK;
+    struct mxg_rrdata *d = calloc(k, sizeof(*d));
+    if (!d)
+        return MXG_ENOMEM;
+    for (size_t i = 0; i < l->n; i++) {
+        if (strcmp(l->type[i], type) != 0)
+            continue;
+        d[*n].ttl = l->data[i].ttl;
+        if (!(d[*n].content = strdup(l->data[i].content))) {
+            for (size_t j = 0; j < *n; j++)
+                free(d[j].content);
+            free(d);
+            *n = 0;
+            return MXG_ENOMEM;
+        }
+        (*n)++;
+    }
+    *out = d;
+    return MXG_OK;
+}
+
+static bool same_set(const struct mxg_rrdata *a, size_t na, const struct mxg_rrdata *b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++) {
+        bool found = false;
+        for (size_t j = 0; j < nb && !found; j++)
+            found = a[i].ttl == b[j].ttl && strcmp(a[i].content, b[j].content) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static void free_rrdata(struct mxg_rrdata *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(d[i].content);
+    free(d);
+}
+
+static void free_change_members(struct mxg_rrset_change *c)
+{
+    free(c->name);
+    free(c->type);
+    free_rrdata(c->before, c->n_before);
+    free_rrdata(c->after, c->n_after);
+}
+
+static void free_changes(struct mxg_rrset_change *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free_change_members(&c[i]);
+    free(c);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The RRsets of name that differ between before and after, appended to res->changes. */
+static int name_changes(struct mxg_store *st, struct mxg_txn *t, const char *name,
+                        struct mxg_guard_result *res)
+{
+    struct rr_list before = {0}, after = {0};
+    int rc = MXG_OK;
+    if (!mxg_txn_wipes(t))
+        rc = MXG_STORE_CALL(st, lookup, mxg_txn_zone_id(t), name, NULL, rr_collect, &before);
+    if (rc == MXG_OK)
+        rc = mxg_txn_lookup(t, st, name, NULL, rr_collect, &after);
+    /* The distinct types on either side, sorted for a stable record. */
+    const char **types = calloc(before.n + after.n + 1, sizeof(*types));
+    size_t nt = 0;
+    if (!types)
+        rc = MXG_ENOMEM;
+    for (size_t i = 0; rc == MXG_OK && i < before.n + after.n; i++) {
+        const char *ty = i < before.n ? before.type[i] : after.type[i - before.n];
+        bool seen = false;
+        for (size_t j = 0; j < nt && !seen; j++)
+            seen = strcmp(types[j], ty) == 0;
+        if (!seen)
+            types[nt++] = ty;
+    }
+    if (rc == MXG_OK)
+        qsort(types, nt, sizeof(*types), cmp_str);
+    for (size_t i = 0; rc == MXG_OK && i < nt; i++) {
+        struct mxg_rrset_change c = {0};
+        rc = rr_take(&before, types[i], &c.before, &c.n_before);
+        if (rc == MXG_OK)
+            rc = rr_take(&after, types[i], &c.after, &c.n_after);
+        if (rc == MXG_OK && same_set(c.before, c.n_before, c.after, c.n_after)) {
+            free_rrdata(c.before, c.n_before);
+            free_rrdata(c.after, c.n_after);
+            continue;
+        }
+        if (rc != MXG_OK) {
+            free_change_members(&c);
+            break;
+        }
+        struct mxg_rrset_change *nc = realloc(res->changes, (res->n_changes + 1) * sizeof(*nc));
+        if (nc)
+            res->changes = nc;
+        c.name = strdup(name);
+        c.type = strdup(types[i]);
+        if (!nc || !c.name || !c.type) {
+            free_change_members(&c);
+            rc = MXG_ENOMEM;
+            break;
+        }
+        res->changes[res->n_changes++] = c;
+    }
+    free(types);
+    rr_list_free(&before);
+    rr_list_free(&after);
+    return rc;
+}
+
+struct names {
+    char **v;
+    size_t n, cap;
+};
+
+static int names_add(struct names *ns, const char *name)
+{
+    for (size_t i = ns->n; i > 0 && i + 8 > ns->n; i--) /* cheap dedup of neighbours */
+        if (strcmp(ns->v[i - 1], name) == 0)
+            return 0;
+    if (ns->n == ns->cap) {
+        size_t ncap = ns->cap ? ns->cap * 2 : 16;
+        char **nv = realloc(ns->v, ncap * sizeof(*nv));
+        if (!nv)
+            return MXG_ENOMEM;
+        ns->v = nv;
+        ns->cap = ncap;
+    }
+    if (!(ns->v[ns->n] = strdup(name)))
+        return MXG_ENOMEM;
+    ns->n++;
+    return 0;
+}
+
+static int names_from_store(void *ctx, const struct mxg_record *rec)
+{
+    return names_add(ctx, rec->name);
+}
+
+static void names_free(struct names *ns)
+{
+    for (size_t i = 0; i < ns->n; i++)
+        free(ns->v[i]);
+    free(ns->v);
+}
+
+/* Every name the transaction changes: its touched names, and for a wipe every stored name. */
+static int touched_names(struct mxg_store *st, struct mxg_txn *t, struct names *ns)
+{
+    int rc = MXG_OK;
+    if (mxg_txn_wipes(t))
+        rc = MXG_STORE_CALL(st, list, mxg_txn_zone_id(t), names_from_store, ns);
+    for (size_t i = 0; rc == MXG_OK && i < mxg_txn_name_count(t); i++)
+        rc = names_add(ns, mxg_txn_name_at(t, i)->name);
+    if (rc != MXG_OK || ns->n < 2)
+        return rc;
+    /* Exact dedup. */
+    qsort(ns->v, ns->n, sizeof(*ns->v), cmp_str);
+    size_t k = 1;
+    for (size_t i = 1; i < ns->n; i++) {
+        if (strcmp(ns->v[i], ns->v[k - 1]) == 0)
+            free(ns->v[i]);
+        else
+            ns->v[k++] = ns->v[i];
+    }
+    ns->n = k;
+    return MXG_OK;
+}
+
+/* ---- mode ----------------------------------------------------------------------------- */
+
+static int rank(enum mxg_mode m)
+{
+    return m == MXG_MODE_OFF ? 0 : m == MXG_MODE_WARN ? 1 : 2;
+}
+
+struct mode_ctx {
+    char value[16];
+    bool found;
+};
+
+static int mode_meta(void *ctx, const char *kind, const char *value)
+{
+    struct mode_ctx *m = ctx;
+    snprintf(m->value, sizeof(m->value), "%s", value);
+    m->found = true;
+    return 0;
+}
+
+enum mxg_mode mxg_guard_effective_mode(struct mxg_store *st, const struct mxg_config *cfg,
+                                       int64_t zone_id)
+{
+    enum mxg_mode mode = cfg->mode, meta;
+    if (cfg->zone_mode_override == MXG_OVERRIDE_NONE)
+        return mode;
+    struct mode_ctx m = {0};
+    if (MXG_STORE_CALL(st, meta_list, zone_id, "X-MXGUARD-MODE", mode_meta, &m) != MXG_OK ||
+        !m.found || mxg_parse_mode(m.value, &meta) != MXG_OK)
+        return mode;
+    if (cfg->zone_mode_override == MXG_OVERRIDE_STRICTER && rank(meta) < rank(mode))
+        return mode;
+    return meta;
+}
+
+/* ---- the pipeline --------------------------------------------------------------------- */
+
+static json_t *meta_json(struct mxg_txn *t)
+{
+    size_t n = mxg_txn_meta_count(t);
+    if (n == 0)
+        return NULL;
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < n; i++) {
+        const char *kind;
+        const char *const *vals;
+        size_t nv;
+        mxg_txn_meta_at(t, i, &kind, &vals, &nv);
+        json_t *a = json_array();
+        for (size_t j = 0; a && j < nv; j++)
+            json_array_append_new(a, json_string(vals[j]));
+        json_object_set_new(o, kind, a ? a : json_array());
+    }
+    return o;
+}
+
+static int judge(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *t,
+                 bool guarded, struct mxg_guard_result *res)
+{
+    struct mxg_zone z;
+    int rc = MXG_STORE_CALL(st, zone_get_by_id, mxg_txn_zone_id(t), &z);
+    if (rc != MXG_OK)
+        return rc;
+    res->mode = mxg_guard_effective_mode(st, cfg, z.id);
+    struct names ns = {0};
+    rc = touched_names(st, t, &ns);
+    for (size_t i = 0; rc == MXG_OK && i < ns.n; i++)
+        rc = name_changes(st, t, ns.v[i], res);
+    if (rc == MXG_OK && guarded && res->n_changes > 0) {
+        struct mxg_guard_view_ctx vctx = {.st = st, .txn = t};
+        struct mxg_view view;
+        mxg_guard_view(&vctx, &view);
+        struct mxg_policy_input in = {.zone = z.name,
+                                      .names = (const char *const *)ns.v,
+                                      .n_names = ns.n,
+                                      .mode = res->mode,
+                                      .slave = z.kind == MXG_KIND_SLAVE};
+        rc = mxg_policy_evaluate(&view, &in, cfg, &res->decision);
+        res->judged = rc == MXG_OK;
+    }
+    names_free(&ns);
+    return rc;
+}
+
+static int apply_fix(struct mxg_txn *t, const struct mxg_decision *d)
+{
+    for (size_t i = 0; i < d->n_fix; i++) {
+        const struct mxg_rrset_change *c = &d->fix[i];
+        struct mxg_txn_rec *recs = calloc(c->n_after ? c->n_after : 1, sizeof(*recs));
+        if (!recs)
+            return MXG_ENOMEM;
+        for (size_t j = 0; j < c->n_after; j++) {
+            recs[j].type = c->type;
+            recs[j].content = c->after[j].content;
+            recs[j].ttl = c->after[j].ttl;
+            recs[j].auth = true;
+        }
+        int rc = mxg_txn_replace(t, c->name, c->type, recs, c->n_after);
+        free(recs);
+        if (rc != MXG_OK)
+            return rc;
+    }
+    return MXG_OK;
+}
+
+static int append_audit(struct mxg_store *st, struct mxg_txn *t, const struct mxg_guard_opts *o,
+                        struct mxg_guard_result *res)
+{
+    json_t *meta = meta_json(t);
+    struct mxg_audit_entry e = {.zone = mxg_txn_zone(t),
+                                .source = o->source,
+                                .mode = mxg_mode_name(res->mode),
+                                .decision = res->judged ? &res->decision : NULL,
+                                .changes = res->changes,
+                                .n_changes = res->n_changes,
+                                .metadata = meta};
+    int rc = mxg_audit_append(st, &e, &res->audit_seq, res->audit_hash);
+    if (meta)
+        json_decref(meta);
+    if (rc == MXG_OK)
+        res->audited = true;
+    return rc;
+}
+
+int mxg_guard_judge_apply(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *txn,
+                          const struct mxg_guard_opts *opts, struct mxg_guard_result *res)
+{
+    int rc = judge(st, cfg, txn, opts->guarded, res);
+    if (rc != MXG_OK)
+        return rc;
+    if (res->judged && res->decision.verdict == MXG_VERDICT_REJECT) {
+        res->refused = true;
+        return MXG_OK;
+    }
+    if (res->judged && res->decision.verdict == MXG_VERDICT_FIX &&
+        (rc = apply_fix(txn, &res->decision)) != MXG_OK)
+        return rc;
+    if ((rc = mxg_txn_apply(txn, st)) != MXG_OK)
+        return rc;
+    /* A transaction that changes nothing leaves no audit record. */
+    if (res->n_changes == 0 && mxg_txn_meta_count(txn) == 0 && !mxg_txn_wipes(txn))
+        return MXG_OK;
+    return append_audit(st, txn, opts, res);
+}
+
+int mxg_guard_record_refusal(struct mxg_store *st, struct mxg_txn *txn,
+                             const struct mxg_guard_opts *opts, struct mxg_guard_result *res)
+{
+    int rc = MXG_STORE_CALL0(st, begin);
+    if (rc != MXG_OK)
+        return rc;
+    rc = append_audit(st, txn, opts, res);
+    if (rc == MXG_OK)
+        return MXG_STORE_CALL0(st, commit);
+    MXG_STORE_CALL0(st, rollback);
+    return rc;
+}
+
+int mxg_guard_commit(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *txn,
+                     const struct mxg_guard_opts *opts, struct mxg_guard_result *res)
+{
+    int rc = MXG_STORE_CALL0(st, begin);
+    if (rc != MXG_OK)
+        return rc;
+    rc = mxg_guard_judge_apply(st, cfg, txn, opts, res);
+    if (rc == MXG_OK && !res->refused)
+        rc = MXG_STORE_CALL0(st, commit);
+    else
+        MXG_STORE_CALL0(st, rollback);
+    if (rc != MXG_OK) {
+        res->audited = false;
+        return rc;
+    }
+    if (res->refused)
+        return mxg_guard_record_refusal(st, txn, opts, res);
+    return MXG_OK;
+}
+
+int mxg_guard_check(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *txn,
+                    struct mxg_guard_result *res)
+{
+    return judge(st, cfg, txn, true, res);
+}
+
+void mxg_guard_result_free(struct mxg_guard_result *res)
+{
+    if (res->judged)
+        mxg_decision_free(&res->decision);
+    free_changes(res->changes, res->n_changes);
+    memset(res, 0, sizeof(*res));
+}
