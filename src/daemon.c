@@ -160,11 +160,12 @@ int mxg_daemon_run(struct mxg_config *cfg)
         return 2;
     }
 
+    struct mxg_line_handler bh = mxg_backend_handler(be);
     struct mxg_server_opts bopts = {.path = cfg->backend_socket,
                                     .mode = cfg->backend_socket_mode,
                                     .group = cfg->backend_socket_group,
                                     .max_connections = cfg->max_connections};
-    rc = mxg_server_start(&d.loop, be, &bopts, &d.backend_srv, err, sizeof(err));
+    rc = mxg_server_start(&d.loop, &bh, &bopts, &d.backend_srv, err, sizeof(err));
     if (rc != MXG_OK) {
         mxg_err("backend socket: %s", err);
         goto out;

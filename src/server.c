@@ -21,7 +21,7 @@
 struct conn {
     uv_pipe_t pipe; /* first: the handle's address is the connection's */
     struct mxg_server *srv;
-    struct mxg_session *session;
+    void *session;
     struct conn *prev, *next;
     char *buf;
     size_t len, cap;
@@ -41,7 +41,7 @@ struct write_req {
 struct mxg_server {
     uv_pipe_t listener;
     uv_loop_t *loop;
-    struct mxg_backend *be;
+    struct mxg_line_handler h;
     struct conn *conns;
     struct mxg_server_stats stats;
     unsigned max_connections;
@@ -88,7 +88,8 @@ static void conn_close(struct conn *c)
         c->next->prev = c->prev;
     srv->stats.open--;
     /* Dropping the session rolls back whatever transaction the peer left open. */
-    mxg_session_free(c->session);
+    if (c->session)
+        srv->h.close(c->session);
     c->session = NULL;
     mxg_debug("connection %u closed", c->id);
     srv->pending_closes++;
@@ -167,20 +168,20 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 
 static void refuse_oversized(struct conn *c)
 {
-    static const char msg[] =
-        "{\"result\":false,\"log\":[\"mxguard: request line too long, closing connection\"]}\n";
+    const char *msg = c->srv->h.oversized;
+    size_t len = strlen(msg);
     c->srv->stats.oversized++;
     mxg_warn("connection %u: request line over %d bytes, closing", c->id, MXG_LINE_MAX);
     uv_read_stop((uv_stream_t *)&c->pipe);
     c->draining = true;
-    char *copy = malloc(sizeof(msg) - 1);
+    char *copy = malloc(len);
     if (!copy) {
         conn_close(c);
         return;
     }
-    memcpy(copy, msg, sizeof(msg) - 1);
+    memcpy(copy, msg, len);
     /* The connection closes once the refusal is written (write_done). */
-    conn_write(c, copy, sizeof(msg) - 1, true);
+    conn_write(c, copy, len, true);
 }
 
 static void process_lines(struct conn *c)
@@ -200,7 +201,7 @@ static void process_lines(struct conn *c)
         if (llen > 0) {
             char *reply = NULL;
             size_t rlen = 0;
-            if (mxg_backend_handle(c->session, c->buf + start, llen, &reply, &rlen) != MXG_OK) {
+            if (c->srv->h.handle(c->session, c->buf + start, llen, &reply, &rlen) != MXG_OK) {
                 mxg_err("connection %u: out of memory answering a request", c->id);
                 conn_close(c);
                 return;
@@ -277,7 +278,7 @@ static void on_connection(uv_stream_t *listener, int status)
         conn_close(c);
         return;
     }
-    c->session = mxg_session_new(srv->be);
+    c->session = srv->h.open(srv->h.ctx);
     if (!c->session) {
         mxg_err("out of memory creating a session");
         conn_close(c);
@@ -326,7 +327,36 @@ static void listener_closed(uv_handle_t *h)
     maybe_free_server(srv);
 }
 
-int mxg_server_start(uv_loop_t *loop, struct mxg_backend *be, const struct mxg_server_opts *opts,
+static void *backend_open(void *ctx)
+{
+    return mxg_session_new(ctx);
+}
+
+static void backend_close(void *sess)
+{
+    mxg_session_free(sess);
+}
+
+static int backend_handle(void *sess, const char *line, size_t len, char **reply,
+                          size_t *replylen)
+{
+    return mxg_backend_handle(sess, line, len, reply, replylen);
+}
+
+struct mxg_line_handler mxg_backend_handler(struct mxg_backend *be)
+{
+    struct mxg_line_handler h = {.ctx = be,
+                                 .open = backend_open,
+                                 .close = backend_close,
+                                 .handle = backend_handle,
+                                 .name = "backend",
+                                 .oversized = "{\"result\":false,\"log\":[\"mxguard: request "
+                                              "line too long, closing connection\"]}\n"};
+    return h;
+}
+
+int mxg_server_start(uv_loop_t *loop, const struct mxg_line_handler *handler,
+                     const struct mxg_server_opts *opts,
                      struct mxg_server **out, char *err, size_t errlen)
 {
     struct mxg_server *srv = calloc(1, sizeof(*srv));
@@ -339,7 +369,7 @@ int mxg_server_start(uv_loop_t *loop, struct mxg_backend *be, const struct mxg_s
     }
     snprintf(srv->path, sizeof(srv->path), "%s", opts->path);
     srv->loop = loop;
-    srv->be = be;
+    srv->h = *handler;
     srv->max_connections = opts->max_connections ? opts->max_connections : 256;
 
     struct stat sb;

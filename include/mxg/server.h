@@ -15,6 +15,21 @@
 
 struct mxg_server;
 
+/* What a listener does with the lines of its connections: one session per connection, one
+ * reply per line. The backend socket uses mxg_backend_handler(); the control socket its own. */
+struct mxg_line_handler {
+    void *ctx;
+    void *(*open)(void *ctx);  /* a new session, or NULL when out of memory */
+    void (*close)(void *sess); /* the connection is gone */
+    /* Sets *reply (malloc'd, ending in "\n"); returns 0 or MXG_ENOMEM. */
+    int (*handle)(void *sess, const char *line, size_t len, char **reply, size_t *replylen);
+    const char *name;      /* for log lines: "backend", "control" */
+    const char *oversized; /* the reply (with "\n") to a line over MXG_LINE_MAX */
+};
+
+/* The remote-backend protocol over be. */
+struct mxg_line_handler mxg_backend_handler(struct mxg_backend *be);
+
 struct mxg_server_opts {
     const char *path;
     mode_t mode;
@@ -31,7 +46,8 @@ struct mxg_server_stats {
 
 /* Binds and listens. Refuses (MXG_EBUSY) a path on which a live process accepts connections;
  * removes a stale socket file. Returns 0 or MXG_E* with a message in err. */
-int mxg_server_start(uv_loop_t *loop, struct mxg_backend *be, const struct mxg_server_opts *opts,
+int mxg_server_start(uv_loop_t *loop, const struct mxg_line_handler *handler,
+                     const struct mxg_server_opts *opts,
                      struct mxg_server **out, char *err, size_t errlen);
 
 /* Closes the listener and every connection (rolling back their transactions); the memory is

@@ -31,6 +31,7 @@ struct fixture {
     struct mxg_config cfg;
     struct mxg_store *st;
     struct mxg_backend *be;
+    struct mxg_line_handler h;
     uv_loop_t loop;
     uv_async_t stop;
     struct mxg_server *srv;
@@ -64,11 +65,12 @@ static int start(void **state, unsigned max_conn)
         mxg_zone_create(f->st, "example.com.", MXG_KIND_NATIVE, NULL, NULL, 0, err, sizeof(err)),
         MXG_OK);
     f->be = mxg_backend_new(f->st, &f->cfg);
+    f->h = mxg_backend_handler(f->be);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     uv_async_init(&f->loop, &f->stop, on_stop);
     f->stop.data = f;
     struct mxg_server_opts o = {.path = f->path, .mode = 0640, .max_connections = max_conn};
-    assert_int_equal(mxg_server_start(&f->loop, f->be, &o, &f->srv, err, sizeof(err)), MXG_OK);
+    assert_int_equal(mxg_server_start(&f->loop, &f->h, &o, &f->srv, err, sizeof(err)), MXG_OK);
     assert_int_equal(pthread_create(&f->thread, NULL, loop_thread, f), 0);
     *state = f;
     return 0;
@@ -272,7 +274,7 @@ static void test_socket_file(void **state)
     struct mxg_server *srv2 = NULL;
     struct mxg_server_opts o = {.path = f->path, .mode = 0600, .max_connections = 4};
     char err[256];
-    assert_int_equal(mxg_server_start(&loop2, f->be, &o, &srv2, err, sizeof(err)), MXG_EBUSY);
+    assert_int_equal(mxg_server_start(&loop2, &f->h, &o, &srv2, err, sizeof(err)), MXG_EBUSY);
     assert_non_null(strstr(err, "in use"));
     /* A path that is not a socket is refused. */
     char file[160];
@@ -280,7 +282,7 @@ static void test_socket_file(void **state)
     FILE *fp = fopen(file, "w");
     fclose(fp);
     o.path = file;
-    assert_int_equal(mxg_server_start(&loop2, f->be, &o, &srv2, err, sizeof(err)), MXG_EEXIST);
+    assert_int_equal(mxg_server_start(&loop2, &f->h, &o, &srv2, err, sizeof(err)), MXG_EEXIST);
     unlink(file);
     /* A stale socket (nobody listening) is replaced. */
     char stale[100];
@@ -291,7 +293,7 @@ static void test_socket_file(void **state)
     assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
     close(s);
     o.path = stale;
-    assert_int_equal(mxg_server_start(&loop2, f->be, &o, &srv2, err, sizeof(err)), MXG_OK);
+    assert_int_equal(mxg_server_start(&loop2, &f->h, &o, &srv2, err, sizeof(err)), MXG_OK);
     mxg_server_stop(srv2);
     uv_run(&loop2, UV_RUN_NOWAIT);
     assert_int_equal(uv_loop_close(&loop2), 0);
