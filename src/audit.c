@@ -82,8 +82,8 @@ static json_t *changes_json(const struct mxg_rrset_change *c, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++) {
-        json_t *o = json_pack("{s:s,s:s,s:o,s:o}", "name", c[i].name, "type", c[i].type,
-                              "before", rrdata(c[i].before, c[i].n_before), "after",
+        json_t *o = json_pack("{s:s,s:s,s:o,s:o}", "name", c[i].name, "type", c[i].type, "before",
+                              rrdata(c[i].before, c[i].n_before), "after",
                               rrdata(c[i].after, c[i].n_after));
         if (!o || json_array_append_new(a, o) != 0) {
             json_decref(a);
@@ -97,12 +97,11 @@ static json_t *findings_json(const struct mxg_finding *f, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++) {
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s}", "rule", f[i].rule, "severity",
-                              mxg_severity_name(f[i].severity), "name", f[i].name ? f[i].name : "",
-                              "family", f[i].family ? f[i].family : "", "old",
-                              strings(f[i].old_values, f[i].n_old), "new",
-                              strings(f[i].new_values, f[i].n_new), "reason",
-                              f[i].reason ? f[i].reason : "");
+        json_t *o = json_pack(
+            "{s:s,s:s,s:s,s:s,s:o,s:o,s:s}", "rule", f[i].rule, "severity",
+            mxg_severity_name(f[i].severity), "name", f[i].name ? f[i].name : "", "family",
+            f[i].family ? f[i].family : "", "old", strings(f[i].old_values, f[i].n_old), "new",
+            strings(f[i].new_values, f[i].n_new), "reason", f[i].reason ? f[i].reason : "");
         if (!o || json_array_append_new(a, o) != 0) {
             json_decref(a);
             return NULL;
@@ -114,13 +113,12 @@ static json_t *findings_json(const struct mxg_finding *f, size_t n)
 json_t *mxg_audit_body(const struct mxg_audit_entry *e)
 {
     const struct mxg_decision *d = e->decision;
-    json_t *o = json_pack(
-        "{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "zone", e->zone, "source",
-        e->source ? e->source : "unknown", "mode", e->mode ? e->mode : "", "verdict",
-        mxg_verdict_name(d ? d->verdict : MXG_VERDICT_ALLOW), "findings",
-        d ? findings_json(d->findings, d->n_findings) : json_array(), "changes",
-        changes_json(e->changes, e->n_changes), "fix",
-        d ? changes_json(d->fix, d->n_fix) : json_array());
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "zone", e->zone, "source",
+                          e->source ? e->source : "unknown", "mode", e->mode ? e->mode : "",
+                          "verdict", mxg_verdict_name(d ? d->verdict : MXG_VERDICT_ALLOW),
+                          "findings", d ? findings_json(d->findings, d->n_findings) : json_array(),
+                          "changes", changes_json(e->changes, e->n_changes), "fix",
+                          d ? changes_json(d->fix, d->n_fix) : json_array());
     if (o && e->metadata && json_object_set(o, "metadata", e->metadata) != 0) {
         json_decref(o);
         return NULL;

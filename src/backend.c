@@ -669,6 +669,11 @@ static int parse_write_rr(struct mxg_session *s, struct mxg_reply *r, const char
                MXG_EINVAL;
     rec->type = type;
     rec->content = s->content;
+    /* pdns sends content in its own form already: keep it byte for byte (escapes, LOC precision,
+     * case), so that what a client wrote is what it reads back. Knot's rendering is kept only
+     * where pdns's form would not be valid for its own API: unquoted TXT/SPF. */
+    if (!((strcmp(type, "TXT") == 0 || strcmp(type, "SPF") == 0) && content[0] != '"'))
+        memcpy(s->content, content, json_string_length(jc) + 1);
     rec->ttl = (uint32_t)ttl;
     rec->auth = !json_is_false(ja);
     return MXG_OK;

@@ -1,6 +1,7 @@
 /* dns_rr.c -- record types and pdns record content (parsed by libzscanner, rendered by libknot). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -191,6 +192,59 @@ static const struct rr_fmt *fmt_of(uint16_t type)
 /* Rewrites knot's rendering in place into pdns content: single spaces between tokens (knot
  * pads LOC fields, ends CAA/URI with a space), no trailing dot on names, lowercase hex.
  * Returns the new length. */
+/* Value of a \DDD escape at s (s[0] == '\\'), or -1. */
+static int ddd(const char *s, size_t avail)
+{
+    if (avail < 4 || s[0] != '\\' || !isdigit((unsigned char)s[1]) ||
+        !isdigit((unsigned char)s[2]) || !isdigit((unsigned char)s[3]))
+        return -1;
+    int v = (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    return v <= 255 ? v : -1;
+}
+
+/* pdns keeps UTF-8 in TXT/SPF strings as raw bytes; knot writes every octet over 0x7e as
+ * \DDD. Turn the \DDD runs that form valid UTF-8 sequences back into raw bytes. */
+static size_t utf8_unescape(char *b, size_t n)
+{
+    size_t r = 0, w = 0;
+    while (r < n) {
+        int lead = b[r] == '\\' ? ddd(b + r, n - r) : -1;
+        if (lead < 0) {
+            if (b[r] == '\\' && r + 1 < n)
+                b[w++] = b[r++];
+            b[w++] = b[r++];
+            continue;
+        }
+        int need = lead >= 0xC2 && lead <= 0xDF   ? 1
+                   : lead >= 0xE0 && lead <= 0xEF ? 2
+                   : lead >= 0xF0 && lead <= 0xF4 ? 3
+                                                  : -1;
+        unsigned char seq[4] = {(unsigned char)lead};
+        bool ok = need > 0;
+        for (int k = 1; ok && k <= need; k++) {
+            int v = ddd(b + r + 4 * (size_t)k, n - r - 4 * (size_t)k);
+            ok = v >= 0x80 && v <= 0xBF;
+            if (ok)
+                seq[k] = (unsigned char)v;
+        }
+        /* Overlong forms and surrogates are not valid UTF-8. */
+        if (ok && ((lead == 0xE0 && seq[1] < 0xA0) || (lead == 0xED && seq[1] > 0x9F) ||
+                   (lead == 0xF0 && seq[1] < 0x90) || (lead == 0xF4 && seq[1] > 0x8F)))
+            ok = false;
+        if (!ok) {
+            memmove(b + w, b + r, 4);
+            w += 4;
+            r += 4;
+            continue;
+        }
+        for (int k = 0; k <= need; k++)
+            b[w++] = (char)seq[k];
+        r += 4 * (size_t)(need + 1);
+    }
+    b[w] = '\0';
+    return w;
+}
+
 static size_t postprocess(uint16_t type, char *b, size_t n)
 {
     const struct rr_fmt *fmt = fmt_of(type);
@@ -421,6 +475,8 @@ int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *ou
     size_t len;
     if (n >= 0) {
         len = postprocess(type, out, (size_t)n);
+        if (type == KNOT_RRTYPE_TXT || type == KNOT_RRTYPE_SPF)
+            len = utf8_unescape(out, len);
     } else {
         /* Too small for the caller's buffer, or not renderable at all: tell them apart. */
         char *big = malloc(RENDER_SCRATCH);
@@ -435,6 +491,8 @@ int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *ou
             len = 0;
         } else {
             len = postprocess(type, big, (size_t)n);
+            if (type == KNOT_RRTYPE_TXT || type == KNOT_RRTYPE_SPF)
+                len = utf8_unescape(big, len);
             if (len < outlen) {
                 memcpy(out, big, len + 1);
             } else {

@@ -82,8 +82,8 @@ static int v_referrers(void *ctx, enum mxg_side side, const char *type, const ch
                        int (*cb)(void *cbctx, const char *owner), void *cbctx)
 {
     struct mxg_guard_view_ctx *v = ctx;
-    struct ref_ctx r = {.v = v, .side = side, .cb = cb, .cbctx = cbctx, .type = type,
-                        .target = target};
+    struct ref_ctx r = {
+        .v = v, .side = side, .cb = cb, .cbctx = cbctx, .type = type, .target = target};
     int rc = MXG_STORE_CALL(v->st, referrers, type, target, ref_store, &r);
     if (rc != MXG_OK || side != MXG_AFTER || !v->txn)
         return rc;

@@ -337,8 +337,7 @@ static void backend_close(void *sess)
     mxg_session_free(sess);
 }
 
-static int backend_handle(void *sess, const char *line, size_t len, char **reply,
-                          size_t *replylen)
+static int backend_handle(void *sess, const char *line, size_t len, char **reply, size_t *replylen)
 {
     return mxg_backend_handle(sess, line, len, reply, replylen);
 }
@@ -356,8 +355,8 @@ struct mxg_line_handler mxg_backend_handler(struct mxg_backend *be)
 }
 
 int mxg_server_start(uv_loop_t *loop, const struct mxg_line_handler *handler,
-                     const struct mxg_server_opts *opts,
-                     struct mxg_server **out, char *err, size_t errlen)
+                     const struct mxg_server_opts *opts, struct mxg_server **out, char *err,
+                     size_t errlen)
 {
     struct mxg_server *srv = calloc(1, sizeof(*srv));
     if (!srv)

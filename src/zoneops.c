@@ -63,6 +63,16 @@ int mxg_zone_create(struct mxg_store *st, const char *zone, enum mxg_zone_kind k
     }
     struct mxg_record soa = {
         .name = zone, .type = "SOA", .content = content, .ttl = DEFAULT_TTL, .auth = true};
+    /* Secondary zones start empty, as pdns's own do: the first SOA check then finds nothing
+     * and transfers the zone, whatever the primary's serial. */
+    if (kind == MXG_KIND_SLAVE) {
+        if (rc == MXG_OK)
+            rc = MXG_STORE_CALL0(st, commit);
+        if (rc == MXG_OK)
+            return MXG_OK;
+        snprintf(err, errlen, "creating zone %s: %s", zone, mxg_strerror(rc));
+        goto fail;
+    }
     if (rc == MXG_OK)
         rc = MXG_STORE_CALL(st, record_add, id, &soa);
     for (size_t i = 0; rc == MXG_OK && i < nns; i++) {

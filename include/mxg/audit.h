@@ -19,9 +19,9 @@
 #define MXG_HASH_HEX 65 /* 64 hex digits + NUL */
 
 struct mxg_audit_entry {
-    const char *zone;    /* canonical */
-    const char *source;  /* api, dnsupdate, pdnsutil, axfr, ixfr, metadata, cli, unknown */
-    const char *mode;    /* the effective mode */
+    const char *zone;   /* canonical */
+    const char *source; /* api, dnsupdate, pdnsutil, axfr, ixfr, metadata, cli, unknown */
+    const char *mode;   /* the effective mode */
     const struct mxg_decision *decision; /* verdict, findings, fix; NULL: allow, nothing found */
     const struct mxg_rrset_change *changes;
     size_t n_changes;
@@ -47,9 +47,9 @@ int mxg_audit_hash(json_t *obj, char hash[MXG_HASH_HEX]);
 char *mxg_audit_canonical(json_t *obj);
 
 struct mxg_audit_verify {
-    int64_t records;    /* records checked */
-    int64_t first_bad;  /* seq (or position) of the first bad record, 0 when all good */
-    char reason[256];   /* why it is bad, or why the head does not match */
+    int64_t records;   /* records checked */
+    int64_t first_bad; /* seq (or position) of the first bad record, 0 when all good */
+    char reason[256];  /* why it is bad, or why the head does not match */
     int64_t head_seq;
     char head_hash[MXG_HASH_HEX];
 };

@@ -18,13 +18,13 @@
 #include "mxg/txn.h"
 
 struct mxg_guard_result {
-    bool judged;                  /* the policy ran (guarded and something changed) */
-    bool refused;                 /* nothing was applied */
-    bool audited;                 /* an audit record was written */
-    struct mxg_decision decision; /* owned */
+    bool judged;                      /* the policy ran (guarded and something changed) */
+    bool refused;                     /* nothing was applied */
+    bool audited;                     /* an audit record was written */
+    struct mxg_decision decision;     /* owned */
     struct mxg_rrset_change *changes; /* the transaction's own changes (owned) */
     size_t n_changes;
-    enum mxg_mode mode;           /* the effective mode */
+    enum mxg_mode mode; /* the effective mode */
     int64_t audit_seq;
     char audit_hash[MXG_HASH_HEX];
 };

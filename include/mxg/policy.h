@@ -53,16 +53,16 @@ struct mxg_view {
 };
 
 struct mxg_policy_input {
-    const char *zone;          /* canonical apex of the transaction's zone */
-    const char *const *names;  /* canonical owner names the transaction touches (in zone) */
+    const char *zone;         /* canonical apex of the transaction's zone */
+    const char *const *names; /* canonical owner names the transaction touches (in zone) */
     size_t n_names;
-    enum mxg_mode mode;        /* the effective mode for the zone (metadata already applied) */
-    bool slave;                /* zone of kind slave: never blocked, judged as warn */
+    enum mxg_mode mode; /* the effective mode for the zone (metadata already applied) */
+    bool slave;         /* zone of kind slave: never blocked, judged as warn */
 };
 
 enum mxg_verdict {
-    MXG_VERDICT_ALLOW, /* nothing found (or mode off): commit */
-    MXG_VERDICT_WARN,  /* findings, committed (warn-severity only, mode warn, or a slave zone) */
+    MXG_VERDICT_ALLOW,  /* nothing found (or mode off): commit */
+    MXG_VERDICT_WARN,   /* findings, committed (warn-severity only, mode warn, or a slave zone) */
     MXG_VERDICT_REJECT, /* a blocking finding in mode reject, or fix impossible: nothing applied */
     MXG_VERDICT_FIX     /* blocking moves repaired by the fix records, committed with them */
 };
@@ -83,15 +83,15 @@ struct mxg_rrset_change {
 };
 
 struct mxg_finding {
-    const char *rule;             /* static rule id: "mail-moved", "implicit-mail-moved", ... */
-    enum mxg_severity severity;   /* after rule-severity and implicit-mx; never OFF here */
-    char *name;                   /* the mail domain (or record owner) the finding is about */
-    const char *family;           /* "A", "AAAA" or "" */
-    char **old_values;            /* e.g. the before addresses */
+    const char *rule;           /* static rule id: "mail-moved", "implicit-mail-moved", ... */
+    enum mxg_severity severity; /* after rule-severity and implicit-mx; never OFF here */
+    char *name;                 /* the mail domain (or record owner) the finding is about */
+    const char *family;         /* "A", "AAAA" or "" */
+    char **old_values;          /* e.g. the before addresses */
     size_t n_old;
-    char **new_values;            /* e.g. the after addresses ("ALIAS target" for unknown) */
+    char **new_values; /* e.g. the after addresses ("ALIAS target" for unknown) */
     size_t n_new;
-    char *reason;                 /* one sentence for people */
+    char *reason; /* one sentence for people */
 };
 
 struct mxg_decision {
@@ -114,7 +114,7 @@ int mxg_policy_evaluate(const struct mxg_view *view, const struct mxg_policy_inp
                         const struct mxg_config *cfg, struct mxg_decision *out);
 
 void mxg_decision_free(struct mxg_decision *d);
-const char *mxg_verdict_name(enum mxg_verdict v); /* "allow", "warn", "reject", "fix" */
+const char *mxg_verdict_name(enum mxg_verdict v);   /* "allow", "warn", "reject", "fix" */
 const char *mxg_severity_name(enum mxg_severity s); /* "off", "warn", "block" */
 
 /* The severity a rule has under cfg (rule-severity, implicit-mx for implicit-mail-moved). */

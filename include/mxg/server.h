@@ -47,8 +47,8 @@ struct mxg_server_stats {
 /* Binds and listens. Refuses (MXG_EBUSY) a path on which a live process accepts connections;
  * removes a stale socket file. Returns 0 or MXG_E* with a message in err. */
 int mxg_server_start(uv_loop_t *loop, const struct mxg_line_handler *handler,
-                     const struct mxg_server_opts *opts,
-                     struct mxg_server **out, char *err, size_t errlen);
+                     const struct mxg_server_opts *opts, struct mxg_server **out, char *err,
+                     size_t errlen);
 
 /* Closes the listener and every connection (rolling back their transactions); the memory is
  * released once the loop has run the close callbacks. Removes the socket file. */

@@ -18,6 +18,9 @@ REF_PORT=5342
 REF_API=8082
 
 mxg_write_config "$IT_WORK/mxguard"
+# These tests are about the write path, not the mail guard: the test network's addresses are
+# declared mail ranges so that MX records written here never count as mail moving away.
+echo "mail-ranges=192.0.2.0/24,198.51.100.0/24,203.0.113.0/24,2001:db8::/32" >>"$MXG_CONF"
 mxg_import_zones "example.com=$IT_ZONES_DIR/example.com.zone" "example.net=$IT_ZONES_DIR/example.net.zone"
 mxg_start
 pdns_start --kind remote --port "$PORT" --api-port "$API" --name pdns-remote
@@ -31,16 +34,16 @@ api() { curl -sS -m 10 -H 'X-API-Key: secret' "$@"; }
 zone_url() { echo "http://127.0.0.1:$1/api/v1/servers/localhost/zones/example.com"; }
 
 # patch JSON -- PATCH example.com on mxguard; prints the HTTP status. The same body goes to
-# the reference; its status must match (pdns validates before the backend sees anything).
+# the reference; its status must match (checked once near the end).
 patch() {
     local body=$1 code ref
     code=$(api -o "$IT_WORK/patch.out" -w '%{http_code}' -X PATCH -H 'Content-Type: application/json' \
         --data "$body" "$(zone_url "$API")") || code=CURL-FAILED
     ref=$(api -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/json' \
         --data "$body" "$(zone_url "$REF_API")") || ref=CURL-FAILED
+    # (runs in $(...): record mismatches in a file, checked at the end)
     if [ "$code" != "$ref" ]; then
-        it_fail "PATCH status differs from the gsqlite3 reference: mxguard $code, reference $ref"
-        cat "$IT_WORK/patch.out"; echo
+        printf 'mxguard %s, reference %s: %.300s\n' "$code" "$ref" "$body" >>"$IT_WORK/patch-mismatch.txt"
     fi
     echo "$code"
 }
@@ -183,6 +186,67 @@ for want in '"content": "\"he said \\\"hi\\\"\" \"second\" \"third; x\""' '"cont
     assert_contains "$(sed 's/": *"/": "/g' <<<"$get")" "$want" "API GET shows $want"
 done
 
+# --- more types, one PATCH each, against the reference: same status, same dig answer ------------
+# (LOC and DNSKEY below are in a form pdns itself refuses: 422 on both sides.)
+i=0
+while IFS='|' read -r t c; do
+    [ -n "$t" ] || continue
+    i=$((i + 1))
+    body=$(python3 -c 'import json, sys; print(json.dumps({"rrsets": [{"name": "ty%s.example.com." % sys.argv[3],
+        "type": sys.argv[1], "ttl": 300, "changetype": "REPLACE", "records": [{"content": sys.argv[2], "disabled": False}]}]}))' \
+        "$t" "$c" "$i")
+    code=$(patch "$body")
+    a=$(dig_at "$PORT" +short +nosplit "ty$i.example.com" "$t" | sort)
+    b=$(dig_at "$REF_PORT" +short +nosplit "ty$i.example.com" "$t" | sort)
+    if [ "$a" = "$b" ] && { [ "$code" = 422 ] || [ -n "$a" ]; }; then
+        it_pass "$t '$c': PATCH $code, dig equals pdns/gsqlite3${a:+ ($a)}"
+    else
+        it_fail "$t '$c': PATCH $code; dig mxguard [$a] vs pdns/gsqlite3 [$b]"
+    fi
+done <<'TYPES'
+SVCB|1 . alpn=h2,h3 port=8443
+HTTPS|1 . alpn=h2 ipv4hint=192.0.2.1
+HTTPS|0 svc.example.com.
+URI|10 1 "https://www.example.com/"
+CERT|1 0 0 YWJjZA==
+IPSECKEY|10 1 2 192.0.2.38 AQNRU3mG7TVTO2BkR47usntb102uFJtugbo6BSGvgqt4AQ==
+OPENPGPKEY|YWJjZGVmZ2hpams=
+SMIMEA|3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+RP|admin.example.com. txt.example.com.
+AFSDB|1 afs.example.com.
+KX|10 kx.example.com.
+DHCID|AAIBY2/AuCccgoJbsaxcQc9TUapptP69lOjxfNuVAA2kjEA=
+DNAME|example.net.
+EUI48|00-00-5e-00-53-2a
+EUI64|00-00-5e-ef-10-00-00-2a
+MINFO|rmail.example.com. email.example.com.
+APL|1:192.0.2.0/24 !1:192.0.2.128/25
+CSYNC|66 3 A NS AAAA
+ZONEMD|2018031500 1 1 FEBE3D4CE2EC2FFA4BA99D46CD69D6D29711E55217057BEE7EB1A7B641A47BA7FED2DD5B97AE499FAFA4F22C6BD647DE
+NID|10 0014:4fff:ff20:ee64
+L32|10 10.1.2.0
+L64|10 2001:0db8:1140:1000
+LP|10 l64-subnet1.example.com.
+KEY|256 3 8 AwEAAb+ZAtVvp1vWeAzG
+TXT|"ünïcode"
+TXT|"\195\188 and \009 tab"
+TXT|"a\"b" "c\\d" "e;f" ""
+NAPTR|100 50 "s" "http+I2L+I2C+I2R" "" _http._tcp.example.com.
+SPF|"v=spf1 " "-all"
+CAA|0 issue "ca.example.net; account=123"
+CAA|0 tbs "Unknown"
+HINFO|"" ""
+MX|0 .
+SRV|0 0 0 .
+DS|12345 8 1 0123456789abcdef0123456789abcdef01234567
+CDS|0 0 0 00
+CDNSKEY|0 3 0 AA==
+SSHFP|4 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+TYPE65280|\# 3 010203
+LOC|0 0 0.000 N 0 0 0.000 E 0.00m 1.00m 10000.00m 10.00m
+DNSKEY|257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==
+TYPES
+
 # --- the whole zone equals what pdns's own backend made of the same PATCHes ----------------
 dump_zone() {
     api "$(zone_url "$1")" | python3 -c '
@@ -192,8 +256,15 @@ for rr in z["rrsets"]:
     for r in rr["records"]:
         print(rr["name"].lower(), rr["type"], rr["ttl"], r["content"])' | sort
 }
-dump_zone "$API" >"$IT_WORK/zone-mxguard.txt"
-dump_zone "$REF_API" >"$IT_WORK/zone-ref.txt"
+dump_zone "$API" >"$IT_WORK/zone-mxguard.all"
+dump_zone "$REF_API" >"$IT_WORK/zone-ref.all"
+# ty25 (UTF-8 TXT) has its own check below; leave it out here so the diff stays meaningful.
+grep -v '^ty25\.example\.com\. ' "$IT_WORK/zone-mxguard.all" >"$IT_WORK/zone-mxguard.txt" || true
+grep -v '^ty25\.example\.com\. ' "$IT_WORK/zone-ref.all" >"$IT_WORK/zone-ref.txt" || true
+# A TXT written with raw UTF-8 reads back through the API as written (pdns's own backends
+# return it unchanged; the DNS answer is the same bytes either way).
+assert_eq "$(grep '^ty25\.example\.com\. ' "$IT_WORK/zone-ref.all")" "$(grep '^ty25\.example\.com\. ' "$IT_WORK/zone-mxguard.all")" \
+    "API GET returns a UTF-8 TXT as written (as pdns/gsqlite3 does)"
 if diff -u "$IT_WORK/zone-ref.txt" "$IT_WORK/zone-mxguard.txt" >"$IT_WORK/zone.diff"; then
     it_pass "API GET of the zone equals pdns/gsqlite3 after the same PATCHes ($(wc -l <"$IT_WORK/zone-mxguard.txt") records)"
 else
@@ -221,6 +292,8 @@ bad = n = 0
 for rr in z["rrsets"]:
     name, t = rr["name"].lower(), rr["type"]
     if any(name == c or name.endswith("." + c) for c in cuts) and t != "DS":
+        continue
+    if re.match(r"ty[0-9]+\.", name):   # the extra types: compared against the reference above
         continue
     want = sorted(norm(t, r["content"]) for r in rr["records"])
     out = subprocess.run([dig, "@127.0.0.1", "-p", port, "+norec", "+tries=2", "+time=2", "+short",
@@ -265,7 +338,15 @@ assert_eq DEFAULT "$(soa_edit_api)" "SOA-EDIT-API untouched"
 assert_answer "$PORT" mx1.example.net A 198.51.100.25
 assert_eq 2024020101 "$(dig_short "$PORT" example.net SOA | awk '{print $3}')" "example.net serial untouched"
 
+if [ -s "$IT_WORK/patch-mismatch.txt" ]; then
+    it_fail "PATCH status differs from pdns/gsqlite3 for $(wc -l <"$IT_WORK/patch-mismatch.txt") PATCHes"
+    head -n 5 "$IT_WORK/patch-mismatch.txt" | sed 's/^/       /'
+else
+    it_pass "every PATCH got the same HTTP status as on pdns/gsqlite3"
+fi
+
 # --- after a restart of mxguard everything is still there (it was committed) ---------------
+s_final=$(serial)
 mxg_stop
 mxg_start
 ok=no
@@ -275,6 +356,6 @@ for _ in 1 2 3 4 5; do
 done
 assert_eq yes "$ok" "writes survive an mxguard restart"
 assert_answer "$PORT" newhost.example.com A 192.0.2.90
-assert_eq "$s6" "$(serial)" "serial survives the restart"
+assert_eq "$s_final" "$(serial)" "serial survives the restart"
 
 it_finish

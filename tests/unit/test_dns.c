@@ -421,11 +421,14 @@ static const struct norm_case norm_ok[] = {
     {"TXT", "say \"hi\"", "\"say \\\"hi\\\"\""},
     {"TXT", "semi;colon (paren)", "\"semi;colon (paren)\""},
     {"TXT", "\"a;b\"", "\"a;b\""},
-    {"TXT", "\"tab\\009 utf8 \\195\\169\"", "\"tab\\009 utf8 \\195\\169\""},
+    {"TXT", "\"tab\\009 utf8 \\195\\169\"", "\"tab\\009 utf8 \xc3\xa9\""},
+    /* Invalid UTF-8 (a lone continuation octet, an overlong form) stays escaped. */
+    {"TXT", "\"x\\169y\\192\\175\"", "\"x\\169y\\192\\175\""},
+    {"SPF", "\"v=spf1 \\226\\130\\172 -all\"", "\"v=spf1 \xe2\x82\xac -all\""},
     {"TXT", "trail\\ ", "\"trail \""},
-    /* Raw octets over 0x7f (UTF-8) are taken as \DDD, as pdns stores them. */
-    {"TXT", "caf\xc3\xa9", "\"caf\\195\\169\""},
-    {"TXT", "\"caf\\\xc3\xa9\"", "\"caf\\195\\169\""},
+    /* UTF-8 in TXT stays raw UTF-8, as pdns stores it; in names it is \DDD. */
+    {"TXT", "caf\xc3\xa9", "\"caf\xc3\xa9\""},
+    {"TXT", "\"caf\\\xc3\xa9\"", "\"caf\xc3\xa9\""},
     {"CNAME", "caf\xc3\xa9.example.", "caf\\195\\169.example"},
     {"TXT", "\"back\\\\slash\"", "\"back\\\\slash\""},
     {"SPF", "v=spf1 mx -all", "\"v=spf1 mx -all\""},

@@ -197,7 +197,8 @@ static void test_oversized_line_closes_only_that_connection(void **state)
     assert_true(n > 0);
     assert_non_null(strstr(buf, "\"result\":false"));
     assert_non_null(strstr(buf, "too long"));
-    assert_int_equal(read_line(fd, buf, sizeof(buf)), 0); /* then closed */
+    /* then closed: EOF, or a reset because mxguard closed with the rest of the line unread */
+    assert_true(read_line(fd, buf, sizeof(buf)) <= 0);
     close(fd);
 
     send_all(other, PING, strlen(PING));
