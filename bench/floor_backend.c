@@ -245,9 +245,9 @@ static json_t *m_lookup(json_t *params)
         struct record *r = &nd->recs[i];
         if (!any && strcasecmp(r->type, qtype) != 0)
             continue;
-        json_array_append_new(arr, json_pack("{s:s,s:O,s:s,s:I,s:i,s:i}", "qtype", r->type,
-                                             "qname", jq, "content", r->content, "ttl",
-                                             (json_int_t)r->ttl, "auth", 1, "domain_id", 1));
+        json_array_append_new(arr, json_pack("{s:s,s:O,s:s,s:I,s:i,s:i}", "qtype", r->type, "qname",
+                                             jq, "content", r->content, "ttl", (json_int_t)r->ttl,
+                                             "auth", 1, "domain_id", 1));
     }
     if (json_array_size(arr) == 0) {
         json_decref(arr);
@@ -267,10 +267,9 @@ static json_t *m_list(json_t *params)
         struct node *nd = order[k];
         for (size_t i = 0; i < nd->nrecs; i++) {
             struct record *r = &nd->recs[i];
-            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:i,s:i}", "qtype",
-                                                 r->type, "qname", nd->name, "content",
-                                                 r->content, "ttl", (json_int_t)r->ttl, "auth",
-                                                 1, "domain_id", 1));
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:i,s:i}", "qtype", r->type,
+                                                 "qname", nd->name, "content", r->content, "ttl",
+                                                 (json_int_t)r->ttl, "auth", 1, "domain_id", 1));
         }
     }
     return arr;
@@ -479,8 +478,8 @@ int main(int argc, char **argv)
     struct epoll_event lev = {.events = EPOLLIN, .data.ptr = NULL};
     epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev);
     if (verbose)
-        fprintf(stderr, "floor_backend: zone %s, serial %ld, %zu names, on %s\n", zone,
-                zone_serial, norder, sock);
+        fprintf(stderr, "floor_backend: zone %s, serial %ld, %zu names, on %s\n", zone, zone_serial,
+                norder, sock);
 
     struct epoll_event evs[MAX_EVENTS];
     while (!stop) {

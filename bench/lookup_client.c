@@ -212,8 +212,8 @@ int main(int argc, char **argv)
             usage();
         }
     }
-    if (!sock || !mixpath || optind != argc || nconns < 1 || nconns > MAX_CONNS ||
-        duration <= 0 || count < 0)
+    if (!sock || !mixpath || optind != argc || nconns < 1 || nconns > MAX_CONNS || duration <= 0 ||
+        count < 0)
         usage();
     if (warmup < 0)
         warmup = count > 0 ? 0 : 1;
