@@ -28,8 +28,8 @@ static void setup_once(void)
         mxg_store_sqlite_open(":memory:", &store, err, sizeof(err)) != MXG_OK)
         abort();
     const char *ns[] = {"ns1.example.com"};
-    if (mxg_zone_create(store, "example.com.", MXG_KIND_MASTER, NULL, ns, 1, err, sizeof(err)) !=
-        MXG_OK)
+    if (mxg_zone_create(store, &config, "example.com.", MXG_KIND_MASTER, NULL, ns, 1, err,
+                        sizeof(err)) != MXG_OK)
         abort();
     backend = mxg_backend_new(store, &config);
 }
