@@ -24,8 +24,10 @@ static int set_soa_edit_api(struct mxg_txn *t)
     return mxg_txn_meta_set(t, "SOA-EDIT-API", val, 1);
 }
 
-static const struct mxg_guard_opts CLI_AUDITED = {.source = "cli", .guarded = false};
-static const struct mxg_guard_opts CLI_GUARDED = {.source = "cli", .guarded = true};
+static const struct mxg_guard_opts CLI_AUDITED = {
+    .source = "cli", .guarded = false, .always_audit = true};
+static const struct mxg_guard_opts CLI_GUARDED = {
+    .source = "cli", .guarded = true, .always_audit = true};
 
 int mxg_zone_create(struct mxg_store *st, const struct mxg_config *cfg, const char *zone,
                     enum mxg_zone_kind kind, const char *masters, const char *const *ns, size_t nns,
