@@ -163,6 +163,11 @@ static json_t *control_remote(const struct mxg_config *cfg, json_t *req)
     return reply;
 }
 
+/* In-process ops leave pdns-control to the command (it runs it once, for both paths). */
+static void zones_changed_later(struct mxg_control *c)
+{
+}
+
 /* Runs one control op: through the daemon when it runs, else in-process on the store. */
 static json_t *control(const struct mxg_config *cfg, json_t *req)
 {
@@ -172,7 +177,7 @@ static json_t *control(const struct mxg_config *cfg, json_t *req)
     struct mxg_store *st = NULL;
     if (open_store(cfg, &st) != MXG_OK)
         return NULL;
-    struct mxg_control ctl = {.store = st, .cfg = cfg};
+    struct mxg_control ctl = {.store = st, .cfg = cfg, .zones_changed = zones_changed_later};
     reply = mxg_control_call(&ctl, req);
     mxg_store_close(st);
     return reply;
@@ -239,8 +244,12 @@ static int cmd_zone_add(struct cli *c, struct mxg_config *cfg)
     json_t *reply = control(cfg, req);
     json_decref(req);
     int status = reply_failed(reply);
-    if (status == 0)
+    if (status == 0) {
+        /* The daemon starts pdns-control in the background; run it here too, so pdns serves
+         * the zone when this command returns. */
+        mxg_pdns_rediscover(cfg->pdns_control);
         printf("zone %s added (%s)\n", zone_in, kind);
+    }
     json_decref(reply);
     return status;
 }
@@ -253,8 +262,10 @@ static int cmd_zone_delete(struct cli *c, struct mxg_config *cfg)
     json_t *reply = control(cfg, req);
     json_decref(req);
     int status = reply_failed(reply);
-    if (status == 0)
+    if (status == 0) {
+        mxg_pdns_rediscover(cfg->pdns_control);
         printf("zone %s deleted\n", c->argv[2]);
+    }
     json_decref(reply);
     return status;
 }

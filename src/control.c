@@ -335,6 +335,14 @@ static json_t *op_scan(struct mxg_control *c, json_t *req)
     return json_pack("{s:b,s:o,s:i}", "ok", 1, "zones", s.zones, "broken", s.broken);
 }
 
+static void zones_changed(struct mxg_control *c)
+{
+    if (c->zones_changed)
+        c->zones_changed(c);
+    else
+        mxg_pdns_rediscover(c->cfg->pdns_control);
+}
+
 /* ---- zones ---------------------------------------------------------------------------- */
 
 static json_t *op_zone_add(struct mxg_control *c, json_t *req)
@@ -369,7 +377,7 @@ static json_t *op_zone_add(struct mxg_control *c, json_t *req)
     int rc = mxg_zone_create(c->store, c->cfg, canon, kind, masters, ns, nns, err, sizeof(err));
     if (rc != MXG_OK)
         return error_reply(rc == MXG_EEXIST ? "exists" : "invalid-request", "%s", err);
-    mxg_pdns_rediscover(c->cfg->pdns_control);
+    zones_changed(c);
     return ok_reply();
 }
 
@@ -383,7 +391,7 @@ static json_t *op_zone_delete(struct mxg_control *c, json_t *req)
     int rc = mxg_zone_remove(c->store, c->cfg, z.name, err, sizeof(err));
     if (rc != MXG_OK)
         return error_reply("store-error", "%s", err);
-    mxg_pdns_rediscover(c->cfg->pdns_control);
+    zones_changed(c);
     return ok_reply();
 }
 

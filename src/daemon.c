@@ -31,6 +31,54 @@ struct daemon {
     struct mxg_control control;
 };
 
+/* `<pdns-control> rediscover`, without blocking the loop: pdns answers it by asking this
+ * daemon for getAllDomains. */
+static void free_handle(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void rediscover_done(uv_process_t *p, int64_t status, int sig)
+{
+    if (status != 0 || sig != 0)
+        mxg_warn("pdns-control rediscover failed (status %lld, signal %d): pdns learns of the "
+                 "change at its next zone-cache refresh",
+                 (long long)status, sig);
+    uv_close((uv_handle_t *)p, free_handle);
+}
+
+static void rediscover_async(struct mxg_control *c)
+{
+    const char *cmd = c->cfg->pdns_control;
+    if (!cmd || !*cmd)
+        return;
+    char buf[1024];
+    char *argv[32];
+    int argc = 0;
+    snprintf(buf, sizeof(buf), "%s", cmd);
+    for (char *tok = strtok(buf, " \t"); tok && argc < 30; tok = strtok(NULL, " \t"))
+        argv[argc++] = tok;
+    if (argc == 0)
+        return;
+    argv[argc++] = "rediscover";
+    argv[argc] = NULL;
+    uv_process_t *p = calloc(1, sizeof(*p));
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_INHERIT_FD, .data.fd = 2}};
+    uv_process_options_t o = {.exit_cb = rediscover_done,
+                              .file = argv[0],
+                              .args = argv,
+                              .stdio_count = 3,
+                              .stdio = stdio};
+    int rc = p ? uv_spawn(c->user, p, &o) : UV_ENOMEM;
+    if (rc != 0) {
+        char e[128];
+        mxg_warn("cannot run %s: %s", argv[0], uv_strerror_r(rc, e, sizeof(e)));
+        if (p)
+            uv_close((uv_handle_t *)p, free_handle);
+    }
+}
+
 /* The control socket is stateless per connection: every session is the daemon's control. */
 static void *control_open(void *ctx)
 {
@@ -191,8 +239,12 @@ int mxg_daemon_run(struct mxg_config *cfg)
         mxg_err("backend socket: %s", err);
         goto out;
     }
-    d.control = (struct mxg_control){
-        .store = store, .cfg = cfg, .backend = be, .started = (uint64_t)time(NULL)};
+    d.control = (struct mxg_control){.store = store,
+                                     .cfg = cfg,
+                                     .backend = be,
+                                     .started = (uint64_t)time(NULL),
+                                     .zones_changed = rediscover_async,
+                                     .user = &d.loop};
     struct mxg_line_handler ch = {.ctx = &d.control,
                                   .open = control_open,
                                   .close = control_close,

@@ -220,14 +220,16 @@ int mxg_zone_import(struct mxg_store *st, const struct mxg_config *cfg, const ch
         rc = MXG_EINVAL;
         goto fail;
     }
-    rc = mxg_guard_judge_apply(st, cfg, c.txn, &CLI_GUARDED, res);
+    /* A zone created by this import had nothing to protect: its names were not served before,
+     * and mail targets outside the served zones are not judged. Audited only. */
+    rc = mxg_guard_judge_apply(st, cfg, c.txn, created ? &CLI_AUDITED : &CLI_GUARDED, res);
     if (rc != MXG_OK) {
         snprintf(err, errlen, "importing %s: %s", zone, mxg_strerror(rc));
         goto fail;
     }
     if (res->refused) {
         MXG_STORE_CALL0(st, rollback);
-        rc = mxg_guard_record_refusal(st, c.txn, &CLI_GUARDED, res);
+        rc = mxg_guard_record_refusal(st, c.txn, created ? &CLI_AUDITED : &CLI_GUARDED, res);
         snprintf(err, errlen, "the guard refused the import of %s (audit seq %lld)", zone,
                  (long long)res->audit_seq);
         goto out;

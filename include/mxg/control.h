@@ -22,6 +22,11 @@ struct mxg_control {
     const struct mxg_config *cfg;
     struct mxg_backend *backend; /* NULL outside the daemon: no live stats */
     uint64_t started;            /* daemon start, seconds since the epoch (0 outside) */
+    /* Called after zone.add/zone.delete so pdns rereads its zone list. NULL: run the configured
+     * pdns-control synchronously (fine in the CLI; the daemon must not block: pdns answers
+     * `rediscover` by asking this very daemon for getAllDomains). */
+    void (*zones_changed)(struct mxg_control *c);
+    void *user;
 };
 
 /* Handles one parsed request; returns a new reply object (never NULL unless out of memory). */
