@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # mxguard demo: installs what is needed (Debian 12), builds mxguard, and runs PowerDNS
 # Authoritative on 127.0.0.1:5300 answering from mxguard's embedded store, loaded with a demo
-# zone. Prints dig commands that work, then keeps both running until Ctrl-C.
+# zone. Shows the guard at work: a panel-style API PATCH that repoints the apex to a CDN is
+# refused in `reject` mode and fixed in `fix` mode, with the audit records and dig answers that
+# prove it. Then keeps pdns and mxguard running until Ctrl-C.
 #   --check   run the demo's queries, verify the answers, stop everything and exit (for tests)
 #   --no-install  skip the package installation
 set -euo pipefail
@@ -35,7 +37,7 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null || true
   done
-  rm -rf "$DIR"
+  [ "${MXG_DEMO_KEEP:-0}" = 1 ] || rm -rf "$DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -98,9 +100,46 @@ show example.com A
 show mail.example.com A
 show _imaps._tcp.example.com SRV
 echo
-echo "pdns HTTP API: curl -H 'X-API-Key: demo' http://127.0.0.1:$API_PORT/api/v1/servers/localhost/zones/example.com"
+API="http://127.0.0.1:$API_PORT/api/v1/servers/localhost/zones/example.com."
+mxg() { "$MXGUARD" --config "$DIR/mxguard.conf" "$@"; }
+expect() { # WHAT EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then echo "   ok: $1"; else echo "   UNEXPECTED: $1: wanted '$2', got '$3'"; fail=1; fi
+}
+PATCH='{"rrsets":[{"name":"example.com.","type":"A","ttl":300,"changetype":"REPLACE","records":[{"content":"203.0.113.7","disabled":false}]}]}'
+echo
+echo "== mxguard scan: the apex is web site and mail server at once"
+mxg scan || true
+echo
+echo "== A panel puts the web site behind a CDN: PATCH example.com A -> 203.0.113.7 (mode reject)"
+echo "\$ curl -X PATCH -H 'X-API-Key: demo' --data '$PATCH' $API"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H 'X-API-Key: demo' \
+  -H 'Content-Type: application/json' --data "$PATCH" "$API")
+echo "HTTP $code"
+expect "pdns reports the refusal to the panel" 500 "$code"
+expect "the apex keeps its address" 10.0.1.100 "$(dig +short @127.0.0.1 -p "$DNS_PORT" example.com A)"
+echo "\$ mxguard last-decision --zone example.com"
+mxg last-decision --zone example.com
+echo
+echo "== The operator lets mxguard fix this zone: X-MXGUARD-MODE=fix, then the same PATCH"
+curl -s -o /dev/null -X PUT -H 'X-API-Key: demo' -H 'Content-Type: application/json' \
+  --data '{"metadata":["fix"]}' "$API/metadata/X-MXGUARD-MODE"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H 'X-API-Key: demo' \
+  -H 'Content-Type: application/json' --data "$PATCH" "$API")
+echo "HTTP $code"
+expect "the PATCH is accepted" 204 "$code"
+show example.com A
+show example.com MX
+show mail.example.com A
+expect "the web site moved to the CDN" 203.0.113.7 "$(dig +short @127.0.0.1 -p "$DNS_PORT" example.com A)"
+expect "MX now names a dedicated mail host" "10 mail.example.com." "$(dig +short @127.0.0.1 -p "$DNS_PORT" example.com MX)"
+expect "the mail host keeps the old address" 10.0.1.100 "$(dig +short @127.0.0.1 -p "$DNS_PORT" mail.example.com A)"
+echo
+echo "== The audit log"
+mxg audit show
+mxg audit verify || fail=1
+echo
+echo "pdns HTTP API: curl -H 'X-API-Key: demo' $API"
 if [ "$check" -eq 1 ]; then
-  [ "$(dig +short @127.0.0.1 -p "$DNS_PORT" example.com MX)" = "10 example.com." ] || fail=1
   [ "$fail" -eq 0 ] && echo "demo check: ok" || { echo "demo check: FAILED"; tail -20 "$DIR/mxguard.log" "$DIR/pdns.log"; }
   exit "$fail"
 fi

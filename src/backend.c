@@ -14,6 +14,7 @@
 #include "mxg/backend.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
+#include "mxg/guard.h"
 #include "mxg/log.h"
 #include "mxg/proto.h"
 #include "mxg/txn.h"
@@ -28,7 +29,10 @@ struct mxg_session {
     struct mxg_backend *be;
     bool initialized;
     struct mxg_txn *txn; /* the open write transaction, if any */
-    char *content;       /* MXG_CONTENT_MAX bytes for normalised record content */
+    /* What the calls around the transaction tell of its source (audit "source"). */
+    bool saw_api;       /* SOA-EDIT-API asked inside the transaction: the HTTP API */
+    bool saw_dnsupdate; /* ALLOW-DNSUPDATE-FROM & co. asked: an RFC 2136 update */
+    char *content;      /* MXG_CONTENT_MAX bytes for normalised record content */
 };
 
 struct mxg_backend *mxg_backend_new(struct mxg_store *store, const struct mxg_config *cfg)
@@ -183,13 +187,34 @@ static int add_record(void *ctx, const struct mxg_record *rec)
     struct rec_ctx *c = ctx;
     if (c->skip_ent && strcmp(rec->type, "ENT") == 0)
         return 0;
-    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:i,s:I}", "qtype", rec->type, "qname",
-                          c->qname ? c->qname : rec->name, "content", rec->content, "ttl",
-                          (json_int_t)rec->ttl, "auth", rec->auth ? 1 : 0, "domain_id",
-                          (json_int_t)rec->domain_id);
-    if (!o || json_array_append_new(c->arr, o) != 0)
+    /* Built by hand rather than with json_pack: this runs for every record of every lookup. */
+    json_t *o = json_object();
+    json_t *content = json_string(rec->content);
+    if (!content) /* not UTF-8 (raw octets in a TXT written by another tool): as \DDD */
+        content = json_string("");
+    if (!o || !content) {
+        if (o)
+            json_decref(o);
+        if (content)
+            json_decref(content);
         return MXG_ENOMEM;
-    return 0;
+    }
+    if (json_object_set_new_nocheck(o, "content", content) != 0) {
+        json_decref(o);
+        return MXG_ENOMEM;
+    }
+    if (json_object_set_new_nocheck(o, "qtype", json_string_nocheck(rec->type)) != 0 ||
+        json_object_set_new_nocheck(o, "qname", json_string(c->qname ? c->qname : rec->name)) !=
+            0 ||
+        json_object_set_new_nocheck(o, "ttl", json_integer((json_int_t)rec->ttl)) != 0 ||
+        json_object_set_new_nocheck(o, "auth", json_integer(rec->auth ? 1 : 0)) != 0 ||
+        json_object_set_new_nocheck(o, "domain_id", json_integer((json_int_t)rec->domain_id)) !=
+            0) {
+        json_decref(o);
+        return MXG_ENOMEM;
+    }
+    /* _new calls take the reference even when they fail: nothing to release here. */
+    return json_array_append_new(c->arr, o) != 0 ? MXG_ENOMEM : 0;
 }
 
 static int m_lookup(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
@@ -483,6 +508,12 @@ static int m_get_domain_metadata(struct mxg_session *s, const struct mxg_request
     const char *kind = NULL;
     if (zone_param(s, req, r, "name", &z) != MXG_OK || kind_param(s, req, r, &kind) != MXG_OK)
         return MXG_OK;
+    if (s->txn && strcasecmp(kind, "SOA-EDIT-API") == 0)
+        s->saw_api = true;
+    if (strcasecmp(kind, "ALLOW-DNSUPDATE-FROM") == 0 ||
+        strcasecmp(kind, "TSIG-ALLOW-DNSUPDATE") == 0 ||
+        strcasecmp(kind, "SOA-EDIT-DNSUPDATE") == 0)
+        s->saw_dnsupdate = true;
     struct meta_ctx c = {.arr = json_array()};
     if (!c.arr)
         return MXG_ENOMEM;
@@ -537,12 +568,22 @@ static int m_set_domain_metadata(struct mxg_session *s, const struct mxg_request
         mxg_reply_set(r, json_true());
         return MXG_OK;
     }
-    /* Outside a transaction this call is its own one-call transaction. */
-    int rc = MXG_STORE_CALL0(st, begin);
+    /* Outside a transaction this call is its own one-call transaction, audited like any. */
+    struct mxg_txn *own = NULL;
+    int rc = mxg_txn_new(z.id, z.name, false, 0, &own);
+    if (rc == MXG_OK)
+        rc = mxg_txn_meta_set(own, kind, vals, n);
     if (rc == MXG_OK) {
-        rc = MXG_STORE_CALL(st, meta_set, z.id, kind, vals, n);
-        rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
+        struct mxg_guard_opts opts = {.source = "metadata", .guarded = true};
+        struct mxg_guard_result res = {0};
+        rc = mxg_guard_commit(st, s->be->cfg, own, &opts, &res);
+        if (rc == MXG_OK && res.audited)
+            mxg_info("audit head %lld:%s", (long long)res.audit_seq, res.audit_hash);
+        mxg_guard_result_free(&res);
     }
+    mxg_txn_free(own);
+    if (rc == MXG_ENOMEM)
+        return rc;
     if (rc != MXG_OK)
         return store_failed(s, r, "setDomainMetadata", rc);
     mxg_info("metadata %s of %s set (%zu value%s)", kind, z.name, n, n == 1 ? "" : "s");
@@ -708,6 +749,7 @@ static int m_start_transaction(struct mxg_session *s, const struct mxg_request *
         return MXG_ENOMEM;
     if (mxg_txn_new(z.id, z.name, domain_id >= 0, trxid, &s->txn) != MXG_OK)
         return MXG_ENOMEM;
+    s->saw_api = false;
     mxg_debug("transaction %" PRId64 " on %s started%s", trxid, z.name,
               domain_id >= 0 ? " (replaces the whole zone)" : "");
     mxg_reply_set(r, json_true());
@@ -744,6 +786,7 @@ static int m_abort_transaction(struct mxg_session *s, const struct mxg_request *
     if (end_txn(s, req, r, &found) != MXG_OK || !found)
         return MXG_OK;
     mxg_debug("transaction on %s aborted", mxg_txn_zone(s->txn));
+    s->saw_dnsupdate = false;
     mxg_txn_free(s->txn);
     s->txn = NULL;
     mxg_reply_set(r, json_true());
@@ -760,6 +803,51 @@ static void refuse_commit(struct mxg_session *s, struct mxg_reply *r, const char
     s->be->stats.errors++;
 }
 
+/* The audit "source": a best guess from the call pattern around the transaction. */
+static const char *txn_source(const struct mxg_session *s, const struct mxg_txn *t)
+{
+    struct mxg_zone z;
+    bool slave = MXG_STORE_CALL(s->be->store, zone_get_by_id, mxg_txn_zone_id(t), &z) == MXG_OK &&
+                 z.kind == MXG_KIND_SLAVE;
+    if (mxg_txn_wipes(t))
+        return slave ? "axfr" : "pdnsutil";
+    if (slave)
+        return "ixfr";
+    if (s->saw_dnsupdate)
+        return "dnsupdate";
+    if (s->saw_api)
+        return "api";
+    if (mxg_txn_name_count(t) == 0 && mxg_txn_meta_count(t) > 0)
+        return "metadata";
+    return "pdnsutil";
+}
+
+/* One log line per decision; refusals and fixes at warning level, with the audit seq. */
+static void log_decision(const struct mxg_txn *t, const struct mxg_guard_opts *o,
+                         const struct mxg_guard_result *res)
+{
+    enum mxg_verdict v = res->judged ? res->decision.verdict : MXG_VERDICT_ALLOW;
+    char what[600] = "";
+    size_t used = 0;
+    for (size_t i = 0; res->judged && i < res->decision.n_findings && used < sizeof(what); i++) {
+        const struct mxg_finding *f = &res->decision.findings[i];
+        int n = snprintf(what + used, sizeof(what) - used, "%s%s %s%s%s", i ? "; " : "", f->rule,
+                         f->name ? f->name : "", f->family && *f->family ? " " : "",
+                         f->family ? f->family : "");
+        if (n > 0)
+            used += (size_t)n;
+    }
+    enum mxg_log_level lvl = (v == MXG_VERDICT_REJECT || v == MXG_VERDICT_FIX) ? MXG_LOG_WARNING
+                             : (v == MXG_VERDICT_WARN)                         ? MXG_LOG_INFO
+                                                                               : MXG_LOG_DEBUG;
+    mxg_log(lvl, "zone %s: %s change %s in mode %s (%zu rrset%s changed)%s%s; audit seq %lld",
+            mxg_txn_zone(t), o->source, v == MXG_VERDICT_REJECT ? "refused" : mxg_verdict_name(v),
+            mxg_mode_name(res->mode), res->n_changes, res->n_changes == 1 ? "" : "s",
+            used ? ": " : "", what, (long long)res->audit_seq);
+    if (res->audited)
+        mxg_info("audit head %lld:%s", (long long)res->audit_seq, res->audit_hash);
+}
+
 static int m_commit_transaction(struct mxg_session *s, const struct mxg_request *req,
                                 struct mxg_reply *r)
 {
@@ -769,6 +857,9 @@ static int m_commit_transaction(struct mxg_session *s, const struct mxg_request 
     struct mxg_txn *t = s->txn;
     s->txn = NULL;
     struct mxg_store *st = s->be->store;
+    /* The flags describe this transaction only (DNS UPDATE asks its ACL metadata just before). */
+    const char *source = txn_source(s, t);
+    s->saw_dnsupdate = false;
     const char *poison = mxg_txn_poisoned(t);
     if (poison) {
         mxg_warn("commit on %s refused: the transaction had a refused write (%s)", mxg_txn_zone(t),
@@ -782,19 +873,31 @@ static int m_commit_transaction(struct mxg_session *s, const struct mxg_request 
         mxg_reply_set(r, json_true());
         return MXG_OK;
     }
-    int rc = MXG_STORE_CALL0(st, begin);
-    if (rc == MXG_OK) {
-        rc = mxg_txn_apply(t, st);
-        rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
-    }
+    struct mxg_guard_opts opts = {.source = source, .guarded = true};
+    struct mxg_guard_result res = {0};
+    s->be->stats.commits++;
+    int rc = mxg_guard_commit(st, s->be->cfg, t, &opts, &res);
     if (rc != MXG_OK) {
         mxg_err("commit on %s failed: %s", mxg_txn_zone(t), mxg_strerror(rc));
+        s->be->stats.rejected++;
         refuse_commit(s, r, mxg_strerror(rc));
     } else {
-        mxg_info("commit on %s: %zu name%s changed%s", mxg_txn_zone(t), mxg_txn_name_count(t),
-                 mxg_txn_name_count(t) == 1 ? "" : "s", mxg_txn_wipes(t) ? " (zone replaced)" : "");
-        mxg_reply_set(r, json_true());
+        log_decision(t, &opts, &res);
+        if (res.refused) {
+            s->be->stats.rejected++;
+            refuse_commit(s, r, "the guard refused the change (see the audit log)");
+        } else {
+            enum mxg_verdict v = res.judged ? res.decision.verdict : MXG_VERDICT_ALLOW;
+            if (v == MXG_VERDICT_FIX)
+                s->be->stats.fixed++;
+            else if (v == MXG_VERDICT_WARN)
+                s->be->stats.warned++;
+            else
+                s->be->stats.allowed++;
+            mxg_reply_set(r, json_true());
+        }
     }
+    mxg_guard_result_free(&res);
     mxg_txn_free(t);
     return MXG_OK;
 }

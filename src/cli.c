@@ -1,15 +1,24 @@
 /* cli.c -- the `mxguard` command line: subcommand parsing and the commands themselves.
  *
- * Exit status: 0 success; 1 a finding a script acts on (config check: invalid file);
- * 2 usage or operational error. */
+ * Exit status: 0 success; 1 a finding a script acts on (check: would be refused; audit verify:
+ * chain broken or head mismatch; scan: a zone is broken; config check: invalid file);
+ * 2 usage or operational error.
+ *
+ * Commands that have a control-socket op go through the running daemon's control socket, and
+ * through the same code in-process (opening the store directly) when no daemon answers. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "mxg/cli.h"
 #include "mxg/config.h"
+#include "mxg/control.h"
 #include "mxg/daemon.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
@@ -28,6 +37,13 @@ static const char USAGE[] =
     "  zone add ZONE [--kind native|master|slave] [--primary IP[:PORT]]... [--ns NAME]...\n"
     "  zone delete ZONE\n"
     "  zone list [--json]\n"
+    "  check --zone ZONE --patch FILE|- [--json]   would this pdns API PATCH be refused?\n"
+    "  scan [--json]                 classify every zone: no-mail, safe, at-risk, broken\n"
+    "  audit show [--zone Z] [--verdict V] [--since T] [--until T] [--limit N] [--json]\n"
+    "  audit export [--after SEQ]    the audit records as JSON lines\n"
+    "  audit verify [--expect-head SEQ:HASH]\n"
+    "  last-decision --zone ZONE [--json]\n"
+    "  stats [--json]                counters of the running daemon\n"
     "  import --zone ZONE FILE       load an RFC 1035 master file into ZONE\n"
     "  autoprimary add IP NAMESERVER [ACCOUNT]   accept NOTIFY from IP for new zones\n"
     "  autoprimary delete IP NAMESERVER\n"
@@ -84,125 +100,473 @@ static int zone_arg(const char *in, char *out, size_t outlen)
     return MXG_OK;
 }
 
+/* ---- control requests ---------------------------------------------------------------- */
+
+/* Sends req to the daemon's control socket; NULL when no daemon answers there. */
+static json_t *control_remote(const struct mxg_config *cfg, json_t *req)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (fd < 0 || strlen(cfg->control_socket) >= sizeof(sa.sun_path)) {
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    memcpy(sa.sun_path, cfg->control_socket, strlen(cfg->control_socket) + 1);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return NULL;
+    }
+    char *line = json_dumps(req, JSON_COMPACT);
+    json_t *reply = NULL;
+    size_t len = line ? strlen(line) : 0, off = 0;
+    if (line) {
+        line[len] = '\n'; /* json_dumps leaves room for nothing: rewrite the NUL, send len+1 */
+        while (off < len + 1) {
+            ssize_t n = send(fd, line + off, len + 1 - off, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            off += (size_t)n;
+        }
+    }
+    free(line);
+    size_t cap = 65536, got = 0;
+    char *buf = malloc(cap);
+    while (buf && off == len + 1) {
+        if (got + 1 >= cap) {
+            if (cap >= 1024u * 1024 * 1024)
+                break;
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                break;
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t n = recv(fd, buf + got, cap - got - 1, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (memchr(buf + got - (size_t)n, '\n', (size_t)n)) {
+            reply = json_loadb(buf, got, JSON_DISABLE_EOF_CHECK, NULL);
+            break;
+        }
+    }
+    free(buf);
+    close(fd);
+    if (!reply)
+        reply = json_pack("{s:b,s:{s:s,s:s}}", "ok", 0, "error", "code", "io", "message",
+                          "no reply from the daemon's control socket");
+    return reply;
+}
+
+/* In-process ops leave pdns-control to the command (it runs it once, for both paths). */
+static void zones_changed_later(struct mxg_control *c)
+{
+}
+
+/* Runs one control op: through the daemon when it runs, else in-process on the store. */
+static json_t *control(const struct mxg_config *cfg, json_t *req)
+{
+    json_t *reply = control_remote(cfg, req);
+    if (reply)
+        return reply;
+    struct mxg_store *st = NULL;
+    if (open_store(cfg, &st) != MXG_OK)
+        return NULL;
+    struct mxg_control ctl = {.store = st, .cfg = cfg, .zones_changed = zones_changed_later};
+    reply = mxg_control_call(&ctl, req);
+    mxg_store_close(st);
+    return reply;
+}
+
+/* Prints the error of a failed reply; returns the exit status for it. */
+static int reply_failed(json_t *reply)
+{
+    if (!reply)
+        return EXIT_USAGE;
+    if (json_is_true(json_object_get(reply, "ok")))
+        return 0;
+    json_t *e = json_object_get(reply, "error");
+    fprintf(stderr, "mxguard: %s\n",
+            json_string_value(json_object_get(e, "message"))
+                ? json_string_value(json_object_get(e, "message"))
+                : "request failed");
+    return EXIT_USAGE;
+}
+
+static void print_json(json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT);
+    if (s)
+        puts(s);
+    free(s);
+}
+
 /* ---- zone ------------------------------------------------------------------------------- */
 
 static int cmd_zone_add(struct cli *c, struct mxg_config *cfg)
 {
-    const char *zone_in = NULL;
-    const char *ns[16];
-    size_t nns = 0;
-    char masters[1024] = "";
-    enum mxg_zone_kind kind = MXG_KIND_NATIVE;
+    const char *zone_in = NULL, *kind = "native";
+    json_t *ns = json_array(), *primaries = json_array();
     for (int i = 2; i < c->argc; i++) {
         const char *a = c->argv[i];
         if (strcmp(a, "--kind") == 0 && i + 1 < c->argc) {
-            if (mxg_zone_kind_parse(c->argv[++i], &kind) != MXG_OK)
+            enum mxg_zone_kind k;
+            kind = c->argv[++i];
+            if (mxg_zone_kind_parse(kind, &k) != MXG_OK) {
+                json_decref(ns);
+                json_decref(primaries);
                 return usage_error("--kind must be native, master or slave");
+            }
         } else if (strcmp(a, "--ns") == 0 && i + 1 < c->argc) {
-            if (nns == 16)
-                return usage_error("at most 16 --ns");
-            ns[nns++] = c->argv[++i];
+            json_array_append_new(ns, json_string(c->argv[++i]));
         } else if (strcmp(a, "--primary") == 0 && i + 1 < c->argc) {
-            size_t used = strlen(masters);
-            int n = snprintf(masters + used, sizeof(masters) - used, "%s%s", used ? "," : "",
-                             c->argv[++i]);
-            if (n < 0 || (size_t)n >= sizeof(masters) - used)
-                return usage_error("too many --primary");
+            json_array_append_new(primaries, json_string(c->argv[++i]));
         } else if (a[0] == '-' || zone_in) {
+            json_decref(ns);
+            json_decref(primaries);
             return usage_error("zone add: unexpected argument");
         } else {
             zone_in = a;
         }
     }
-    if (!zone_in)
+    if (!zone_in) {
+        json_decref(ns);
+        json_decref(primaries);
         return usage_error("zone add: missing ZONE");
-    if (kind == MXG_KIND_SLAVE && !masters[0])
-        return usage_error("zone add: a slave zone needs --primary");
-    char zone[MXG_NAME_TEXT_MAX], err[512];
-    if (zone_arg(zone_in, zone, sizeof(zone)) != MXG_OK)
-        return EXIT_USAGE;
-    struct mxg_store *st = NULL;
-    if (open_store(cfg, &st) != MXG_OK)
-        return EXIT_USAGE;
-    int rc = mxg_zone_create(st, zone, kind, masters, ns, nns, err, sizeof(err));
-    mxg_store_close(st);
-    if (rc != MXG_OK) {
-        fprintf(stderr, "mxguard: %s\n", err);
-        return EXIT_USAGE;
     }
-    printf("zone %s added (%s)\n", zone, mxg_zone_kind_name(kind));
-    mxg_pdns_rediscover(cfg->pdns_control);
-    return 0;
+    json_t *req = json_pack("{s:s,s:s,s:s,s:o,s:o}", "op", "zone.add", "zone", zone_in, "kind",
+                            kind, "ns", ns, "primaries", primaries);
+    json_t *reply = control(cfg, req);
+    json_decref(req);
+    int status = reply_failed(reply);
+    if (status == 0) {
+        /* The daemon starts pdns-control in the background; run it here too, so pdns serves
+         * the zone when this command returns. */
+        mxg_pdns_rediscover(cfg->pdns_control);
+        printf("zone %s added (%s)\n", zone_in, kind);
+    }
+    json_decref(reply);
+    return status;
 }
 
 static int cmd_zone_delete(struct cli *c, struct mxg_config *cfg)
 {
     if (c->argc != 3 || c->argv[2][0] == '-')
         return usage_error("zone delete: expected ZONE");
-    char zone[MXG_NAME_TEXT_MAX], err[512];
-    if (zone_arg(c->argv[2], zone, sizeof(zone)) != MXG_OK)
-        return EXIT_USAGE;
-    struct mxg_store *st = NULL;
-    if (open_store(cfg, &st) != MXG_OK)
-        return EXIT_USAGE;
-    int rc = mxg_zone_remove(st, zone, err, sizeof(err));
-    mxg_store_close(st);
-    if (rc != MXG_OK) {
-        fprintf(stderr, "mxguard: %s\n", err);
-        return EXIT_USAGE;
+    json_t *req = json_pack("{s:s,s:s}", "op", "zone.delete", "zone", c->argv[2]);
+    json_t *reply = control(cfg, req);
+    json_decref(req);
+    int status = reply_failed(reply);
+    if (status == 0) {
+        mxg_pdns_rediscover(cfg->pdns_control);
+        printf("zone %s deleted\n", c->argv[2]);
     }
-    printf("zone %s deleted\n", zone);
-    mxg_pdns_rediscover(cfg->pdns_control);
-    return 0;
-}
-
-struct list_ctx {
-    bool json;
-    json_t *arr;
-};
-
-static int print_zone(void *arg, const struct mxg_zone *z)
-{
-    struct list_ctx *c = arg;
-    if (c->json) {
-        json_t *o = json_pack("{s:s,s:I,s:s,s:I,s:s}", "zone", z->name, "id", (json_int_t)z->id,
-                              "kind", mxg_zone_kind_name(z->kind), "serial", (json_int_t)z->serial,
-                              "masters", z->masters);
-        if (!o || json_array_append_new(c->arr, o) != 0)
-            return MXG_ENOMEM;
-    } else {
-        printf("%-40s %-7s %10lld %s\n", z->name, mxg_zone_kind_name(z->kind), (long long)z->serial,
-               z->masters);
-    }
-    return 0;
+    json_decref(reply);
+    return status;
 }
 
 static int cmd_zone_list(struct cli *c, struct mxg_config *cfg)
 {
     if (c->argc != 2)
         return usage_error("zone list: unexpected argument");
-    struct mxg_store *st = NULL;
-    if (open_store(cfg, &st) != MXG_OK)
-        return EXIT_USAGE;
-    struct list_ctx lc = {.json = c->json, .arr = json_array()};
-    int rc = lc.arr ? MXG_STORE_CALL(st, zone_list, print_zone, &lc) : MXG_ENOMEM;
-    mxg_store_close(st);
-    if (rc == MXG_OK && c->json) {
-        json_t *root = json_pack("{s:O}", "zones", lc.arr);
-        char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
-        if (s)
-            puts(s);
+    json_t *req = json_pack("{s:s}", "op", "zone.list");
+    json_t *reply = control(cfg, req);
+    json_decref(req);
+    int status = reply_failed(reply);
+    if (status == 0 && c->json) {
+        json_t *out = json_pack("{s:O}", "zones", json_object_get(reply, "zones"));
+        print_json(out);
+        json_decref(out);
+    } else if (status == 0) {
+        size_t i;
+        json_t *z;
+        json_array_foreach(json_object_get(reply, "zones"), i, z)
+        {
+            printf("%-40s %-7s %10lld %s\n", json_string_value(json_object_get(z, "zone")),
+                   json_string_value(json_object_get(z, "kind")),
+                   (long long)json_integer_value(json_object_get(z, "serial")),
+                   json_string_value(json_object_get(z, "masters")));
+        }
+    }
+    json_decref(reply);
+    return status;
+}
+
+/* ---- check and scan ------------------------------------------------------------------------ */
+
+static void print_changes(const char *title, json_t *changes)
+{
+    size_t i, k;
+    json_t *ch, *d;
+    json_array_foreach(changes, i, ch)
+    {
+        printf("  %s %s %s:", title, json_string_value(json_object_get(ch, "name")),
+               json_string_value(json_object_get(ch, "type")));
+        json_array_foreach(json_object_get(ch, "before"), k, d)
+            printf(" -%s", json_string_value(json_object_get(d, "content")));
+        json_array_foreach(json_object_get(ch, "after"), k, d)
+            printf(" +%s", json_string_value(json_object_get(d, "content")));
+        printf("\n");
+    }
+}
+
+static void print_findings(json_t *findings)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(findings, i, f)
+    {
+        printf("  [%s] %s %s %s: %s\n", json_string_value(json_object_get(f, "severity")),
+               json_string_value(json_object_get(f, "rule")),
+               json_string_value(json_object_get(f, "name")),
+               json_string_value(json_object_get(f, "family")),
+               json_string_value(json_object_get(f, "reason")));
+    }
+}
+
+static int cmd_check(struct cli *c, struct mxg_config *cfg)
+{
+    const char *zone = NULL, *patch_file = NULL;
+    for (int i = 1; i < c->argc; i++) {
+        if (strcmp(c->argv[i], "--zone") == 0 && i + 1 < c->argc)
+            zone = c->argv[++i];
+        else if (strcmp(c->argv[i], "--patch") == 0 && i + 1 < c->argc)
+            patch_file = c->argv[++i];
         else
-            rc = MXG_ENOMEM;
-        free(s);
-        json_decref(root);
+            return usage_error("check: unexpected argument");
     }
-    json_decref(lc.arr);
-    if (rc != MXG_OK) {
-        fprintf(stderr, "mxguard: listing zones: %s\n", mxg_strerror(rc));
+    if (!zone || !patch_file)
+        return usage_error("check: expected --zone ZONE --patch FILE|-");
+    json_error_t jerr;
+    json_t *patch = strcmp(patch_file, "-") == 0 ? json_loadf(stdin, 0, &jerr)
+                                                 : json_load_file(patch_file, 0, &jerr);
+    if (!patch) {
+        fprintf(stderr, "mxguard: %s: line %d: %s\n", patch_file, jerr.line, jerr.text);
         return EXIT_USAGE;
     }
-    return 0;
+    json_t *req = json_pack("{s:s,s:s,s:o}", "op", "check", "zone", zone, "patch", patch);
+    json_t *reply = control(cfg, req);
+    json_decref(req);
+    int status = reply_failed(reply);
+    if (status == 0) {
+        const char *verdict = json_string_value(json_object_get(reply, "verdict"));
+        if (c->json) {
+            json_t *out =
+                json_pack("{s:O,s:O,s:O,s:O,s:O}", "zone", json_object_get(reply, "zone"),
+                          "verdict", json_object_get(reply, "verdict"), "findings",
+                          json_object_get(reply, "findings"), "fix", json_object_get(reply, "fix"),
+                          "remedies", json_object_get(reply, "remedies"));
+            print_json(out);
+            json_decref(out);
+        } else {
+            printf("%s: %s (mode %s)\n", json_string_value(json_object_get(reply, "zone")), verdict,
+                   json_string_value(json_object_get(reply, "mode")));
+            print_findings(json_object_get(reply, "findings"));
+            print_changes("fix", json_object_get(reply, "fix"));
+            size_t i;
+            json_t *r;
+            json_array_foreach(json_object_get(reply, "remedies"), i, r)
+                printf("  remedy: %s\n", json_string_value(r));
+        }
+        if (verdict && strcmp(verdict, "reject") == 0)
+            status = EXIT_FINDING;
+    }
+    json_decref(reply);
+    return status;
+}
+
+static int cmd_scan(struct cli *c, struct mxg_config *cfg)
+{
+    if (c->argc != 1)
+        return usage_error("scan: unexpected argument");
+    json_t *req = json_pack("{s:s}", "op", "scan");
+    json_t *reply = control(cfg, req);
+    json_decref(req);
+    int status = reply_failed(reply);
+    if (status == 0) {
+        if (c->json) {
+            json_t *out = json_pack("{s:O}", "zones", json_object_get(reply, "zones"));
+            print_json(out);
+            json_decref(out);
+        } else {
+            size_t i, k;
+            json_t *z, *r;
+            json_array_foreach(json_object_get(reply, "zones"), i, z)
+            {
+                printf("%-40s %-8s", json_string_value(json_object_get(z, "zone")),
+                       json_string_value(json_object_get(z, "class")));
+                json_array_foreach(json_object_get(z, "reasons"), k, r)
+                    printf("%s%s", k ? "; " : " ", json_string_value(r));
+                printf("\n");
+            }
+        }
+        if (json_integer_value(json_object_get(reply, "broken")) > 0)
+            status = EXIT_FINDING;
+    }
+    json_decref(reply);
+    return status;
+}
+
+/* ---- audit ------------------------------------------------------------------------------ */
+
+static void print_record(json_t *rec)
+{
+    size_t i;
+    json_t *f;
+    printf("%6lld %s %-24s %-9s %-6s %-7s",
+           (long long)json_integer_value(json_object_get(rec, "seq")),
+           json_string_value(json_object_get(rec, "time")),
+           json_string_value(json_object_get(rec, "zone")),
+           json_string_value(json_object_get(rec, "source")),
+           json_string_value(json_object_get(rec, "mode")),
+           json_string_value(json_object_get(rec, "verdict")));
+    json_array_foreach(json_object_get(rec, "findings"), i, f)
+        printf("%s%s %s %s", i ? "; " : " ", json_string_value(json_object_get(f, "rule")),
+               json_string_value(json_object_get(f, "name")),
+               json_string_value(json_object_get(f, "family")));
+    printf(" (%zu change%s)\n", json_array_size(json_object_get(rec, "changes")),
+           json_array_size(json_object_get(rec, "changes")) == 1 ? "" : "s");
+}
+
+static int cmd_audit(struct cli *c, struct mxg_config *cfg)
+{
+    const char *sub = c->argc >= 2 ? c->argv[1] : "";
+    json_t *req = json_object();
+    bool verify = strcmp(sub, "verify") == 0, export = strcmp(sub, "export") == 0;
+    if (!verify && !export && strcmp(sub, "show") != 0) {
+        json_decref(req);
+        return usage_error("audit: expected show, export or verify");
+    }
+    json_object_set_new(req, "op", json_string(verify ? "audit.verify" : "audit.show"));
+    for (int i = 2; i < c->argc; i++) {
+        const char *a = c->argv[i], *v = i + 1 < c->argc ? c->argv[i + 1] : NULL;
+        const char *key = NULL;
+        if (!verify && strcmp(a, "--zone") == 0)
+            key = "zone";
+        else if (!verify && strcmp(a, "--verdict") == 0)
+            key = "verdict";
+        else if (!verify && strcmp(a, "--since") == 0)
+            key = "since";
+        else if (!verify && strcmp(a, "--until") == 0)
+            key = "until";
+        else if (verify && strcmp(a, "--expect-head") == 0)
+            key = "expect_head";
+        if (key && v) {
+            json_object_set_new(req, key, json_string(v));
+            i++;
+        } else if ((strcmp(a, "--after") == 0 || strcmp(a, "--limit") == 0) && v && !verify) {
+            char *end;
+            long long n = strtoll(v, &end, 10);
+            if (*end || n < 0) {
+                json_decref(req);
+                return usage_error("audit: --after and --limit take a number");
+            }
+            json_object_set_new(req, a + 2, json_integer(n));
+            i++;
+        } else {
+            json_decref(req);
+            return usage_error("audit: unexpected argument");
+        }
+    }
+    json_t *reply = control(cfg, req);
+    json_decref(req);
+    int status = reply_failed(reply);
+    if (status == 0 && verify) {
+        bool valid = json_is_true(json_object_get(reply, "valid"));
+        if (c->json) {
+            print_json(reply);
+        } else if (valid) {
+            printf("audit log ok: %lld records, head %s\n",
+                   (long long)json_integer_value(json_object_get(reply, "records")),
+                   json_string_value(json_object_get(reply, "head")));
+        } else {
+            printf("audit log BROKEN at record %lld: %s\n",
+                   (long long)json_integer_value(json_object_get(reply, "first_bad")),
+                   json_string_value(json_object_get(reply, "reason")));
+        }
+        status = valid ? 0 : EXIT_FINDING;
+    } else if (status == 0) {
+        size_t i;
+        json_t *rec;
+        json_array_foreach(json_object_get(reply, "records"), i, rec)
+        {
+            if (export || c->json)
+                print_json(rec);
+            else
+                print_record(rec);
+        }
+    }
+    json_decref(reply);
+    return status;
+}
+
+static int cmd_last_decision(struct cli *c, struct mxg_config *cfg)
+{
+    const char *zone = NULL, *since = NULL;
+    for (int i = 1; i < c->argc; i++) {
+        if (strcmp(c->argv[i], "--zone") == 0 && i + 1 < c->argc)
+            zone = c->argv[++i];
+        else if (strcmp(c->argv[i], "--since") == 0 && i + 1 < c->argc)
+            since = c->argv[++i];
+        else
+            return usage_error("last-decision: unexpected argument");
+    }
+    if (!zone)
+        return usage_error("last-decision: expected --zone ZONE");
+    json_t *req = json_pack("{s:s,s:s}", "op", "last-decision", "zone", zone);
+    if (since)
+        json_object_set_new(req, "since", json_string(since));
+    json_t *reply = control(cfg, req);
+    json_decref(req);
+    int status = reply_failed(reply);
+    if (status == 0) {
+        json_t *rec = json_object_get(reply, "record");
+        if (c->json) {
+            print_json(rec);
+        } else {
+            print_record(rec);
+            print_findings(json_object_get(rec, "findings"));
+            print_changes("change", json_object_get(rec, "changes"));
+            print_changes("fix", json_object_get(rec, "fix"));
+        }
+    }
+    json_decref(reply);
+    return status;
+}
+
+static int cmd_stats(struct cli *c, struct mxg_config *cfg)
+{
+    json_t *req = json_pack("{s:s}", "op", "stats");
+    json_t *reply = control_remote(cfg, req);
+    json_decref(req);
+    if (!reply) {
+        fprintf(stderr, "mxguard: no daemon answers on %s\n", cfg->control_socket);
+        return EXIT_USAGE;
+    }
+    int status = reply_failed(reply);
+    if (status == 0) {
+        json_object_del(reply, "ok");
+        if (c->json) {
+            print_json(reply);
+        } else {
+            const char *k;
+            json_t *v;
+            json_object_foreach(reply, k, v)
+            {
+                if (json_is_integer(v))
+                    printf("%-12s %lld\n", k, (long long)json_integer_value(v));
+                else if (json_is_string(v))
+                    printf("%-12s %s\n", k, json_string_value(v));
+            }
+        }
+    }
+    json_decref(reply);
+    return status;
 }
 
 /* ---- import ------------------------------------------------------------------------------- */
@@ -227,16 +591,35 @@ static int cmd_import(struct cli *c, struct mxg_config *cfg)
     if (open_store(cfg, &st) != MXG_OK)
         return EXIT_USAGE;
     size_t count = 0;
-    int rc = mxg_zone_import(st, zone, file, &count, err, sizeof(err));
+    struct mxg_guard_result res = {0};
+    int rc = mxg_zone_import(st, cfg, zone, file, &count, &res, err, sizeof(err));
     mxg_store_close(st);
     if (rc != MXG_OK) {
         fprintf(stderr, "mxguard: import failed, nothing changed: %s\n", err);
+        mxg_guard_result_free(&res);
         return EXIT_USAGE;
     }
-    printf("zone %s: %zu records imported from %s\n", zone, count, file);
+    if (res.refused) {
+        fprintf(stderr, "mxguard: import refused, nothing changed: %s\n", err);
+        for (size_t i = 0; i < res.decision.n_findings; i++)
+            fprintf(stderr, "  [%s] %s %s %s: %s\n",
+                    mxg_severity_name(res.decision.findings[i].severity),
+                    res.decision.findings[i].rule, res.decision.findings[i].name,
+                    res.decision.findings[i].family, res.decision.findings[i].reason);
+        mxg_guard_result_free(&res);
+        return EXIT_FINDING;
+    }
+    printf("zone %s: %zu records imported from %s (%s, audit seq %lld)\n", zone, count, file,
+           res.judged ? mxg_verdict_name(res.decision.verdict) : "allow", (long long)res.audit_seq);
+    mxg_guard_result_free(&res);
     mxg_pdns_rediscover(cfg->pdns_control);
     return 0;
 }
+
+struct list_ctx {
+    bool json;
+    json_t *arr;
+};
 
 /* ---- autoprimary -------------------------------------------------------------------------- */
 
@@ -384,6 +767,16 @@ int mxg_cli_main(int argc, char **argv)
             status = c.argc == 1 ? mxg_daemon_run(&cfg) : usage_error("serve: unexpected argument");
         } else if (strcmp(rest[0], "autoprimary") == 0) {
             status = cmd_autoprimary(&c, &cfg);
+        } else if (strcmp(rest[0], "check") == 0) {
+            status = cmd_check(&c, &cfg);
+        } else if (strcmp(rest[0], "scan") == 0) {
+            status = cmd_scan(&c, &cfg);
+        } else if (strcmp(rest[0], "audit") == 0) {
+            status = cmd_audit(&c, &cfg);
+        } else if (strcmp(rest[0], "last-decision") == 0) {
+            status = cmd_last_decision(&c, &cfg);
+        } else if (strcmp(rest[0], "stats") == 0) {
+            status = cmd_stats(&c, &cfg);
         } else if (strcmp(rest[0], "import") == 0) {
             status = cmd_import(&c, &cfg);
         } else if (strcmp(rest[0], "zone") == 0 && c.argc >= 2) {

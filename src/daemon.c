@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -14,6 +15,7 @@
 #endif
 
 #include "mxg/backend.h"
+#include "mxg/control.h"
 #include "mxg/daemon.h"
 #include "mxg/err.h"
 #include "mxg/log.h"
@@ -25,7 +27,72 @@ struct daemon {
     uv_signal_t sigterm, sigint, sighup;
     struct mxg_config *cfg;
     struct mxg_server *backend_srv;
+    struct mxg_server *control_srv;
+    struct mxg_control control;
 };
+
+/* `<pdns-control> rediscover`, without blocking the loop: pdns answers it by asking this
+ * daemon for getAllDomains. */
+static void free_handle(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void rediscover_done(uv_process_t *p, int64_t status, int sig)
+{
+    if (status != 0 || sig != 0)
+        mxg_warn("pdns-control rediscover failed (status %lld, signal %d): pdns learns of the "
+                 "change at its next zone-cache refresh",
+                 (long long)status, sig);
+    uv_close((uv_handle_t *)p, free_handle);
+}
+
+static void rediscover_async(struct mxg_control *c)
+{
+    const char *cmd = c->cfg->pdns_control;
+    if (!cmd || !*cmd)
+        return;
+    char buf[1024];
+    char *argv[32];
+    int argc = 0;
+    snprintf(buf, sizeof(buf), "%s", cmd);
+    for (char *tok = strtok(buf, " \t"); tok && argc < 30; tok = strtok(NULL, " \t"))
+        argv[argc++] = tok;
+    if (argc == 0)
+        return;
+    argv[argc++] = "rediscover";
+    argv[argc] = NULL;
+    uv_process_t *p = calloc(1, sizeof(*p));
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_INHERIT_FD, .data.fd = 2}};
+    uv_process_options_t o = {.exit_cb = rediscover_done,
+                              .file = argv[0],
+                              .args = argv,
+                              .stdio_count = 3,
+                              .stdio = stdio};
+    int rc = p ? uv_spawn(c->user, p, &o) : UV_ENOMEM;
+    if (rc != 0) {
+        char e[128];
+        mxg_warn("cannot run %s: %s", argv[0], uv_strerror_r(rc, e, sizeof(e)));
+        if (p)
+            uv_close((uv_handle_t *)p, free_handle);
+    }
+}
+
+/* The control socket is stateless per connection: every session is the daemon's control. */
+static void *control_open(void *ctx)
+{
+    return ctx;
+}
+
+static void control_close(void *sess)
+{
+}
+
+static int control_handle(void *sess, const char *line, size_t len, char **reply, size_t *replylen)
+{
+    return mxg_control_handle(sess, line, len, reply, replylen);
+}
 
 static void stop_all(struct daemon *d)
 {
@@ -34,7 +101,9 @@ static void stop_all(struct daemon *d)
     sd_notify(0, "STOPPING=1");
 #endif
     mxg_server_stop(d->backend_srv);
+    mxg_server_stop(d->control_srv);
     d->backend_srv = NULL;
+    d->control_srv = NULL;
     uv_close((uv_handle_t *)&d->sigterm, NULL);
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -170,10 +239,34 @@ int mxg_daemon_run(struct mxg_config *cfg)
         mxg_err("backend socket: %s", err);
         goto out;
     }
+    d.control = (struct mxg_control){.store = store,
+                                     .cfg = cfg,
+                                     .backend = be,
+                                     .started = (uint64_t)time(NULL),
+                                     .zones_changed = rediscover_async,
+                                     .user = &d.loop};
+    struct mxg_line_handler ch = {.ctx = &d.control,
+                                  .open = control_open,
+                                  .close = control_close,
+                                  .handle = control_handle,
+                                  .name = "control",
+                                  .oversized = "{\"ok\":false,\"error\":{\"code\":\"too-long\","
+                                               "\"message\":\"request line too long\"}}\n"};
+    struct mxg_server_opts copts = {.path = cfg->control_socket,
+                                    .mode = cfg->control_socket_mode,
+                                    .group = cfg->control_socket_group,
+                                    .max_connections = cfg->max_connections};
+    rc = mxg_server_start(&d.loop, &ch, &copts, &d.control_srv, err, sizeof(err));
+    if (rc != MXG_OK) {
+        mxg_err("control socket: %s", err);
+        mxg_server_stop(d.backend_srv);
+        goto out;
+    }
     rc = drop_privileges(cfg, err, sizeof(err));
     if (rc != MXG_OK) {
         mxg_err("dropping privileges: %s", err);
         mxg_server_stop(d.backend_srv);
+        mxg_server_stop(d.control_srv);
         goto out;
     }
 
@@ -185,7 +278,8 @@ int mxg_daemon_run(struct mxg_config *cfg)
     uv_signal_start(&d.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&d.sighup, on_hup, SIGHUP);
 
-    mxg_info("mxguard %s serving store %s on %s", MXG_VERSION, cfg->store, cfg->backend_socket);
+    mxg_info("mxguard %s serving store %s on %s (control %s, mode %s)", MXG_VERSION, cfg->store,
+             cfg->backend_socket, cfg->control_socket, mxg_mode_name(cfg->mode));
 #ifdef MXG_HAVE_SYSTEMD
     sd_notify(0, "READY=1");
 #endif

@@ -497,7 +497,8 @@ int mxg_guard_judge_apply(struct mxg_store *st, const struct mxg_config *cfg, st
     if ((rc = mxg_txn_apply(txn, st)) != MXG_OK)
         return rc;
     /* A transaction that changes nothing leaves no audit record. */
-    if (res->n_changes == 0 && mxg_txn_meta_count(txn) == 0 && !mxg_txn_wipes(txn))
+    if (res->n_changes == 0 && mxg_txn_meta_count(txn) == 0 && !mxg_txn_wipes(txn) &&
+        !opts->always_audit)
         return MXG_OK;
     return append_audit(st, txn, opts, res);
 }

@@ -220,17 +220,12 @@ int mxg_reply_encode(struct mxg_reply *r, char **out, size_t *outlen)
         }
         r->log = NULL;
     }
-    size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
-    if (n == 0)
-        goto oom;
-    char *buf = malloc(n + 1);
+    /* One serialisation pass (json_dumpb would need two: size, then fill). */
+    char *buf = json_dumps(obj, JSON_COMPACT);
     if (!buf)
         goto oom;
-    if (json_dumpb(obj, buf, n, JSON_COMPACT) != n) {
-        free(buf);
-        goto oom;
-    }
-    buf[n] = '\n';
+    size_t n = strlen(buf);
+    buf[n] = '\n'; /* the NUL's byte becomes the newline; the buffer is not a C string now */
     json_decref(obj);
     *out = buf;
     *outlen = n + 1;

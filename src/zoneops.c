@@ -1,5 +1,6 @@
 /* zoneops.c -- zone creation, deletion and master-file import. */
 #include <errno.h>
+#include <stdint.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,21 +11,27 @@
 #include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/log.h"
+#include "mxg/txn.h"
 #include "mxg/zoneops.h"
 
 extern char **environ;
 
 #define DEFAULT_TTL 3600
 
-static int set_soa_edit_api(struct mxg_store *st, int64_t id)
+static int set_soa_edit_api(struct mxg_txn *t)
 {
     static const char *const val[] = {"DEFAULT"};
-    return MXG_STORE_CALL(st, meta_set, id, "SOA-EDIT-API", val, 1);
+    return mxg_txn_meta_set(t, "SOA-EDIT-API", val, 1);
 }
 
-int mxg_zone_create(struct mxg_store *st, const char *zone, enum mxg_zone_kind kind,
-                    const char *masters, const char *const *ns, size_t nns, char *err,
-                    size_t errlen)
+static const struct mxg_guard_opts CLI_AUDITED = {
+    .source = "cli", .guarded = false, .always_audit = true};
+static const struct mxg_guard_opts CLI_GUARDED = {
+    .source = "cli", .guarded = true, .always_audit = true};
+
+int mxg_zone_create(struct mxg_store *st, const struct mxg_config *cfg, const char *zone,
+                    enum mxg_zone_kind kind, const char *masters, const char *const *ns, size_t nns,
+                    char *err, size_t errlen)
 {
     char nscanon[16][MXG_NAME_TEXT_MAX];
     if (nns > 16) {
@@ -51,6 +58,8 @@ int mxg_zone_create(struct mxg_store *st, const char *zone, enum mxg_zone_kind k
              mname, *zdb ? "." : "", zdb, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 
     int64_t id = 0;
+    struct mxg_txn *t = NULL;
+    struct mxg_guard_result res = {0};
     int rc = MXG_STORE_CALL0(st, begin);
     if (rc != MXG_OK) {
         snprintf(err, errlen, "cannot start a store transaction: %s", mxg_strerror(rc));
@@ -61,31 +70,29 @@ int mxg_zone_create(struct mxg_store *st, const char *zone, enum mxg_zone_kind k
         snprintf(err, errlen, "zone %s already exists", zone);
         goto fail;
     }
-    struct mxg_record soa = {
-        .name = zone, .type = "SOA", .content = content, .ttl = DEFAULT_TTL, .auth = true};
+    if (rc == MXG_OK)
+        rc = mxg_txn_new(id, zone, false, 0, &t);
     /* Secondary zones start empty, as pdns's own do: the first SOA check then finds nothing
      * and transfers the zone, whatever the primary's serial. */
-    if (kind == MXG_KIND_SLAVE) {
-        if (rc == MXG_OK)
-            rc = MXG_STORE_CALL0(st, commit);
-        if (rc == MXG_OK)
-            return MXG_OK;
-        snprintf(err, errlen, "creating zone %s: %s", zone, mxg_strerror(rc));
-        goto fail;
-    }
-    if (rc == MXG_OK)
-        rc = MXG_STORE_CALL(st, record_add, id, &soa);
+    if (kind == MXG_KIND_SLAVE)
+        nns = 0;
+    struct mxg_txn_rec soa = {.type = "SOA", .content = content, .ttl = DEFAULT_TTL, .auth = true};
+    if (rc == MXG_OK && kind != MXG_KIND_SLAVE)
+        rc = mxg_txn_add(t, zone, &soa);
     for (size_t i = 0; rc == MXG_OK && i < nns; i++) {
         char nsdb[MXG_NAME_TEXT_MAX];
         mxg_name_to_db(nscanon[i], nsdb, sizeof(nsdb));
-        struct mxg_record r = {
-            .name = zone, .type = "NS", .content = nsdb, .ttl = DEFAULT_TTL, .auth = true};
-        rc = MXG_STORE_CALL(st, record_add, id, &r);
+        struct mxg_txn_rec r = {.type = "NS", .content = nsdb, .ttl = DEFAULT_TTL, .auth = true};
+        rc = mxg_txn_add(t, zone, &r);
     }
+    if (rc == MXG_OK && kind != MXG_KIND_SLAVE)
+        rc = set_soa_edit_api(t);
     if (rc == MXG_OK)
-        rc = set_soa_edit_api(st, id);
+        rc = mxg_guard_judge_apply(st, cfg, t, &CLI_AUDITED, &res);
     if (rc == MXG_OK)
         rc = MXG_STORE_CALL0(st, commit);
+    mxg_guard_result_free(&res);
+    mxg_txn_free(t);
     if (rc == MXG_OK)
         return MXG_OK;
     snprintf(err, errlen, "creating zone %s: %s", zone, mxg_strerror(rc));
@@ -94,29 +101,38 @@ fail:
     return rc;
 }
 
-int mxg_zone_remove(struct mxg_store *st, const char *zone, char *err, size_t errlen)
+int mxg_zone_remove(struct mxg_store *st, const struct mxg_config *cfg, const char *zone, char *err,
+                    size_t errlen)
 {
     struct mxg_zone z;
+    struct mxg_txn *t = NULL;
+    struct mxg_guard_result res = {0};
     int rc = MXG_STORE_CALL(st, zone_get, zone, &z);
     if (rc == MXG_ENOENT) {
         snprintf(err, errlen, "no zone %s", zone);
         return rc;
     }
     if (rc == MXG_OK)
+        rc = mxg_txn_new(z.id, z.name, true, 0, &t);
+    if (rc == MXG_OK)
         rc = MXG_STORE_CALL0(st, begin);
     if (rc == MXG_OK) {
-        rc = MXG_STORE_CALL(st, zone_delete, z.id);
+        /* The audit record lists every RRset the deletion removes. */
+        rc = mxg_guard_judge_apply(st, cfg, t, &CLI_AUDITED, &res);
+        if (rc == MXG_OK)
+            rc = MXG_STORE_CALL(st, zone_delete, z.id);
         rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
     }
+    mxg_guard_result_free(&res);
+    mxg_txn_free(t);
     if (rc != MXG_OK)
         snprintf(err, errlen, "deleting zone %s: %s", zone, mxg_strerror(rc));
     return rc;
 }
 
 struct import_ctx {
-    struct mxg_store *st;
+    struct mxg_txn *txn;
     const char *zone;
-    int64_t id;
     size_t count;
     size_t soa;
     char *err;
@@ -142,30 +158,36 @@ static int import_record(void *arg, const struct mxg_zf_record *rec)
             return MXG_EINVAL;
         }
     }
-    if (c->count >= MXG_TXN_RECORDS_MAX) {
+    struct mxg_txn_rec r = {.type = (char *)(uintptr_t)rec->type,
+                            .content = (char *)(uintptr_t)rec->content,
+                            .ttl = rec->ttl,
+                            .auth = true};
+    int rc = mxg_txn_add(c->txn, rec->owner, &r);
+    if (rc == MXG_ERANGE) {
         snprintf(c->err, c->errlen, "%s:%lu: more than %d records", rec->file, rec->line,
                  MXG_TXN_RECORDS_MAX);
-        return MXG_ERANGE;
+        return rc;
     }
-    struct mxg_record r = {.name = rec->owner,
-                           .type = rec->type,
-                           .content = rec->content,
-                           .ttl = rec->ttl,
-                           .auth = true};
-    int rc = MXG_STORE_CALL(c->st, record_add, c->id, &r);
     if (rc != MXG_OK) {
-        snprintf(c->err, c->errlen, "%s:%lu: store: %s", rec->file, rec->line, mxg_strerror(rc));
+        snprintf(c->err, c->errlen, "%s:%lu: %s", rec->file, rec->line, mxg_strerror(rc));
         return rc;
     }
     c->count++;
     return 0;
 }
 
-int mxg_zone_import(struct mxg_store *st, const char *zone, const char *path, size_t *count,
-                    char *err, size_t errlen)
+int mxg_zone_import(struct mxg_store *st, const struct mxg_config *cfg, const char *zone,
+                    const char *path, size_t *count, struct mxg_guard_result *res, char *err,
+                    size_t errlen)
 {
-    struct import_ctx c = {.st = st, .zone = zone, .err = err, .errlen = errlen};
+    struct import_ctx c = {.zone = zone, .err = err, .errlen = errlen};
+    struct mxg_guard_result local = {0};
     struct mxg_zone z;
+    int64_t id = 0;
+    bool created = false;
+    if (!res)
+        res = &local;
+    memset(res, 0, sizeof(*res));
     int rc = MXG_STORE_CALL0(st, begin);
     if (rc != MXG_OK) {
         snprintf(err, errlen, "cannot start a store transaction: %s", mxg_strerror(rc));
@@ -173,13 +195,15 @@ int mxg_zone_import(struct mxg_store *st, const char *zone, const char *path, si
     }
     rc = MXG_STORE_CALL(st, zone_get, zone, &z);
     if (rc == MXG_OK) {
-        c.id = z.id;
-        rc = MXG_STORE_CALL(st, zone_clear, z.id);
+        id = z.id;
     } else if (rc == MXG_ENOENT) {
-        rc = MXG_STORE_CALL(st, zone_add, zone, MXG_KIND_NATIVE, NULL, &c.id);
-        if (rc == MXG_OK)
-            rc = set_soa_edit_api(st, c.id);
+        rc = MXG_STORE_CALL(st, zone_add, zone, MXG_KIND_NATIVE, NULL, &id);
+        created = rc == MXG_OK;
     }
+    if (rc == MXG_OK)
+        rc = mxg_txn_new(id, zone, true, 0, &c.txn);
+    if (rc == MXG_OK && created)
+        rc = set_soa_edit_api(c.txn);
     if (rc != MXG_OK) {
         snprintf(err, errlen, "preparing zone %s: %s", zone, mxg_strerror(rc));
         goto fail;
@@ -196,16 +220,32 @@ int mxg_zone_import(struct mxg_store *st, const char *zone, const char *path, si
         rc = MXG_EINVAL;
         goto fail;
     }
-    rc = MXG_STORE_CALL0(st, commit);
+    /* A zone created by this import had nothing to protect: its names were not served before,
+     * and mail targets outside the served zones are not judged. Audited only. */
+    rc = mxg_guard_judge_apply(st, cfg, c.txn, created ? &CLI_AUDITED : &CLI_GUARDED, res);
     if (rc != MXG_OK) {
-        snprintf(err, errlen, "committing %s: %s", zone, mxg_strerror(rc));
-        return rc;
+        snprintf(err, errlen, "importing %s: %s", zone, mxg_strerror(rc));
+        goto fail;
     }
-    if (count)
-        *count = c.count;
-    return MXG_OK;
+    if (res->refused) {
+        MXG_STORE_CALL0(st, rollback);
+        rc = mxg_guard_record_refusal(st, c.txn, created ? &CLI_AUDITED : &CLI_GUARDED, res);
+        snprintf(err, errlen, "the guard refused the import of %s (audit seq %lld)", zone,
+                 (long long)res->audit_seq);
+        goto out;
+    }
+    rc = MXG_STORE_CALL0(st, commit);
+    if (rc != MXG_OK)
+        snprintf(err, errlen, "committing %s: %s", zone, mxg_strerror(rc));
+    goto out;
 fail:
     MXG_STORE_CALL0(st, rollback);
+out:
+    if (count)
+        *count = c.count;
+    mxg_txn_free(c.txn);
+    if (res == &local)
+        mxg_guard_result_free(&local);
     return rc;
 }
 

@@ -17,7 +17,12 @@ struct mxg_session;
 struct mxg_backend_stats {
     uint64_t requests;
     uint64_t lookups;
-    uint64_t errors; /* replies with result false because of bad input or store failure */
+    uint64_t errors;   /* replies with result false because of bad input or store failure */
+    uint64_t commits;  /* write transactions that reached commit */
+    uint64_t allowed;  /* ... committed with verdict allow */
+    uint64_t warned;   /* ... committed with verdict warn */
+    uint64_t rejected; /* ... refused (by the guard, a refused write or a store error) */
+    uint64_t fixed;    /* ... committed with the guard's fix */
 };
 
 /* Borrows store and cfg; both must outlive the backend. Returns NULL on allocation failure. */

@@ -32,6 +32,7 @@ struct mxg_guard_result {
 struct mxg_guard_opts {
     const char *source; /* audit source: api, dnsupdate, pdnsutil, axfr, ixfr, metadata, cli */
     bool guarded;       /* run the policy (false: audit only, for CLI zone add/delete) */
+    bool always_audit;  /* write a record even when nothing changed (CLI operations) */
 };
 
 /* Inside the caller's store transaction (begun, not committed): computes the change set,

@@ -1,29 +1,37 @@
-/* zoneops.h -- zone-level operations shared by the CLI and the control socket:
- * creating and deleting zones and importing master files, each one store transaction. */
+/* zoneops.h -- zone-level operations shared by the CLI and the control socket: creating and
+ * deleting zones and importing master files, each one store transaction with its audit record
+ * (source "cli"). Imports are guarded like any other write; zone creation and deletion are
+ * operator actions and only audited. */
 #ifndef MXG_ZONEOPS_H
 #define MXG_ZONEOPS_H
 
 #include <stddef.h>
 
+#include "mxg/config.h"
+#include "mxg/guard.h"
 #include "mxg/store.h"
 
 /* Creates zone (canonical name) with an SOA (mname = first NS, or pdns's placeholder
  * "a.misconfigured.dns.server.invalid" without one; rname hostmaster.<zone>; serial YYYYMMDD01),
  * the NS records given, and metadata SOA-EDIT-API=DEFAULT. masters: comma-separated or NULL.
  * Returns 0; MXG_EEXIST; MXG_EINVAL (bad NS name) or a store error, with a message in err. */
-int mxg_zone_create(struct mxg_store *st, const char *zone, enum mxg_zone_kind kind,
-                    const char *masters, const char *const *ns, size_t nns, char *err,
-                    size_t errlen);
+int mxg_zone_create(struct mxg_store *st, const struct mxg_config *cfg, const char *zone,
+                    enum mxg_zone_kind kind, const char *masters, const char *const *ns, size_t nns,
+                    char *err, size_t errlen);
 
 /* Deletes a zone with its records and metadata. Returns 0, MXG_ENOENT or a store error. */
-int mxg_zone_remove(struct mxg_store *st, const char *zone, char *err, size_t errlen);
+int mxg_zone_remove(struct mxg_store *st, const struct mxg_config *cfg, const char *zone, char *err,
+                    size_t errlen);
 
 /* Imports an RFC 1035 master file into zone: creates the zone (native, SOA-EDIT-API=DEFAULT)
- * when absent, else replaces all its records. One transaction: on any error nothing changes
- * and err names file and line. The file must hold exactly one SOA, at the apex; every owner
- * must lie in the zone. *count receives the number of records written. */
-int mxg_zone_import(struct mxg_store *st, const char *zone, const char *path, size_t *count,
-                    char *err, size_t errlen);
+ * when absent, else replaces all its records. One guarded transaction: on a parse error
+ * nothing changes and err names file and line; a refusal by the guard (res->refused) changes
+ * nothing but its audit record. The file must hold exactly one SOA, at the apex; every owner
+ * must lie in the zone. *count receives the number of records read. res (may be NULL) receives
+ * the decision; free it with mxg_guard_result_free. */
+int mxg_zone_import(struct mxg_store *st, const struct mxg_config *cfg, const char *zone,
+                    const char *path, size_t *count, struct mxg_guard_result *res, char *err,
+                    size_t errlen);
 
 /* Runs "<pdns_control> rediscover" (the command split on blanks) so pdns reloads its zone
  * list; does nothing when pdns_control is NULL. Returns 0 or MXG_EIO (logged). */

@@ -1,11 +1,13 @@
 /* fuzz_backend.c -- remote-backend request decoding and dispatch over an in-memory store.
  * The input is a session: lines sent in order on one connection (after an initialize, so
  * every method is reached). Invariant checked: every line gets exactly one reply line of
- * valid JSON carrying "result". */
+ * valid JSON carrying "result" -- except a refused commitTransaction, which carries "log"
+ * and deliberately no "result". */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -28,8 +30,8 @@ static void setup_once(void)
         mxg_store_sqlite_open(":memory:", &store, err, sizeof(err)) != MXG_OK)
         abort();
     const char *ns[] = {"ns1.example.com"};
-    if (mxg_zone_create(store, "example.com.", MXG_KIND_MASTER, NULL, ns, 1, err, sizeof(err)) !=
-        MXG_OK)
+    if (mxg_zone_create(store, &config, "example.com.", MXG_KIND_MASTER, NULL, ns, 1, err,
+                        sizeof(err)) != MXG_OK)
         abort();
     backend = mxg_backend_new(store, &config);
 }
@@ -43,8 +45,15 @@ static void one(struct mxg_session *s, const char *line, size_t len)
     if (rlen == 0 || reply[rlen - 1] != '\n' || memchr(reply, '\n', rlen - 1))
         abort();
     json_t *j = json_loadb(reply, rlen, 0, NULL);
-    if (!j || !json_object_get(j, "result"))
+    if (!j)
         abort();
+    if (!json_object_get(j, "result")) {
+        json_t *req = json_loadb(line, len, 0, NULL);
+        const char *m = json_string_value(json_object_get(req, "method"));
+        if (!m || strcasecmp(m, "commitTransaction") != 0 || !json_object_get(j, "log"))
+            abort();
+        json_decref(req);
+    }
     json_decref(j);
     free(reply);
 }

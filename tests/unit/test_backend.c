@@ -39,9 +39,9 @@ static int setup(void **state)
     assert_int_equal(mxg_config_load_string("", "test", &f->cfg, err, sizeof(err)), MXG_OK);
     assert_int_equal(mxg_store_sqlite_open(":memory:", &f->st, err, sizeof(err)), MXG_OK);
     const char *ns[] = {"ns1.example.com"};
-    assert_int_equal(
-        mxg_zone_create(f->st, "example.com.", MXG_KIND_MASTER, NULL, ns, 1, err, sizeof(err)),
-        MXG_OK);
+    assert_int_equal(mxg_zone_create(f->st, &f->cfg, "example.com.", MXG_KIND_MASTER, NULL, ns, 1,
+                                     err, sizeof(err)),
+                     MXG_OK);
     struct mxg_zone z;
     assert_int_equal(MXG_STORE_CALL(f->st, zone_get, "example.com.", &z), MXG_OK);
     f->zone_id = z.id;

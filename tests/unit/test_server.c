@@ -61,9 +61,9 @@ static int start(void **state, unsigned max_conn)
     snprintf(f->path, sizeof(f->path), "%s/backend.sock", f->dir);
     assert_int_equal(mxg_config_load_string("", "test", &f->cfg, err, sizeof(err)), MXG_OK);
     assert_int_equal(mxg_store_sqlite_open(":memory:", &f->st, err, sizeof(err)), MXG_OK);
-    assert_int_equal(
-        mxg_zone_create(f->st, "example.com.", MXG_KIND_NATIVE, NULL, NULL, 0, err, sizeof(err)),
-        MXG_OK);
+    assert_int_equal(mxg_zone_create(f->st, &f->cfg, "example.com.", MXG_KIND_NATIVE, NULL, NULL, 0,
+                                     err, sizeof(err)),
+                     MXG_OK);
     f->be = mxg_backend_new(f->st, &f->cfg);
     f->h = mxg_backend_handler(f->be);
     assert_int_equal(uv_loop_init(&f->loop), 0);

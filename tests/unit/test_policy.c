@@ -1,0 +1,910 @@
+/* test_policy.c -- the mail rule, the warn rules, verdicts and the fix over an in-memory view. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mxg/config.h"
+#include "mxg/dns.h"
+#include "mxg/err.h"
+#include "mxg/policy.h"
+
+/* ---- a fake view: two record tables and a list of zone apexes ---------------------------- */
+
+#define MAXREC 64
+
+struct frec {
+    char name[128];
+    char type[16];
+    char content[128];
+    uint32_t ttl;
+};
+
+struct fake {
+    struct frec rec[2][MAXREC];
+    size_t n[2];
+    const char *zones[8];
+    size_t nz;
+};
+
+static struct fake F;
+static struct mxg_config cfg;
+static struct mxg_decision dec;
+
+static void add_side(int side, const char *name, const char *type, const char *content,
+                     uint32_t ttl)
+{
+    assert_true(F.n[side] < MAXREC);
+    struct frec *r = &F.rec[side][F.n[side]++];
+    snprintf(r->name, sizeof(r->name), "%s", name);
+    snprintf(r->type, sizeof(r->type), "%s", type);
+    snprintf(r->content, sizeof(r->content), "%s", content);
+    r->ttl = ttl;
+}
+
+/* A record in both states. */
+static void both(const char *name, const char *type, const char *content)
+{
+    add_side(MXG_BEFORE, name, type, content, 3600);
+    add_side(MXG_AFTER, name, type, content, 3600);
+}
+
+static void del_after(const char *name, const char *type)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < F.n[MXG_AFTER]; i++) {
+        struct frec *r = &F.rec[MXG_AFTER][i];
+        if (strcmp(r->name, name) == 0 && (!type || strcmp(r->type, type) == 0))
+            continue;
+        F.rec[MXG_AFTER][k++] = *r;
+    }
+    F.n[MXG_AFTER] = k;
+}
+
+/* Replaces (name, type) in AFTER with the given contents (NULL-terminated). */
+static void set_after(const char *name, const char *type, ...)
+{
+    del_after(name, type);
+    va_list ap;
+    va_start(ap, type);
+    for (const char *c = va_arg(ap, const char *); c; c = va_arg(ap, const char *))
+        add_side(MXG_AFTER, name, type, c, 3600);
+    va_end(ap);
+}
+
+static int f_rrset(void *ctx, enum mxg_side side, const char *name, const char *type,
+                   mxg_record_cb cb, void *cbctx)
+{
+    struct fake *f = ctx;
+    for (size_t i = 0; i < f->n[side]; i++) {
+        const struct frec *r = &f->rec[side][i];
+        if (strcmp(r->name, name) != 0 || (type && strcmp(r->type, type) != 0))
+            continue;
+        struct mxg_record rec = {
+            .name = r->name, .type = r->type, .content = r->content, .ttl = r->ttl, .auth = true};
+        int rc = cb(cbctx, &rec);
+        if (rc)
+            return rc;
+    }
+    return MXG_OK;
+}
+
+static int target_of(const char *type, const char *content, char *out, size_t len)
+{
+    const char *p = content;
+    if (strcmp(type, "MX") == 0) {
+        while (*p >= '0' && *p <= '9')
+            p++;
+        while (*p == ' ')
+            p++;
+    }
+    return mxg_name_canon(p, out, len);
+}
+
+static int f_referrers(void *ctx, enum mxg_side side, const char *type, const char *target,
+                       int (*cb)(void *cbctx, const char *owner), void *cbctx)
+{
+    struct fake *f = ctx;
+    for (size_t i = 0; i < f->n[side]; i++) {
+        const struct frec *r = &f->rec[side][i];
+        char t[MXG_NAME_TEXT_MAX];
+        if (strcmp(r->type, type) != 0 || target_of(type, r->content, t, sizeof(t)) != MXG_OK ||
+            strcmp(t, target) != 0)
+            continue;
+        int rc = cb(cbctx, r->name);
+        if (rc)
+            return rc;
+    }
+    return MXG_OK;
+}
+
+static int f_zone_of(void *ctx, const char *name, char *apex, size_t len)
+{
+    struct fake *f = ctx;
+    const char *best = NULL;
+    for (size_t i = 0; i < f->nz; i++)
+        if (mxg_name_is_below(name, f->zones[i]) && (!best || strlen(f->zones[i]) > strlen(best)))
+            best = f->zones[i];
+    if (!best)
+        return MXG_ENOENT;
+    snprintf(apex, len, "%s", best);
+    return MXG_OK;
+}
+
+static const struct mxg_view_ops FAKE_OPS = {f_rrset, f_referrers, f_zone_of};
+
+static bool has_set(int side, const char *name, const char *type, const struct frec *like)
+{
+    for (size_t i = 0; i < F.n[side]; i++) {
+        const struct frec *r = &F.rec[side][i];
+        if (strcmp(r->name, name) == 0 && strcmp(r->type, type) == 0 &&
+            strcmp(r->content, like->content) == 0 && r->ttl == like->ttl)
+            return true;
+    }
+    return false;
+}
+
+/* Touched names: every name with a record that is in one state only. */
+static size_t touched(const char **names, size_t max)
+{
+    size_t n = 0;
+    for (int side = 0; side < 2; side++) {
+        for (size_t i = 0; i < F.n[side]; i++) {
+            const struct frec *r = &F.rec[side][i];
+            if (has_set(!side, r->name, r->type, r))
+                continue;
+            bool seen = false;
+            for (size_t j = 0; j < n && !seen; j++)
+                seen = strcmp(names[j], r->name) == 0;
+            if (!seen && n < max)
+                names[n++] = r->name;
+        }
+    }
+    return n;
+}
+
+static void eval_slave(const char *zone, enum mxg_mode mode, bool slave)
+{
+    const char *names[2 * MAXREC];
+    struct mxg_view view = {&FAKE_OPS, &F};
+    struct mxg_policy_input in = {.zone = zone,
+                                  .names = names,
+                                  .n_names = touched(names, 2 * MAXREC),
+                                  .mode = mode,
+                                  .slave = slave};
+    mxg_decision_free(&dec);
+    assert_int_equal(mxg_policy_evaluate(&view, &in, &cfg, &dec), MXG_OK);
+}
+
+static void eval(const char *zone, enum mxg_mode mode)
+{
+    eval_slave(zone, mode, false);
+}
+
+static void config(const char *text)
+{
+    char err[256];
+    mxg_config_free(&cfg);
+    int rc = mxg_config_load_string(text, "test", &cfg, err, sizeof(err));
+    if (rc != MXG_OK)
+        fail_msg("config: %s", err);
+}
+
+static int setup(void **state)
+{
+    memset(&F, 0, sizeof(F));
+    memset(&dec, 0, sizeof(dec));
+    memset(&cfg, 0, sizeof(cfg));
+    config("");
+    F.zones[F.nz++] = "example.com.";
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    mxg_decision_free(&dec);
+    mxg_config_free(&cfg);
+    return 0;
+}
+
+/* The classic zone: the apex is domain, web site and mail server. */
+static void classic(void)
+{
+    both("example.com.", "A", "192.0.2.1");
+    both("example.com.", "MX", "10 example.com");
+    both("www.example.com.", "A", "192.0.2.1");
+}
+
+static const struct mxg_finding *find(const char *rule, const char *family)
+{
+    for (size_t i = 0; i < dec.n_findings; i++)
+        if (strcmp(dec.findings[i].rule, rule) == 0 &&
+            (!family || strcmp(dec.findings[i].family, family) == 0))
+            return &dec.findings[i];
+    return NULL;
+}
+
+static size_t count(const char *rule)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < dec.n_findings; i++)
+        n += strcmp(dec.findings[i].rule, rule) == 0;
+    return n;
+}
+
+/* Asserts a string list equals the NULL-terminated expectation, in order. */
+static void vals(char **v, size_t n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    size_t i = 0;
+    for (const char *e = va_arg(ap, const char *); e; e = va_arg(ap, const char *), i++) {
+        assert_true(i < n);
+        assert_string_equal(v[i], e);
+    }
+    va_end(ap);
+    assert_int_equal(i, n);
+}
+
+static const struct mxg_finding *expect(const char *rule, const char *family, const char *name,
+                                        enum mxg_severity sev)
+{
+    const struct mxg_finding *f = find(rule, family);
+    if (!f)
+        fail_msg("no finding %s %s", rule, family ? family : "");
+    assert_string_equal(f->name, name);
+    assert_int_equal(f->severity, sev);
+    assert_non_null(f->reason);
+    return f;
+}
+
+static const struct mxg_rrset_change *fix(const char *name, const char *type)
+{
+    for (size_t i = 0; i < dec.n_fix; i++)
+        if (strcmp(dec.fix[i].name, name) == 0 && strcmp(dec.fix[i].type, type) == 0)
+            return &dec.fix[i];
+    fail_msg("no fix for %s %s", name, type);
+    return NULL;
+}
+
+/* Asserts one side of a change: "content/ttl" strings, NULL-terminated, in order. */
+static void side(const struct mxg_rrdata *d, size_t n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    size_t i = 0;
+    for (const char *e = va_arg(ap, const char *); e; e = va_arg(ap, const char *), i++) {
+        char buf[256];
+        assert_true(i < n);
+        snprintf(buf, sizeof(buf), "%s/%u", d[i].content, (unsigned)d[i].ttl);
+        assert_string_equal(buf, e);
+    }
+    va_end(ap);
+    assert_int_equal(i, n);
+}
+
+/* ---- the rule ------------------------------------------------------------------------------ */
+
+static void test_apex_moved_reject(void **state)
+{
+    classic();
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    vals(f->old_values, f->n_old, "192.0.2.1", NULL);
+    vals(f->new_values, f->n_new, "203.0.113.10", NULL);
+    assert_null(find("mail-moved", "AAAA"));
+    assert_int_equal(dec.n_findings, 1);
+    assert_int_equal(dec.n_fix, 0);
+    assert_non_null(dec.remedy);
+    assert_non_null(strstr(dec.remedy, "keep example.com. at its current address"));
+    assert_non_null(strstr(dec.remedy, "www.example.com."));
+    assert_non_null(strstr(dec.remedy, "mail.example.com."));
+}
+
+static void test_apex_moved_fix(void **state)
+{
+    classic();
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
+    expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    assert_int_equal(dec.n_fix, 2);
+    const struct mxg_rrset_change *c = fix("mail.example.com.", "A");
+    side(c->before, c->n_before, NULL);
+    side(c->after, c->n_after, "192.0.2.1/3600", NULL);
+    c = fix("example.com.", "MX");
+    side(c->before, c->n_before, "10 example.com/3600", NULL);
+    side(c->after, c->n_after, "10 mail.example.com/3600", NULL);
+    assert_null(dec.remedy);
+}
+
+static void test_apex_moved_warn_and_off(void **state)
+{
+    classic();
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_WARN);
+    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    eval("example.com.", MXG_MODE_OFF);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    assert_int_equal(dec.n_findings, 1);
+    assert_int_equal(dec.n_fix, 0);
+}
+
+static void test_slave_warns(void **state)
+{
+    classic();
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval_slave("example.com.", MXG_MODE_REJECT, true);
+    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    eval_slave("example.com.", MXG_MODE_FIX, true);
+    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    assert_int_equal(dec.n_fix, 0);
+}
+
+static void test_mail_cname_apex(void **state)
+{
+    both("example.com.", "A", "192.0.2.1");
+    both("example.com.", "MX", "10 mail.example.com");
+    both("mail.example.com.", "CNAME", "example.com");
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    vals(f->old_values, f->n_old, "192.0.2.1", NULL);
+    vals(f->new_values, f->n_new, "203.0.113.10", NULL);
+    assert_null(find("mx-cname", NULL)); /* pre-existing */
+
+    eval("example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
+    assert_int_equal(dec.n_fix, 2); /* the MX already names mail: unchanged */
+    const struct mxg_rrset_change *c = fix("mail.example.com.", "CNAME");
+    side(c->before, c->n_before, "example.com/3600", NULL);
+    side(c->after, c->n_after, NULL);
+    c = fix("mail.example.com.", "A");
+    side(c->before, c->n_before, NULL);
+    side(c->after, c->n_after, "192.0.2.1/3600", NULL);
+}
+
+static void test_implicit_mx(void **state)
+{
+    both("example.com.", "A", "192.0.2.1");
+    F.rec[0][0].ttl = F.rec[1][0].ttl = 300;
+    both("www.example.com.", "A", "192.0.2.1");
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    F.rec[1][F.n[1] - 1].ttl = 300;
+
+    eval("example.com.", MXG_MODE_REJECT); /* implicit-mx=warn */
+    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    const struct mxg_finding *f = expect("implicit-mail-moved", "A", "example.com.", MXG_SEV_WARN);
+    vals(f->old_values, f->n_old, "192.0.2.1", NULL);
+    vals(f->new_values, f->n_new, "203.0.113.10", NULL);
+    assert_null(find("mail-moved", NULL));
+
+    config("implicit-mx=yes\n");
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    expect("implicit-mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    eval("example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
+    assert_int_equal(dec.n_fix, 2);
+    const struct mxg_rrset_change *c = fix("mail.example.com.", "A");
+    side(c->after, c->n_after, "192.0.2.1/300", NULL);
+    c = fix("example.com.", "MX");
+    side(c->before, c->n_before, NULL);
+    side(c->after, c->n_after, "10 mail.example.com/300", NULL);
+
+    config("implicit-mx=no\n");
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    assert_int_equal(dec.n_findings, 0);
+}
+
+static void test_shared_mail_host(void **state)
+{
+    F.zones[F.nz++] = "provider.example.";
+    F.zones[F.nz++] = "customer.test.";
+    both("mx1.provider.example.", "A", "192.0.2.25");
+    both("customer.test.", "MX", "10 mx1.provider.example");
+    both("customer.test.", "A", "198.51.100.80");
+    both("example.com.", "MX", "10 mx1.provider.example");
+    set_after("mx1.provider.example.", "A", "203.0.113.10", NULL);
+    eval("provider.example.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    const struct mxg_finding *f = expect("mail-moved", "A", "customer.test.", MXG_SEV_BLOCK);
+    vals(f->old_values, f->n_old, "192.0.2.25", NULL);
+    vals(f->new_values, f->n_new, "203.0.113.10", NULL);
+    assert_int_equal(count("mail-moved"), 2); /* customer.test. and example.com. */
+    assert_non_null(strstr(dec.remedy, "mx1.provider.example."));
+
+    eval("provider.example.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    assert_int_equal(dec.n_fix, 0);
+    assert_null(find("fix-no-host", NULL));
+}
+
+static void test_aaaa_only(void **state)
+{
+    classic();
+    both("example.com.", "AAAA", "2001:db8::1");
+    set_after("example.com.", "AAAA", "2001:0db8:ffff:0:0:0:0:1", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    assert_null(find("mail-moved", "A"));
+    const struct mxg_finding *f = expect("mail-moved", "AAAA", "example.com.", MXG_SEV_BLOCK);
+    vals(f->old_values, f->n_old, "2001:db8::1", NULL);
+    vals(f->new_values, f->n_new, "2001:db8:ffff::1", NULL);
+}
+
+static void test_same_address_other_spelling(void **state)
+{
+    classic();
+    both("example.com.", "AAAA", "2001:db8::1");
+    set_after("example.com.", "AAAA", "2001:0db8:0:0:0:0:0:1", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    assert_int_equal(dec.n_findings, 0);
+}
+
+static void test_a_and_aaaa_differently(void **state)
+{
+    classic();
+    both("example.com.", "AAAA", "2001:db8::1");
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    del_after("example.com.", "AAAA");
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    const struct mxg_finding *a = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    vals(a->new_values, a->n_new, "203.0.113.10", NULL);
+    const struct mxg_finding *aaaa = expect("mail-moved", "AAAA", "example.com.", MXG_SEV_BLOCK);
+    vals(aaaa->old_values, aaaa->n_old, "2001:db8::1", NULL);
+    vals(aaaa->new_values, aaaa->n_new, NULL);
+    assert_non_null(strstr(aaaa->reason, "lose"));
+
+    eval("example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
+    assert_int_equal(dec.n_fix, 3);
+    side(fix("mail.example.com.", "A")->after, 1, "192.0.2.1/3600", NULL);
+    side(fix("mail.example.com.", "AAAA")->after, 1, "2001:db8::1/3600", NULL);
+    side(fix("example.com.", "MX")->after, 1, "10 mail.example.com/3600", NULL);
+}
+
+static void test_null_mx_allowed(void **state)
+{
+    both("example.com.", "A", "192.0.2.1");
+    both("example.com.", "MX", "0 .");
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    assert_int_equal(dec.n_findings, 0);
+}
+
+static void test_apex_and_mx_together(void **state)
+{
+    classic();
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    set_after("example.com.", "MX", "10 mail.example.com", NULL);
+    set_after("mail.example.com.", "A", "192.0.2.1", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    assert_int_equal(dec.n_findings, 0);
+}
+
+static void test_mx_at_subdomain(void **state)
+{
+    classic();
+    both("sub.example.com.", "A", "192.0.2.5");
+    both("sub.example.com.", "MX", "10 sub.example.com");
+    set_after("sub.example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
+    const struct mxg_finding *f = expect("mail-moved", "A", "sub.example.com.", MXG_SEV_BLOCK);
+    vals(f->old_values, f->n_old, "192.0.2.5", NULL);
+    assert_int_equal(dec.n_findings, 1);
+    assert_int_equal(dec.n_fix, 2);
+    side(fix("mail.example.com.", "A")->after, 1, "192.0.2.5/3600", NULL);
+    const struct mxg_rrset_change *c = fix("sub.example.com.", "MX");
+    side(c->before, c->n_before, "10 sub.example.com/3600", NULL);
+    side(c->after, c->n_after, "10 mail.example.com/3600", NULL);
+}
+
+static void test_mx_outside_served_zones(void **state)
+{
+    classic();
+    set_after("example.com.", "MX", "10 aspmx.l.google.com", "20 alt1.aspmx.l.google.com", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    assert_int_equal(dec.n_findings, 0);
+    /* Still external, and the apex moves: nothing to judge. */
+    memset(&F, 0, sizeof(F));
+    F.zones[F.nz++] = "example.com.";
+    both("example.com.", "A", "192.0.2.1");
+    both("example.com.", "MX", "10 aspmx.l.google.com");
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+}
+
+/* ---- the fix's host choice ----------------------------------------------------------------- */
+
+static void test_fix_mail_taken(void **state)
+{
+    classic();
+    both("mail.example.com.", "TXT", "\"webmail\"");
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
+    assert_int_equal(dec.n_fix, 2);
+    side(fix("mx.example.com.", "A")->after, 1, "192.0.2.1/3600", NULL);
+    side(fix("example.com.", "MX")->after, 1, "10 mx.example.com/3600", NULL);
+}
+
+static void test_fix_mail_holds_old_address(void **state)
+{
+    classic();
+    both("mail.example.com.", "A", "192.0.2.1");
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
+    assert_int_equal(dec.n_fix, 1); /* mail already holds the address */
+    const struct mxg_rrset_change *c = fix("example.com.", "MX");
+    side(c->after, c->n_after, "10 mail.example.com/3600", NULL);
+}
+
+static void test_fix_mail_cname_replaced(void **state)
+{
+    classic();
+    both("mail.example.com.", "CNAME", "example.com");
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
+    assert_int_equal(dec.n_fix, 3);
+    const struct mxg_rrset_change *c = fix("mail.example.com.", "CNAME");
+    side(c->before, c->n_before, "example.com/3600", NULL);
+    assert_int_equal(c->n_after, 0);
+    side(fix("mail.example.com.", "A")->after, 1, "192.0.2.1/3600", NULL);
+    side(fix("example.com.", "MX")->after, 1, "10 mail.example.com/3600", NULL);
+}
+
+static void test_fix_no_host(void **state)
+{
+    classic();
+    both("mail.example.com.", "TXT", "\"x\"");
+    both("mx.example.com.", "A", "198.51.100.1");
+    both("smtp.example.com.", "CNAME", "www.example.com");
+    both("mail1.example.com.", "AAAA", "2001:db8::5");
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    assert_int_equal(dec.n_fix, 0);
+    expect("fix-no-host", NULL, "example.com.", MXG_SEV_BLOCK);
+    assert_non_null(dec.remedy);
+}
+
+static void test_fix_shared_target_merged(void **state)
+{
+    classic();
+    both("sub.example.com.", "MX", "10 example.com");
+    both("sub.example.com.", "MX", "20 www.example.com");
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
+    assert_int_equal(count("mail-moved"), 2);
+    assert_int_equal(dec.n_fix, 3);
+    side(fix("mail.example.com.", "A")->after, 1, "192.0.2.1/3600", NULL);
+    side(fix("example.com.", "MX")->after, 1, "10 mail.example.com/3600", NULL);
+    const struct mxg_rrset_change *c = fix("sub.example.com.", "MX");
+    side(c->before, c->n_before, "10 example.com/3600", "20 www.example.com/3600", NULL);
+    side(c->after, c->n_after, "10 mail.example.com/3600", "20 www.example.com/3600", NULL);
+}
+
+/* ---- classify, ranges, ALIAS ----------------------------------------------------------------- */
+
+static void test_proxy_classify(void **state)
+{
+    config("classify=proxy\nproxy-ranges=203.0.113.0/24,2001:db8:cd0::/48\n");
+    classic();
+    set_after("example.com.", "A", "198.51.100.7", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    assert_int_equal(dec.n_findings, 0);
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    assert_non_null(strstr(f->reason, "proxy-ranges"));
+    /* AAAA into the proxy's IPv6 range, A back home. */
+    set_after("example.com.", "A", "192.0.2.1", NULL);
+    add_side(MXG_BEFORE, "example.com.", "AAAA", "2001:db8::1", 3600);
+    set_after("example.com.", "AAAA", "2001:db8:cd0::1", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    assert_null(find("mail-moved", "A"));
+    f = expect("mail-moved", "AAAA", "example.com.", MXG_SEV_BLOCK);
+    vals(f->new_values, f->n_new, "2001:db8:cd0::1", NULL);
+}
+
+static void test_mail_ranges(void **state)
+{
+    config("mail-ranges=198.51.100.0/24\n");
+    classic();
+    set_after("example.com.", "A", "198.51.100.7", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+}
+
+static void alias_zone(const char *target)
+{
+    F.zones[F.nz++] = "example.net.";
+    both("cdn.example.net.", "A", "203.0.113.10");
+    both("web.example.net.", "A", "198.51.100.9");
+    classic();
+    del_after("example.com.", "A");
+    set_after("example.com.", "ALIAS", target, NULL);
+}
+
+static void test_alias_strict(void **state)
+{
+    alias_zone("web.example.net");
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    vals(f->old_values, f->n_old, "192.0.2.1", NULL);
+    vals(f->new_values, f->n_new, "ALIAS web.example.net.", NULL);
+    expect("mail-moved", "AAAA", "example.com.", MXG_SEV_BLOCK);
+}
+
+static void test_alias_proxy(void **state)
+{
+    config("classify=proxy\nproxy-ranges=203.0.113.0/24\n");
+    alias_zone("web.example.net");
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    assert_int_equal(dec.n_findings, 0);
+    set_after("example.com.", "ALIAS", "cdn.example.net", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    vals(f->new_values, f->n_new, "ALIAS cdn.example.net. (in proxy-ranges)", NULL);
+    assert_null(find("mail-moved", "AAAA")); /* the CDN has no AAAA */
+}
+
+static void test_alias_target_repointed(void **state)
+{
+    /* An existing apex ALIAS; the CDN name in another zone moves into proxy-ranges. */
+    config("classify=proxy\nproxy-ranges=203.0.113.0/24\n");
+    F.zones[F.nz++] = "example.net.";
+    both("web.example.net.", "A", "198.51.100.9");
+    both("example.com.", "ALIAS", "web.example.net");
+    both("example.com.", "MX", "10 example.com");
+    set_after("web.example.net.", "A", "203.0.113.10", NULL);
+    eval("example.net.", MXG_MODE_REJECT);
+    /* The ALIAS target now resolves inside proxy-ranges: mail moves, in another zone. */
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    vals(f->old_values, f->n_old, "ALIAS web.example.net.", NULL);
+    vals(f->new_values, f->n_new, "ALIAS web.example.net. (in proxy-ranges)", NULL);
+    eval("example.net.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    /* In strict the unknown address stays unknown. */
+    config("");
+    eval("example.net.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+}
+
+/* ---- warn rules --------------------------------------------------------------------------- */
+
+static void test_mx_cname(void **state)
+{
+    classic();
+    both("mail.example.com.", "CNAME", "example.com");
+    set_after("example.com.", "MX", "10 mail.example.com", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    const struct mxg_finding *f = expect("mx-cname", "", "example.com.", MXG_SEV_WARN);
+    vals(f->new_values, f->n_new, "mail.example.com.", NULL);
+    assert_int_equal(dec.n_findings, 1);
+
+    config("rule-severity=mx-cname:block\n");
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    expect("mx-cname", "", "example.com.", MXG_SEV_BLOCK);
+    eval("example.com.", MXG_MODE_FIX); /* cannot be fixed */
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    assert_int_equal(dec.n_fix, 0);
+    assert_null(dec.remedy);
+}
+
+static void test_mx_cname_preexisting(void **state)
+{
+    classic();
+    set_after("example.com.", "MX", "10 mail.example.com", NULL);
+    add_side(MXG_BEFORE, "example.com.", "MX", "20 mail.example.com", 3600);
+    both("mail.example.com.", "CNAME", "example.com");
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_null(find("mx-cname", NULL));
+}
+
+static void test_mx_no_address(void **state)
+{
+    classic();
+    set_after("example.com.", "MX", "10 example.com", "20 backup.example.com", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    const struct mxg_finding *f = expect("mx-no-address", "", "example.com.", MXG_SEV_WARN);
+    vals(f->new_values, f->n_new, "backup.example.com.", NULL);
+    assert_int_equal(dec.n_findings, 1);
+}
+
+static void test_mx_no_address_preexisting(void **state)
+{
+    classic();
+    both("example.com.", "MX", "20 backup.example.com");
+    both("example.com.", "TXT", "\"hello\"");
+    set_after("example.com.", "TXT", "\"bye\"", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    assert_int_equal(dec.n_findings, 0);
+}
+
+static void test_mx_ip_literal(void **state)
+{
+    classic();
+    set_after("example.com.", "MX", "10 example.com", "20 192.0.2.1", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    const struct mxg_finding *f = expect("mx-ip-literal", "", "example.com.", MXG_SEV_WARN);
+    vals(f->new_values, f->n_new, "20 192.0.2.1", NULL);
+    assert_int_equal(dec.n_findings, 1);
+    /* pre-existing */
+    add_side(MXG_BEFORE, "example.com.", "MX", "20 192.0.2.1", 3600);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.n_findings, 0);
+}
+
+static void test_null_mx_mixed(void **state)
+{
+    classic();
+    set_after("example.com.", "MX", "0 .", "10 example.com", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    expect("null-mx-mixed", "", "example.com.", MXG_SEV_WARN);
+    assert_int_equal(dec.n_findings, 1);
+    add_side(MXG_BEFORE, "example.com.", "MX", "0 .", 3600);
+    both("example.com.", "TXT", "\"t\"");
+    set_after("example.com.", "TXT", "\"u\"", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.n_findings, 0);
+}
+
+static void test_spf_moved(void **state)
+{
+    both("example.com.", "A", "192.0.2.1");
+    both("example.com.", "MX", "0 .");
+    both("example.com.", "TXT", "\"v=spf1 +a -all\"");
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    const struct mxg_finding *f = expect("spf-moved", "", "example.com.", MXG_SEV_WARN);
+    vals(f->old_values, f->n_old, "192.0.2.1", NULL);
+    vals(f->new_values, f->n_new, "203.0.113.10", NULL);
+    assert_int_equal(dec.n_findings, 1);
+
+    config("rule-severity=spf-moved:off\n");
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    assert_int_equal(dec.n_findings, 0);
+}
+
+static void test_spf_mx_split_strings(void **state)
+{
+    classic();
+    both("example.com.", "TXT", "\"v=spf1 ip4:198.51.100.0/24 \" \"mx/24 -all\"");
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_WARN);
+    expect("spf-moved", "", "example.com.", MXG_SEV_WARN);
+    expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+}
+
+static void test_spf_not_reported(void **state)
+{
+    both("example.com.", "A", "192.0.2.1");
+    both("example.com.", "TXT", "\"v=spf1 ip4:192.0.2.1 include:spf.example.net -all\"");
+    set_after("example.com.", "A", "203.0.113.10", NULL);
+    config("implicit-mx=no\n");
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.n_findings, 0);
+    /* a/mx used but the addresses behind them stay. */
+    memset(&F, 0, sizeof(F));
+    F.zones[F.nz++] = "example.com.";
+    both("example.com.", "A", "192.0.2.1");
+    both("example.com.", "TXT", "\"v=spf1 a mx -all\"");
+    set_after("example.com.", "TXT", "\"v=spf1 a mx ~all\"", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.n_findings, 0);
+}
+
+/* ---- names ---------------------------------------------------------------------------------- */
+
+static void test_names(void **state)
+{
+    assert_string_equal(mxg_verdict_name(MXG_VERDICT_ALLOW), "allow");
+    assert_string_equal(mxg_verdict_name(MXG_VERDICT_WARN), "warn");
+    assert_string_equal(mxg_verdict_name(MXG_VERDICT_REJECT), "reject");
+    assert_string_equal(mxg_verdict_name(MXG_VERDICT_FIX), "fix");
+    assert_string_equal(mxg_severity_name(MXG_SEV_OFF), "off");
+    assert_string_equal(mxg_severity_name(MXG_SEV_WARN), "warn");
+    assert_string_equal(mxg_severity_name(MXG_SEV_BLOCK), "block");
+    assert_int_equal(mxg_policy_severity(&cfg, "mail-moved"), MXG_SEV_BLOCK);
+    assert_int_equal(mxg_policy_severity(&cfg, "fix-no-host"), MXG_SEV_BLOCK);
+    assert_int_equal(mxg_policy_severity(&cfg, "implicit-mail-moved"), MXG_SEV_WARN);
+    assert_int_equal(mxg_policy_severity(&cfg, "mx-cname"), MXG_SEV_WARN);
+    assert_int_equal(mxg_policy_severity(&cfg, "spf-moved"), MXG_SEV_WARN);
+    config("implicit-mx=yes\nrule-severity=mail-moved:warn,mx-no-address:off\n");
+    assert_int_equal(mxg_policy_severity(&cfg, "implicit-mail-moved"), MXG_SEV_BLOCK);
+    assert_int_equal(mxg_policy_severity(&cfg, "mail-moved"), MXG_SEV_WARN);
+    assert_int_equal(mxg_policy_severity(&cfg, "mx-no-address"), MXG_SEV_OFF);
+}
+
+static void test_nothing_touched(void **state)
+{
+    classic();
+    eval("example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    assert_int_equal(dec.n_findings, 0);
+    assert_null(dec.remedy);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_apex_moved_reject),
+        T(test_apex_moved_fix),
+        T(test_apex_moved_warn_and_off),
+        T(test_slave_warns),
+        T(test_mail_cname_apex),
+        T(test_implicit_mx),
+        T(test_shared_mail_host),
+        T(test_aaaa_only),
+        T(test_same_address_other_spelling),
+        T(test_a_and_aaaa_differently),
+        T(test_null_mx_allowed),
+        T(test_apex_and_mx_together),
+        T(test_mx_at_subdomain),
+        T(test_mx_outside_served_zones),
+        T(test_fix_mail_taken),
+        T(test_fix_mail_holds_old_address),
+        T(test_fix_mail_cname_replaced),
+        T(test_fix_no_host),
+        T(test_fix_shared_target_merged),
+        T(test_proxy_classify),
+        T(test_mail_ranges),
+        T(test_alias_strict),
+        T(test_alias_proxy),
+        T(test_alias_target_repointed),
+        T(test_mx_cname),
+        T(test_mx_cname_preexisting),
+        T(test_mx_no_address),
+        T(test_mx_no_address_preexisting),
+        T(test_mx_ip_literal),
+        T(test_null_mx_mixed),
+        T(test_spf_moved),
+        T(test_spf_mx_split_strings),
+        T(test_spf_not_reported),
+        T(test_names),
+        T(test_nothing_touched),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
