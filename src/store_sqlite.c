@@ -145,9 +145,7 @@ enum stmt_id {
     S_AP_ADD,
     S_AP_DEL,
     S_AP_LIST,
-    S_REF_MX,
-    S_REF_CNAME,
-    S_REF_ALIAS,
+    S_REFERRERS,
     S_AUDIT_HEAD,
     S_AUDIT_INSERT,
     S_COUNT
@@ -203,13 +201,10 @@ static const char *const STMT_SQL[S_COUNT] = {
     [S_AP_ADD] = "INSERT INTO supermasters (ip, nameserver, account) VALUES (?1, ?2, ?3)",
     [S_AP_DEL] = "DELETE FROM supermasters WHERE ip = ?1 AND nameserver = ?2",
     [S_AP_LIST] = "SELECT ip, nameserver, account FROM supermasters ORDER BY ip, nameserver",
-    /* One statement per type: a literal type lets SQLite use the partial index. */
-    [S_REF_MX] = "SELECT domain_id, name FROM records WHERE type = 'MX'"
-                 " AND content = ?1 COLLATE NOCASE AND disabled = 0",
-    [S_REF_CNAME] = "SELECT domain_id, name FROM records WHERE type = 'CNAME'"
-                    " AND content = ?1 COLLATE NOCASE AND disabled = 0",
-    [S_REF_ALIAS] = "SELECT domain_id, name FROM records WHERE type = 'ALIAS'"
-                    " AND content = ?1 COLLATE NOCASE AND disabled = 0",
+    /* The IN term repeats the partial index's WHERE: SQLite uses a partial index only when the
+     * query's terms imply it literally (type = 'MX' alone does not). */
+    [S_REFERRERS] = "SELECT domain_id, name FROM records WHERE type IN ('MX', 'CNAME', 'ALIAS')"
+                    " AND type = ?2 AND content = ?1 COLLATE NOCASE AND disabled = 0",
     [S_AUDIT_HEAD] = "SELECT seq, hash FROM mxg_audit ORDER BY seq DESC LIMIT 1",
     [S_AUDIT_INSERT] = "INSERT INTO mxg_audit (seq, time, zone, verdict, record, hash)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -797,20 +792,14 @@ static int sq_referrers(struct mxg_store *st, const char *type, const char *targ
                         int (*cb)(void *ctx, int64_t zone_id, const char *owner), void *ctx)
 {
     struct sqlite_store *s = S(st);
-    enum stmt_id id;
-    if (strcmp(type, "MX") == 0)
-        id = S_REF_MX;
-    else if (strcmp(type, "CNAME") == 0)
-        id = S_REF_CNAME;
-    else if (strcmp(type, "ALIAS") == 0)
-        id = S_REF_ALIAS;
-    else
+    if (strcmp(type, "MX") != 0 && strcmp(type, "CNAME") != 0 && strcmp(type, "ALIAS") != 0)
         return MXG_EINVAL;
     char db[MXG_NAME_TEXT_MAX], owner[MXG_NAME_TEXT_MAX];
     if (canon_to_db(target, db, sizeof(db)) != MXG_OK)
         return MXG_EINVAL;
-    sqlite3_stmt *q = stmt(s, id);
+    sqlite3_stmt *q = stmt(s, S_REFERRERS);
     sqlite3_bind_text(q, 1, db, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, type, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         db_to_canon(col_text(q, 1), owner, sizeof(owner));
