@@ -254,7 +254,7 @@ static int scan_zone(void *arg, const struct mxg_zone *z)
     rrs_get(st, z->name, "A", &a);
     rrs_get(st, z->name, "AAAA", &aaaa);
     bool null_mx = mx.n == 1 && (strcmp(mx.content[0], "0 .") == 0);
-    char buf[MXG_NAME_TEXT_MAX + 64];
+    char buf[3 * MXG_NAME_TEXT_MAX + 128];
     if (null_mx || (mx.n == 0 && cfg->implicit_mx == MXG_IMPLICIT_NO) ||
         (mx.n == 0 && a.n == 0 && aaaa.n == 0)) {
         cls = "no-mail";

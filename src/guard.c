@@ -539,7 +539,24 @@ int mxg_guard_commit(struct mxg_store *st, const struct mxg_config *cfg, struct 
 int mxg_guard_check(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *txn,
                     struct mxg_guard_result *res)
 {
-    return judge(st, cfg, txn, true, res);
+    int rc = judge(st, cfg, txn, true, res);
+    if (rc != MXG_OK || !res->judged || res->decision.verdict != MXG_VERDICT_REJECT ||
+        res->mode == MXG_MODE_FIX)
+        return rc;
+    /* A refusal also shows the fix that `fix` mode would apply. */
+    struct mxg_config fixcfg = *cfg;
+    struct mxg_guard_result alt = {0};
+    fixcfg.mode = MXG_MODE_FIX;
+    fixcfg.zone_mode_override = MXG_OVERRIDE_NONE;
+    rc = judge(st, &fixcfg, txn, true, &alt);
+    if (rc == MXG_OK && alt.judged && alt.decision.verdict == MXG_VERDICT_FIX) {
+        res->decision.fix = alt.decision.fix;
+        res->decision.n_fix = alt.decision.n_fix;
+        alt.decision.fix = NULL;
+        alt.decision.n_fix = 0;
+    }
+    mxg_guard_result_free(&alt);
+    return rc;
 }
 
 void mxg_guard_result_free(struct mxg_guard_result *res)
