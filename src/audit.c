@@ -127,8 +127,10 @@ json_t *mxg_audit_body(const struct mxg_audit_entry *e)
 }
 
 int mxg_audit_append(struct mxg_store *st, const struct mxg_audit_entry *e, int64_t *seq,
-                     char hash[MXG_HASH_HEX])
+                     char hash[MXG_HASH_HEX], char **record)
 {
+    if (record)
+        *record = NULL;
     int64_t head = 0;
     char prev[MXG_HASH_HEX], when[32];
     int rc = MXG_STORE_CALL(st, audit_head, &head, prev);
@@ -150,10 +152,15 @@ int mxg_audit_append(struct mxg_store *st, const struct mxg_audit_entry *e, int6
     const char *verdict = json_string_value(json_object_get(rec, "verdict"));
     rc = text ? MXG_STORE_CALL(st, audit_insert, head + 1, when, e->zone, verdict, text, hash)
               : MXG_ENOMEM;
-    free(text);
     json_decref(rec);
-    if (rc == MXG_OK)
+    if (rc == MXG_OK) {
         *seq = head + 1;
+        if (record) {
+            *record = text;
+            text = NULL;
+        }
+    }
+    free(text);
     return rc;
 }
 

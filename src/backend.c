@@ -19,10 +19,17 @@
 #include "mxg/proto.h"
 #include "mxg/txn.h"
 
+struct commit_job;
+
 struct mxg_backend {
     struct mxg_store *store;
     const struct mxg_config *cfg;
     struct mxg_backend_stats stats;
+    /* The writer: commits run one at a time on the thread pool through wstore. */
+    uv_loop_t *loop;
+    struct mxg_store *wstore;
+    struct commit_job *running;
+    struct commit_job *queue_head, *queue_tail;
 };
 
 struct mxg_session {
@@ -33,6 +40,11 @@ struct mxg_session {
     bool saw_api;       /* SOA-EDIT-API asked inside the transaction: the HTTP API */
     bool saw_dnsupdate; /* ALLOW-DNSUPDATE-FROM & co. asked: an RFC 2136 update */
     char *content;      /* MXG_CONTENT_MAX bytes for normalised record content */
+    /* A commit on the writer thread: its reply goes to on_reply when it is done. */
+    struct commit_job *pending;
+    bool orphaned; /* freed by its connection while pending: the job frees it */
+    void (*on_reply)(void *arg, char *reply, size_t len);
+    void *on_reply_arg;
 };
 
 struct mxg_backend *mxg_backend_new(struct mxg_store *store, const struct mxg_config *cfg)
@@ -63,10 +75,23 @@ struct mxg_session *mxg_session_new(struct mxg_backend *be)
     return s;
 }
 
+void mxg_session_on_reply(struct mxg_session *s, void (*cb)(void *arg, char *reply, size_t len),
+                          void *arg)
+{
+    s->on_reply = cb;
+    s->on_reply_arg = arg;
+}
+
 void mxg_session_free(struct mxg_session *s)
 {
     if (!s)
         return;
+    if (s->pending) {
+        /* The commit finishes (pdns counts it as failed: it got no reply); then the job frees
+         * the session. */
+        s->orphaned = true;
+        return;
+    }
     if (s->txn) {
         mxg_info("connection closed with a transaction open on %s: rolled back",
                  mxg_txn_zone(s->txn));
@@ -848,6 +873,126 @@ static void log_decision(const struct mxg_txn *t, const struct mxg_guard_opts *o
         mxg_info("audit head %lld:%s", (long long)res->audit_seq, res->audit_hash);
 }
 
+/* The reply and counters for a finished commit (loop thread). */
+static void commit_outcome(struct mxg_session *s, struct mxg_reply *r, struct mxg_txn *t,
+                           const struct mxg_guard_opts *opts, struct mxg_guard_result *res, int rc)
+{
+    if (rc != MXG_OK) {
+        mxg_err("commit on %s failed: %s", mxg_txn_zone(t), mxg_strerror(rc));
+        s->be->stats.rejected++;
+        refuse_commit(s, r, mxg_strerror(rc));
+        return;
+    }
+    log_decision(t, opts, res);
+    if (res->refused) {
+        s->be->stats.rejected++;
+        refuse_commit(s, r, "the guard refused the change (see the audit log)");
+        return;
+    }
+    enum mxg_verdict v = res->judged ? res->decision.verdict : MXG_VERDICT_ALLOW;
+    if (v == MXG_VERDICT_FIX)
+        s->be->stats.fixed++;
+    else if (v == MXG_VERDICT_WARN)
+        s->be->stats.warned++;
+    else
+        s->be->stats.allowed++;
+    mxg_reply_set(r, json_true());
+}
+
+struct commit_job {
+    uv_work_t work;
+    struct mxg_session *s;
+    struct mxg_txn *txn;
+    struct mxg_guard_opts opts;
+    struct mxg_guard_result res;
+    int rc;
+    struct commit_job *next;
+};
+
+static void commit_start(struct mxg_backend *be);
+
+static void commit_work(uv_work_t *w)
+{
+    struct commit_job *j = w->data;
+    j->rc = mxg_guard_commit(j->s->be->wstore, j->s->be->cfg, j->txn, &j->opts, &j->res);
+}
+
+static void commit_done(uv_work_t *w, int status)
+{
+    struct commit_job *j = w->data;
+    struct mxg_session *s = j->s;
+    struct mxg_backend *be = s->be;
+    struct mxg_reply r;
+    mxg_reply_init(&r);
+    commit_outcome(s, &r, j->txn, &j->opts, &j->res, status == 0 ? j->rc : MXG_ESTORE);
+    s->pending = NULL;
+    char *reply = NULL;
+    size_t len = 0;
+    if (s->orphaned) {
+        mxg_reply_clear(&r);
+        mxg_session_free(s);
+    } else if (mxg_reply_encode(&r, &reply, &len) == MXG_OK && s->on_reply) {
+        s->on_reply(s->on_reply_arg, reply, len);
+    } else {
+        free(reply);
+    }
+    mxg_guard_result_free(&j->res);
+    mxg_txn_free(j->txn);
+    free(j);
+    be->running = NULL;
+    commit_start(be);
+}
+
+/* Starts the next queued commit, if the writer is free. */
+static void commit_start(struct mxg_backend *be)
+{
+    while (!be->running && be->queue_head) {
+        struct commit_job *j = be->queue_head;
+        be->queue_head = j->next;
+        if (!be->queue_head)
+            be->queue_tail = NULL;
+        be->running = j;
+        j->work.data = j;
+        if (uv_queue_work(be->loop, &j->work, commit_work, commit_done) != 0) {
+            /* Cannot happen with a live loop; fail the commit rather than hang it. */
+            j->rc = MXG_EIO;
+            commit_done(&j->work, 0);
+        }
+    }
+}
+
+static int commit_async(struct mxg_session *s, struct mxg_txn *t, const char *source)
+{
+    struct commit_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        mxg_txn_free(t);
+        return MXG_ENOMEM;
+    }
+    j->s = s;
+    j->txn = t;
+    j->opts = (struct mxg_guard_opts){.source = source, .guarded = true};
+    s->pending = j;
+    struct mxg_backend *be = s->be;
+    if (be->queue_tail)
+        be->queue_tail->next = j;
+    else
+        be->queue_head = j;
+    be->queue_tail = j;
+    commit_start(be);
+    return MXG_BACKEND_PENDING;
+}
+
+void mxg_backend_set_async(struct mxg_backend *be, uv_loop_t *loop, struct mxg_store *wstore)
+{
+    be->loop = loop;
+    be->wstore = wstore;
+}
+
+bool mxg_backend_busy(const struct mxg_backend *be)
+{
+    return be->running != NULL || be->queue_head != NULL;
+}
+
 static int m_commit_transaction(struct mxg_session *s, const struct mxg_request *req,
                                 struct mxg_reply *r)
 {
@@ -873,30 +1018,13 @@ static int m_commit_transaction(struct mxg_session *s, const struct mxg_request 
         mxg_reply_set(r, json_true());
         return MXG_OK;
     }
+    s->be->stats.commits++;
+    if (s->be->loop)
+        return commit_async(s, t, source);
     struct mxg_guard_opts opts = {.source = source, .guarded = true};
     struct mxg_guard_result res = {0};
-    s->be->stats.commits++;
     int rc = mxg_guard_commit(st, s->be->cfg, t, &opts, &res);
-    if (rc != MXG_OK) {
-        mxg_err("commit on %s failed: %s", mxg_txn_zone(t), mxg_strerror(rc));
-        s->be->stats.rejected++;
-        refuse_commit(s, r, mxg_strerror(rc));
-    } else {
-        log_decision(t, &opts, &res);
-        if (res.refused) {
-            s->be->stats.rejected++;
-            refuse_commit(s, r, "the guard refused the change (see the audit log)");
-        } else {
-            enum mxg_verdict v = res.judged ? res.decision.verdict : MXG_VERDICT_ALLOW;
-            if (v == MXG_VERDICT_FIX)
-                s->be->stats.fixed++;
-            else if (v == MXG_VERDICT_WARN)
-                s->be->stats.warned++;
-            else
-                s->be->stats.allowed++;
-            mxg_reply_set(r, json_true());
-        }
-    }
+    commit_outcome(s, r, t, &opts, &res, rc);
     mxg_guard_result_free(&res);
     mxg_txn_free(t);
     return MXG_OK;
@@ -1171,6 +1299,11 @@ int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char
         fail(s, &r, "unknown method '%.64s'", req.method_name);
     } else {
         rc = HANDLERS[req.method](s, &req, &r);
+        if (rc == MXG_BACKEND_PENDING) {
+            mxg_request_free(&req);
+            mxg_reply_clear(&r);
+            return MXG_BACKEND_PENDING;
+        }
         if (rc != MXG_OK) {
             mxg_reply_clear(&r);
             fail(s, &r, "%s: %s", req.method_name, mxg_strerror(rc));

@@ -26,6 +26,8 @@ struct daemon {
     uv_loop_t loop;
     uv_signal_t sigterm, sigint, sighup;
     struct mxg_config *cfg;
+    struct mxg_backend *be;
+    uv_timer_t hup_retry; /* a reload waits for the writer thread to be idle */
     struct mxg_server *backend_srv;
     struct mxg_server *control_srv;
     struct mxg_control control;
@@ -107,6 +109,7 @@ static void stop_all(struct daemon *d)
     uv_close((uv_handle_t *)&d->sigterm, NULL);
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sighup, NULL);
+    uv_close((uv_handle_t *)&d->hup_retry, NULL);
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum)
@@ -118,10 +121,26 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 
 /* SIGHUP: reread the file; policy settings and logging take effect, socket and store settings
  * need a restart (said in the log when they differ). */
+static void reload(struct daemon *d);
+
+static void on_hup_retry(uv_timer_t *t)
+{
+    reload(t->data);
+}
+
 static void on_hup(uv_signal_t *h, int signum)
 {
-    struct daemon *d = h->data;
+    reload(h->data);
+}
+
+static void reload(struct daemon *d)
+{
     struct mxg_config fresh;
+    /* A commit on the writer thread reads the policy settings: swap them only when idle. */
+    if (mxg_backend_busy(d->be)) {
+        uv_timer_start(&d->hup_retry, on_hup_retry, 50, 0);
+        return;
+    }
     char err[512];
     if (!d->cfg->path) {
         mxg_warn("SIGHUP: no config file to reload");
@@ -207,7 +226,7 @@ static int drop_privileges(const struct mxg_config *cfg, char *err, size_t errle
 int mxg_daemon_run(struct mxg_config *cfg)
 {
     struct daemon d = {.cfg = cfg};
-    struct mxg_store *store = NULL;
+    struct mxg_store *store = NULL, *wstore = NULL;
     struct mxg_backend *be = NULL;
     char err[512];
     int status = 2;
@@ -221,13 +240,25 @@ int mxg_daemon_run(struct mxg_config *cfg)
         return 2;
     }
     MXG_STORE_CALL(store, keyed_zones, warn_keyed, NULL);
+    /* A second handle for the writer thread: commits never block lookups on the loop. */
+    rc = mxg_store_open(cfg->store, &wstore, err, sizeof(err));
+    if (rc != MXG_OK) {
+        mxg_err("cannot open store %s: %s", cfg->store, err);
+        mxg_store_close(store);
+        return 2;
+    }
     be = mxg_backend_new(store, cfg);
     if (!be || uv_loop_init(&d.loop) != 0) {
         mxg_err("out of memory");
         mxg_backend_free(be);
         mxg_store_close(store);
+        mxg_store_close(wstore);
         return 2;
     }
+    d.be = be;
+    mxg_backend_set_async(be, &d.loop, wstore);
+    uv_timer_init(&d.loop, &d.hup_retry);
+    d.hup_retry.data = &d;
 
     struct mxg_line_handler bh = mxg_backend_handler(be);
     struct mxg_server_opts bopts = {.path = cfg->backend_socket,
@@ -286,11 +317,14 @@ int mxg_daemon_run(struct mxg_config *cfg)
     uv_run(&d.loop, UV_RUN_DEFAULT);
     status = 0;
 out:
+    if (d.be && !uv_is_closing((uv_handle_t *)&d.hup_retry))
+        uv_close((uv_handle_t *)&d.hup_retry, NULL);
     /* Let pending close callbacks run, then release the loop. */
     uv_run(&d.loop, UV_RUN_NOWAIT);
     if (uv_loop_close(&d.loop) != 0)
         mxg_debug("event loop closed with handles open");
     mxg_backend_free(be);
     mxg_store_close(store);
+    mxg_store_close(wstore);
     return status;
 }

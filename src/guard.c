@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 
 #include "mxg/dns.h"
 #include "mxg/err.h"
@@ -421,6 +422,7 @@ static int judge(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_
     if (rc != MXG_OK)
         return rc;
     res->mode = mxg_guard_effective_mode(st, cfg, z.id);
+    res->audit_syslog = cfg->audit_syslog;
     struct names ns = {0};
     rc = touched_names(st, t, &ns);
     for (size_t i = 0; rc == MXG_OK && i < ns.n; i++)
@@ -473,11 +475,19 @@ static int append_audit(struct mxg_store *st, struct mxg_txn *t, const struct mx
                                 .changes = res->changes,
                                 .n_changes = res->n_changes,
                                 .metadata = meta};
-    int rc = mxg_audit_append(st, &e, &res->audit_seq, res->audit_hash);
+    char *text = NULL;
+    int rc = mxg_audit_append(st, &e, &res->audit_seq, res->audit_hash,
+                              res->audit_syslog ? &text : NULL);
     if (meta)
         json_decref(meta);
     if (rc == MXG_OK)
         res->audited = true;
+    if (text) {
+        /* The stream of the same records; the store stays the record of truth (a commit
+         * that then fails leaves a line here and no record there). */
+        syslog(LOG_INFO | LOG_DAEMON, "audit %s", text);
+        free(text);
+    }
     return rc;
 }
 

@@ -29,6 +29,7 @@ struct conn {
     bool closing;
     bool paused;
     bool draining; /* a final reply is queued; read nothing more */
+    bool waiting;  /* a reply is being computed elsewhere (a commit): process no more lines */
     unsigned id;
 };
 
@@ -97,6 +98,22 @@ static void conn_close(struct conn *c)
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void process_lines(struct conn *c);
+static int conn_write(struct conn *c, char *data, size_t len, bool close_after);
+
+/* A reply computed off the loop (a commit) is ready: send it, then go on with the lines that
+ * arrived meanwhile. */
+static void deferred_reply(void *arg, char *reply, size_t len)
+{
+    struct conn *c = arg;
+    c->waiting = false;
+    if (c->closing) {
+        free(reply);
+        return;
+    }
+    if (conn_write(c, reply, len, false) == 0)
+        process_lines(c);
+}
 
 static void write_done(uv_write_t *req, int status)
 {
@@ -187,7 +204,7 @@ static void refuse_oversized(struct conn *c)
 static void process_lines(struct conn *c)
 {
     size_t start = 0;
-    while (!c->closing && !c->draining) {
+    while (!c->closing && !c->draining && !c->waiting) {
         char *nl = memchr(c->buf + c->scanned, '\n', c->len - c->scanned);
         if (!nl) {
             c->scanned = c->len;
@@ -201,13 +218,16 @@ static void process_lines(struct conn *c)
         if (llen > 0) {
             char *reply = NULL;
             size_t rlen = 0;
-            if (c->srv->h.handle(c->session, c->buf + start, llen, &reply, &rlen) != MXG_OK) {
+            int rc = c->srv->h.handle(c->session, c->buf + start, llen, &reply, &rlen);
+            if (rc == MXG_BACKEND_PENDING) {
+                c->waiting = true; /* the reply comes through deferred_reply */
+            } else if (rc != MXG_OK) {
                 mxg_err("connection %u: out of memory answering a request", c->id);
                 conn_close(c);
                 return;
-            }
-            if (conn_write(c, reply, rlen, false) != 0)
+            } else if (conn_write(c, reply, rlen, false) != 0) {
                 return;
+            }
         }
         start = end + 1;
         c->scanned = start;
@@ -279,6 +299,8 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     c->session = srv->h.open(srv->h.ctx);
+    if (c->session && srv->h.attach)
+        srv->h.attach(c->session, deferred_reply, c);
     if (!c->session) {
         mxg_err("out of memory creating a session");
         conn_close(c);
@@ -342,12 +364,18 @@ static int backend_handle(void *sess, const char *line, size_t len, char **reply
     return mxg_backend_handle(sess, line, len, reply, replylen);
 }
 
+static void backend_attach(void *sess, void (*cb)(void *arg, char *reply, size_t len), void *arg)
+{
+    mxg_session_on_reply(sess, cb, arg);
+}
+
 struct mxg_line_handler mxg_backend_handler(struct mxg_backend *be)
 {
     struct mxg_line_handler h = {.ctx = be,
                                  .open = backend_open,
                                  .close = backend_close,
                                  .handle = backend_handle,
+                                 .attach = backend_attach,
                                  .name = "backend",
                                  .oversized = "{\"result\":false,\"log\":[\"mxguard: request "
                                               "line too long, closing connection\"]}\n"};

@@ -32,10 +32,11 @@ struct mxg_audit_entry {
 void mxg_audit_now(char buf[32]);
 
 /* Builds the record for e with the next seq, chains it to the store's head and inserts it.
- * Must be called inside the caller's store transaction. *seq and hash receive the new head.
- * Returns 0, MXG_ENOMEM or a store error. */
+ * Must be called inside the caller's store transaction. *seq and hash receive the new head;
+ * record (may be NULL) a new malloc'd copy of the record's text. Returns 0, MXG_ENOMEM or a
+ * store error. */
 int mxg_audit_append(struct mxg_store *st, const struct mxg_audit_entry *e, int64_t *seq,
-                     char hash[MXG_HASH_HEX]);
+                     char hash[MXG_HASH_HEX], char **record);
 
 /* Builds the JSON record (without seq, time, prev, hash) -- exposed for `check`. New reference. */
 json_t *mxg_audit_body(const struct mxg_audit_entry *e);

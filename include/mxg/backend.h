@@ -6,7 +6,10 @@
 #define MXG_BACKEND_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+#include <uv.h>
 
 #include "mxg/config.h"
 #include "mxg/store.h"
@@ -34,9 +37,25 @@ const struct mxg_backend_stats *mxg_backend_stats(const struct mxg_backend *be);
 struct mxg_session *mxg_session_new(struct mxg_backend *be);
 void mxg_session_free(struct mxg_session *s);
 
-/* Handles one request line (without newline). Always sets *reply to a new malloc'd buffer
- * ending in "\n" unless it returns MXG_ENOMEM. */
+/* Handles one request line (without newline). Sets *reply to a new malloc'd buffer ending in
+ * "\n" and returns 0; returns MXG_ENOMEM; or returns MXG_BACKEND_PENDING with no reply: the
+ * request (a commit) runs on the writer thread and its reply arrives later through the
+ * session's reply callback. */
+#define MXG_BACKEND_PENDING 1
 int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char **reply,
                        size_t *replylen);
+
+/* Commits run off the event loop: on loop's thread pool, one at a time, through wstore (a
+ * second handle on the same store). Lookups on other connections keep being answered from the
+ * main handle meanwhile. Without this call commits run inline (tests, fuzzing). */
+void mxg_backend_set_async(struct mxg_backend *be, uv_loop_t *loop, struct mxg_store *wstore);
+
+/* True while a commit runs or waits on the writer thread. */
+bool mxg_backend_busy(const struct mxg_backend *be);
+
+/* Where a deferred reply goes: cb(arg, reply, len) takes ownership of reply. Not called when
+ * the session was freed in the meantime. */
+void mxg_session_on_reply(struct mxg_session *s, void (*cb)(void *arg, char *reply, size_t len),
+                          void *arg);
 
 #endif

@@ -27,6 +27,7 @@ struct mxg_guard_result {
     enum mxg_mode mode; /* the effective mode */
     int64_t audit_seq;
     char audit_hash[MXG_HASH_HEX];
+    bool audit_syslog; /* also send the record to syslog (audit-syslog=yes) */
 };
 
 struct mxg_guard_opts {

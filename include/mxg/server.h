@@ -23,6 +23,8 @@ struct mxg_line_handler {
     void (*close)(void *sess); /* the connection is gone */
     /* Sets *reply (malloc'd, ending in "\n"); returns 0 or MXG_ENOMEM. */
     int (*handle)(void *sess, const char *line, size_t len, char **reply, size_t *replylen);
+    /* Optional: lets a session deliver a reply later (handle returned MXG_BACKEND_PENDING). */
+    void (*attach)(void *sess, void (*cb)(void *arg, char *reply, size_t len), void *arg);
     const char *name;      /* for log lines: "backend", "control" */
     const char *oversized; /* the reply (with "\n") to a line over MXG_LINE_MAX */
 };

@@ -35,7 +35,7 @@ static void append(struct mxg_store *st, const char *zone, int64_t want_seq)
     int64_t seq = 0;
     char hash[MXG_HASH_HEX];
     assert_int_equal(MXG_STORE_CALL0(st, begin), MXG_OK);
-    assert_int_equal(mxg_audit_append(st, &e, &seq, hash), MXG_OK);
+    assert_int_equal(mxg_audit_append(st, &e, &seq, hash, NULL), MXG_OK);
     assert_int_equal(MXG_STORE_CALL0(st, commit), MXG_OK);
     assert_int_equal(seq, want_seq);
     assert_int_equal(strlen(hash), 64);

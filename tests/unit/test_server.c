@@ -2,6 +2,7 @@
  * loop serves in a thread while the test talks to it with blocking sockets. */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,7 +30,7 @@ struct fixture {
     char dir[64];
     char path[128];
     struct mxg_config cfg;
-    struct mxg_store *st;
+    struct mxg_store *st, *wst;
     struct mxg_backend *be;
     struct mxg_line_handler h;
     uv_loop_t loop;
@@ -52,7 +53,20 @@ static void *loop_thread(void *arg)
     return NULL;
 }
 
+static int start_mode(void **state, unsigned max_conn, bool async);
+
 static int start(void **state, unsigned max_conn)
+{
+    return start_mode(state, max_conn, false);
+}
+
+/* Commits on the writer thread, as the daemon runs them: a file store opened twice. */
+static int setup_async(void **state)
+{
+    return start_mode(state, 256, true);
+}
+
+static int start_mode(void **state, unsigned max_conn, bool async)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     char err[256];
@@ -60,13 +74,21 @@ static int start(void **state, unsigned max_conn)
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof(f->path), "%s/backend.sock", f->dir);
     assert_int_equal(mxg_config_load_string("", "test", &f->cfg, err, sizeof(err)), MXG_OK);
-    assert_int_equal(mxg_store_sqlite_open(":memory:", &f->st, err, sizeof(err)), MXG_OK);
-    assert_int_equal(mxg_zone_create(f->st, &f->cfg, "example.com.", MXG_KIND_NATIVE, NULL, NULL, 0,
+    char db[128];
+    snprintf(db, sizeof(db), "%.60s/store.sqlite3", f->dir);
+    assert_int_equal(mxg_store_sqlite_open(async ? db : ":memory:", &f->st, err, sizeof(err)),
+                     MXG_OK);
+    const char *ns[] = {"ns1.example.com"};
+    assert_int_equal(mxg_zone_create(f->st, &f->cfg, "example.com.", MXG_KIND_NATIVE, NULL, ns, 1,
                                      err, sizeof(err)),
                      MXG_OK);
     f->be = mxg_backend_new(f->st, &f->cfg);
-    f->h = mxg_backend_handler(f->be);
     assert_int_equal(uv_loop_init(&f->loop), 0);
+    if (async) {
+        assert_int_equal(mxg_store_sqlite_open(db, &f->wst, err, sizeof(err)), MXG_OK);
+        mxg_backend_set_async(f->be, &f->loop, f->wst);
+    }
+    f->h = mxg_backend_handler(f->be);
     uv_async_init(&f->loop, &f->stop, on_stop);
     f->stop.data = f;
     struct mxg_server_opts o = {.path = f->path, .mode = 0640, .max_connections = max_conn};
@@ -95,7 +117,14 @@ static int teardown(void **state)
     assert_int_equal(uv_loop_close(&f->loop), 0);
     mxg_backend_free(f->be);
     mxg_store_close(f->st);
+    mxg_store_close(f->wst);
     mxg_config_free(&f->cfg);
+    char p[160];
+    const char *files[] = {"store.sqlite3", "store.sqlite3-wal", "store.sqlite3-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%.60s/%s", f->dir, files[i]);
+        unlink(p);
+    }
     rmdir(f->dir);
     free(f);
     return 0;
@@ -301,8 +330,58 @@ static void test_socket_file(void **state)
     assert_int_not_equal(access(stale, F_OK), 0); /* removed on stop */
 }
 
+#define START_TXN                                                                                  \
+    "{\"method\":\"startTransaction\",\"parameters\":{\"domain\":\"example.com.\","                \
+    "\"domain_id\":-1,\"trxid\":7}}\n"
+#define REPLACE_TXT                                                                                \
+    "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":1,\"qname\":"                      \
+    "\"k.example.com.\",\"qtype\":\"TXT\",\"trxid\":7,\"rrset\":[{\"qtype\":\"TXT\","              \
+    "\"qname\":\"k.example.com.\",\"content\":\"\\\"v\\\"\",\"ttl\":60}]}}\n"
+#define COMMIT_TXN "{\"method\":\"commitTransaction\",\"parameters\":{\"trxid\":7}}\n"
+#define LOOKUP_K                                                                                   \
+    "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"TXT\",\"qname\":"                          \
+    "\"k.example.com.\",\"zone-id\":1}}\n"
+
+static void test_async_commit(void **state)
+{
+    struct fixture *f = *state;
+    int w = client(f->path), r = client(f->path);
+    send_all(w, INIT, strlen(INIT));
+    expect(w, "{\"result\":true}");
+    send_all(r, INIT, strlen(INIT));
+    expect(r, "{\"result\":true}");
+    /* A pipelined sequence: the lines after the commit wait for its reply, in order. */
+    const char seq[] = START_TXN REPLACE_TXT COMMIT_TXN LOOKUP_K;
+    send_all(w, seq, sizeof(seq) - 1);
+    expect(w, "{\"result\":true}");
+    expect(w, "{\"result\":true}");
+    expect(w, "{\"result\":true}");
+    char buf[512];
+    assert_true(read_line(w, buf, sizeof(buf)) > 0);
+    assert_non_null(strstr(buf, "\\\"v\\\""));
+    /* The other connection sees the committed record. */
+    send_all(r, LOOKUP_K, strlen(LOOKUP_K));
+    assert_true(read_line(r, buf, sizeof(buf)) > 0);
+    assert_non_null(strstr(buf, "k.example.com."));
+    /* A connection that leaves right after its commit: the commit finishes, nothing leaks. */
+    for (int i = 0; i < 10; i++) {
+        int g = client(f->path);
+        const char go[] = INIT START_TXN REPLACE_TXT COMMIT_TXN;
+        send_all(g, go, sizeof(go) - 1);
+        close(g);
+    }
+    send_all(r, PING, strlen(PING));
+    expect(r, "{\"result\":\"pong\"}");
+    for (int i = 0; i < 100 && mxg_backend_busy(f->be); i++)
+        usleep(20000);
+    close(w);
+    close(r);
+}
+
 int main(void)
 {
+    /* As the daemon does: a peer gone before its reply must not kill the process. */
+    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_split_and_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_line_closes_only_that_connection, setup,
@@ -310,6 +389,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage_and_abrupt_disconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_connections, setup_max2, teardown),
         cmocka_unit_test_setup_teardown(test_socket_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_commit, setup_async, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
