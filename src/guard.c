@@ -215,25 +215,10 @@ static bool same_set(const struct mxg_rrdata *a, size_t na, const struct mxg_rrd
     return true;
 }
 
-static void free_rrdata(struct mxg_rrdata *d, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(d[i].content);
-    free(d);
-}
-
-static void free_change_members(struct mxg_rrset_change *c)
-{
-    free(c->name);
-    free(c->type);
-    free_rrdata(c->before, c->n_before);
-    free_rrdata(c->after, c->n_after);
-}
-
 static void free_changes(struct mxg_rrset_change *c, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        free_change_members(&c[i]);
+        mxg_rrset_change_clear(&c[i]);
     free(c);
 }
 
@@ -273,12 +258,11 @@ static int name_changes(struct mxg_store *st, struct mxg_txn *t, const char *nam
         if (rc == MXG_OK)
             rc = rr_take(&after, types[i], &c.after, &c.n_after);
         if (rc == MXG_OK && same_set(c.before, c.n_before, c.after, c.n_after)) {
-            free_rrdata(c.before, c.n_before);
-            free_rrdata(c.after, c.n_after);
+            mxg_rrset_change_clear(&c);
             continue;
         }
         if (rc != MXG_OK) {
-            free_change_members(&c);
+            mxg_rrset_change_clear(&c);
             break;
         }
         struct mxg_rrset_change *nc = realloc(res->changes, (res->n_changes + 1) * sizeof(*nc));
@@ -287,7 +271,7 @@ static int name_changes(struct mxg_store *st, struct mxg_txn *t, const char *nam
         c.name = strdup(name);
         c.type = strdup(types[i]);
         if (!nc || !c.name || !c.type) {
-            free_change_members(&c);
+            mxg_rrset_change_clear(&c);
             rc = MXG_ENOMEM;
             break;
         }

@@ -997,12 +997,18 @@ static void rrdata_free(struct mxg_rrdata *d, size_t n)
     free(d);
 }
 
-static void change_free(struct mxg_rrset_change *c)
+void mxg_rrset_change_clear(struct mxg_rrset_change *c)
 {
     free(c->name);
     free(c->type);
     rrdata_free(c->before, c->n_before);
     rrdata_free(c->after, c->n_after);
+    memset(c, 0, sizeof(*c));
+}
+
+static void change_free(struct mxg_rrset_change *c)
+{
+    mxg_rrset_change_clear(c);
 }
 
 static int rrdata_copy(const struct mxg_rrdata *src, size_t n, struct mxg_rrdata **out)

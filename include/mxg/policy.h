@@ -114,6 +114,8 @@ int mxg_policy_evaluate(const struct mxg_view *view, const struct mxg_policy_inp
                         const struct mxg_config *cfg, struct mxg_decision *out);
 
 void mxg_decision_free(struct mxg_decision *d);
+/* Frees what one change owns (name, type, both sides); not the struct itself. */
+void mxg_rrset_change_clear(struct mxg_rrset_change *c);
 const char *mxg_verdict_name(enum mxg_verdict v);   /* "allow", "warn", "reject", "fix" */
 const char *mxg_severity_name(enum mxg_severity s); /* "off", "warn", "block" */
 
