@@ -118,6 +118,11 @@ assert_eq DEFAULT "$(sqlite3 "$MXG_STORE" "select m.content from domainmetadata 
     on d.id = m.domain_id where d.name = '$ZONE' and m.kind = 'SOA-EDIT-API'")" \
     "store: zone add sets SOA-EDIT-API=DEFAULT"
 assert_eq NULL "$(notified_serial)" "store: a new zone has no notified_serial"
+# The zone's own ALSO-NOTIFY metadata as well as the global also-notify: pdns reads the metadata
+# through the backend when it queues the NOTIFY, while its global list can still be unset in its
+# very first communicator cycle ("no valid nameservers or ALSO-NOTIFYs found").
+sqlite3 "$MXG_STORE" "insert into domainmetadata (domain_id, kind, content) select id,
+    'ALSO-NOTIFY', '127.0.0.1:$LISTEN_PORT' from domains where name = '$ZONE'"
 
 pdns_start --kind remote --port "$PORT" --api-port "$API" --name primary \
     -- --primary=yes --xfr-cycle-interval=1 --also-notify=127.0.0.1:"$LISTEN_PORT" --only-notify=
