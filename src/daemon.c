@@ -21,6 +21,7 @@
 #include "mxg/log.h"
 #include "mxg/server.h"
 #include "mxg/store.h"
+#include "mxg/zoneops.h"
 
 struct daemon {
     uv_loop_t loop;
@@ -51,19 +52,10 @@ static void rediscover_done(uv_process_t *p, int64_t status, int sig)
 
 static void rediscover_async(struct mxg_control *c)
 {
-    const char *cmd = c->cfg->pdns_control;
-    if (!cmd || !*cmd)
-        return;
     char buf[1024];
     char *argv[32];
-    int argc = 0;
-    snprintf(buf, sizeof(buf), "%s", cmd);
-    for (char *tok = strtok(buf, " \t"); tok && argc < 30; tok = strtok(NULL, " \t"))
-        argv[argc++] = tok;
-    if (argc == 0)
+    if (mxg_pdns_rediscover_argv(c->cfg->pdns_control, buf, sizeof(buf), argv) == 0)
         return;
-    argv[argc++] = "rediscover";
-    argv[argc] = NULL;
     uv_process_t *p = calloc(1, sizeof(*p));
     uv_stdio_container_t stdio[3] = {
         {.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_INHERIT_FD, .data.fd = 2}};

@@ -346,10 +346,9 @@ static int sq_zone_get_by_id(struct mxg_store *st, int64_t id, struct mxg_zone *
     return zone_get_common(s, q, out);
 }
 
-static int sq_zone_list(struct mxg_store *st, mxg_zone_cb cb, void *ctx)
+/* Calls cb for each zone row of a prepared zone query. */
+static int zone_rows(sqlite3_stmt *q, mxg_zone_cb cb, void *ctx)
 {
-    struct sqlite_store *s = S(st);
-    sqlite3_stmt *q = stmt(s, S_ZONE_LIST);
     int rc;
     struct mxg_zone z;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -361,6 +360,11 @@ static int sq_zone_list(struct mxg_store *st, mxg_zone_cb cb, void *ctx)
         }
     }
     return done(q, rc);
+}
+
+static int sq_zone_list(struct mxg_store *st, mxg_zone_cb cb, void *ctx)
+{
+    return zone_rows(stmt(S(st), S_ZONE_LIST), cb, ctx);
 }
 
 static int sq_zone_add(struct mxg_store *st, const char *name, enum mxg_zone_kind kind,
@@ -706,19 +710,7 @@ static int sq_search(struct mxg_store *st, const char *like, unsigned max, mxg_r
 
 static int sq_keyed_zones(struct mxg_store *st, mxg_zone_cb cb, void *ctx)
 {
-    struct sqlite_store *s = S(st);
-    sqlite3_stmt *q = stmt(s, S_KEYED);
-    int rc;
-    struct mxg_zone z;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        zone_from_row(q, &z);
-        int r = cb(ctx, &z);
-        if (r != 0) {
-            sqlite3_reset(q);
-            return r;
-        }
-    }
-    return done(q, rc);
+    return zone_rows(stmt(S(st), S_KEYED), cb, ctx);
 }
 
 static void bind_ap(sqlite3_stmt *q, const char *ip, const char *nameserver, char *db, size_t dblen)

@@ -249,20 +249,27 @@ out:
     return rc;
 }
 
-int mxg_pdns_rediscover(const char *pdns_control)
+int mxg_pdns_rediscover_argv(const char *pdns_control, char *buf, size_t buflen, char **argv)
 {
-    if (!pdns_control || !*pdns_control)
-        return MXG_OK;
-    char buf[1024];
-    char *argv[32];
     int argc = 0;
-    snprintf(buf, sizeof(buf), "%s", pdns_control);
+    if (!pdns_control || !*pdns_control)
+        return 0;
+    snprintf(buf, buflen, "%s", pdns_control);
     for (char *tok = strtok(buf, " \t"); tok && argc < 30; tok = strtok(NULL, " \t"))
         argv[argc++] = tok;
     if (argc == 0)
-        return MXG_OK;
+        return 0;
     argv[argc++] = "rediscover";
     argv[argc] = NULL;
+    return argc;
+}
+
+int mxg_pdns_rediscover(const char *pdns_control)
+{
+    char buf[1024];
+    char *argv[32];
+    if (mxg_pdns_rediscover_argv(pdns_control, buf, sizeof(buf), argv) == 0)
+        return MXG_OK;
     pid_t pid;
     int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
     if (rc != 0) {

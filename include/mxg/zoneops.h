@@ -33,6 +33,10 @@ int mxg_zone_import(struct mxg_store *st, const struct mxg_config *cfg, const ch
                     const char *path, size_t *count, struct mxg_guard_result *res, char *err,
                     size_t errlen);
 
+/* Splits the pdns-control command on blanks into argv (pointing into buf) and appends
+ * "rediscover". Returns the argument count, 0 when there is no command. argv needs 32 slots. */
+int mxg_pdns_rediscover_argv(const char *pdns_control, char *buf, size_t buflen, char **argv);
+
 /* Runs "<pdns_control> rediscover" (the command split on blanks) so pdns reloads its zone
  * list; does nothing when pdns_control is NULL. Returns 0 or MXG_EIO (logged). */
 int mxg_pdns_rediscover(const char *pdns_control);
