@@ -924,6 +924,8 @@ static void commit_done(uv_work_t *w, int status)
     struct mxg_backend *be = s->be;
     struct mxg_reply r;
     mxg_reply_init(&r);
+    /* Whatever is read from here on sees this commit. */
+    mxg_store_end_reads(be->store);
     commit_outcome(s, &r, j->txn, &j->opts, &j->res, status == 0 ? j->rc : MXG_ESTORE);
     s->pending = NULL;
     char *reply = NULL;

@@ -28,7 +28,9 @@ struct daemon {
     uv_signal_t sigterm, sigint, sighup;
     struct mxg_config *cfg;
     struct mxg_backend *be;
-    uv_timer_t hup_retry; /* a reload waits for the writer thread to be idle */
+    uv_timer_t hup_retry;   /* a reload waits for the writer thread to be idle */
+    uv_prepare_t end_reads; /* ends the store's shared read snapshot before each wait */
+    struct mxg_store *store;
     struct mxg_server *backend_srv;
     struct mxg_server *control_srv;
     struct mxg_control control;
@@ -102,6 +104,15 @@ static void stop_all(struct daemon *d)
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sighup, NULL);
     uv_close((uv_handle_t *)&d->hup_retry, NULL);
+    uv_close((uv_handle_t *)&d->end_reads, NULL);
+}
+
+/* Reads within one loop iteration share a snapshot; it ends before the loop waits, so what
+ * a request reads is never older than the iteration that received it. */
+static void on_end_reads(uv_prepare_t *h)
+{
+    struct daemon *d = h->data;
+    mxg_store_end_reads(d->store);
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum)
@@ -251,6 +262,12 @@ int mxg_daemon_run(struct mxg_config *cfg)
     mxg_backend_set_async(be, &d.loop, wstore);
     uv_timer_init(&d.loop, &d.hup_retry);
     d.hup_retry.data = &d;
+    d.store = store;
+    mxg_store_batch_reads(store, true);
+    uv_prepare_init(&d.loop, &d.end_reads);
+    d.end_reads.data = &d;
+    uv_prepare_start(&d.end_reads, on_end_reads);
+    uv_unref((uv_handle_t *)&d.end_reads);
 
     struct mxg_line_handler bh = mxg_backend_handler(be);
     struct mxg_server_opts bopts = {.path = cfg->backend_socket,
@@ -311,6 +328,9 @@ int mxg_daemon_run(struct mxg_config *cfg)
 out:
     if (d.be && !uv_is_closing((uv_handle_t *)&d.hup_retry))
         uv_close((uv_handle_t *)&d.hup_retry, NULL);
+    if (d.be && !uv_is_closing((uv_handle_t *)&d.end_reads))
+        uv_close((uv_handle_t *)&d.end_reads, NULL);
+    mxg_store_batch_reads(store, false);
     /* Let pending close callbacks run, then release the loop. */
     uv_run(&d.loop, UV_RUN_NOWAIT);
     if (uv_loop_close(&d.loop) != 0)

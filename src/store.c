@@ -58,3 +58,15 @@ int mxg_store_find_zone(struct mxg_store *st, const char *name, struct mxg_zone 
     }
     return MXG_ENOENT;
 }
+
+void mxg_store_batch_reads(struct mxg_store *st, bool on)
+{
+    if (st->ops->batch_reads)
+        st->ops->batch_reads(st, on);
+}
+
+void mxg_store_end_reads(struct mxg_store *st)
+{
+    if (st->ops->end_reads)
+        st->ops->end_reads(st);
+}

@@ -131,6 +131,7 @@ enum stmt_id {
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,
+    S_BEGIN_READ,
     S_RRSET_DEL_ANY,
     S_RRSET_DEL_TYPE,
     S_NAME_LEFT,
@@ -182,6 +183,7 @@ static const char *const STMT_SQL[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
+    [S_BEGIN_READ] = "BEGIN DEFERRED",
     [S_RRSET_DEL_ANY] = "DELETE FROM records WHERE domain_id = ?1 AND name = ?2",
     [S_RRSET_DEL_TYPE] = "DELETE FROM records WHERE domain_id = ?1 AND name = ?2 AND type = ?3",
     [S_NAME_LEFT] = "SELECT 1 FROM records WHERE domain_id = ?1 AND name = ?2 LIMIT 1",
@@ -215,11 +217,45 @@ struct sqlite_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
     bool in_txn;
+    bool batch_reads; /* reads share one read transaction until end_reads (see store.h) */
+    bool reading;     /* ... and it is open */
 };
 
 static struct sqlite_store *S(struct mxg_store *st)
 {
     return (struct sqlite_store *)st;
+}
+
+static bool txn_control(enum stmt_id id)
+{
+    return id == S_BEGIN || id == S_COMMIT || id == S_ROLLBACK || id == S_BEGIN_READ;
+}
+
+/* The shared read transaction of batch_reads: opened by the first read, closed before any write
+ * (a write on this handle needs a transaction of its own, on the newest data) and by end_reads.
+ * A failure to open it only means that the read runs in its own implicit transaction. */
+static void reads_open(struct sqlite_store *s)
+{
+    sqlite3_stmt *q = s->stmt[S_BEGIN_READ];
+    sqlite3_reset(q);
+    s->reading = sqlite3_step(q) == SQLITE_DONE;
+    sqlite3_reset(q);
+}
+
+static void reads_close(struct sqlite_store *s)
+{
+    if (!s->reading)
+        return;
+    s->reading = false;
+    sqlite3_stmt *q = s->stmt[S_COMMIT];
+    sqlite3_reset(q);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE && !sqlite3_get_autocommit(s->db)) {
+        q = s->stmt[S_ROLLBACK];
+        sqlite3_step(q);
+        sqlite3_reset(q);
+    }
 }
 
 /* Returns the prepared statement, reset and with bindings cleared. */
@@ -228,6 +264,12 @@ static sqlite3_stmt *stmt(struct sqlite_store *s, enum stmt_id id)
     sqlite3_stmt *q = s->stmt[id];
     sqlite3_reset(q);
     sqlite3_clear_bindings(q);
+    if (s->batch_reads && !s->in_txn && !txn_control(id)) {
+        if (!sqlite3_stmt_readonly(q))
+            reads_close(s);
+        else if (!s->reading)
+            reads_open(s);
+    }
     return q;
 }
 
@@ -565,6 +607,7 @@ static int sq_begin(struct mxg_store *st)
     struct sqlite_store *s = S(st);
     if (s->in_txn)
         return MXG_ETXN;
+    reads_close(s);
     int rc = exec_simple(s, S_BEGIN);
     if (rc == MXG_OK)
         s->in_txn = true;
@@ -881,10 +924,24 @@ static void sq_close(struct mxg_store *st)
         return;
     if (s->in_txn)
         sq_rollback(st);
+    reads_close(s);
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
     free(s);
+}
+
+static void sq_batch_reads(struct mxg_store *st, bool on)
+{
+    struct sqlite_store *s = S(st);
+    if (!on)
+        reads_close(s);
+    s->batch_reads = on;
+}
+
+static void sq_end_reads(struct mxg_store *st)
+{
+    reads_close(S(st));
 }
 
 static const struct mxg_store_ops SQLITE_OPS = {
@@ -918,6 +975,8 @@ static const struct mxg_store_ops SQLITE_OPS = {
     .audit_head = sq_audit_head,
     .audit_insert = sq_audit_insert,
     .audit_list = sq_audit_list,
+    .batch_reads = sq_batch_reads,
+    .end_reads = sq_end_reads,
 };
 
 static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)

@@ -118,6 +118,13 @@ struct mxg_store_ops {
                         const char *verdict, const char *record, const char *hash);
     int (*audit_list)(struct mxg_store *st, const struct mxg_audit_filter *f,
                       int (*cb)(void *ctx, int64_t seq, const char *record), void *ctx);
+
+    /* Optional. With batch_reads on, the reads made until the next end_reads share one
+     * snapshot (one read transaction) instead of taking one each; a write on the handle ends
+     * it first. The daemon ends it every time its loop is about to wait for I/O, so a read
+     * never sees data older than the start of the loop iteration it runs in. */
+    void (*batch_reads)(struct mxg_store *st, bool on);
+    void (*end_reads)(struct mxg_store *st);
 };
 
 struct mxg_store {
@@ -134,6 +141,10 @@ int mxg_store_sqlite_open(const char *path, struct mxg_store **out, char *err, s
 
 /* Current schema version of mxguard's own tables. */
 #define MXG_STORE_SCHEMA_VERSION 2
+
+/* Calls the optional batch_reads / end_reads of the engine, if it has them. */
+void mxg_store_batch_reads(struct mxg_store *st, bool on);
+void mxg_store_end_reads(struct mxg_store *st);
 
 /* The deepest served zone that contains name (canonical), or MXG_ENOENT. */
 int mxg_store_find_zone(struct mxg_store *st, const char *name, struct mxg_zone *out);

@@ -245,6 +245,66 @@ static void test_reopen_and_version_check(void **state)
     assert_int_equal(mxg_store_open(uri, &f->st, err, sizeof(err)), MXG_OK);
 }
 
+static int count_www(struct mxg_store *st, int64_t zone)
+{
+    struct collect c = {0};
+    assert_int_equal(MXG_STORE_CALL(st, lookup, zone, "www.example.com.", NULL, collect_cb, &c),
+                     MXG_OK);
+    return c.n;
+}
+
+/* batch_reads: reads share a snapshot until end_reads; a write on the handle ends it first and
+ * sees the newest data; another handle's commit becomes visible at end_reads. */
+static void test_batch_reads(void **state)
+{
+    struct fixture *f = *state;
+    char err[256], uri[80];
+    struct mxg_store *w = NULL;
+    snprintf(uri, sizeof(uri), "sqlite:%s", f->path);
+    assert_int_equal(mxg_store_open(uri, &w, err, sizeof(err)), MXG_OK);
+
+    mxg_store_batch_reads(f->st, true);
+    assert_int_equal(count_www(f->st, f->zone), 0);
+    assert_int_equal(MXG_STORE_CALL0(w, begin), MXG_OK);
+    add(w, f->zone, "www.example.com.", "A", "192.0.2.1");
+    assert_int_equal(MXG_STORE_CALL0(w, commit), MXG_OK);
+    assert_int_equal(count_www(f->st, f->zone), 0); /* the same snapshot */
+    mxg_store_end_reads(f->st);
+    assert_int_equal(count_www(f->st, f->zone), 1); /* a new one */
+
+    /* The other handle commits again; this handle's own write transaction must not fail on
+     * its stale snapshot, and sees the newest data. */
+    assert_int_equal(MXG_STORE_CALL0(w, begin), MXG_OK);
+    add(w, f->zone, "www.example.com.", "A", "192.0.2.2");
+    assert_int_equal(MXG_STORE_CALL0(w, commit), MXG_OK);
+    assert_int_equal(count_www(f->st, f->zone), 1);
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    assert_int_equal(count_www(f->st, f->zone), 2);
+    add(f->st, f->zone, "www.example.com.", "A", "192.0.2.3");
+    assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+    assert_int_equal(count_www(f->st, f->zone), 3);
+
+    /* A write outside a transaction (zone bookkeeping) also ends the snapshot first. */
+    assert_int_equal(count_www(w, f->zone), 3);
+    assert_int_equal(MXG_STORE_CALL0(w, begin), MXG_OK);
+    add(w, f->zone, "www.example.com.", "A", "192.0.2.4");
+    assert_int_equal(MXG_STORE_CALL0(w, commit), MXG_OK);
+    assert_int_equal(count_www(f->st, f->zone), 3);
+    assert_int_equal(MXG_STORE_CALL(f->st, zone_set_notified, f->zone, 7), MXG_OK);
+    assert_int_equal(count_www(f->st, f->zone), 4);
+    struct mxg_zone z;
+    assert_int_equal(MXG_STORE_CALL(w, zone_get_by_id, f->zone, &z), MXG_OK);
+    assert_int_equal(z.notified_serial, 7);
+
+    /* Off: every read sees the newest data again. */
+    mxg_store_batch_reads(f->st, false);
+    assert_int_equal(MXG_STORE_CALL0(w, begin), MXG_OK);
+    add(w, f->zone, "www.example.com.", "A", "192.0.2.5");
+    assert_int_equal(MXG_STORE_CALL0(w, commit), MXG_OK);
+    assert_int_equal(count_www(f->st, f->zone), 5);
+    mxg_store_close(w);
+}
+
 static void test_open_errors(void **state)
 {
     struct mxg_store *st = NULL;
@@ -265,6 +325,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_name_index_follows_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zones_and_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_version_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_reads, setup, teardown),
         cmocka_unit_test(test_open_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
