@@ -12,14 +12,6 @@
 
 /* ---- the view ------------------------------------------------------------------------- */
 
-static bool txn_touches(struct mxg_txn *t, const char *name)
-{
-    for (size_t i = 0; i < mxg_txn_name_count(t); i++)
-        if (strcmp(mxg_txn_name_at(t, i)->name, name) == 0)
-            return true;
-    return false;
-}
-
 static int v_rrset(void *ctx, enum mxg_side side, const char *name, const char *type,
                    mxg_record_cb cb, void *cbctx)
 {
@@ -35,69 +27,70 @@ static int v_rrset(void *ctx, enum mxg_side side, const char *name, const char *
     return MXG_STORE_CALL(v->st, lookup, z.id, name, type, cb, cbctx);
 }
 
-/* The target name inside MX ("10 host") or CNAME/ALIAS ("host") content, canonical. */
-static int content_target(const char *type, const char *content, char *out, size_t outlen)
-{
-    const char *p = content;
-    if (strcmp(type, "MX") == 0) {
-        while (*p >= '0' && *p <= '9')
-            p++;
-        while (*p == ' ' || *p == '\t')
-            p++;
-    }
-    return mxg_name_canon(p, out, outlen);
-}
-
 struct ref_ctx {
     struct mxg_guard_view_ctx *v;
     enum mxg_side side;
     int (*cb)(void *cbctx, const char *owner);
     void *cbctx;
     const char *type;
-    const char *target;
-    const char *owner; /* for the overlay scan */
-    int found;
+    /* Touched owners already reported from the store (their stored record survives). */
+    const struct mxg_txn_name **kept;
+    size_t n_kept, cap_kept;
 };
 
+/* A stored referrer. After the transaction it still refers unless the transaction drops its
+ * records of that type (or the whole zone). */
 static int ref_store(void *ctx, int64_t zone_id, const char *owner)
 {
     struct ref_ctx *r = ctx;
     struct mxg_txn *t = r->v->txn;
-    if (r->side == MXG_AFTER && t && zone_id == mxg_txn_zone_id(t) &&
-        (mxg_txn_wipes(t) || txn_touches(t, owner)))
-        return 0; /* the overlay answers for this owner */
+    if (r->side == MXG_AFTER && t && zone_id == mxg_txn_zone_id(t)) {
+        if (mxg_txn_wipes(t))
+            return 0;
+        const struct mxg_txn_name *e = mxg_txn_name_get(t, owner);
+        if (e) {
+            if (mxg_txn_name_drops(e, r->type))
+                return 0;
+            if (r->n_kept == r->cap_kept) {
+                size_t ncap = r->cap_kept ? r->cap_kept * 2 : 8;
+                const struct mxg_txn_name **nk = realloc(r->kept, ncap * sizeof(*nk));
+                if (!nk)
+                    return MXG_ENOMEM;
+                r->kept = nk;
+                r->cap_kept = ncap;
+            }
+            r->kept[r->n_kept++] = e;
+        }
+    }
     return r->cb(r->cbctx, owner);
 }
 
-static int ref_overlay_rec(void *ctx, const struct mxg_record *rec)
+/* An owner the transaction adds a referring record to, unless already reported from the store. */
+static int ref_added(void *ctx, const struct mxg_txn_name *e)
 {
     struct ref_ctx *r = ctx;
-    char target[MXG_NAME_TEXT_MAX];
-    if (content_target(r->type, rec->content, target, sizeof(target)) == MXG_OK &&
-        strcmp(target, r->target) == 0)
-        r->found = 1;
-    return 0;
+    for (size_t k = 0; k < r->n_kept; k++)
+        if (r->kept[k] == e)
+            return 0;
+    return r->cb(r->cbctx, e->name);
 }
 
+/* Owners that refer to target after the transaction: the stored referrers it keeps, plus the
+ * owners it adds such a record to (through the transaction's index: the policy asks this for
+ * every changed name, so no walk over the transaction and no store access per name). */
 static int v_referrers(void *ctx, enum mxg_side side, const char *type, const char *target,
                        int (*cb)(void *cbctx, const char *owner), void *cbctx)
 {
     struct mxg_guard_view_ctx *v = ctx;
-    struct ref_ctx r = {
-        .v = v, .side = side, .cb = cb, .cbctx = cbctx, .type = type, .target = target};
+    struct ref_ctx r = {.v = v, .side = side, .cb = cb, .cbctx = cbctx, .type = type};
     int rc = MXG_STORE_CALL(v->st, referrers, type, target, ref_store, &r);
-    if (rc != MXG_OK || side != MXG_AFTER || !v->txn)
+    if (rc != MXG_OK || side != MXG_AFTER || !v->txn) {
+        free(r.kept);
         return rc;
-    for (size_t i = 0; i < mxg_txn_name_count(v->txn); i++) {
-        const char *owner = mxg_txn_name_at(v->txn, i)->name;
-        r.found = 0;
-        rc = mxg_txn_lookup(v->txn, v->st, owner, type, ref_overlay_rec, &r);
-        if (rc != MXG_OK)
-            return rc;
-        if (r.found && (rc = cb(cbctx, owner)) != 0)
-            return rc;
     }
-    return MXG_OK;
+    rc = mxg_txn_referrers(v->txn, type, target, ref_added, &r);
+    free(r.kept);
+    return rc;
 }
 
 static int v_zone_of(void *ctx, const char *name, char *apex, size_t apexlen)
@@ -357,6 +350,7 @@ struct mode_ctx {
 static int mode_meta(void *ctx, const char *kind, const char *value)
 {
     struct mode_ctx *m = ctx;
+    (void)kind;
     snprintf(m->value, sizeof(m->value), "%s", value);
     m->found = true;
     return 0;

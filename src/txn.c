@@ -28,6 +28,15 @@ struct mxg_txn {
     size_t records;
     struct meta_change *meta;
     size_t n_meta;
+    /* mxg_txn_referrers' index: (hash of type and target, name index), sorted. */
+    struct ref_entry *refs;
+    size_t n_refs;
+    bool refs_valid;
+};
+
+struct ref_entry {
+    uint64_t h;
+    size_t name;
 };
 
 static uint64_t hash_name(const char *s)
@@ -86,6 +95,7 @@ void mxg_txn_free(struct mxg_txn *t)
         free(t->meta[i].values);
     }
     free(t->meta);
+    free(t->refs);
     free(t->names);
     free(t->slots);
     free(t->zone);
@@ -219,6 +229,113 @@ static bool deletes_type(const struct mxg_txn_name *e, const char *type)
     return false;
 }
 
+const struct mxg_txn_name *mxg_txn_name_get(const struct mxg_txn *t, const char *name)
+{
+    return find(t, name);
+}
+
+bool mxg_txn_name_drops(const struct mxg_txn_name *e, const char *type)
+{
+    return deletes_type(e, type);
+}
+
+/* The canonical target of MX ("10 host"), CNAME or ALIAS ("host") content. */
+static int ref_target(const char *type, const char *content, char *out, size_t outlen)
+{
+    const char *p = content;
+    if (strcmp(type, "MX") == 0) {
+        while (*p >= '0' && *p <= '9')
+            p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+    }
+    return mxg_name_canon(p, out, outlen);
+}
+
+static bool is_ref_type(const char *type)
+{
+    return strcmp(type, "MX") == 0 || strcmp(type, "CNAME") == 0 || strcmp(type, "ALIAS") == 0;
+}
+
+static uint64_t ref_hash(const char *type, const char *target)
+{
+    uint64_t h = hash_name(type) * 31;
+    return h ^ hash_name(target);
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+    const struct ref_entry *x = a, *y = b;
+    if (x->h != y->h)
+        return x->h < y->h ? -1 : 1;
+    return x->name < y->name ? -1 : (x->name > y->name);
+}
+
+static int refs_build(struct mxg_txn *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->n_names; i++)
+        for (size_t j = 0; j < t->names[i].n_add; j++)
+            n += is_ref_type(t->names[i].add[j].type);
+    struct ref_entry *refs = malloc((n ? n : 1) * sizeof(*refs));
+    if (!refs)
+        return MXG_ENOMEM;
+    n = 0;
+    for (size_t i = 0; i < t->n_names; i++) {
+        const struct mxg_txn_name *e = &t->names[i];
+        for (size_t j = 0; j < e->n_add; j++) {
+            char target[MXG_NAME_TEXT_MAX];
+            if (is_ref_type(e->add[j].type) &&
+                ref_target(e->add[j].type, e->add[j].content, target, sizeof(target)) == MXG_OK)
+                refs[n++] = (struct ref_entry){.h = ref_hash(e->add[j].type, target), .name = i};
+        }
+    }
+    qsort(refs, n, sizeof(*refs), ref_cmp);
+    free(t->refs);
+    t->refs = refs;
+    t->n_refs = n;
+    t->refs_valid = true;
+    return MXG_OK;
+}
+
+static bool adds_ref(const struct mxg_txn_name *e, const char *type, const char *target)
+{
+    for (size_t j = 0; j < e->n_add; j++) {
+        char t[MXG_NAME_TEXT_MAX];
+        if (strcmp(e->add[j].type, type) == 0 &&
+            ref_target(type, e->add[j].content, t, sizeof(t)) == MXG_OK && strcmp(t, target) == 0)
+            return true;
+    }
+    return false;
+}
+
+int mxg_txn_referrers(struct mxg_txn *t, const char *type, const char *target,
+                      int (*cb)(void *ctx, const struct mxg_txn_name *e), void *ctx)
+{
+    if (!t->refs_valid && refs_build(t) != MXG_OK)
+        return MXG_ENOMEM;
+    uint64_t h = ref_hash(type, target);
+    size_t lo = 0, hi = t->n_refs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->refs[mid].h < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < t->n_refs && t->refs[i].h == h; i++) {
+        if (i > lo && t->refs[i].name == t->refs[i - 1].name)
+            continue;
+        const struct mxg_txn_name *e = &t->names[t->refs[i].name];
+        if (!adds_ref(e, type, target)) /* a hash collision */
+            continue;
+        int rc = cb(ctx, e);
+        if (rc != 0)
+            return rc;
+    }
+    return MXG_OK;
+}
+
 static bool has_added(const struct mxg_txn_name *e, const char *type, const char *content)
 {
     for (size_t i = 0; i < e->n_add; i++)
@@ -263,6 +380,7 @@ int mxg_txn_replace(struct mxg_txn *t, const char *name, const char *type,
                     const struct mxg_txn_rec *recs, size_t n)
 {
     struct mxg_txn_name *e = NULL;
+    t->refs_valid = false;
     int rc = get_or_add(t, name, &e);
     if (rc != MXG_OK)
         return rc;
@@ -297,6 +415,7 @@ int mxg_txn_replace(struct mxg_txn *t, const char *name, const char *type,
 int mxg_txn_add(struct mxg_txn *t, const char *name, const struct mxg_txn_rec *rec)
 {
     struct mxg_txn_name *e = NULL;
+    t->refs_valid = false;
     int rc = get_or_add(t, name, &e);
     return rc == MXG_OK ? append_rec(t, e, rec) : rc;
 }

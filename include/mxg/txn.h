@@ -83,6 +83,17 @@ int mxg_txn_meta_list(struct mxg_txn *t, struct mxg_store *st, const char *kind,
 /* The touched names, in first-touch order. */
 size_t mxg_txn_name_count(const struct mxg_txn *t);
 const struct mxg_txn_name *mxg_txn_name_at(const struct mxg_txn *t, size_t i);
+/* The entry of a touched name (canonical), or NULL when the transaction leaves it alone. */
+const struct mxg_txn_name *mxg_txn_name_get(const struct mxg_txn *t, const char *name);
+/* True when the transaction removes the name's stored records of type (cleared, or the RRset
+ * replaced or deleted). */
+bool mxg_txn_name_drops(const struct mxg_txn_name *e, const char *type);
+/* The touched names to which the transaction adds a record of type (MX, CNAME or ALIAS) whose
+ * target is target (canonical), each once. An index over the added records, built at the first
+ * call after a change, keeps this independent of the transaction's size. cb's non-zero return
+ * stops the walk and is returned; MXG_ENOMEM when the index cannot be built. */
+int mxg_txn_referrers(struct mxg_txn *t, const char *type, const char *target,
+                      int (*cb)(void *ctx, const struct mxg_txn_name *e), void *ctx);
 
 /* Applies the transaction to the store inside the caller's store transaction (the caller
  * begins and commits, so that more rows, e.g. the audit record, join the same commit). Cost

@@ -231,6 +231,62 @@ static void test_many_names(void **state)
     mxg_txn_free(t);
 }
 
+struct refs {
+    int n;
+    char buf[512];
+};
+
+static int refs_cb(void *ctx, const struct mxg_txn_name *e)
+{
+    struct refs *r = ctx;
+    size_t len = strlen(r->buf);
+    snprintf(r->buf + len, sizeof(r->buf) - len, "%s%s", r->n++ ? "|" : "", e->name);
+    return 0;
+}
+
+static const char *refs_of(struct mxg_txn *t, const char *type, const char *target, struct refs *r)
+{
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(mxg_txn_referrers(t, type, target, refs_cb, r), MXG_OK);
+    return r->buf;
+}
+
+/* The index of added MX/CNAME/ALIAS targets: each owner once, case and priority ignored, and
+ * rebuilt after every change. */
+static void test_referrers_index(void **state)
+{
+    struct fixture *f = *state;
+    struct mxg_txn *t;
+    struct refs r;
+    assert_int_equal(mxg_txn_new(f->zone, "example.com.", false, 1, &t), MXG_OK);
+    assert_string_equal(refs_of(t, "MX", "example.com.", &r), "");
+    struct mxg_txn_rec mx[] = {R("MX", "10 Mail.Example.com"), R("MX", "20 mail.example.com.")};
+    assert_int_equal(mxg_txn_replace(t, "example.com.", "MX", mx, 2), MXG_OK);
+    struct mxg_txn_rec cn = R("CNAME", "mail.example.com");
+    assert_int_equal(mxg_txn_add(t, "smtp.example.com.", &cn), MXG_OK);
+    assert_string_equal(refs_of(t, "MX", "mail.example.com.", &r), "example.com.");
+    assert_string_equal(refs_of(t, "CNAME", "mail.example.com.", &r), "smtp.example.com.");
+    assert_string_equal(refs_of(t, "ALIAS", "mail.example.com.", &r), "");
+    assert_string_equal(refs_of(t, "MX", "example.com.", &r), "");
+    /* A change after the first query is seen. */
+    struct mxg_txn_rec mx2 = R("MX", "5 mail.example.com");
+    assert_int_equal(mxg_txn_add(t, "sub.example.com.", &mx2), MXG_OK);
+    assert_string_equal(refs_of(t, "MX", "mail.example.com.", &r), "example.com.|sub.example.com.");
+    assert_int_equal(mxg_txn_replace(t, "example.com.", "MX", NULL, 0), MXG_OK);
+    assert_string_equal(refs_of(t, "MX", "mail.example.com.", &r), "sub.example.com.");
+    /* Thousands of owners: only the matching ones. */
+    char name[64], content[64];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(name, sizeof(name), "h%d.example.com.", i);
+        snprintf(content, sizeof(content), "10 m%d.example.com", i % 1000);
+        struct mxg_txn_rec m = R("MX", content);
+        assert_int_equal(mxg_txn_add(t, name, &m), MXG_OK);
+    }
+    assert_string_equal(refs_of(t, "MX", "m7.example.com.", &r),
+                        "h7.example.com.|h1007.example.com.|h2007.example.com.");
+    mxg_txn_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +295,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metadata_and_poison, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_referrers_index, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
