@@ -28,6 +28,8 @@ const char *mxg_strerror(int code)
         return "parse error";
     case MXG_EUNSUPP:
         return "not supported";
+    case MXG_ENOSPC:
+        return "the store's disk is full";
     default:
         return "unknown error";
     }

@@ -61,7 +61,8 @@ static const char *uverr(int code)
 
 static void maybe_free_server(struct mxg_server *srv)
 {
-    if (srv->stopping && srv->pending_closes == 0)
+    /* A stopped server lives on while a connection waits to send a commit's reply. */
+    if (srv->stopping && srv->pending_closes == 0 && !srv->conns)
         free(srv);
 }
 
@@ -109,6 +110,11 @@ static void deferred_reply(void *arg, char *reply, size_t len)
     c->waiting = false;
     if (c->closing) {
         free(reply);
+        return;
+    }
+    /* The server is stopping: this reply is the connection's last. */
+    if (c->srv->stopping) {
+        conn_write(c, reply, len, true);
         return;
     }
     if (conn_write(c, reply, len, false) == 0)
@@ -466,8 +472,19 @@ void mxg_server_stop(struct mxg_server *srv)
     if (!srv || srv->stopping)
         return;
     srv->stopping = true;
-    while (srv->conns)
-        conn_close(srv->conns);
+    /* A connection whose commit is running gets its reply before it closes (deferred_reply):
+     * the commit finishes either way, and its client should learn that it did. It reads
+     * nothing more. Every other connection closes now. */
+    struct conn *next;
+    for (struct conn *c = srv->conns; c; c = next) {
+        next = c->next;
+        if (c->waiting) {
+            c->draining = true;
+            uv_read_stop((uv_stream_t *)&c->pipe);
+        } else {
+            conn_close(c);
+        }
+    }
     unlink(srv->path);
     srv->pending_closes++;
     uv_close((uv_handle_t *)&srv->listener, listener_closed);

@@ -284,7 +284,9 @@ static int done(sqlite3_stmt *q, int rc)
         return MXG_EBUSY;
     if (rc == SQLITE_NOMEM)
         return MXG_ENOMEM;
-    if (rc == SQLITE_FULL || rc == SQLITE_IOERR)
+    if (rc == SQLITE_FULL)
+        return MXG_ENOSPC;
+    if (rc == SQLITE_IOERR)
         return MXG_EIO;
     return MXG_ESTORE;
 }

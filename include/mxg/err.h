@@ -7,17 +7,18 @@
 
 enum mxg_err {
     MXG_OK = 0,
-    MXG_EINVAL = -1,  /* malformed input: a bad name, record, parameter */
-    MXG_ENOMEM = -2,  /* allocation failed */
-    MXG_ENOENT = -3,  /* no such zone, record, key */
-    MXG_EEXIST = -4,  /* already exists */
-    MXG_ERANGE = -5,  /* input exceeds a limit of limits.h */
-    MXG_EIO = -6,     /* file or socket I/O failed */
-    MXG_ESTORE = -7,  /* the store engine failed */
-    MXG_ETXN = -8,    /* transaction state does not allow this call */
-    MXG_EBUSY = -9,   /* resource held by someone else */
-    MXG_EPARSE = -10, /* syntax error in a file or message */
-    MXG_EUNSUPP = -11 /* not supported (yet) */
+    MXG_EINVAL = -1,   /* malformed input: a bad name, record, parameter */
+    MXG_ENOMEM = -2,   /* allocation failed */
+    MXG_ENOENT = -3,   /* no such zone, record, key */
+    MXG_EEXIST = -4,   /* already exists */
+    MXG_ERANGE = -5,   /* input exceeds a limit of limits.h */
+    MXG_EIO = -6,      /* file or socket I/O failed */
+    MXG_ESTORE = -7,   /* the store engine failed */
+    MXG_ETXN = -8,     /* transaction state does not allow this call */
+    MXG_EBUSY = -9,    /* resource held by someone else */
+    MXG_EPARSE = -10,  /* syntax error in a file or message */
+    MXG_EUNSUPP = -11, /* not supported (yet) */
+    MXG_ENOSPC = -12   /* the store's disk (or quota) is full */
 };
 
 /* Returns a static, human-readable name for an MXG_E* code. */
