@@ -1,6 +1,8 @@
 /* audit.c -- audit records: building, canonical serialisation, SHA-256 chain, verification. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 
 #include "mxg/audit.h"
 #include "mxg/err.h"
+#include "mxg/proto.h"
 
 static const char ZERO_HASH[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -25,14 +28,17 @@ void mxg_audit_now(char buf[32])
 
 char *mxg_audit_canonical(json_t *obj)
 {
-    return json_dumps(obj, JSON_SORT_KEYS | JSON_COMPACT);
+    return mxg_json_dumps(obj, JSON_SORT_KEYS | JSON_COMPACT, NULL);
 }
 
 int mxg_audit_hash(json_t *obj, char hash[MXG_HASH_HEX])
 {
+    /* jansson's shallow copy skips a member it fails to insert: check that none is missing. */
     json_t *copy = json_copy(obj);
-    if (!copy)
+    if (!copy || json_object_size(copy) != json_object_size(obj)) {
+        json_decref(copy);
         return MXG_ENOMEM;
+    }
     json_object_del(copy, "hash");
     char *text = mxg_audit_canonical(copy);
     json_decref(copy);
@@ -45,7 +51,7 @@ int mxg_audit_hash(json_t *obj, char hash[MXG_HASH_HEX])
     if (!ok || mdlen != 32)
         return MXG_ENOMEM;
     for (unsigned int i = 0; i < mdlen; i++)
-        snprintf(hash + 2 * i, 3, "%02x", md[i]);
+        snprintf(hash + 2 * (size_t)i, 3, "%02x", md[i]);
     return MXG_OK;
 }
 
@@ -60,6 +66,33 @@ static json_t *strings(char *const *v, size_t n)
     return a;
 }
 
+/* Whether s is well-formed UTF-8 (what json_string() accepts): no overlong forms, surrogates or
+ * code points above U+10FFFF. */
+static bool utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p++;
+        unsigned need = c < 0x80                 ? 0
+                        : c >= 0xc2 && c <= 0xdf ? 1
+                        : (c & 0xf0) == 0xe0     ? 2
+                        : c >= 0xf0 && c <= 0xf4 ? 3
+                                                 : 4;
+        if (need == 4)
+            return false;
+        unsigned cp = need == 0 ? c : c & (0x3fu >> need);
+        for (unsigned i = 0; i < need; i++, p++) {
+            if ((*p & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (*p & 0x3fu);
+        }
+        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+    }
+    return true;
+}
+
 static json_t *rrdata(const struct mxg_rrdata *d, size_t n)
 {
     json_t *a = json_array();
@@ -67,7 +100,7 @@ static json_t *rrdata(const struct mxg_rrdata *d, size_t n)
         /* Content that is not UTF-8 (raw TXT bytes) cannot be a JSON string: pdns writes
          * such bytes as \DDD, so this only guards against a corrupt store. */
         json_t *c = json_string(d[i].content);
-        if (!c)
+        if (!c && !utf8_valid(d[i].content)) /* else: out of memory, and json_pack fails */
             c = json_string("(not UTF-8)");
         json_t *o = json_pack("{s:o,s:I}", "content", c, "ttl", (json_int_t)d[i].ttl);
         if (!o || json_array_append_new(a, o) != 0) {
@@ -193,21 +226,27 @@ static int verify_one(void *ctx, int64_t seq, const char *record)
     if (seq != v->expect)
         return bad(v, v->expect, "record %s is missing (the next stored record has another seq)",
                    num);
-    json_t *o = json_loads(record, 0, NULL);
-    if (!o)
+    json_t *o = NULL;
+    json_error_t jerr;
+    int prc = mxg_json_loadb(record, strlen(record), 0, &o, &jerr);
+    if (prc == MXG_ENOMEM)
+        return MXG_ENOMEM; /* not the record's fault: no verdict on it */
+    if (prc != MXG_OK)
         return bad(v, seq, "record %s is not valid JSON", num);
     json_t *jseq = json_object_get(o, "seq");
     const char *prev = json_string_value(json_object_get(o, "prev"));
     const char *hash = json_string_value(json_object_get(o, "hash"));
-    char computed[MXG_HASH_HEX];
+    char computed[MXG_HASH_HEX] = "";
     int rc = MXG_OK;
     if (!json_is_integer(jseq) || json_integer_value(jseq) != seq)
         rc = bad(v, seq, "record %s carries another seq: moved or reordered", num);
     else if (!prev || strcmp(prev, v->prev) != 0)
         rc = bad(v, seq, "record %s does not chain to the previous record (prev differs)", num);
-    else if (!hash || mxg_audit_hash(o, computed) != MXG_OK || strcmp(hash, computed) != 0)
+    else if (hash && (rc = mxg_audit_hash(o, computed)) != MXG_OK) {
+        /* out of memory: no verdict on the record */
+    } else if (!hash || strcmp(hash, computed) != 0)
         rc = bad(v, seq, "record %s was altered (its hash does not match its content)", num);
-    if (rc == MXG_OK) {
+    if (rc == MXG_OK && hash) { /* hash is non-NULL whenever rc is MXG_OK */
         snprintf(v->prev, sizeof(v->prev), "%s", hash);
         v->res->records++;
         v->res->head_seq = seq;
@@ -231,13 +270,16 @@ int mxg_audit_verify(struct mxg_store *st, const char *expect_head, struct mxg_a
     memcpy(res->head_hash, ZERO_HASH, sizeof(ZERO_HASH));
     char want_hash[MXG_HASH_HEX] = "";
     if (expect_head) {
-        long long s = 0;
-        int used = 0;
-        if (sscanf(expect_head, "%lld:%64[0-9a-f]%n", &s, want_hash, &used) != 2 || s < 1 ||
-            strlen(want_hash) != 64 || expect_head[used] != '\0') {
+        char *end = NULL;
+        errno = 0;
+        long long s = strtoll(expect_head, &end, 10);
+        size_t hexlen = *end == ':' ? strspn(end + 1, "0123456789abcdef") : 0;
+        if (errno != 0 || end == expect_head || s < 1 || hexlen != MXG_HASH_HEX - 1 ||
+            end[1 + hexlen] != '\0') {
             snprintf(res->reason, sizeof(res->reason), "expected head must be SEQ:HASH");
             return MXG_EPARSE;
         }
+        memcpy(want_hash, end + 1, hexlen + 1);
         v.want_seq = s;
         v.want_hash = want_hash;
     }

@@ -50,9 +50,10 @@ struct mxg_request {
 };
 
 /* Decodes one request line (without its newline). Method names match case-insensitively.
- * Returns 0; MXG_EPARSE (not JSON, not an object) or MXG_EINVAL (no string "method",
- * "parameters" not an object) with a reason in err. An unknown method decodes fine with
- * method MXG_M_UNKNOWN. */
+ * Returns 0; MXG_EPARSE (not JSON, not an object), MXG_EINVAL (no string "method",
+ * "parameters" not an object), MXG_ERANGE (longer than MXG_LINE_MAX) or MXG_ENOMEM, with a
+ * reason in err (req is then empty). An unknown method decodes fine with method
+ * MXG_M_UNKNOWN. */
 int mxg_proto_decode(const char *line, size_t len, struct mxg_request *req, char *err,
                      size_t errlen);
 void mxg_request_free(struct mxg_request *req);
@@ -80,5 +81,17 @@ void mxg_reply_log(struct mxg_reply *r, const char *fmt, ...) __attribute__((for
  * Returns 0 or MXG_ENOMEM. */
 int mxg_reply_encode(struct mxg_reply *r, char **out, size_t *outlen);
 void mxg_reply_clear(struct mxg_reply *r);
+
+/* json_loadb() that never returns a value damaged by an allocation failure (jansson's parser
+ * can drop a character of a string when one fails): 0 with *out a new reference, MXG_ENOMEM, or
+ * MXG_EPARSE with details in jerr. The first call chains jansson's allocator through a counting
+ * one; it comes from the loop thread, before any commit runs in the thread pool. A failure in
+ * another thread during the parse also refuses it (MXG_ENOMEM): safe, never a damaged value. */
+int mxg_json_loadb(const char *buf, size_t len, size_t flags, json_t **out, json_error_t *jerr);
+
+/* json_dumps() that returns NULL whenever an allocation failed during the dump (jansson's own
+ * can return a string with a piece missing then). A new malloc'd NUL-terminated string; *len
+ * (may be NULL) receives its length. */
+char *mxg_json_dumps(const json_t *json, size_t flags, size_t *len);
 
 #endif

@@ -23,6 +23,11 @@
 #   MXG_TEST_TMP   parent of the work dir (default: /tmp)
 #   MXG_KEEP_TMP   1 = keep the work dir even when the test passed
 #   PDNS_SERVER, PDNSUTIL, PDNS_CONTROL, DIG   override the tool paths
+#   MXG_VALGRIND   1 = run every mxguard process (daemon and CLI) under valgrind memcheck, with
+#                  a log per process in the work dir; any error or definite/indirect leak fails
+#                  the test.
+#                  The waits for the daemon and pdns's remote-backend timeout are raised.
+#   MXG_VALGRIND_LOGS  with MXG_VALGRIND=1: also copy the valgrind logs into this directory
 
 IT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IT_REPO_ROOT=$(cd "$IT_LIB_DIR/../.." && pwd)
@@ -33,6 +38,10 @@ PDNSUTIL=${PDNSUTIL:-pdnsutil}
 PDNS_CONTROL=${PDNS_CONTROL:-pdns_control}
 DIG=${DIG:-dig}
 PDNS_SQLITE_SCHEMA=${PDNS_SQLITE_SCHEMA:-/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql}
+# Under valgrind mxguard runs some 20-50 times slower: waits and timeouts scale by IT_SLOW.
+IT_VALGRIND=${MXG_VALGRIND:-0}
+IT_SLOW=1
+if [ "$IT_VALGRIND" = 1 ]; then IT_SLOW=10; fi
 
 IT_WORK=""            # temp work dir of this test
 IT_PIDS=()            # every PID we started
@@ -105,7 +114,7 @@ it_alive() {
 
 # it_stop_pid PID [GRACE_TENTHS] -- TERM, wait up to GRACE (default 5 s), KILL.
 it_stop_pid() {
-    local pid=$1 grace=${2:-50} i
+    local pid=$1 grace=${2:-$((50 * IT_SLOW))} i
     it_alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < grace; i++)); do
@@ -137,6 +146,24 @@ it_cleanup() {
         grep -rhE -A25 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$IT_WORK" | head -n 80 >&2
         IT_FAILS=$((IT_FAILS + 1))
         [ "$rc" -ne 0 ] || rc=1
+    fi
+    # Under valgrind: every mxguard process must have ended with no error (definite and
+    # indirect leaks count as errors).
+    if [ "$IT_VALGRIND" = 1 ] && [ -n "$IT_WORK" ] && [ -d "$IT_WORK" ]; then
+        local vlog
+        for vlog in "$IT_WORK"/valgrind.*.log; do
+            [ -f "$vlog" ] || continue
+            if [ -n "${MXG_VALGRIND_LOGS:-}" ]; then
+                mkdir -p "$MXG_VALGRIND_LOGS"
+                cp "$vlog" "$MXG_VALGRIND_LOGS/$IT_NAME.${vlog##*/}"
+            fi
+            if ! grep -q 'ERROR SUMMARY: 0 errors' "$vlog"; then
+                it_log "valgrind reports errors (or the process did not exit) in $vlog:"
+                head -n 120 "$vlog" >&2
+                IT_FAILS=$((IT_FAILS + 1))
+                [ "$rc" -ne 0 ] || rc=1
+            fi
+        done
     fi
     if [ -n "$IT_WORK" ] && [ -d "$IT_WORK" ]; then
         if [ "$rc" -eq 0 ] && [ "$IT_FAILS" -eq 0 ] && [ "${MXG_KEEP_TMP:-0}" != 1 ]; then
@@ -180,6 +207,27 @@ mxg_write_config() {
     } >"$MXG_CONF"
 }
 
+# mxg_argv -- set MXG_ARGV to the command that runs the mxguard binary: the binary itself, or
+# with MXG_VALGRIND=1 valgrind with a log per process in the work dir (a child forked to run
+# pdns_control writes none). An array, not a function, so that it_spawn's PID is the process
+# itself.
+mxg_argv() {
+    MXG_ARGV=("$MXGUARD")
+    if [ "$IT_VALGRIND" = 1 ]; then
+        MXG_ARGV=(valgrind --error-exitcode=99 --leak-check=full
+            --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
+            --num-callers=30 --child-silent-after-fork=yes
+            --suppressions="$IT_REPO_ROOT/tests/valgrind.supp"
+            --log-file="$IT_WORK/valgrind.%p.log" "$MXGUARD")
+    fi
+}
+
+# mxg_exec ARGS... -- run the mxguard binary (see mxg_argv) in the foreground.
+mxg_exec() {
+    mxg_argv
+    "${MXG_ARGV[@]}" "$@"
+}
+
 # mxg_require -- fail clearly when the mxguard binary is missing.
 mxg_require() {
     [ -x "$MXGUARD" ] || it_die "mxguard binary not found or not executable: $MXGUARD (build it or set MXGUARD)"
@@ -188,7 +236,7 @@ mxg_require() {
 # mxg CMD... -- run the mxguard CLI with the test config appended.
 mxg() {
     [ -n "$MXG_CONF" ] || mxg_write_config "$IT_WORK/mxguard"
-    "$MXGUARD" "$@" --config "$MXG_CONF"
+    mxg_exec "$@" --config "$MXG_CONF"
 }
 
 # mxg_start [PDNS_CONTROL_CMD] -- write a config (unless mxg_write_config ran
@@ -197,11 +245,12 @@ mxg_start() {
     mxg_require
     [ -n "$MXG_CONF" ] || mxg_write_config "$IT_WORK/mxguard" "${1:-}"
     MXG_LOG="$(dirname "$MXG_CONF")/mxguard.log"
-    it_spawn "mxguard serve" "$MXG_LOG" "$MXGUARD" serve --config "$MXG_CONF"
+    mxg_argv
+    it_spawn "mxguard serve" "$MXG_LOG" "${MXG_ARGV[@]}" serve --config "$MXG_CONF"
     MXG_PID=$IT_LAST_PID
-    if ! it_wait_socket "$MXG_SOCK" "$MXG_PID" 100; then
+    if ! it_wait_socket "$MXG_SOCK" "$MXG_PID" $((100 * IT_SLOW)); then
         it_tail "$MXG_LOG"
-        it_die "mxguard serve did not create $MXG_SOCK within 5 s (pid $MXG_PID alive: $(it_alive "$MXG_PID" && echo yes || echo no))"
+        it_die "mxguard serve did not create $MXG_SOCK within $((5 * IT_SLOW)) s (pid $MXG_PID alive: $(it_alive "$MXG_PID" && echo yes || echo no))"
     fi
     it_log "mxguard serving on $MXG_SOCK"
 }
@@ -308,7 +357,7 @@ pdns_start() {
             [ -n "$sock" ] || it_die "pdns_start remote: no backend socket (start mxguard first or pass --socket)"
             {
                 echo "launch=remote"
-                echo "remote-connection-string=unix:path=$sock,timeout=2000"
+                echo "remote-connection-string=unix:path=$sock,timeout=$((2000 * IT_SLOW))"
                 echo "default-api-rectify=no"
             } >>"$conf"
             ;;
@@ -400,7 +449,7 @@ pdns_stop() { it_stop_pid "${1:-$PDNS_PID}"; }
 dig_at() {
     local port=$1
     shift
-    "$DIG" @127.0.0.1 -p "$port" +norec +tries=1 +time=2 "$@"
+    "$DIG" @127.0.0.1 -p "$port" +norec +tries=1 +time=$((IT_SLOW > 1 ? 10 : 2)) "$@"
 }
 
 # dig_short PORT NAME TYPE -- sorted +short answer.
