@@ -225,9 +225,8 @@ static int name_changes(struct mxg_store *st, struct mxg_txn *t, const char *nam
                         struct mxg_guard_result *res)
 {
     struct rr_list before = {0}, after = {0};
-    int rc = MXG_OK;
-    if (!mxg_txn_wipes(t))
-        rc = MXG_STORE_CALL(st, lookup, mxg_txn_zone_id(t), name, NULL, rr_collect, &before);
+    /* Before is the store, also for a transaction that replaces the whole zone. */
+    int rc = MXG_STORE_CALL(st, lookup, mxg_txn_zone_id(t), name, NULL, rr_collect, &before);
     if (rc == MXG_OK)
         rc = mxg_txn_lookup(t, st, name, NULL, rr_collect, &after);
     /* The distinct types on either side, sorted for a stable record. */

@@ -136,6 +136,19 @@ static void test_zones_and_audit(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "record"), "seq")), 1);
     json_decref(j);
     expect_error(f, "{\"op\":\"last-decision\",\"zone\":\"other.example\"}", "not-found");
+
+    /* Deleting a zone records every RRset it removes (the store is the before side, also for
+     * a transaction that replaces the whole zone). */
+    expect_ok(f, "{\"op\":\"zone.delete\",\"zone\":\"example.com\"}");
+    j = call(f, "{\"op\":\"last-decision\",\"zone\":\"example.com\"}");
+    json_t *changes = json_object_get(json_object_get(j, "record"), "changes");
+    assert_true(json_array_size(changes) >= 2); /* SOA and NS at least */
+    for (size_t i = 0; i < json_array_size(changes); i++) {
+        json_t *c = json_array_get(changes, i);
+        assert_true(json_array_size(json_object_get(c, "before")) > 0);
+        assert_int_equal(json_array_size(json_object_get(c, "after")), 0);
+    }
+    json_decref(j);
 }
 
 static void test_check_writes_nothing(void **state)
