@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libknot/libknot.h>
 #include <libzscanner/scanner.h>
@@ -19,6 +20,9 @@ struct zf_run {
     char *err;
     size_t errlen;
     char *content; /* MXG_CONTENT_MAX + 1 bytes */
+    /* Why the file parse_file() was given could not be read (NULL: it was read): lets the
+     * caller of an $INCLUDE word the error without mistaking a callback's error for it. */
+    const char *unreadable;
 };
 
 __attribute__((format(printf, 3, 4))) static void zf_err(char *err, size_t errlen, const char *fmt,
@@ -113,11 +117,20 @@ static int emit(struct zf_run *run, const zs_scanner_t *s, unsigned long line)
     return run->cb(run->ctx, &rec);
 }
 
-/* Parses one file; included files recurse. Returns MXG_EIO when path cannot be opened (the
- * caller words the message), MXG_EINVAL for a bad origin. */
+/* Parses one file; included files recurse. Returns MXG_EIO when path cannot be opened or is
+ * not a regular file, MXG_EINVAL for a bad origin (both with run->unreadable set). */
 static int parse_file(struct zf_run *run, const char *path, const char *origin, uint32_t ttl,
                       unsigned depth)
 {
+    /* Only regular files: opening a FIFO blocks until a writer appears, and a device such as
+     * /dev/zero or a terminal on /dev/stdin never ends. A path that does not stat is left to
+     * zscanner, which words the error. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        run->unreadable = "not a regular file";
+        zf_err(run->err, run->errlen, "%s: %s", path, run->unreadable);
+        return MXG_EIO;
+    }
     zs_scanner_t *s = malloc(sizeof(*s));
     if (s == NULL) {
         return MXG_ENOMEM;
@@ -127,10 +140,14 @@ static int parse_file(struct zf_run *run, const char *path, const char *origin, 
         zs_deinit(s);
         free(s);
         zf_err(run->err, run->errlen, "%s: invalid origin %s", path, origin);
-        return code == ZS_ENOMEM ? MXG_ENOMEM : MXG_EINVAL;
+        if (code == ZS_ENOMEM)
+            return MXG_ENOMEM;
+        run->unreadable = "invalid origin";
+        return MXG_EINVAL;
     }
     if (zs_set_input_file(s, path) != 0) {
-        zf_err(run->err, run->errlen, "%s: %s", path, zs_strerror(s->error.code));
+        run->unreadable = zs_strerror(s->error.code);
+        zf_err(run->err, run->errlen, "%s: %s", path, run->unreadable);
         zs_deinit(s);
         free(s);
         return MXG_EIO;
@@ -168,10 +185,14 @@ static int parse_file(struct zf_run *run, const char *path, const char *origin, 
                 rc = MXG_ENOMEM;
                 break;
             }
+            run->unreadable = NULL;
             rc = parse_file(run, incl, iorigin, s->default_ttl, depth + 1);
-            if (rc == MXG_EIO || rc == MXG_EINVAL) {
-                zf_err(run->err, run->errlen, "%s:%lu: cannot read included file %s", file, line,
-                       incl);
+            /* Only the included file's own failure to open is worded here: an error from
+             * inside it (a syntax error, a callback's return) keeps its code and message. */
+            if (rc != MXG_OK && run->unreadable != NULL) {
+                zf_err(run->err, run->errlen, "%s:%lu: cannot read included file %s (%s)", file,
+                       line, incl, run->unreadable);
+                run->unreadable = NULL;
                 rc = MXG_EPARSE;
             }
             free(incl);

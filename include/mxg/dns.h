@@ -90,8 +90,10 @@ typedef int (*mxg_zf_cb)(void *ctx, const struct mxg_zf_record *rec);
 /* Parses an RFC 1035 master file (through libzscanner: $ORIGIN, $TTL, $INCLUDE, relative names,
  * parentheses, comments, every type knot knows) with the given canonical origin (used when the file
  * has no $ORIGIN) and default TTL, calling cb for each record in file order.
- * Returns 0; MXG_EPARSE with "FILE:LINE: reason" in err on the first syntax error; MXG_EIO
- * when the file cannot be read; or the callback's non-zero return. */
+ * Only regular files are read (a FIFO or a device, as the file or through $INCLUDE, is refused
+ * rather than waited on). Returns 0; MXG_EPARSE with "FILE:LINE: reason" in err on the first
+ * syntax error or unreadable included file; MXG_EIO when the file cannot be read or is not a
+ * regular file; or the callback's non-zero return (also from inside an included file). */
 int mxg_zonefile_parse(const char *path, const char *origin, uint32_t default_ttl, mxg_zf_cb cb,
                        void *ctx, char *err, size_t errlen);
 

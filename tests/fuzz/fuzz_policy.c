@@ -4,8 +4,9 @@
  * states (bits 0-1: before, after, both), owner (bits 2-4), type (bits 5-7); byte B = value
  * (bits 0-6) and TTL (bit 7). Records outside the transaction's zone go to both states.
  * Every input is judged in every mode, classify and implicit-mx setting. Invariants: no crash or
- * leak; verdicts consistent with the findings; and a FIX decision, applied to AFTER and judged
- * again, leaves no blocking mail-moved finding. */
+ * leak; verdicts consistent with the findings; a FIX decision only writes names of the
+ * transaction's zone (the guard adds it to that zone's transaction as it is); and, applied to
+ * AFTER and judged again, it leaves no blocking mail-moved finding. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,8 @@ static int f_referrers(void *ctx, enum mxg_side side, const char *type, const ch
 
 static int f_zone_of(void *ctx, const char *name, char *apex, size_t len)
 {
+    (void)ctx;
+    (void)ctx;
     for (size_t i = 0; i < sizeof(ZONES) / sizeof(ZONES[0]); i++)
         if (name_is_below(name, ZONES[i])) {
             snprintf(apex, len, "%s", ZONES[i]);
@@ -164,7 +167,8 @@ static bool is_move(const struct mxg_finding *f)
     return strcmp(f->rule, "mail-moved") == 0 || strcmp(f->rule, "implicit-mail-moved") == 0;
 }
 
-static void check_consistent(const struct mxg_decision *d, enum mxg_mode mode, bool slave)
+static void check_consistent(const struct mxg_decision *d, const char *zone, enum mxg_mode mode,
+                             bool slave)
 {
     bool blocking = false;
     for (size_t i = 0; i < d->n_findings; i++) {
@@ -182,6 +186,9 @@ static void check_consistent(const struct mxg_decision *d, enum mxg_mode mode, b
         abort();
     if (d->verdict != MXG_VERDICT_FIX && d->n_fix != 0)
         abort();
+    for (size_t i = 0; i < d->n_fix; i++)
+        if (!d->fix[i].name || !d->fix[i].type || !mxg_name_is_below(d->fix[i].name, zone))
+            abort();
     if (d->verdict == MXG_VERDICT_ALLOW && mode != MXG_MODE_OFF && d->n_findings != 0)
         abort();
 }
@@ -219,7 +226,7 @@ static void check_fix(const struct fake *f, const char *zone, const struct mxg_c
     struct mxg_view view = {&FAKE_OPS, g};
     struct mxg_policy_input in = {.zone = zone,
                                   .names = names,
-                                  .n_names = touched(g, names, 2 * MAXREC),
+                                  .n_names = touched(g, names, sizeof(names) / sizeof(names[0])),
                                   .mode = MXG_MODE_REJECT};
     struct mxg_decision d2;
     if (mxg_policy_evaluate(&view, &in, cfg, &d2) != MXG_OK)
@@ -282,7 +289,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     const char *names[2 * MAXREC];
     struct mxg_view view = {&FAKE_OPS, f};
-    size_t n = touched(f, names, 2 * MAXREC);
+    size_t n = touched(f, names, sizeof(names) / sizeof(names[0]));
     static const enum mxg_mode modes[] = {MXG_MODE_OFF, MXG_MODE_WARN, MXG_MODE_REJECT,
                                           MXG_MODE_FIX};
     for (int c = 0; c < 2; c++)
@@ -293,7 +300,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 struct mxg_decision d;
                 if (mxg_policy_evaluate(&view, &in, &configs[c][im], &d) != MXG_OK)
                     abort();
-                check_consistent(&d, modes[m], slave);
+                check_consistent(&d, zone, modes[m], slave);
                 if (d.verdict == MXG_VERDICT_FIX)
                     check_fix(f, zone, &configs[c][im], &d);
                 mxg_decision_free(&d);

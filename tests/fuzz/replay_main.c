@@ -16,16 +16,19 @@ static int run_file(const char *path)
         perror(path);
         return 1;
     }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        perror(path);
+        (void)fclose(f);
+        return 1;
+    }
     uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
     if (!buf || (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n)) {
-        fclose(f);
+        (void)fclose(f);
         free(buf);
         return 1;
     }
-    fclose(f);
+    (void)fclose(f);
     LLVMFuzzerTestOneInput(buf, (size_t)n);
     free(buf);
     return 0;

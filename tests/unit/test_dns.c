@@ -257,7 +257,7 @@ static void test_name_rkey(void **state)
         "example\\002.", "a.example\\002.",  "examplez.",
     };
     const char *const *lists[] = {rfc, more};
-    size_t counts[] = {sizeof(rfc) / sizeof(rfc[0]), sizeof(more) / sizeof(more[0])};
+    const size_t counts[] = {sizeof(rfc) / sizeof(rfc[0]), sizeof(more) / sizeof(more[0])};
     for (size_t l = 0; l < 2; l++) {
         for (size_t i = 0; i + 1 < counts[l]; i++) {
             rkey_of(lists[l][i], &a);
@@ -651,7 +651,7 @@ static void test_rr_normalize_range(void **state)
     /* Rdata over 64 KiB. */
     big[0] = '\0';
     for (int i = 0; i < 22000; i++) {
-        strcat(big + i * 5, "\"ab\" ");
+        strcat(big + (size_t)i * 5, "\"ab\" ");
     }
     assert_int_equal(mxg_rr_normalize("TXT", big, content, sizeof(content), err, sizeof(err)),
                      MXG_ERANGE);
@@ -908,7 +908,7 @@ static const char *write_tmp(const char *name, const char *text)
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs(text, f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
     return path;
 }
 
@@ -922,9 +922,10 @@ static int setup_tmp(void **state)
 static int teardown_tmp(void **state)
 {
     (void)state;
-    static const char *const names[] = {"plain.zone", "bad.zone",  "badinc.zone", "self.zone",
-                                        "ch.zone",    "any.zone",  "lua.zone",    "empty.zone",
-                                        "multi.zone", "bad2.zone", "wire.zone",   "dir"};
+    static const char *const names[] = {
+        "plain.zone", "bad.zone",   "badinc.zone", "self.zone", "ch.zone",   "any.zone",
+        "lua.zone",   "empty.zone", "multi.zone",  "bad2.zone", "wire.zone", "dir",
+        "fifo",       "fifo.zone",  "zero.zone",   "tty.zone",  "soa2.inc",  "soa2.zone"};
     char path[512];
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
@@ -1062,6 +1063,60 @@ static void test_zonefile_errors(void **state)
     free(c);
 }
 
+static int einval_cb(void *ctx, const struct mxg_zf_record *r)
+{
+    (void)ctx;
+    return strcmp(r->file + strlen(r->file) - 4, ".inc") == 0 ? MXG_EINVAL : 0;
+}
+
+/* $INCLUDE and the file itself: only regular files are read. A FIFO would block the open until
+ * a writer appears and a device such as /dev/zero never ends: both are refused at once (the
+ * alarm turns a hang into a failure). */
+static void test_zonefile_not_regular(void **state)
+{
+    (void)state;
+    char err[512], fifo[512];
+    struct collect *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20);
+    expect_parse_error("fifo.zone", "a IN A 192.0.2.1\n$INCLUDE fifo\nb IN A 192.0.2.2\n",
+                       "2: ", "cannot read included file");
+    expect_parse_error("fifo.zone", "a IN A 192.0.2.1\n$INCLUDE fifo\n",
+                       "2: ", "not a regular file");
+    expect_parse_error("zero.zone", "$INCLUDE /dev/zero\n", "1: ", "not a regular file");
+    /* /dev/stdin on a pipe whose writer stays open. */
+    int pipefd[2], saved = dup(0);
+    assert_true(saved >= 0 && pipe(pipefd) == 0 && dup2(pipefd[0], 0) == 0);
+    expect_parse_error("tty.zone", "a IN A 192.0.2.1\n$INCLUDE /dev/stdin\n",
+                       "2: ", "cannot read included file /dev/stdin");
+    assert_int_equal(dup2(saved, 0), 0);
+    close(saved);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    assert_int_equal(mxg_zonefile_parse(fifo, ".", 1, collect_cb, c, err, sizeof(err)), MXG_EIO);
+    assert_non_null(strstr(err, "not a regular file"));
+    assert_int_equal(mxg_zonefile_parse("/dev/zero", ".", 1, collect_cb, c, err, sizeof(err)),
+                     MXG_EIO);
+    alarm(0);
+
+    /* An error from inside an included file keeps its code and message: it is not mistaken
+     * for the file being unreadable. */
+    write_tmp("soa2.inc", "b IN A 192.0.2.2\n");
+    assert_int_equal(parse_tmp("soa2.zone", "a IN A 192.0.2.1\n$INCLUDE soa2.inc\n", "example.", 1,
+                               c, err, sizeof(err)),
+                     MXG_OK);
+    memset(c, 0, sizeof(*c));
+    err[0] = '\0';
+    char path[512];
+    snprintf(path, sizeof(path), "%s/soa2.zone", tmpdir);
+    assert_int_equal(mxg_zonefile_parse(path, "example.", 1, einval_cb, c, err, sizeof(err)),
+                     MXG_EINVAL);
+    assert_null(strstr(err, "cannot read"));
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1072,7 +1127,7 @@ int main(void)
         cmocka_unit_test(test_rr_normalize_ok),    cmocka_unit_test(test_rr_normalize_errors),
         cmocka_unit_test(test_rr_normalize_range), cmocka_unit_test(test_rr_from_wire),
         cmocka_unit_test(test_zonefile_fixture),   cmocka_unit_test(test_zonefile_defaults),
-        cmocka_unit_test(test_zonefile_errors),
+        cmocka_unit_test(test_zonefile_errors),    cmocka_unit_test(test_zonefile_not_regular),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
