@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+
 #include "mxg/backend.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
@@ -713,12 +715,22 @@ static int parse_write_rr(struct mxg_session *s, struct mxg_reply *r, const char
                             qtype),
                MXG_EINVAL;
     json_int_t ttl = 0;
+    /* A real is range-checked before the cast: converting 1e300 to an integer is undefined. */
+    double dttl = json_is_real(jl) ? json_real_value(jl) : 0.0;
     if (json_is_integer(jl))
         ttl = json_integer_value(jl);
-    else if (json_is_real(jl) && json_real_value(jl) == (double)(json_int_t)json_real_value(jl))
-        ttl = (json_int_t)json_real_value(jl);
+    else if (json_is_real(jl) && (dttl < 0.0 || dttl > 2147483647.0))
+        return refuse_write(s, r, "%s: %s %s: ttl %g out of range", method, name, type, dttl),
+               MXG_EINVAL;
+    else if (json_is_real(jl) && dttl == (double)(json_int_t)dttl)
+        ttl = (json_int_t)dttl;
     else
-        return refuse_write(s, r, "%s: %s %s: ttl must be a number", method, name, type),
+        return refuse_write(s, r, "%s: %s %s: ttl must be an integer", method, name, type),
+               MXG_EINVAL;
+    /* pdns sends auth as a boolean; 0/1 are read as such, anything else is not guessed at. */
+    if (ja && !json_is_boolean(ja) && !json_is_null(ja) &&
+        !(json_is_integer(ja) && (json_integer_value(ja) == 0 || json_integer_value(ja) == 1)))
+        return refuse_write(s, r, "%s: %s %s: auth must be a boolean", method, name, type),
                MXG_EINVAL;
     if (ttl < 0 || ttl > 2147483647)
         return refuse_write(s, r, "%s: %s %s: ttl %lld out of range", method, name, type,
@@ -741,7 +753,7 @@ static int parse_write_rr(struct mxg_session *s, struct mxg_reply *r, const char
     if (!((strcmp(type, "TXT") == 0 || strcmp(type, "SPF") == 0) && content[0] != '"'))
         memcpy(s->content, content, json_string_length(jc) + 1);
     rec->ttl = (uint32_t)ttl;
-    rec->auth = !json_is_false(ja);
+    rec->auth = !json_is_false(ja) && !(json_is_integer(ja) && json_integer_value(ja) == 0);
     return MXG_OK;
 }
 
@@ -1235,7 +1247,9 @@ static int m_create_slave_domain(struct mxg_session *s, const struct mxg_request
 {
     const char *ip = NULL;
     char domain[MXG_NAME_TEXT_MAX];
-    if (mxg_param_string(req, "ip", &ip) != MXG_OK || !*ip || strlen(ip) > 64 || strchr(ip, ','))
+    unsigned char addr[16];
+    if (mxg_param_string(req, "ip", &ip) != MXG_OK ||
+        (inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1))
         return fail(s, r, "createSlaveDomain: parameter 'ip' must be an address");
     if (name_param(s, req, r, "domain", NULL, domain, sizeof(domain)) != MXG_OK)
         return MXG_OK;

@@ -45,11 +45,13 @@ static const char *str_arg(json_t *req, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* A required zone argument, canonical, that exists. */
+/* A required zone argument, canonical, that exists. z->id stays 0 unless it was found: the
+ * error reply itself is NULL when out of memory, so callers test both. */
 static json_t *zone_arg(struct mxg_control *c, json_t *req, struct mxg_zone *z)
 {
     const char *name = str_arg(req, "zone");
     char canon[MXG_NAME_TEXT_MAX];
+    z->id = 0;
     if (!name)
         return error_reply("invalid-request", "'zone' must be a string");
     if (mxg_name_canon(name, canon, sizeof(canon)) != MXG_OK)
@@ -113,6 +115,11 @@ static json_t *patch_to_txn(struct mxg_zone *z, json_t *patch, struct mxg_txn *t
                 error_reply("invalid-request", "rrset %zu: REPLACE needs 'records' and a 'ttl'", i);
             break;
         }
+        if (n > MXG_RRSET_MAX) {
+            err =
+                error_reply("invalid-request", "rrset %zu: more than %d records", i, MXG_RRSET_MAX);
+            break;
+        }
         struct mxg_txn_rec *recs = calloc(n ? n : 1, sizeof(*recs));
         if (!recs)
             break;
@@ -148,7 +155,7 @@ static json_t *op_check(struct mxg_control *c, json_t *req)
 {
     struct mxg_zone z;
     json_t *err = zone_arg(c, req, &z);
-    if (err)
+    if (err || z.id == 0)
         return err;
     json_t *patch = json_object_get(req, "patch");
     if (!json_is_object(patch))
@@ -254,7 +261,6 @@ static int scan_zone(void *arg, const struct mxg_zone *z)
     rrs_get(st, z->name, "A", &a);
     rrs_get(st, z->name, "AAAA", &aaaa);
     bool null_mx = mx.n == 1 && (strcmp(mx.content[0], "0 .") == 0);
-    char buf[3 * MXG_NAME_TEXT_MAX + 128];
     if (null_mx || (mx.n == 0 && cfg->implicit_mx == MXG_IMPLICIT_NO) ||
         (mx.n == 0 && a.n == 0 && aaaa.n == 0)) {
         cls = "no-mail";
@@ -263,6 +269,7 @@ static int scan_zone(void *arg, const struct mxg_zone *z)
     } else {
         bool apex_target = mx.n == 0; /* implicit MX: the apex is the mail target */
         bool broken = false;
+        char buf[3 * MXG_NAME_TEXT_MAX + 128];
         if (mx.n == 0)
             json_array_append_new(reasons, json_string("no MX: mail goes to the apex address "
                                                        "(implicit MX)"));
@@ -324,6 +331,7 @@ static int scan_zone(void *arg, const struct mxg_zone *z)
 
 static json_t *op_scan(struct mxg_control *c, json_t *req)
 {
+    (void)req;
     struct scan_ctx s = {.c = c, .zones = json_array()};
     if (!s.zones)
         return NULL;
@@ -344,6 +352,29 @@ static void zones_changed(struct mxg_control *c)
 }
 
 /* ---- zones ---------------------------------------------------------------------------- */
+
+/* A primary as pdns takes it: an IPv4 or IPv6 address, "IPv4:port" or "[IPv6]:port". */
+static bool is_address(const char *s)
+{
+    unsigned char buf[16];
+    char host[64];
+    if (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1)
+        return true;
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+        strlen(colon + 1) > 5 || atoi(colon + 1) > 65535 || (size_t)(colon - s) >= sizeof(host))
+        return false;
+    if (s[0] == '[') {
+        if (colon[-1] != ']' || colon - s < 3)
+            return false;
+        memcpy(host, s + 1, (size_t)(colon - s - 2));
+        host[colon - s - 2] = '\0';
+        return inet_pton(AF_INET6, host, buf) == 1;
+    }
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    return inet_pton(AF_INET, host, buf) == 1;
+}
 
 static json_t *op_zone_add(struct mxg_control *c, json_t *req)
 {
@@ -367,7 +398,7 @@ static json_t *op_zone_add(struct mxg_control *c, json_t *req)
     json_array_foreach(p, i, v)
     {
         size_t used = strlen(masters);
-        if (!json_is_string(v) || strchr(json_string_value(v), ',') ||
+        if (!json_is_string(v) || !is_address(json_string_value(v)) ||
             (size_t)snprintf(masters + used, sizeof(masters) - used, "%s%s", used ? "," : "",
                              json_string_value(v)) >= sizeof(masters) - used)
             return error_reply("invalid-request", "'primaries' must be addresses");
@@ -386,7 +417,7 @@ static json_t *op_zone_delete(struct mxg_control *c, json_t *req)
     struct mxg_zone z;
     char err[512];
     json_t *e = zone_arg(c, req, &z);
-    if (e)
+    if (e || z.id == 0)
         return e;
     int rc = mxg_zone_remove(c->store, c->cfg, z.name, err, sizeof(err));
     if (rc != MXG_OK)
@@ -405,6 +436,7 @@ static int zone_json(void *ctx, const struct mxg_zone *z)
 
 static json_t *op_zone_list(struct mxg_control *c, json_t *req)
 {
+    (void)req;
     json_t *zones = json_array();
     int rc = zones ? MXG_STORE_CALL(c->store, zone_list, zone_json, zones) : MXG_ENOMEM;
     if (rc != MXG_OK) {
@@ -435,6 +467,29 @@ static json_t *audit_query(struct mxg_control *c, struct mxg_audit_filter *f)
     return json_pack("{s:b,s:o}", "ok", 1, "records", recs);
 }
 
+/* RFC 3339 as the audit log writes it, or a prefix of it: YYYY-MM-DD[THH:MM[:SS[.fff]]][Z]. */
+static bool is_time(const char *s)
+{
+    static const char form[] = "dddd-dd-ddTdd:dd:dd";
+    size_t i = 0;
+    for (; s[i] && form[i]; i++) {
+        if (form[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != form[i])
+            return false;
+    }
+    if (i != 10 && i != 16 && i != 19)
+        return false;
+    if (i == 19 && s[i] == '.') {
+        size_t k = ++i;
+        while (s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == k)
+            return false;
+    }
+    if (i > 10 && s[i] == 'Z')
+        i++;
+    return s[i] == '\0';
+}
+
 static json_t *filter_args(json_t *req, struct mxg_audit_filter *f, char *zone, size_t zonelen)
 {
     memset(f, 0, sizeof(*f));
@@ -445,11 +500,16 @@ static json_t *filter_args(json_t *req, struct mxg_audit_filter *f, char *zone, 
         f->zone = zone;
     }
     f->verdict = str_arg(req, "verdict");
-    if (f->verdict && strcmp(f->verdict, "allow") && strcmp(f->verdict, "warn") &&
-        strcmp(f->verdict, "reject") && strcmp(f->verdict, "fix"))
+    if (f->verdict && strcmp(f->verdict, "allow") != 0 && strcmp(f->verdict, "warn") != 0 &&
+        strcmp(f->verdict, "reject") != 0 && strcmp(f->verdict, "fix") != 0)
         return error_reply("invalid-request", "'verdict' must be allow, warn, reject or fix");
     f->since = str_arg(req, "since");
     f->until = str_arg(req, "until");
+    if ((f->since && !is_time(f->since)) || (f->until && !is_time(f->until)))
+        return error_reply("invalid-request",
+                           "'since' and 'until' must be RFC 3339 times (2024-05-01T12:00:00Z)");
+    if (f->since && f->until && strcmp(f->since, f->until) > 0)
+        return error_reply("invalid-request", "'since' is after 'until'");
     json_t *after = json_object_get(req, "after"), *limit = json_object_get(req, "limit");
     if (after && (!json_is_integer(after) || json_integer_value(after) < 0))
         return error_reply("invalid-request", "'after' must be a sequence number");
@@ -517,6 +577,7 @@ static json_t *op_audit_verify(struct mxg_control *c, json_t *req)
 
 static json_t *op_stats(struct mxg_control *c, json_t *req)
 {
+    (void)req;
     if (!c->backend)
         return error_reply("unavailable", "stats come from a running daemon");
     const struct mxg_backend_stats *s = mxg_backend_stats(c->backend);
@@ -535,31 +596,93 @@ static json_t *op_stats(struct mxg_control *c, json_t *req)
 
 /* ---- dispatch ------------------------------------------------------------------------- */
 
+/* The members each op takes, with their JSON type. Any other member, or one of another type, is
+ * refused: a misspelt or mistyped filter ("zon", "zone": 5) would otherwise be ignored and the
+ * op would answer about something else than was asked. */
+struct member {
+    const char *key;
+    json_type type;
+};
+
+static const struct member M_NONE[] = {{NULL, JSON_NULL}};
+static const struct member M_CHECK[] = {
+    {"zone", JSON_STRING}, {"patch", JSON_OBJECT}, {NULL, JSON_NULL}};
+static const struct member M_ZONE_ADD[] = {{"zone", JSON_STRING},
+                                           {"kind", JSON_STRING},
+                                           {"ns", JSON_ARRAY},
+                                           {"primaries", JSON_ARRAY},
+                                           {NULL, JSON_NULL}};
+static const struct member M_ZONE[] = {{"zone", JSON_STRING}, {NULL, JSON_NULL}};
+static const struct member M_AUDIT[] = {{"zone", JSON_STRING},   {"verdict", JSON_STRING},
+                                        {"since", JSON_STRING},  {"until", JSON_STRING},
+                                        {"after", JSON_INTEGER}, {"limit", JSON_INTEGER},
+                                        {NULL, JSON_NULL}};
+static const struct member M_VERIFY[] = {{"expect_head", JSON_STRING}, {NULL, JSON_NULL}};
+
+static const char *type_name(json_type t)
+{
+    switch (t) {
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_OBJECT:
+        return "an object";
+    default:
+        return "of another type";
+    }
+}
+
+static json_t *check_members(json_t *req, const char *op, const struct member *m)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(req, key, v)
+    {
+        if (strcmp(key, "op") == 0)
+            continue;
+        const struct member *k = m;
+        while (k->key && strcmp(k->key, key) != 0)
+            k++;
+        if (!k->key)
+            return error_reply("invalid-request", "op %s takes no member '%.64s'", op, key);
+        if (json_typeof(v) != k->type)
+            return error_reply("invalid-request", "'%s' must be %s", k->key, type_name(k->type));
+    }
+    return NULL;
+}
+
 json_t *mxg_control_call(struct mxg_control *c, json_t *req)
 {
     static const struct {
         const char *op;
         json_t *(*fn)(struct mxg_control *, json_t *);
+        const struct member *members;
     } OPS[] = {
-        {"check", op_check},
-        {"scan", op_scan},
-        {"zone.add", op_zone_add},
-        {"zone.delete", op_zone_delete},
-        {"zone.list", op_zone_list},
-        {"audit.show", op_audit_show},
-        {"audit.export", op_audit_show},
-        {"audit.verify", op_audit_verify},
-        {"last-decision", op_last_decision},
-        {"stats", op_stats},
+        {"check", op_check, M_CHECK},
+        {"scan", op_scan, M_NONE},
+        {"zone.add", op_zone_add, M_ZONE_ADD},
+        {"zone.delete", op_zone_delete, M_ZONE},
+        {"zone.list", op_zone_list, M_NONE},
+        {"audit.show", op_audit_show, M_AUDIT},
+        {"audit.export", op_audit_show, M_AUDIT},
+        {"audit.verify", op_audit_verify, M_VERIFY},
+        {"last-decision", op_last_decision, M_AUDIT},
+        {"stats", op_stats, M_NONE},
     };
     if (!json_is_object(req))
         return error_reply("invalid-request", "a request is a JSON object");
     const char *op = str_arg(req, "op");
     if (!op)
         return error_reply("invalid-request", "'op' must be a string");
-    for (size_t i = 0; i < sizeof(OPS) / sizeof(OPS[0]); i++)
-        if (strcmp(op, OPS[i].op) == 0)
-            return OPS[i].fn(c, req);
+    for (size_t i = 0; i < sizeof(OPS) / sizeof(OPS[0]); i++) {
+        if (strcmp(op, OPS[i].op) == 0) {
+            json_t *bad = check_members(req, op, OPS[i].members);
+            return bad ? bad : OPS[i].fn(c, req);
+        }
+    }
     return error_reply("unknown-op", "unknown op '%.64s'", op);
 }
 

@@ -17,7 +17,7 @@
 
 /* Scratch for rendering when the caller's buffer is too small or the rendering fails there:
  * big enough for any 64 KiB rdata (a full NSEC type bitmap renders to ~650 KiB). */
-#define RENDER_SCRATCH (8u * MXG_CONTENT_MAX)
+#define RENDER_SCRATCH ((size_t)8 * MXG_CONTENT_MAX)
 /* Zeroed octets after a copy of the rdata being rendered. */
 #define RDATA_SLACK 16
 
@@ -610,6 +610,29 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
         return MXG_ERANGE;
     }
     if (num == TYPE_LUA) {
+        /* pdns's form: the type of the answer, blanks, then the Lua code ("A \"...\""). */
+        size_t tl = strcspn(content, " \t");
+        const char *code = content + tl;
+        while (is_blank(*code)) {
+            code++;
+        }
+        char lname[MXG_TYPE_MAX], ltype[MXG_TYPE_MAX];
+        uint16_t lnum = 0;
+        if (tl > 0 && tl < sizeof(lname)) {
+            memcpy(lname, content, tl);
+        }
+        lname[tl > 0 && tl < sizeof(lname) ? tl : 0] = '\0';
+        if (tl == 0 || tl >= sizeof(lname) || *code == '\0' ||
+            mxg_rrtype_parse(lname, ltype, sizeof(ltype), &lnum) != MXG_OK || lnum == TYPE_LUA) {
+            set_err(err, errlen, "invalid LUA content: expected a record type and Lua code");
+            return MXG_EINVAL;
+        }
+        for (const unsigned char *p = (const unsigned char *)content; *p != '\0'; p++) {
+            if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+                set_err(err, errlen, "control character in content");
+                return MXG_EINVAL;
+            }
+        }
         if (clen >= outlen) {
             set_err(err, errlen, "content longer than the output buffer");
             return MXG_ERANGE;

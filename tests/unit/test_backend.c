@@ -126,8 +126,8 @@ static void test_bad_requests(void **state)
         "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":7}}",
         "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":\"a..b.\"}}",
         "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"NOPE\",\"qname\":\"example.com.\"}}",
-        "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":\"example.com.\","
-        "\"zone-id\":\"x\"}}",
+        ("{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":\"example.com.\","
+         "\"zone-id\":\"x\"}}"),
         "{\"method\":\"noSuchMethod\",\"parameters\":{}}",
         "{\"method\":\"getDomainInfo\",\"parameters\":{}}",
         "{\"method\":\"setNotified\",\"parameters\":{\"id\":1.5,\"serial\":1}}",
