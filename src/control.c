@@ -11,6 +11,7 @@
 
 #include "mxg/audit.h"
 #include "mxg/control.h"
+#include "mxg/proto.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/guard.h"
@@ -450,7 +451,11 @@ static json_t *op_zone_list(struct mxg_control *c, json_t *req)
 
 static int audit_json(void *ctx, int64_t seq, const char *record)
 {
-    json_t *o = json_loads(record, 0, NULL);
+    json_t *o = NULL;
+    json_error_t jerr;
+    int rc = mxg_json_loadb(record, strlen(record), 0, &o, &jerr);
+    if (rc == MXG_ENOMEM)
+        return MXG_ENOMEM;
     if (!o)
         o = json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "error", "unreadable record");
     return (!o || json_array_append_new(ctx, o) != 0) ? MXG_ENOMEM : 0;
@@ -690,15 +695,18 @@ int mxg_control_handle(struct mxg_control *c, const char *line, size_t len, char
                        size_t *replylen)
 {
     json_error_t jerr;
-    json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *req = NULL;
+    int prc = mxg_json_loadb(line, len, JSON_REJECT_DUPLICATES, &req, &jerr);
     json_t *out = req ? mxg_control_call(c, req)
+                  : prc == MXG_ENOMEM
+                      ? NULL
                       : error_reply("invalid-request", "malformed JSON at column %d: %s",
                                     jerr.column, jerr.text);
     if (req)
         json_decref(req);
     if (!out)
         out = error_reply("internal", "out of memory");
-    char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
+    char *text = out ? mxg_json_dumps(out, JSON_COMPACT, NULL) : NULL;
     json_decref(out);
     if (!text)
         return MXG_ENOMEM;
