@@ -4,10 +4,10 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config clang clang-format
+  build-essential cmake pkg-config clang clang-format clang-tidy cppcheck
   libuv1-dev libjansson-dev libcmocka-dev libsqlite3-dev libknot-dev libssl-dev libsystemd-dev
   pdns-server pdns-backend-remote pdns-backend-bind pdns-backend-sqlite3
-  bind9-dnsutils sqlite3 curl python3 procps iproute2 systemd
+  bind9-dnsutils sqlite3 curl python3 procps iproute2 systemd valgrind
 )
 
 missing=()

@@ -405,18 +405,21 @@ static int zones_reply(struct mxg_session *s, struct mxg_reply *r, int filter, c
 static int m_get_all_domains(struct mxg_session *s, const struct mxg_request *req,
                              struct mxg_reply *r)
 {
+    (void)req;
     return zones_reply(s, r, 0, "getAllDomains");
 }
 
 static int m_get_updated_masters(struct mxg_session *s, const struct mxg_request *req,
                                  struct mxg_reply *r)
 {
+    (void)req;
     return zones_reply(s, r, 1, "getUpdatedMasters");
 }
 
 static int m_get_unfresh_slave_infos(struct mxg_session *s, const struct mxg_request *req,
                                      struct mxg_reply *r)
 {
+    (void)req;
     return zones_reply(s, r, 2, "getUnfreshSlaveInfos");
 }
 
@@ -622,6 +625,7 @@ static int m_set_domain_metadata(struct mxg_session *s, const struct mxg_request
 
 static int m_initialize(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
 {
+    (void)req;
     s->initialized = true;
     mxg_reply_set(r, json_true());
     return MXG_OK;

@@ -136,7 +136,7 @@ static json_t *control_remote(const struct mxg_config *cfg, json_t *req)
     char *buf = malloc(cap);
     while (buf && off == len + 1) {
         if (got + 1 >= cap) {
-            if (cap >= 1024u * 1024 * 1024)
+            if (cap >= (size_t)1024 * 1024 * 1024)
                 break;
             char *nb = realloc(buf, cap * 2);
             if (!nb)
@@ -166,6 +166,7 @@ static json_t *control_remote(const struct mxg_config *cfg, json_t *req)
 /* In-process ops leave pdns-control to the command (it runs it once, for both paths). */
 static void zones_changed_later(struct mxg_control *c)
 {
+    (void)c;
 }
 
 /* Runs one control op: through the daemon when it runs, else in-process on the store. */

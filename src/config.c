@@ -206,7 +206,7 @@ static int cidr_parse(const char *s, struct mxg_cidr *out, const char **why)
     /* Host bits must be zero: "10.0.0.1/8" is far more likely a typo than an intent. */
     for (int i = 0; i < nbytes; i++) {
         int keep = (int)prefix - i * 8;
-        uint8_t mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+        uint8_t mask = (uint8_t)(keep >= 8 ? 0xff : keep <= 0 ? 0 : 0xff << (8 - keep));
         if ((c.addr[i] & (uint8_t)~mask) != 0) {
             *why = "host bits set after the prefix length";
             return MXG_EINVAL;
@@ -521,7 +521,7 @@ static int rulesev_item(struct parser *p, const struct key_def *k, char *item, v
     struct vec *v = ctx;
     struct mxg_rule_severity *rs = v->items, *slot;
     char *colon = strchr(item, ':');
-    char *rule, *sev, buf[64];
+    char *rule, *sev;
     int r, s;
 
     if (colon == NULL)
@@ -534,6 +534,7 @@ static int rulesev_item(struct parser *p, const struct key_def *k, char *item, v
         return fail(p, "%s: unknown rule '%s'", k->name, rule);
     s = word_index(severity_words, sev);
     if (s < 0) {
+        char buf[64];
         words_join(severity_words, buf, sizeof(buf));
         return fail(p, "%s: rule %s: invalid severity '%s' (expected %s)", k->name, rule_ids[r],
                     sev, buf);
@@ -599,8 +600,7 @@ static int set_string(struct mxg_config *cfg, const struct key_def *k, const cha
 
     if (s == NULL)
         return MXG_ENOMEM;
-    memcpy(s, prefix, plen);
-    memcpy(s + plen, value, vlen + 1);
+    snprintf(s, plen + vlen + 1, "%s%s", prefix, value);
     free(*p);
     *p = s;
     return MXG_OK;
@@ -609,8 +609,6 @@ static int set_string(struct mxg_config *cfg, const struct key_def *k, const cha
 /* Applies one value (trimmed, NUL-terminated, writable) to its key. */
 static int set_value(struct parser *p, struct mxg_config *cfg, const struct key_def *k, char *value)
 {
-    char buf[64];
-
     for (const char *c = value; *c != '\0'; c++) {
         if ((unsigned char)*c < 0x20 || *c == 0x7f)
             return fail(p, "%s: control character in value", k->name);
@@ -664,6 +662,7 @@ static int set_value(struct parser *p, struct mxg_config *cfg, const struct key_
         const char *const *words = k->type == K_BOOL ? bool_words : k->words;
         int i = word_index(words, value);
         if (i < 0) {
+            char buf[64];
             words_join(words, buf, sizeof(buf));
             return fail(p, "%s: invalid value '%s' (expected %s)", k->name, value, buf);
         }
@@ -843,7 +842,7 @@ int mxg_config_load(const char *path, struct mxg_config *cfg, char *err, size_t 
         if (c == EOF)
             break;
     }
-    fclose(fp);
+    (void)fclose(fp); /* read-only: nothing to lose */
     if (rc == MXG_ENOMEM)
         fail(&p, "out of memory");
     if (rc != MXG_OK)

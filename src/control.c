@@ -363,7 +363,8 @@ static bool is_address(const char *s)
         return true;
     const char *colon = strrchr(s, ':');
     if (!colon || colon == s || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-        strlen(colon + 1) > 5 || atoi(colon + 1) > 65535 || (size_t)(colon - s) >= sizeof(host))
+        strlen(colon + 1) > 5 || strtoul(colon + 1, NULL, 10) > 65535 ||
+        (size_t)(colon - s) >= sizeof(host))
         return false;
     if (s[0] == '[') {
         if (colon[-1] != ']' || colon - s < 3)

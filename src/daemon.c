@@ -83,6 +83,7 @@ static void *control_open(void *ctx)
 
 static void control_close(void *sess)
 {
+    (void)sess;
 }
 
 static int control_handle(void *sess, const char *line, size_t len, char **reply, size_t *replylen)
@@ -133,6 +134,7 @@ static void on_hup_retry(uv_timer_t *t)
 
 static void on_hup(uv_signal_t *h, int signum)
 {
+    (void)signum;
     reload(h->data);
 }
 
@@ -185,6 +187,7 @@ static void reload(struct daemon *d)
 
 static int warn_keyed(void *ctx, const struct mxg_zone *z)
 {
+    (void)ctx;
     mxg_warn("zone %s has DNSSEC keys in cryptokeys: pdns serves it unsigned through mxguard "
              "(remote-dnssec is not supported yet)",
              z->name);
@@ -235,7 +238,8 @@ int mxg_daemon_run(struct mxg_config *cfg)
     int status = 2;
 
     mxg_log_setup(cfg->log, cfg->log_level, "mxguard");
-    signal(SIGPIPE, SIG_IGN);
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        mxg_warn("cannot ignore SIGPIPE: a client gone mid-reply will end the daemon");
 
     int rc = mxg_store_open(cfg->store, &store, err, sizeof(err));
     if (rc != MXG_OK) {

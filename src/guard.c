@@ -53,6 +53,8 @@ static int ref_store(void *ctx, int64_t zone_id, const char *owner)
                 return 0;
             if (r->n_kept == r->cap_kept) {
                 size_t ncap = r->cap_kept ? r->cap_kept * 2 : 8;
+                /* An array of pointers: clang-tidy 14 takes sizeof(struct pointer) for a mistake.
+                 * NOLINTNEXTLINE(bugprone-sizeof-expression) */
                 const struct mxg_txn_name **nk = realloc(r->kept, ncap * sizeof(*nk));
                 if (!nk)
                     return MXG_ENOMEM;

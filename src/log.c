@@ -40,7 +40,8 @@ void mxg_log(enum mxg_log_level level, const char *fmt, ...)
         char stamp[32];
         clock_gettime(CLOCK_REALTIME, &ts);
         gmtime_r(&ts.tv_sec, &tm);
-        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+        if (strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+            stamp[0] = '\0';
         fprintf(stderr, "%s.%03ldZ mxguard[%s]: ", stamp, ts.tv_nsec / 1000000L, names[level]);
         vfprintf(stderr, fmt, ap);
         fputc('\n', stderr);

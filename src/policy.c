@@ -145,8 +145,8 @@ static const char *mx_target(const char *content, unsigned *pref)
 /* Canonical target of MX, CNAME or ALIAS content; MXG_EINVAL when it has none. */
 static int content_target(const char *type, const char *content, char *out, size_t outlen)
 {
-    const char *p = content;
-    if (strcmp(type, "MX") == 0 && !(p = mx_target(content, NULL)))
+    const char *p = strcmp(type, "MX") == 0 ? mx_target(content, NULL) : content;
+    if (!p)
         return MXG_EINVAL;
     return mxg_name_canon(p, out, outlen);
 }
@@ -833,7 +833,7 @@ static int judge_mx_warns(struct pctx *c, struct dom *d)
 static char *txt_unquote(const char *s)
 {
     size_t len = strlen(s);
-    char *out = malloc(len + 1), *o = out;
+    char *out = calloc(len + 1, 1), *o = out;
     if (!out)
         return NULL;
     if (!strchr(s, '"')) {

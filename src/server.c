@@ -15,7 +15,7 @@
 #include "mxg/server.h"
 
 /* Stop reading from a peer that does not read its replies once this much is queued. */
-#define WRITE_QUEUE_HIGH (16u * 1024 * 1024)
+#define WRITE_QUEUE_HIGH ((size_t)16 * 1024 * 1024)
 #define READ_CHUNK 65536
 
 struct conn {
@@ -194,6 +194,7 @@ static int conn_write(struct conn *c, char *data, size_t len, bool close_after)
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     struct conn *c = (struct conn *)h;
+    (void)suggested;
     if (c->cap - c->len < READ_CHUNK / 4 && c->cap < MXG_LINE_MAX + READ_CHUNK) {
         size_t ncap = c->cap ? c->cap * 2 : READ_CHUNK;
         if (ncap > MXG_LINE_MAX + READ_CHUNK)
@@ -219,12 +220,11 @@ static void refuse_oversized(struct conn *c)
     mxg_warn("connection %u: request line over %d bytes, closing", c->id, MXG_LINE_MAX);
     uv_read_stop((uv_stream_t *)&c->pipe);
     c->draining = true;
-    char *copy = malloc(len);
+    char *copy = strndup(msg, len);
     if (!copy) {
         conn_close(c);
         return;
     }
-    memcpy(copy, msg, len);
     /* The connection closes once the refusal is written (write_done). */
     conn_write(c, copy, len, true);
 }
@@ -272,6 +272,7 @@ static void process_lines(struct conn *c)
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = (struct conn *)stream;
+    (void)buf; /* the bytes went to c->buf + c->len (alloc_cb) */
     if (nread < 0) {
         if (nread == UV_ENOBUFS) {
             refuse_oversized(c);

@@ -11,6 +11,7 @@
  *  - records with type NULL are empty non-terminals written by pdns's rectify;
  *  - disabled records are never served. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,7 +312,9 @@ static void db_to_canon(const char *db, char *out, size_t outlen)
         n = outlen - 2;
     for (size_t i = 0; i < n; i++) {
         char c = db[i];
-        out[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        out[i] = c;
     }
     if (n == 0 || out[n - 1] != '.')
         out[n++] = '.';
@@ -361,6 +364,7 @@ static void zone_from_row(sqlite3_stmt *q, struct mxg_zone *z)
 
 static int zone_get_common(struct sqlite_store *s, sqlite3_stmt *q, struct mxg_zone *out)
 {
+    (void)s;
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
         zone_from_row(q, out);
@@ -1054,8 +1058,10 @@ static int get_schema_version(sqlite3 *db, int *version)
                            NULL) != SQLITE_OK)
         return MXG_ESTORE;
     int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        *version = atoi(col_text(q, 0));
+    if (rc == SQLITE_ROW) {
+        sqlite3_int64 v = sqlite3_column_int64(q, 0); /* text converts as SQLite's CAST does */
+        *version = v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
+    }
     sqlite3_finalize(q);
     return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? MXG_OK : MXG_ESTORE;
 }

@@ -76,13 +76,15 @@ int mxg_zone_create(struct mxg_store *st, const struct mxg_config *cfg, const ch
      * and transfers the zone, whatever the primary's serial. */
     if (kind == MXG_KIND_SLAVE)
         nns = 0;
-    struct mxg_txn_rec soa = {.type = "SOA", .content = content, .ttl = DEFAULT_TTL, .auth = true};
+    char soa_type[] = "SOA", ns_type[] = "NS"; /* mxg_txn_rec's fields are not const */
+    struct mxg_txn_rec soa = {
+        .type = soa_type, .content = content, .ttl = DEFAULT_TTL, .auth = true};
     if (rc == MXG_OK && kind != MXG_KIND_SLAVE)
         rc = mxg_txn_add(t, zone, &soa);
     for (size_t i = 0; rc == MXG_OK && i < nns; i++) {
         char nsdb[MXG_NAME_TEXT_MAX];
         mxg_name_to_db(nscanon[i], nsdb, sizeof(nsdb));
-        struct mxg_txn_rec r = {.type = "NS", .content = nsdb, .ttl = DEFAULT_TTL, .auth = true};
+        struct mxg_txn_rec r = {.type = ns_type, .content = nsdb, .ttl = DEFAULT_TTL, .auth = true};
         rc = mxg_txn_add(t, zone, &r);
     }
     if (rc == MXG_OK && kind != MXG_KIND_SLAVE)
@@ -251,15 +253,18 @@ out:
 
 int mxg_pdns_rediscover_argv(const char *pdns_control, char *buf, size_t buflen, char **argv)
 {
+    static char rediscover[] = "rediscover";
     int argc = 0;
+    char *save = NULL;
     if (!pdns_control || !*pdns_control)
         return 0;
     snprintf(buf, buflen, "%s", pdns_control);
-    for (char *tok = strtok(buf, " \t"); tok && argc < 30; tok = strtok(NULL, " \t"))
+    for (char *tok = strtok_r(buf, " \t", &save); tok && argc < 30;
+         tok = strtok_r(NULL, " \t", &save))
         argv[argc++] = tok;
     if (argc == 0)
         return 0;
-    argv[argc++] = "rediscover";
+    argv[argc++] = rediscover;
     argv[argc] = NULL;
     return argc;
 }

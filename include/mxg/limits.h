@@ -9,13 +9,13 @@
 #define MXG_NAME_TEXT_MAX 1024
 
 /* Longest presentation form of one record's content (64 KiB rdata, escaped). */
-#define MXG_CONTENT_MAX (256 * 1024)
+#define MXG_CONTENT_MAX 262144 /* 256 KiB */
 /* Longest record type mnemonic ("TYPE65535", "NSEC3PARAM", ...). */
 #define MXG_TYPE_MAX 16
 
 /* One request line on the backend or control socket. A longer line is refused and the
  * connection closed: no message of pdns comes near it. */
-#define MXG_LINE_MAX (4 * 1024 * 1024)
+#define MXG_LINE_MAX 4194304 /* 4 MiB */
 /* Records in one replaceRRSet call. */
 #define MXG_RRSET_MAX 10000
 /* Records written by one transaction (AXFR-in, import). */

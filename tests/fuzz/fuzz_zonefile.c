@@ -51,7 +51,8 @@ static void setup_once(void)
     if (!mkdtemp(dir))
         abort();
     snprintf(path, sizeof(path), "%s/input.zone", dir);
-    atexit(cleanup);
+    if (atexit(cleanup) != 0)
+        abort();
     ready = 1;
 }
 

@@ -882,6 +882,7 @@ static void test_dump_refuses_unloadable(void **state)
 
 #ifdef MXG_TEST_DATA
 #define EXAMPLE_CONF MXG_TEST_DATA "/../../pdns-config/mxguard.conf.example"
+#define TEXT_MAX ((size_t)64 * 1024) /* the example file and its "# e.g." lines */
 
 /* The example loads, gives the defaults, and still gives them with every "#key=" line
  * uncommented: the defaults it documents are the real ones. Its "# e.g. key=value" lines
@@ -901,26 +902,26 @@ static void test_example_file(void **state)
 
     f = fopen(EXAMPLE_CONF, "r");
     assert_non_null(f);
-    text = calloc(1, 64 * 1024);
+    text = calloc(1, TEXT_MAX);
     assert_non_null(text);
-    eg = calloc(1, 64 * 1024);
+    eg = calloc(1, TEXT_MAX);
     assert_non_null(eg);
     line = malloc(MXG_CONFIG_LINE_MAX + 2);
     assert_non_null(line);
     while (fgets(line, MXG_CONFIG_LINE_MAX + 2, f) != NULL) {
         const char *keep = line;
         if (strncmp(line, "# e.g. ", 7) == 0) {
-            assert_true(eglen + strlen(line) < 64 * 1024);
+            assert_true(eglen + strlen(line) < TEXT_MAX);
             strcpy(eg + eglen, line + 7);
             eglen += strlen(line + 7);
         }
         if (line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' && strchr(line, '=') != NULL)
             keep = line + 1;
-        assert_true(len + strlen(keep) < 64 * 1024);
+        assert_true(len + strlen(keep) < TEXT_MAX);
         strcpy(text + len, keep);
         len += strlen(keep);
     }
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
     free(line);
     assert_non_null(strstr(text, "\nmax-connections=256\n"));
     if (load(text, &cfg, err, sizeof(err)) != MXG_OK)

@@ -1087,7 +1087,7 @@ static void test_zonefile_not_regular(void **state)
                        "2: ", "not a regular file");
     expect_parse_error("zero.zone", "$INCLUDE /dev/zero\n", "1: ", "not a regular file");
     /* /dev/stdin on a pipe whose writer stays open. */
-    int pipefd[2], saved = dup(0);
+    int pipefd[2] = {-1, -1}, saved = dup(0);
     assert_true(saved >= 0 && pipe(pipefd) == 0 && dup2(pipefd[0], 0) == 0);
     expect_parse_error("tty.zone", "a IN A 192.0.2.1\n$INCLUDE /dev/stdin\n",
                        "2: ", "cannot read included file /dev/stdin");

@@ -153,10 +153,10 @@ static bool has_set(int side, const char *name, const char *type, const struct f
 static size_t touched(const char **names, size_t max)
 {
     size_t n = 0;
-    for (int side = 0; side < 2; side++) {
-        for (size_t i = 0; i < F.n[side]; i++) {
-            const struct frec *r = &F.rec[side][i];
-            if (has_set(!side, r->name, r->type, r))
+    for (int sd = 0; sd < 2; sd++) {
+        for (size_t i = 0; i < F.n[sd]; i++) {
+            const struct frec *r = &F.rec[sd][i];
+            if (has_set(!sd, r->name, r->type, r))
                 continue;
             bool seen = false;
             for (size_t j = 0; j < n && !seen; j++)
@@ -174,7 +174,7 @@ static void eval_slave(const char *zone, enum mxg_mode mode, bool slave)
     struct mxg_view view = {&FAKE_OPS, &F};
     struct mxg_policy_input in = {.zone = zone,
                                   .names = names,
-                                  .n_names = touched(names, 2 * MAXREC),
+                                  .n_names = touched(names, sizeof(names) / sizeof(names[0])),
                                   .mode = mode,
                                   .slave = slave};
     mxg_decision_free(&dec);
@@ -255,8 +255,10 @@ static const struct mxg_finding *expect(const char *rule, const char *family, co
                                         enum mxg_severity sev)
 {
     const struct mxg_finding *f = find(rule, family);
-    if (!f)
+    if (!f) {
         fail_msg("no finding %s %s", rule, family ? family : "");
+        abort(); /* not reached: fail_msg() longjmps, but is not declared noreturn */
+    }
     assert_string_equal(f->name, name);
     assert_int_equal(f->severity, sev);
     assert_non_null(f->reason);
@@ -269,7 +271,7 @@ static const struct mxg_rrset_change *fix(const char *name, const char *type)
         if (strcmp(dec.fix[i].name, name) == 0 && strcmp(dec.fix[i].type, type) == 0)
             return &dec.fix[i];
     fail_msg("no fix for %s %s", name, type);
-    return NULL;
+    abort(); /* not reached: fail_msg() longjmps, but is not declared noreturn */
 }
 
 /* Asserts one side of a change: "content/ttl" strings, NULL-terminated, in order. */

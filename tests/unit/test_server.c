@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +26,14 @@
 #include "mxg/server.h"
 #include "mxg/store.h"
 #include "mxg/zoneops.h"
+
+/* usleep() is obsolescent (gone from POSIX.1-2008). */
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
 
 struct fixture {
     char dir[64];
@@ -191,9 +200,9 @@ static void test_split_and_pipelined(void **state)
     int fd = client(f->path);
     /* One request split over several writes. */
     send_all(fd, "{\"method\":\"initia", 17);
-    usleep(20000);
+    sleep_ms(20);
     send_all(fd, "lize\",\"parameters\":{}}", 22);
-    usleep(20000);
+    sleep_ms(20);
     send_all(fd, "\n", 1);
     expect(fd, "{\"result\":true}");
     /* Two requests in one write are answered in order; CRLF is tolerated; blank lines ignored. */
@@ -216,7 +225,7 @@ static void test_oversized_line_closes_only_that_connection(void **state)
     expect(other, "{\"result\":true}");
 
     int fd = client(f->path);
-    size_t big = 10u * 1024 * 1024;
+    size_t big = (size_t)10 * 1024 * 1024;
     char *junk = malloc(big);
     memset(junk, 'x', big);
     send_all(fd, junk, big);
@@ -279,7 +288,7 @@ static void test_max_connections(void **state)
     /* A slot is free again once a connection closed. */
     int d = -1;
     for (int i = 0; i < 50; i++) {
-        usleep(20000);
+        sleep_ms(20);
         if (mxg_server_stats(f->srv)->open < 2)
             break;
     }
@@ -310,7 +319,8 @@ static void test_socket_file(void **state)
     char file[160];
     snprintf(file, sizeof(file), "%s/plain", f->dir);
     FILE *fp = fopen(file, "w");
-    fclose(fp);
+    assert_non_null(fp);
+    assert_int_equal(fclose(fp), 0);
     o.path = file;
     assert_int_equal(mxg_server_start(&loop2, &f->h, &o, &srv2, err, sizeof(err)), MXG_EEXIST);
     unlink(file);
@@ -373,7 +383,7 @@ static void test_async_commit(void **state)
     send_all(r, PING, strlen(PING));
     expect(r, "{\"result\":\"pong\"}");
     for (int i = 0; i < 100 && mxg_backend_busy(f->be); i++)
-        usleep(20000);
+        sleep_ms(20);
     close(w);
     close(r);
 }
@@ -381,7 +391,8 @@ static void test_async_commit(void **state)
 int main(void)
 {
     /* As the daemon does: a peer gone before its reply must not kill the process. */
-    signal(SIGPIPE, SIG_IGN);
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_split_and_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_line_closes_only_that_connection, setup,

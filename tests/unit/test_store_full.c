@@ -805,7 +805,7 @@ static void copy_file(const char *from, const char *to)
     size_t n;
     while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
         assert_int_equal(fwrite(buf, 1, n, out), n);
-    fclose(in);
+    assert_int_equal(fclose(in), 0);
     assert_int_equal(fclose(out), 0);
 }
 
