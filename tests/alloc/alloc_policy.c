@@ -308,7 +308,7 @@ struct pol_op {
 
 #define P(n, b, c, z, m, s)                                                                        \
     {                                                                                              \
-        .name = n, .build = b, .config = c, .zone = z, .mode = m, .slave = s                       \
+        .name = (n), .build = (b), .config = (c), .zone = (z), .mode = (m), .slave = (s)           \
     }
 static struct pol_op POLICIES[] = {
     P("apex moved, reject", s_apex_moved, "", "example.com.", MXG_MODE_REJECT, false),
@@ -349,7 +349,7 @@ static void pol_setup(void *arg)
     }
     p->in = (struct mxg_policy_input){.zone = p->zone,
                                       .names = p->names,
-                                      .n_names = touched(p->names, 2 * MAXREC),
+                                      .n_names = touched(p->names, (size_t)2 * MAXREC),
                                       .mode = p->mode,
                                       .slave = p->slave};
 }
@@ -396,10 +396,12 @@ static void signature(const struct mxg_decision *d, char *buf, size_t len)
 static const char *pol_check(void *arg, int rc)
 {
     struct pol_op *p = arg;
-    static const struct mxg_decision zero;
-    if (rc != MXG_OK)
-        return memcmp(&p->dec, &zero, sizeof(zero)) == 0 ? NULL
-                                                         : "a failed evaluation left a decision";
+    if (rc != MXG_OK) {
+        const struct mxg_decision *d = &p->dec;
+        bool empty = d->verdict == MXG_VERDICT_ALLOW && !d->findings && d->n_findings == 0 &&
+                     !d->fix && d->n_fix == 0 && !d->remedy;
+        return empty ? NULL : "a failed evaluation left a decision";
+    }
     char sig[sizeof(p->ref)];
     signature(&p->dec, sig, sizeof(sig));
     if (!p->have_ref) {

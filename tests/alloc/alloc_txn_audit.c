@@ -341,7 +341,8 @@ void txn_audit_ops(void)
                           .fail_rc = MXG_ENOMEM};
     sweep_add(&op);
     store_open();
-    atexit(store_close);
+    if (atexit(store_close) != 0)
+        abort();
     struct sweep_op app = {.name = "audit append in a store transaction",
                            .arg = &APPEND,
                            .setup = append_setup,

@@ -39,7 +39,7 @@ static void track(void *ptr)
 {
     if (!ptr)
         return;
-    if (live >= SLOTS / 4 * 3) {
+    if (live >= (size_t)SLOTS / 4 * 3) {
         fputs("failalloc: too many live allocations to track\n", stderr);
         abort();
     }

@@ -380,7 +380,7 @@ static struct tcase *parse_file(const char *path, size_t *n_cases)
 #undef KW
     }
     free(line);
-    fclose(f);
+    (void)fclose(f); /* read-only: nothing to lose */
     /* The completeness rules of the header comment. */
     for (size_t i = 0; i < n; i++) {
         bool any_send = false;
@@ -619,9 +619,9 @@ static json_t *reply_shape(const struct step *st, const char *reply, size_t rlen
         return NULL;
     }
     const char *bad = NULL;
-    const char *key;
-    json_t *v;
     if (!control) {
+        const char *key;
+        json_t *v;
         json_object_foreach(j, key, v)
         {
             if (strcmp(key, "result") != 0 && strcmp(key, "log") != 0)
