@@ -23,6 +23,27 @@
 
 struct commit_job;
 
+/* The reply cache: open addressing over CACHE_SLOTS, keyed by "qtype NUL zone-id NUL qname". */
+#define CACHE_SLOTS 8192 /* a power of two, twice CACHE_ENTRIES_MAX */
+#define CACHE_ENTRIES_MAX 4096
+#define CACHE_BYTES_MAX ((size_t)8 << 20)
+#define CACHE_REPLY_MAX 16384
+#define CACHE_KEY_MAX 600
+
+struct cache_entry {
+    uint64_t hash;
+    char *key; /* key and reply in one allocation */
+    size_t keylen;
+    char *reply;
+    size_t len;
+};
+
+struct reply_cache {
+    struct cache_entry *slots; /* NULL: the cache is off */
+    size_t n, bytes;
+    uint64_t generation;
+};
+
 struct mxg_backend {
     struct mxg_store *store;
     const struct mxg_config *cfg;
@@ -32,6 +53,7 @@ struct mxg_backend {
     struct mxg_store *wstore;
     struct commit_job *running;
     struct commit_job *queue_head, *queue_tail;
+    struct reply_cache cache;
 };
 
 struct mxg_session {
@@ -59,8 +81,40 @@ struct mxg_backend *mxg_backend_new(struct mxg_store *store, const struct mxg_co
     return be;
 }
 
+static void cache_clear(struct reply_cache *c)
+{
+    if (c->n == 0)
+        return;
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        free(c->slots[i].key);
+        c->slots[i] = (struct cache_entry){0};
+    }
+    c->n = 0;
+    c->bytes = 0;
+}
+
+void mxg_backend_set_cache(struct mxg_backend *be, bool on)
+{
+    if (be->cache.slots) {
+        cache_clear(&be->cache);
+        if (!on) {
+            free(be->cache.slots);
+            be->cache.slots = NULL;
+        }
+        return;
+    }
+    if (on) {
+        be->cache.slots = calloc(CACHE_SLOTS, sizeof(*be->cache.slots));
+        if (!be->cache.slots)
+            mxg_warn("no memory for the reply cache: lookups run uncached");
+    }
+}
+
 void mxg_backend_free(struct mxg_backend *be)
 {
+    if (!be)
+        return;
+    mxg_backend_set_cache(be, false);
     free(be);
 }
 
@@ -1302,6 +1356,71 @@ static const handler_fn HANDLERS[MXG_M_COUNT] = {
     [MXG_M_SEARCH_RECORDS] = m_search_records,
 };
 
+static uint64_t cache_hash(const char *key, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)key[i];
+        h *= 1099511628211ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+/* The cache key of a lookup, or 0 when it is not to be cached (a parameter missing or odd:
+ * the handler answers those). */
+static size_t cache_key(const struct mxg_request *req, char *key, size_t keysize)
+{
+    const char *qname = NULL, *qtype = NULL;
+    int64_t zone_id = -1;
+    if (mxg_param_string(req, "qname", &qname) != MXG_OK ||
+        mxg_param_string(req, "qtype", &qtype) != MXG_OK)
+        return 0;
+    int rc = mxg_param_int(req, "zone-id", &zone_id);
+    if (rc != MXG_OK && rc != MXG_ENOENT)
+        return 0;
+    size_t nl = strlen(qname), tl = strlen(qtype);
+    if (nl > MXG_NAME_TEXT_MAX || tl > 32)
+        return 0;
+    int n = snprintf(key, keysize, "%s%c%" PRId64 "%c", qtype, 0, rc == MXG_OK ? zone_id : -1, 0);
+    if (n < 0 || (size_t)n + nl > keysize)
+        return 0;
+    /* The key is bytes with a length (it holds NULs), not a C string. */
+    memcpy(key + n, qname, nl); // NOLINT(bugprone-not-null-terminated-result)
+    return (size_t)n + nl;
+}
+
+static struct cache_entry *cache_slot(struct reply_cache *c, uint64_t h, const char *key,
+                                      size_t klen)
+{
+    size_t mask = CACHE_SLOTS - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        struct cache_entry *e = &c->slots[i];
+        if (!e->key || (e->hash == h && e->keylen == klen && memcmp(e->key, key, klen) == 0))
+            return e;
+    }
+}
+
+static void cache_put(struct reply_cache *c, uint64_t h, const char *key, size_t klen,
+                      const char *reply, size_t len)
+{
+    if (len > CACHE_REPLY_MAX)
+        return;
+    if (c->n >= CACHE_ENTRIES_MAX || c->bytes + klen + len > CACHE_BYTES_MAX)
+        cache_clear(c);
+    struct cache_entry *e = cache_slot(c, h, key, klen);
+    if (e->key)
+        return;
+    char *mem = malloc(klen + len);
+    if (!mem)
+        return;
+    memcpy(mem, key, klen);
+    memcpy(mem + klen, reply, len);
+    *e = (struct cache_entry){
+        .hash = h, .key = mem, .keylen = klen, .reply = mem + klen, .len = len};
+    c->n++;
+    c->bytes += klen + len;
+}
+
 int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char **reply,
                        size_t *replylen)
 {
@@ -1318,7 +1437,44 @@ int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char
     } else if (req.method == MXG_M_UNKNOWN || !HANDLERS[req.method]) {
         fail(s, &r, "unknown method '%.64s'", req.method_name);
     } else {
+        /* A lookup outside a transaction may be answered from the reply cache. */
+        struct reply_cache *c = &s->be->cache;
+        char key[CACHE_KEY_MAX];
+        size_t klen = 0;
+        uint64_t h = 0, gen = 0;
+        if (c->slots && req.method == MXG_M_LOOKUP && !s->txn &&
+            (klen = cache_key(&req, key, sizeof(key))) > 0) {
+            gen = mxg_store_generation(s->be->store);
+            if (gen != c->generation) {
+                cache_clear(c);
+                c->generation = gen;
+            }
+            h = cache_hash(key, klen);
+            const struct cache_entry *e = cache_slot(c, h, key, klen);
+            if (e->key) {
+                mxg_request_free(&req);
+                char *copy = malloc(e->len);
+                if (!copy)
+                    return MXG_ENOMEM;
+                memcpy(copy, e->reply, e->len);
+                s->be->stats.lookups++;
+                s->be->stats.cache_hits++;
+                *reply = copy;
+                *replylen = e->len;
+                return MXG_OK;
+            }
+        }
+        uint64_t errors = s->be->stats.errors;
         rc = HANDLERS[req.method](s, &req, &r);
+        if (klen > 0 && rc == MXG_OK && s->be->stats.errors == errors) {
+            mxg_request_free(&req);
+            if (!r.result && !r.no_result)
+                mxg_reply_set(&r, json_false());
+            rc = mxg_reply_encode(&r, reply, replylen);
+            if (rc == MXG_OK && mxg_store_generation(s->be->store) == gen)
+                cache_put(c, h, key, klen, *reply, *replylen);
+            return rc;
+        }
         if (rc == MXG_BACKEND_PENDING) {
             mxg_request_free(&req);
             mxg_reply_clear(&r);

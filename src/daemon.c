@@ -268,6 +268,7 @@ int mxg_daemon_run(struct mxg_config *cfg)
     d.hup_retry.data = &d;
     d.store = store;
     mxg_store_batch_reads(store, true);
+    mxg_backend_set_cache(be, true);
     uv_prepare_init(&d.loop, &d.end_reads);
     d.end_reads.data = &d;
     uv_prepare_start(&d.end_reads, on_end_reads);

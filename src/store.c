@@ -70,3 +70,11 @@ void mxg_store_end_reads(struct mxg_store *st)
     if (st->ops->end_reads)
         st->ops->end_reads(st);
 }
+
+uint64_t mxg_store_generation(struct mxg_store *st)
+{
+    static _Thread_local uint64_t fallback;
+    if (st->ops->generation)
+        return st->ops->generation(st);
+    return ++fallback | ((uint64_t)1 << 63);
+}

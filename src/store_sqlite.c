@@ -133,6 +133,7 @@ enum stmt_id {
     S_COMMIT,
     S_ROLLBACK,
     S_BEGIN_READ,
+    S_DATA_VERSION,
     S_RRSET_DEL_ANY,
     S_RRSET_DEL_TYPE,
     S_NAME_LEFT,
@@ -185,6 +186,7 @@ static const char *const STMT_SQL[S_COUNT] = {
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     [S_BEGIN_READ] = "BEGIN DEFERRED",
+    [S_DATA_VERSION] = "PRAGMA data_version",
     [S_RRSET_DEL_ANY] = "DELETE FROM records WHERE domain_id = ?1 AND name = ?2",
     [S_RRSET_DEL_TYPE] = "DELETE FROM records WHERE domain_id = ?1 AND name = ?2 AND type = ?3",
     [S_NAME_LEFT] = "SELECT 1 FROM records WHERE domain_id = ?1 AND name = ?2 LIMIT 1",
@@ -220,6 +222,10 @@ struct sqlite_store {
     bool in_txn;
     bool batch_reads; /* reads share one read transaction until end_reads (see store.h) */
     bool reading;     /* ... and it is open */
+    /* What changes whenever the data may have (see mxg_store_generation): bumped by this
+     * handle's writes, and when SQLite's data_version shows another connection's commit. */
+    uint64_t generation;
+    int64_t data_version;
 };
 
 static struct sqlite_store *S(struct mxg_store *st)
@@ -229,7 +235,8 @@ static struct sqlite_store *S(struct mxg_store *st)
 
 static bool txn_control(enum stmt_id id)
 {
-    return id == S_BEGIN || id == S_COMMIT || id == S_ROLLBACK || id == S_BEGIN_READ;
+    return id == S_BEGIN || id == S_COMMIT || id == S_ROLLBACK || id == S_BEGIN_READ ||
+           id == S_DATA_VERSION;
 }
 
 /* The shared read transaction of batch_reads: opened by the first read, closed before any write
@@ -240,6 +247,20 @@ static void reads_open(struct sqlite_store *s)
     sqlite3_stmt *q = s->stmt[S_BEGIN_READ];
     sqlite3_reset(q);
     s->reading = sqlite3_step(q) == SQLITE_DONE;
+    sqlite3_reset(q);
+    /* data_version starts the snapshot and tells whether another connection (the writer
+     * thread's, another process) committed since the last one. */
+    q = s->stmt[S_DATA_VERSION];
+    sqlite3_reset(q);
+    if (s->reading && sqlite3_step(q) == SQLITE_ROW) {
+        int64_t v = sqlite3_column_int64(q, 0);
+        if (v != s->data_version) {
+            s->data_version = v;
+            s->generation++;
+        }
+    } else {
+        s->generation++;
+    }
     sqlite3_reset(q);
 }
 
@@ -265,6 +286,8 @@ static sqlite3_stmt *stmt(struct sqlite_store *s, enum stmt_id id)
     sqlite3_stmt *q = s->stmt[id];
     sqlite3_reset(q);
     sqlite3_clear_bindings(q);
+    if (!txn_control(id) && !sqlite3_stmt_readonly(q))
+        s->generation++;
     if (s->batch_reads && !s->in_txn && !txn_control(id)) {
         if (!sqlite3_stmt_readonly(q))
             reads_close(s);
@@ -614,6 +637,7 @@ static int sq_begin(struct mxg_store *st)
     if (s->in_txn)
         return MXG_ETXN;
     reads_close(s);
+    s->generation++;
     int rc = exec_simple(s, S_BEGIN);
     if (rc == MXG_OK)
         s->in_txn = true;
@@ -950,6 +974,18 @@ static void sq_end_reads(struct mxg_store *st)
     reads_close(S(st));
 }
 
+static uint64_t sq_generation(struct mxg_store *st)
+{
+    struct sqlite_store *s = S(st);
+    if (!s->batch_reads || s->in_txn)
+        return ++s->generation; /* no shared snapshot to vouch for the data */
+    if (!s->reading)
+        reads_open(s);
+    if (!s->reading)
+        return ++s->generation;
+    return s->generation;
+}
+
 static const struct mxg_store_ops SQLITE_OPS = {
     .name = "sqlite",
     .close = sq_close,
@@ -983,6 +1019,7 @@ static const struct mxg_store_ops SQLITE_OPS = {
     .audit_list = sq_audit_list,
     .batch_reads = sq_batch_reads,
     .end_reads = sq_end_reads,
+    .generation = sq_generation,
 };
 
 static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)

@@ -20,12 +20,13 @@ struct mxg_session;
 struct mxg_backend_stats {
     uint64_t requests;
     uint64_t lookups;
-    uint64_t errors;   /* replies with result false because of bad input or store failure */
-    uint64_t commits;  /* write transactions that reached commit */
-    uint64_t allowed;  /* ... committed with verdict allow */
-    uint64_t warned;   /* ... committed with verdict warn */
-    uint64_t rejected; /* ... refused (by the guard, a refused write or a store error) */
-    uint64_t fixed;    /* ... committed with the guard's fix */
+    uint64_t errors;     /* replies with result false because of bad input or store failure */
+    uint64_t commits;    /* write transactions that reached commit */
+    uint64_t allowed;    /* ... committed with verdict allow */
+    uint64_t warned;     /* ... committed with verdict warn */
+    uint64_t rejected;   /* ... refused (by the guard, a refused write or a store error) */
+    uint64_t fixed;      /* ... committed with the guard's fix */
+    uint64_t cache_hits; /* lookups answered from the reply cache */
 };
 
 /* Borrows store and cfg; both must outlive the backend. Returns NULL on allocation failure. */
@@ -49,6 +50,12 @@ int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char
  * second handle on the same store). Lookups on other connections keep being answered from the
  * main handle meanwhile. Without this call commits run inline (tests, fuzzing). */
 void mxg_backend_set_async(struct mxg_backend *be, uv_loop_t *loop, struct mxg_store *wstore);
+
+/* The reply cache (the daemon turns it on; its store handle must batch reads): a lookup asked
+ * again with the same qname (as written), qtype and zone-id, outside a transaction, is answered
+ * with the bytes of the previous reply as long as mxg_store_generation() has not changed, i.e.
+ * nothing was committed in between. Bounded in entries and bytes; emptied when full. */
+void mxg_backend_set_cache(struct mxg_backend *be, bool on);
 
 /* True while a commit runs or waits on the writer thread. */
 bool mxg_backend_busy(const struct mxg_backend *be);

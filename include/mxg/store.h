@@ -125,6 +125,12 @@ struct mxg_store_ops {
      * never sees data older than the start of the loop iteration it runs in. */
     void (*batch_reads)(struct mxg_store *st, bool on);
     void (*end_reads)(struct mxg_store *st);
+    /* Optional. A number that stays the same only while what reads return stays the same:
+     * with batch_reads on, it opens the shared snapshot and changes whenever a commit (on
+     * this handle or any other connection, any process) happened since the previous snapshot
+     * or since the last write on this handle. Otherwise it changes on every call. Lets a
+     * reader cache answers and know when to drop them. */
+    uint64_t (*generation)(struct mxg_store *st);
 };
 
 struct mxg_store {
@@ -145,6 +151,8 @@ int mxg_store_sqlite_open(const char *path, struct mxg_store **out, char *err, s
 /* Calls the optional batch_reads / end_reads of the engine, if it has them. */
 void mxg_store_batch_reads(struct mxg_store *st, bool on);
 void mxg_store_end_reads(struct mxg_store *st);
+/* The engine's generation; a fresh number on every call when it has none. */
+uint64_t mxg_store_generation(struct mxg_store *st);
 
 /* The deepest served zone that contains name (canonical), or MXG_ENOENT. */
 int mxg_store_find_zone(struct mxg_store *st, const char *name, struct mxg_zone *out);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -608,9 +609,134 @@ static void test_search_and_autosecondary(void **state)
     expect_true(f->s, "{\"method\":\"setStale\",\"parameters\":{\"id\":2}}");
 }
 
+/* The reply cache: a repeated lookup is answered from it until anything is committed, by this
+ * backend (a transaction, a write outside one) or by another connection to the store. */
+static char *raw(struct mxg_session *s, const char *line)
+{
+    char *reply = NULL;
+    size_t len = 0;
+    assert_int_equal(mxg_backend_handle(s, line, strlen(line), &reply, &len), MXG_OK);
+    char *text = malloc(len + 1); /* replies are bytes, not C strings */
+    assert_non_null(text);
+    memcpy(text, reply, len);
+    text[len] = '\0';
+    free(reply);
+    return text;
+}
+
+static void test_reply_cache(void **state)
+{
+    (void)state;
+    char err[256], path[64], uri[80];
+    snprintf(path, sizeof(path), "/tmp/mxg-test-cache.XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    snprintf(uri, sizeof(uri), "sqlite:%s", path);
+    struct mxg_config cfg;
+    struct mxg_store *st, *other;
+    assert_int_equal(mxg_config_load_string("", "test", &cfg, err, sizeof(err)), MXG_OK);
+    assert_int_equal(mxg_store_open(uri, &st, err, sizeof(err)), MXG_OK);
+    assert_int_equal(mxg_store_open(uri, &other, err, sizeof(err)), MXG_OK);
+    const char *ns[] = {"ns1.example.com"};
+    assert_int_equal(
+        mxg_zone_create(st, &cfg, "example.com.", MXG_KIND_MASTER, NULL, ns, 1, err, sizeof(err)),
+        MXG_OK);
+    mxg_store_batch_reads(st, true);
+    struct mxg_backend *be = mxg_backend_new(st, &cfg);
+    mxg_backend_set_cache(be, true);
+    struct mxg_session *s = mxg_session_new(be);
+    free(raw(s, "{\"method\":\"initialize\",\"parameters\":{}}"));
+    const char *q = "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
+                    "\"qname\":\"www.example.com.\",\"zone-id\":1}}";
+    const char *qcase = "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
+                        "\"qname\":\"WWW.example.com.\",\"zone-id\":1}}";
+
+    char *r1 = raw(s, q), *r2 = raw(s, q);
+    assert_string_equal(r1, "{\"result\":false}\n");
+    assert_string_equal(r2, r1);
+    assert_int_equal(mxg_backend_stats(be)->cache_hits, 1);
+    free(r1);
+    free(r2);
+
+    /* Another connection commits: visible once the snapshot ends (the daemon ends it before
+     * each wait for I/O and after each commit). */
+    assert_int_equal(MXG_STORE_CALL0(other, begin), MXG_OK);
+    add(other, 1, "www.example.com.", "A", "192.0.2.7");
+    assert_int_equal(MXG_STORE_CALL0(other, commit), MXG_OK);
+    mxg_store_end_reads(st);
+    r1 = raw(s, q);
+    assert_non_null(strstr(r1, "192.0.2.7"));
+    free(r1);
+    /* The name echoed as asked: another spelling is another entry. */
+    r1 = raw(s, qcase);
+    assert_non_null(strstr(r1, "\"qname\":\"WWW.example.com.\""));
+    free(r1);
+    r1 = raw(s, q);
+    assert_non_null(strstr(r1, "\"qname\":\"www.example.com.\""));
+    free(r1);
+    uint64_t hits = mxg_backend_stats(be)->cache_hits;
+    assert_int_equal(hits, 2);
+
+    /* A transaction of this session: its lookups see its own writes, never the cache. */
+    free(raw(s, "{\"method\":\"startTransaction\",\"parameters\":{\"domain_id\":1,"
+                "\"domain\":\"example.com.\",\"trxid\":5}}"));
+    free(raw(s, "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":1,"
+                "\"qname\":\"www.example.com.\",\"qtype\":\"A\",\"trxid\":5,\"rrset\":[{"
+                "\"qtype\":\"A\",\"qname\":\"www.example.com.\",\"qclass\":1,"
+                "\"content\":\"192.0.2.8\",\"ttl\":300,\"auth\":true}]}}"));
+    r1 = raw(s, q);
+    assert_non_null(strstr(r1, "192.0.2.8"));
+    assert_null(strstr(r1, "192.0.2.7"));
+    free(r1);
+    assert_int_equal(mxg_backend_stats(be)->cache_hits, hits);
+    r1 = raw(s, "{\"method\":\"commitTransaction\",\"parameters\":{\"trxid\":5}}");
+    assert_string_equal(r1, "{\"result\":true}\n");
+    free(r1);
+    /* ... and once it is committed (on this handle), every session sees it. */
+    struct mxg_session *s2 = mxg_session_new(be);
+    free(raw(s2, "{\"method\":\"initialize\",\"parameters\":{}}"));
+    r1 = raw(s2, q);
+    assert_non_null(strstr(r1, "192.0.2.8"));
+    assert_null(strstr(r1, "192.0.2.7"));
+    free(r1);
+
+    /* A write outside a transaction on this handle (NOTIFY bookkeeping) also ends it. */
+    r1 = raw(s2, q);
+    free(r1);
+    hits = mxg_backend_stats(be)->cache_hits;
+    free(raw(s2, "{\"method\":\"setNotified\",\"parameters\":{\"id\":1,\"serial\":9}}"));
+    free(raw(s2, q));
+    assert_int_equal(mxg_backend_stats(be)->cache_hits, hits);
+
+    /* Bad lookups are answered, never cached. */
+    const char *bad = "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"NOPE\","
+                      "\"qname\":\"www.example.com.\",\"zone-id\":1}}";
+    free(raw(s2, bad));
+    r1 = raw(s2, bad);
+    assert_non_null(strstr(r1, "unknown qtype"));
+    free(r1);
+    assert_int_equal(mxg_backend_stats(be)->cache_hits, hits);
+
+    mxg_session_free(s2);
+    mxg_session_free(s);
+    mxg_backend_free(be);
+    mxg_store_close(other);
+    mxg_store_close(st);
+    mxg_config_free(&cfg);
+    char p[100];
+    unlink(path);
+    snprintf(p, sizeof(p), "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", path);
+    unlink(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reply_cache),
         cmocka_unit_test_setup_teardown(test_initialize_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lookup_any_echoes_case, setup, teardown),
