@@ -592,12 +592,13 @@ static json_t *op_stats(struct mxg_control *c, json_t *req)
     MXG_STORE_CALL(c->store, audit_head, &seq, hash);
     char head[96];
     snprintf(head, sizeof(head), "%" PRId64 ":%s", seq, hash);
-    return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "ok", 1, "uptime",
+    return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "ok", 1, "uptime",
                      (json_int_t)((uint64_t)time(NULL) - c->started), "requests",
-                     (json_int_t)s->requests, "lookups", (json_int_t)s->lookups, "errors",
-                     (json_int_t)s->errors, "commits", (json_int_t)s->commits, "allowed",
-                     (json_int_t)s->allowed, "warned", (json_int_t)s->warned, "rejected",
-                     (json_int_t)s->rejected, "fixed", (json_int_t)s->fixed, "audit_head", head);
+                     (json_int_t)s->requests, "lookups", (json_int_t)s->lookups, "cache_hits",
+                     (json_int_t)s->cache_hits, "errors", (json_int_t)s->errors, "commits",
+                     (json_int_t)s->commits, "allowed", (json_int_t)s->allowed, "warned",
+                     (json_int_t)s->warned, "rejected", (json_int_t)s->rejected, "fixed",
+                     (json_int_t)s->fixed, "audit_head", head);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------- */
