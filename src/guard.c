@@ -196,20 +196,6 @@ static int rr_take(const struct rr_list *l, const char *type, struct mxg_rrdata 
     return MXG_OK;
 }
 
-static bool same_set(const struct mxg_rrdata *a, size_t na, const struct mxg_rrdata *b, size_t nb)
-{
-    if (na != nb)
-        return false;
-    for (size_t i = 0; i < na; i++) {
-        bool found = false;
-        for (size_t j = 0; j < nb && !found; j++)
-            found = a[i].ttl == b[j].ttl && strcmp(a[i].content, b[j].content) == 0;
-        if (!found)
-            return false;
-    }
-    return true;
-}
-
 static void free_changes(struct mxg_rrset_change *c, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -251,7 +237,7 @@ static int name_changes(struct mxg_store *st, struct mxg_txn *t, const char *nam
         rc = rr_take(&before, types[i], &c.before, &c.n_before);
         if (rc == MXG_OK)
             rc = rr_take(&after, types[i], &c.after, &c.n_after);
-        if (rc == MXG_OK && same_set(c.before, c.n_before, c.after, c.n_after)) {
+        if (rc == MXG_OK && mxg_rrdata_same(c.before, c.n_before, c.after, c.n_after)) {
             mxg_rrset_change_clear(&c);
             continue;
         }

@@ -1058,8 +1058,7 @@ static int rrs_data(const struct rrs *l, const char *type, struct mxg_rrdata **o
     return MXG_OK;
 }
 
-static bool rrdata_same(const struct mxg_rrdata *a, size_t na, const struct mxg_rrdata *b,
-                        size_t nb)
+bool mxg_rrdata_same(const struct mxg_rrdata *a, size_t na, const struct mxg_rrdata *b, size_t nb)
 {
     if (na != nb)
         return false;
@@ -1594,8 +1593,8 @@ static int try_fix(struct pctx *c, struct dom *doms, size_t ndoms, bool *fixed)
         struct mxg_decision *d = c->out;
         size_t k = 0;
         for (size_t i = 0; i < d->n_fix; i++) {
-            if (rrdata_same(d->fix[i].before, d->fix[i].n_before, d->fix[i].after,
-                            d->fix[i].n_after))
+            if (mxg_rrdata_same(d->fix[i].before, d->fix[i].n_before, d->fix[i].after,
+                                d->fix[i].n_after))
                 change_free(&d->fix[i]);
             else
                 d->fix[k++] = d->fix[i];

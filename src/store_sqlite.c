@@ -286,13 +286,14 @@ static sqlite3_stmt *stmt(struct sqlite_store *s, enum stmt_id id)
     sqlite3_stmt *q = s->stmt[id];
     sqlite3_reset(q);
     sqlite3_clear_bindings(q);
-    if (!txn_control(id) && !sqlite3_stmt_readonly(q))
+    if (txn_control(id))
+        return q;
+    if (!sqlite3_stmt_readonly(q)) {
         s->generation++;
-    if (s->batch_reads && !s->in_txn && !txn_control(id)) {
-        if (!sqlite3_stmt_readonly(q))
-            reads_close(s);
-        else if (!s->reading)
-            reads_open(s);
+        if (!s->in_txn)
+            reads_close(s); /* a no-op unless batch_reads left one open */
+    } else if (s->batch_reads && !s->in_txn && !s->reading) {
+        reads_open(s);
     }
     return q;
 }

@@ -116,6 +116,8 @@ int mxg_policy_evaluate(const struct mxg_view *view, const struct mxg_policy_inp
 void mxg_decision_free(struct mxg_decision *d);
 /* Frees what one change owns (name, type, both sides); not the struct itself. */
 void mxg_rrset_change_clear(struct mxg_rrset_change *c);
+/* True when a and b hold the same records (content and TTL), in any order. */
+bool mxg_rrdata_same(const struct mxg_rrdata *a, size_t na, const struct mxg_rrdata *b, size_t nb);
 const char *mxg_verdict_name(enum mxg_verdict v);   /* "allow", "warn", "reject", "fix" */
 const char *mxg_severity_name(enum mxg_severity s); /* "off", "warn", "block" */
 
