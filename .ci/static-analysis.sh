@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-2}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-tidy}
-SCOPE=(src tests/unit tests/fuzz tests/alloc tests/badinput)
+SCOPE=(src tests/unit tests/fuzz tests/alloc tests/badinput tests/support)
 fail=0
 
 pick() { # first command of the arguments that exists

@@ -17,19 +17,9 @@
 #include "mxg/err.h"
 #include "mxg/policy.h"
 
-#define MAXREC 48
+#include "fake_view.h"
 
-struct frec {
-    char name[64];
-    char type[8];
-    char content[64];
-    uint32_t ttl;
-};
-
-struct fake {
-    struct frec rec[2][MAXREC];
-    size_t n[2];
-};
+#define INPUT_RECORDS 96 /* the most records one input describes */
 
 static const char *const ZONES[] = {"example.com.", "provider.example.", "example.net."};
 static const char *const OWNERS[] = {
@@ -67,99 +57,11 @@ static void setup_once(void)
     ready = 1;
 }
 
-static bool name_is_below(const char *name, const char *zone)
+/* Adds r to one side unless it is there already (TTL aside) or the side is full. */
+static void add(struct fake_view *f, int side, const struct fake_rec *r)
 {
-    return mxg_name_is_below(name, zone);
-}
-
-static int f_rrset(void *ctx, enum mxg_side side, const char *name, const char *type,
-                   mxg_record_cb cb, void *cbctx)
-{
-    struct fake *f = ctx;
-    for (size_t i = 0; i < f->n[side]; i++) {
-        const struct frec *r = &f->rec[side][i];
-        if (strcmp(r->name, name) != 0 || (type && strcmp(r->type, type) != 0))
-            continue;
-        struct mxg_record rec = {
-            .name = r->name, .type = r->type, .content = r->content, .ttl = r->ttl, .auth = true};
-        int rc = cb(cbctx, &rec);
-        if (rc)
-            return rc;
-    }
-    return MXG_OK;
-}
-
-static int f_referrers(void *ctx, enum mxg_side side, const char *type, const char *target,
-                       int (*cb)(void *cbctx, const char *owner), void *cbctx)
-{
-    struct fake *f = ctx;
-    for (size_t i = 0; i < f->n[side]; i++) {
-        const struct frec *r = &f->rec[side][i];
-        if (strcmp(r->type, type) != 0)
-            continue;
-        const char *p = r->content;
-        if (strcmp(type, "MX") == 0) {
-            while (*p >= '0' && *p <= '9')
-                p++;
-            while (*p == ' ')
-                p++;
-        }
-        char t[MXG_NAME_TEXT_MAX];
-        if (mxg_name_canon(p, t, sizeof(t)) != MXG_OK || strcmp(t, target) != 0)
-            continue;
-        int rc = cb(cbctx, r->name);
-        if (rc)
-            return rc;
-    }
-    return MXG_OK;
-}
-
-static int f_zone_of(void *ctx, const char *name, char *apex, size_t len)
-{
-    (void)ctx;
-    (void)ctx;
-    for (size_t i = 0; i < sizeof(ZONES) / sizeof(ZONES[0]); i++)
-        if (name_is_below(name, ZONES[i])) {
-            snprintf(apex, len, "%s", ZONES[i]);
-            return MXG_OK;
-        }
-    return MXG_ENOENT;
-}
-
-static const struct mxg_view_ops FAKE_OPS = {f_rrset, f_referrers, f_zone_of};
-
-static bool has_rec(const struct fake *f, int side, const struct frec *like, bool ttl)
-{
-    for (size_t i = 0; i < f->n[side]; i++) {
-        const struct frec *r = &f->rec[side][i];
-        if (strcmp(r->name, like->name) == 0 && strcmp(r->type, like->type) == 0 &&
-            strcmp(r->content, like->content) == 0 && (!ttl || r->ttl == like->ttl))
-            return true;
-    }
-    return false;
-}
-
-static void add(struct fake *f, int side, const struct frec *r)
-{
-    if (f->n[side] < MAXREC && !has_rec(f, side, r, false))
+    if (f->n[side] < FAKE_MAXREC && !fake_has(f, side, r, false))
         f->rec[side][f->n[side]++] = *r;
-}
-
-static size_t touched(const struct fake *f, const char **names, size_t max)
-{
-    size_t n = 0;
-    for (int side = 0; side < 2; side++)
-        for (size_t i = 0; i < f->n[side]; i++) {
-            const struct frec *r = &f->rec[side][i];
-            if (has_rec(f, !side, r, true))
-                continue;
-            bool seen = false;
-            for (size_t j = 0; j < n && !seen; j++)
-                seen = strcmp(names[j], r->name) == 0;
-            if (!seen && n < max)
-                names[n++] = r->name;
-        }
-    return n;
 }
 
 static bool is_move(const struct mxg_finding *f)
@@ -194,39 +96,30 @@ static void check_consistent(const struct mxg_decision *d, const char *zone, enu
 }
 
 /* Applies the fix to AFTER and judges again: no blocking move may remain. */
-static void check_fix(const struct fake *f, const char *zone, const struct mxg_config *cfg,
+static void check_fix(const struct fake_view *f, const char *zone, const struct mxg_config *cfg,
                       const struct mxg_decision *d)
 {
-    struct fake *g = malloc(sizeof(*g));
+    struct fake_view *g = malloc(sizeof(*g));
     if (!g)
         abort();
     memcpy(g, f, sizeof(*g));
     for (size_t i = 0; i < d->n_fix; i++) {
         const struct mxg_rrset_change *c = &d->fix[i];
-        size_t k = 0;
-        for (size_t j = 0; j < g->n[MXG_AFTER]; j++) {
-            const struct frec *r = &g->rec[MXG_AFTER][j];
-            if (strcmp(r->name, c->name) == 0 && strcmp(r->type, c->type) == 0)
-                continue;
-            g->rec[MXG_AFTER][k++] = *r;
-        }
-        g->n[MXG_AFTER] = k;
+        fake_del_after(g, c->name, c->type);
         for (size_t j = 0; j < c->n_after; j++) {
-            struct frec r = {.ttl = c->after[j].ttl};
+            struct fake_rec r;
             if (strlen(c->name) >= sizeof(r.name) || strlen(c->type) >= sizeof(r.type) ||
-                strlen(c->after[j].content) >= sizeof(r.content) || g->n[MXG_AFTER] >= MAXREC)
-                abort();
-            strcpy(r.name, c->name);
-            strcpy(r.type, c->type);
-            strcpy(r.content, c->after[j].content);
-            g->rec[MXG_AFTER][g->n[MXG_AFTER]++] = r;
+                strlen(c->after[j].content) >= sizeof(r.content))
+                abort(); /* the fake cannot hold it: the check would be void */
+            fake_add(g, MXG_AFTER, c->name, c->type, c->after[j].content, c->after[j].ttl);
         }
     }
-    const char *names[2 * MAXREC];
-    struct mxg_view view = {&FAKE_OPS, g};
+    const char *names[2 * FAKE_MAXREC];
+    struct mxg_view view = {&FAKE_VIEW_OPS, g};
     struct mxg_policy_input in = {.zone = zone,
                                   .names = names,
-                                  .n_names = touched(g, names, sizeof(names) / sizeof(names[0])),
+                                  .n_names =
+                                      fake_touched(g, names, sizeof(names) / sizeof(names[0])),
                                   .mode = MXG_MODE_REJECT};
     struct mxg_decision d2;
     if (mxg_policy_evaluate(&view, &in, cfg, &d2) != MXG_OK)
@@ -270,26 +163,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const char *zone = ZONES[data[0] % 3];
     bool slave = (data[0] & 0x80) != 0;
-    struct fake *f = calloc(1, sizeof(*f));
+    struct fake_view *f = calloc(1, sizeof(*f));
     if (!f)
         abort();
-    for (size_t i = 1; i + 1 < size && i < 1 + 2 * 2 * MAXREC; i += 2) {
+    for (size_t z = 0; z < sizeof(ZONES) / sizeof(ZONES[0]); z++)
+        f->zones[f->nz++] = ZONES[z];
+    for (size_t i = 1; i + 1 < size && i < 1 + 2 * INPUT_RECORDS; i += 2) {
         uint8_t a = data[i], b = data[i + 1];
         int states = a & 3, owner = (a >> 2) & 7, type = (a >> 5) & 7;
-        struct frec r = {.ttl = (b & 0x80) ? 300 : 3600};
+        struct fake_rec r = {.ttl = (b & 0x80) ? 300 : 3600};
         snprintf(r.name, sizeof(r.name), "%s", OWNERS[owner]);
         snprintf(r.type, sizeof(r.type), "%s", TYPES[type]);
         value(type, b & 0x7f, r.content, sizeof(r.content));
-        if (!name_is_below(r.name, zone) || states == 0 || states == 3) {
+        if (!mxg_name_is_below(r.name, zone) || states == 0 || states == 3) {
             add(f, MXG_BEFORE, &r);
             add(f, MXG_AFTER, &r);
         } else {
             add(f, states == 1 ? MXG_BEFORE : MXG_AFTER, &r);
         }
     }
-    const char *names[2 * MAXREC];
-    struct mxg_view view = {&FAKE_OPS, f};
-    size_t n = touched(f, names, sizeof(names) / sizeof(names[0]));
+    const char *names[2 * FAKE_MAXREC];
+    struct mxg_view view = {&FAKE_VIEW_OPS, f};
+    size_t n = fake_touched(f, names, sizeof(names) / sizeof(names[0]));
     static const enum mxg_mode modes[] = {MXG_MODE_OFF, MXG_MODE_WARN, MXG_MODE_REJECT,
                                           MXG_MODE_FIX};
     for (int c = 0; c < 2; c++)

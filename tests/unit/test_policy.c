@@ -14,167 +14,22 @@
 #include "mxg/err.h"
 #include "mxg/policy.h"
 
-/* ---- a fake view: two record tables and a list of zone apexes ---------------------------- */
+#include "fake_view.h"
 
-#define MAXREC 64
+/* ---- the fake view (tests/support/fake_view.h) ---------------------------------------------- */
 
-struct frec {
-    char name[128];
-    char type[16];
-    char content[128];
-    uint32_t ttl;
-};
-
-struct fake {
-    struct frec rec[2][MAXREC];
-    size_t n[2];
-    const char *zones[8];
-    size_t nz;
-};
-
-static struct fake F;
+static struct fake_view F;
 static struct mxg_config cfg;
 static struct mxg_decision dec;
 
-static void add_side(int side, const char *name, const char *type, const char *content,
-                     uint32_t ttl)
-{
-    assert_true(F.n[side] < MAXREC);
-    struct frec *r = &F.rec[side][F.n[side]++];
-    snprintf(r->name, sizeof(r->name), "%s", name);
-    snprintf(r->type, sizeof(r->type), "%s", type);
-    snprintf(r->content, sizeof(r->content), "%s", content);
-    r->ttl = ttl;
-}
-
-/* A record in both states. */
-static void both(const char *name, const char *type, const char *content)
-{
-    add_side(MXG_BEFORE, name, type, content, 3600);
-    add_side(MXG_AFTER, name, type, content, 3600);
-}
-
-static void del_after(const char *name, const char *type)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < F.n[MXG_AFTER]; i++) {
-        struct frec *r = &F.rec[MXG_AFTER][i];
-        if (strcmp(r->name, name) == 0 && (!type || strcmp(r->type, type) == 0))
-            continue;
-        F.rec[MXG_AFTER][k++] = *r;
-    }
-    F.n[MXG_AFTER] = k;
-}
-
-/* Replaces (name, type) in AFTER with the given contents (NULL-terminated). */
-static void set_after(const char *name, const char *type, ...)
-{
-    del_after(name, type);
-    va_list ap;
-    va_start(ap, type);
-    for (const char *c = va_arg(ap, const char *); c; c = va_arg(ap, const char *))
-        add_side(MXG_AFTER, name, type, c, 3600);
-    va_end(ap);
-}
-
-static int f_rrset(void *ctx, enum mxg_side side, const char *name, const char *type,
-                   mxg_record_cb cb, void *cbctx)
-{
-    struct fake *f = ctx;
-    for (size_t i = 0; i < f->n[side]; i++) {
-        const struct frec *r = &f->rec[side][i];
-        if (strcmp(r->name, name) != 0 || (type && strcmp(r->type, type) != 0))
-            continue;
-        struct mxg_record rec = {
-            .name = r->name, .type = r->type, .content = r->content, .ttl = r->ttl, .auth = true};
-        int rc = cb(cbctx, &rec);
-        if (rc)
-            return rc;
-    }
-    return MXG_OK;
-}
-
-static int target_of(const char *type, const char *content, char *out, size_t len)
-{
-    const char *p = content;
-    if (strcmp(type, "MX") == 0) {
-        while (*p >= '0' && *p <= '9')
-            p++;
-        while (*p == ' ')
-            p++;
-    }
-    return mxg_name_canon(p, out, len);
-}
-
-static int f_referrers(void *ctx, enum mxg_side side, const char *type, const char *target,
-                       int (*cb)(void *cbctx, const char *owner), void *cbctx)
-{
-    struct fake *f = ctx;
-    for (size_t i = 0; i < f->n[side]; i++) {
-        const struct frec *r = &f->rec[side][i];
-        char t[MXG_NAME_TEXT_MAX];
-        if (strcmp(r->type, type) != 0 || target_of(type, r->content, t, sizeof(t)) != MXG_OK ||
-            strcmp(t, target) != 0)
-            continue;
-        int rc = cb(cbctx, r->name);
-        if (rc)
-            return rc;
-    }
-    return MXG_OK;
-}
-
-static int f_zone_of(void *ctx, const char *name, char *apex, size_t len)
-{
-    struct fake *f = ctx;
-    const char *best = NULL;
-    for (size_t i = 0; i < f->nz; i++)
-        if (mxg_name_is_below(name, f->zones[i]) && (!best || strlen(f->zones[i]) > strlen(best)))
-            best = f->zones[i];
-    if (!best)
-        return MXG_ENOENT;
-    snprintf(apex, len, "%s", best);
-    return MXG_OK;
-}
-
-static const struct mxg_view_ops FAKE_OPS = {f_rrset, f_referrers, f_zone_of};
-
-static bool has_set(int side, const char *name, const char *type, const struct frec *like)
-{
-    for (size_t i = 0; i < F.n[side]; i++) {
-        const struct frec *r = &F.rec[side][i];
-        if (strcmp(r->name, name) == 0 && strcmp(r->type, type) == 0 &&
-            strcmp(r->content, like->content) == 0 && r->ttl == like->ttl)
-            return true;
-    }
-    return false;
-}
-
-/* Touched names: every name with a record that is in one state only. */
-static size_t touched(const char **names, size_t max)
-{
-    size_t n = 0;
-    for (int sd = 0; sd < 2; sd++) {
-        for (size_t i = 0; i < F.n[sd]; i++) {
-            const struct frec *r = &F.rec[sd][i];
-            if (has_set(!sd, r->name, r->type, r))
-                continue;
-            bool seen = false;
-            for (size_t j = 0; j < n && !seen; j++)
-                seen = strcmp(names[j], r->name) == 0;
-            if (!seen && n < max)
-                names[n++] = r->name;
-        }
-    }
-    return n;
-}
-
 static void eval_slave(const char *zone, enum mxg_mode mode, bool slave)
 {
-    const char *names[2 * MAXREC];
-    struct mxg_view view = {&FAKE_OPS, &F};
+    const char *names[2 * FAKE_MAXREC];
+    struct mxg_view view = {&FAKE_VIEW_OPS, &F};
     struct mxg_policy_input in = {.zone = zone,
                                   .names = names,
-                                  .n_names = touched(names, sizeof(names) / sizeof(names[0])),
+                                  .n_names =
+                                      fake_touched(&F, names, sizeof(names) / sizeof(names[0])),
                                   .mode = mode,
                                   .slave = slave};
     mxg_decision_free(&dec);
@@ -215,9 +70,9 @@ static int teardown(void **state)
 /* The classic zone: the apex is domain, web site and mail server. */
 static void classic(void)
 {
-    both("example.com.", "A", "192.0.2.1");
-    both("example.com.", "MX", "10 example.com");
-    both("www.example.com.", "A", "192.0.2.1");
+    fake_both(&F, "example.com.", "A", "192.0.2.1");
+    fake_both(&F, "example.com.", "MX", "10 example.com");
+    fake_both(&F, "www.example.com.", "A", "192.0.2.1");
 }
 
 static const struct mxg_finding *find(const char *rule, const char *family)
@@ -295,7 +150,7 @@ static void side(const struct mxg_rrdata *d, size_t n, ...)
 static void test_apex_moved_reject(void **state)
 {
     classic();
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
@@ -313,7 +168,7 @@ static void test_apex_moved_reject(void **state)
 static void test_apex_moved_fix(void **state)
 {
     classic();
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_FIX);
     assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
     expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
@@ -330,7 +185,7 @@ static void test_apex_moved_fix(void **state)
 static void test_apex_moved_warn_and_off(void **state)
 {
     classic();
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_WARN);
     assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
     expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
@@ -343,7 +198,7 @@ static void test_apex_moved_warn_and_off(void **state)
 static void test_slave_warns(void **state)
 {
     classic();
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval_slave("example.com.", MXG_MODE_REJECT, true);
     assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
     eval_slave("example.com.", MXG_MODE_FIX, true);
@@ -353,10 +208,10 @@ static void test_slave_warns(void **state)
 
 static void test_mail_cname_apex(void **state)
 {
-    both("example.com.", "A", "192.0.2.1");
-    both("example.com.", "MX", "10 mail.example.com");
-    both("mail.example.com.", "CNAME", "example.com");
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "example.com.", "A", "192.0.2.1");
+    fake_both(&F, "example.com.", "MX", "10 mail.example.com");
+    fake_both(&F, "mail.example.com.", "CNAME", "example.com");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
@@ -377,10 +232,10 @@ static void test_mail_cname_apex(void **state)
 
 static void test_implicit_mx(void **state)
 {
-    both("example.com.", "A", "192.0.2.1");
+    fake_both(&F, "example.com.", "A", "192.0.2.1");
     F.rec[0][0].ttl = F.rec[1][0].ttl = 300;
-    both("www.example.com.", "A", "192.0.2.1");
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "www.example.com.", "A", "192.0.2.1");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     F.rec[1][F.n[1] - 1].ttl = 300;
 
     eval("example.com.", MXG_MODE_REJECT); /* implicit-mx=warn */
@@ -413,11 +268,11 @@ static void test_shared_mail_host(void **state)
 {
     F.zones[F.nz++] = "provider.example.";
     F.zones[F.nz++] = "customer.test.";
-    both("mx1.provider.example.", "A", "192.0.2.25");
-    both("customer.test.", "MX", "10 mx1.provider.example");
-    both("customer.test.", "A", "198.51.100.80");
-    both("example.com.", "MX", "10 mx1.provider.example");
-    set_after("mx1.provider.example.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "mx1.provider.example.", "A", "192.0.2.25");
+    fake_both(&F, "customer.test.", "MX", "10 mx1.provider.example");
+    fake_both(&F, "customer.test.", "A", "198.51.100.80");
+    fake_both(&F, "example.com.", "MX", "10 mx1.provider.example");
+    fake_set_after(&F, "mx1.provider.example.", "A", "203.0.113.10", NULL);
     eval("provider.example.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     const struct mxg_finding *f = expect("mail-moved", "A", "customer.test.", MXG_SEV_BLOCK);
@@ -435,8 +290,8 @@ static void test_shared_mail_host(void **state)
 static void test_aaaa_only(void **state)
 {
     classic();
-    both("example.com.", "AAAA", "2001:db8::1");
-    set_after("example.com.", "AAAA", "2001:0db8:ffff:0:0:0:0:1", NULL);
+    fake_both(&F, "example.com.", "AAAA", "2001:db8::1");
+    fake_set_after(&F, "example.com.", "AAAA", "2001:0db8:ffff:0:0:0:0:1", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     assert_null(find("mail-moved", "A"));
@@ -448,8 +303,8 @@ static void test_aaaa_only(void **state)
 static void test_same_address_other_spelling(void **state)
 {
     classic();
-    both("example.com.", "AAAA", "2001:db8::1");
-    set_after("example.com.", "AAAA", "2001:0db8:0:0:0:0:0:1", NULL);
+    fake_both(&F, "example.com.", "AAAA", "2001:db8::1");
+    fake_set_after(&F, "example.com.", "AAAA", "2001:0db8:0:0:0:0:0:1", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
     assert_int_equal(dec.n_findings, 0);
@@ -458,9 +313,9 @@ static void test_same_address_other_spelling(void **state)
 static void test_a_and_aaaa_differently(void **state)
 {
     classic();
-    both("example.com.", "AAAA", "2001:db8::1");
-    set_after("example.com.", "A", "203.0.113.10", NULL);
-    del_after("example.com.", "AAAA");
+    fake_both(&F, "example.com.", "AAAA", "2001:db8::1");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
+    fake_del_after(&F, "example.com.", "AAAA");
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     const struct mxg_finding *a = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
@@ -480,9 +335,9 @@ static void test_a_and_aaaa_differently(void **state)
 
 static void test_null_mx_allowed(void **state)
 {
-    both("example.com.", "A", "192.0.2.1");
-    both("example.com.", "MX", "0 .");
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "example.com.", "A", "192.0.2.1");
+    fake_both(&F, "example.com.", "MX", "0 .");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
     assert_int_equal(dec.n_findings, 0);
@@ -491,9 +346,9 @@ static void test_null_mx_allowed(void **state)
 static void test_apex_and_mx_together(void **state)
 {
     classic();
-    set_after("example.com.", "A", "203.0.113.10", NULL);
-    set_after("example.com.", "MX", "10 mail.example.com", NULL);
-    set_after("mail.example.com.", "A", "192.0.2.1", NULL);
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
+    fake_set_after(&F, "example.com.", "MX", "10 mail.example.com", NULL);
+    fake_set_after(&F, "mail.example.com.", "A", "192.0.2.1", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
     assert_int_equal(dec.n_findings, 0);
@@ -502,9 +357,9 @@ static void test_apex_and_mx_together(void **state)
 static void test_mx_at_subdomain(void **state)
 {
     classic();
-    both("sub.example.com.", "A", "192.0.2.5");
-    both("sub.example.com.", "MX", "10 sub.example.com");
-    set_after("sub.example.com.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "sub.example.com.", "A", "192.0.2.5");
+    fake_both(&F, "sub.example.com.", "MX", "10 sub.example.com");
+    fake_set_after(&F, "sub.example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_FIX);
     assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
     const struct mxg_finding *f = expect("mail-moved", "A", "sub.example.com.", MXG_SEV_BLOCK);
@@ -520,16 +375,17 @@ static void test_mx_at_subdomain(void **state)
 static void test_mx_outside_served_zones(void **state)
 {
     classic();
-    set_after("example.com.", "MX", "10 aspmx.l.google.com", "20 alt1.aspmx.l.google.com", NULL);
+    fake_set_after(&F, "example.com.", "MX", "10 aspmx.l.google.com", "20 alt1.aspmx.l.google.com",
+                   NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
     assert_int_equal(dec.n_findings, 0);
     /* Still external, and the apex moves: nothing to judge. */
     memset(&F, 0, sizeof(F));
     F.zones[F.nz++] = "example.com.";
-    both("example.com.", "A", "192.0.2.1");
-    both("example.com.", "MX", "10 aspmx.l.google.com");
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "example.com.", "A", "192.0.2.1");
+    fake_both(&F, "example.com.", "MX", "10 aspmx.l.google.com");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
 }
@@ -539,8 +395,8 @@ static void test_mx_outside_served_zones(void **state)
 static void test_fix_mail_taken(void **state)
 {
     classic();
-    both("mail.example.com.", "TXT", "\"webmail\"");
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "mail.example.com.", "TXT", "\"webmail\"");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_FIX);
     assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
     assert_int_equal(dec.n_fix, 2);
@@ -551,8 +407,8 @@ static void test_fix_mail_taken(void **state)
 static void test_fix_mail_holds_old_address(void **state)
 {
     classic();
-    both("mail.example.com.", "A", "192.0.2.1");
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "mail.example.com.", "A", "192.0.2.1");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_FIX);
     assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
     assert_int_equal(dec.n_fix, 1); /* mail already holds the address */
@@ -563,8 +419,8 @@ static void test_fix_mail_holds_old_address(void **state)
 static void test_fix_mail_cname_replaced(void **state)
 {
     classic();
-    both("mail.example.com.", "CNAME", "example.com");
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "mail.example.com.", "CNAME", "example.com");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_FIX);
     assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
     assert_int_equal(dec.n_fix, 3);
@@ -578,11 +434,11 @@ static void test_fix_mail_cname_replaced(void **state)
 static void test_fix_no_host(void **state)
 {
     classic();
-    both("mail.example.com.", "TXT", "\"x\"");
-    both("mx.example.com.", "A", "198.51.100.1");
-    both("smtp.example.com.", "CNAME", "www.example.com");
-    both("mail1.example.com.", "AAAA", "2001:db8::5");
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "mail.example.com.", "TXT", "\"x\"");
+    fake_both(&F, "mx.example.com.", "A", "198.51.100.1");
+    fake_both(&F, "smtp.example.com.", "CNAME", "www.example.com");
+    fake_both(&F, "mail1.example.com.", "AAAA", "2001:db8::5");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_FIX);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     assert_int_equal(dec.n_fix, 0);
@@ -593,9 +449,9 @@ static void test_fix_no_host(void **state)
 static void test_fix_shared_target_merged(void **state)
 {
     classic();
-    both("sub.example.com.", "MX", "10 example.com");
-    both("sub.example.com.", "MX", "20 www.example.com");
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "sub.example.com.", "MX", "10 example.com");
+    fake_both(&F, "sub.example.com.", "MX", "20 www.example.com");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_FIX);
     assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
     assert_int_equal(count("mail-moved"), 2);
@@ -613,19 +469,19 @@ static void test_proxy_classify(void **state)
 {
     config("classify=proxy\nproxy-ranges=203.0.113.0/24,2001:db8:cd0::/48\n");
     classic();
-    set_after("example.com.", "A", "198.51.100.7", NULL);
+    fake_set_after(&F, "example.com.", "A", "198.51.100.7", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
     assert_int_equal(dec.n_findings, 0);
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
     assert_non_null(strstr(f->reason, "proxy-ranges"));
     /* AAAA into the proxy's IPv6 range, A back home. */
-    set_after("example.com.", "A", "192.0.2.1", NULL);
-    add_side(MXG_BEFORE, "example.com.", "AAAA", "2001:db8::1", 3600);
-    set_after("example.com.", "AAAA", "2001:db8:cd0::1", NULL);
+    fake_set_after(&F, "example.com.", "A", "192.0.2.1", NULL);
+    fake_add(&F, MXG_BEFORE, "example.com.", "AAAA", "2001:db8::1", 3600);
+    fake_set_after(&F, "example.com.", "AAAA", "2001:db8:cd0::1", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     assert_null(find("mail-moved", "A"));
@@ -637,10 +493,10 @@ static void test_mail_ranges(void **state)
 {
     config("mail-ranges=198.51.100.0/24\n");
     classic();
-    set_after("example.com.", "A", "198.51.100.7", NULL);
+    fake_set_after(&F, "example.com.", "A", "198.51.100.7", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
 }
@@ -648,11 +504,11 @@ static void test_mail_ranges(void **state)
 static void alias_zone(const char *target)
 {
     F.zones[F.nz++] = "example.net.";
-    both("cdn.example.net.", "A", "203.0.113.10");
-    both("web.example.net.", "A", "198.51.100.9");
+    fake_both(&F, "cdn.example.net.", "A", "203.0.113.10");
+    fake_both(&F, "web.example.net.", "A", "198.51.100.9");
     classic();
-    del_after("example.com.", "A");
-    set_after("example.com.", "ALIAS", target, NULL);
+    fake_del_after(&F, "example.com.", "A");
+    fake_set_after(&F, "example.com.", "ALIAS", target, NULL);
 }
 
 static void test_alias_strict(void **state)
@@ -673,7 +529,7 @@ static void test_alias_proxy(void **state)
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
     assert_int_equal(dec.n_findings, 0);
-    set_after("example.com.", "ALIAS", "cdn.example.net", NULL);
+    fake_set_after(&F, "example.com.", "ALIAS", "cdn.example.net", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
@@ -686,10 +542,10 @@ static void test_alias_target_repointed(void **state)
     /* An existing apex ALIAS; the CDN name in another zone moves into proxy-ranges. */
     config("classify=proxy\nproxy-ranges=203.0.113.0/24\n");
     F.zones[F.nz++] = "example.net.";
-    both("web.example.net.", "A", "198.51.100.9");
-    both("example.com.", "ALIAS", "web.example.net");
-    both("example.com.", "MX", "10 example.com");
-    set_after("web.example.net.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "web.example.net.", "A", "198.51.100.9");
+    fake_both(&F, "example.com.", "ALIAS", "web.example.net");
+    fake_both(&F, "example.com.", "MX", "10 example.com");
+    fake_set_after(&F, "web.example.net.", "A", "203.0.113.10", NULL);
     eval("example.net.", MXG_MODE_REJECT);
     /* The ALIAS target now resolves inside proxy-ranges: mail moves, in another zone. */
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
@@ -709,8 +565,8 @@ static void test_alias_target_repointed(void **state)
 static void test_mx_cname(void **state)
 {
     classic();
-    both("mail.example.com.", "CNAME", "example.com");
-    set_after("example.com.", "MX", "10 mail.example.com", NULL);
+    fake_both(&F, "mail.example.com.", "CNAME", "example.com");
+    fake_set_after(&F, "example.com.", "MX", "10 mail.example.com", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
     const struct mxg_finding *f = expect("mx-cname", "", "example.com.", MXG_SEV_WARN);
@@ -730,9 +586,9 @@ static void test_mx_cname(void **state)
 static void test_mx_cname_preexisting(void **state)
 {
     classic();
-    set_after("example.com.", "MX", "10 mail.example.com", NULL);
-    add_side(MXG_BEFORE, "example.com.", "MX", "20 mail.example.com", 3600);
-    both("mail.example.com.", "CNAME", "example.com");
+    fake_set_after(&F, "example.com.", "MX", "10 mail.example.com", NULL);
+    fake_add(&F, MXG_BEFORE, "example.com.", "MX", "20 mail.example.com", 3600);
+    fake_both(&F, "mail.example.com.", "CNAME", "example.com");
     eval("example.com.", MXG_MODE_REJECT);
     assert_null(find("mx-cname", NULL));
 }
@@ -740,7 +596,7 @@ static void test_mx_cname_preexisting(void **state)
 static void test_mx_no_address(void **state)
 {
     classic();
-    set_after("example.com.", "MX", "10 example.com", "20 backup.example.com", NULL);
+    fake_set_after(&F, "example.com.", "MX", "10 example.com", "20 backup.example.com", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
     const struct mxg_finding *f = expect("mx-no-address", "", "example.com.", MXG_SEV_WARN);
@@ -751,9 +607,9 @@ static void test_mx_no_address(void **state)
 static void test_mx_no_address_preexisting(void **state)
 {
     classic();
-    both("example.com.", "MX", "20 backup.example.com");
-    both("example.com.", "TXT", "\"hello\"");
-    set_after("example.com.", "TXT", "\"bye\"", NULL);
+    fake_both(&F, "example.com.", "MX", "20 backup.example.com");
+    fake_both(&F, "example.com.", "TXT", "\"hello\"");
+    fake_set_after(&F, "example.com.", "TXT", "\"bye\"", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
     assert_int_equal(dec.n_findings, 0);
@@ -762,14 +618,14 @@ static void test_mx_no_address_preexisting(void **state)
 static void test_mx_ip_literal(void **state)
 {
     classic();
-    set_after("example.com.", "MX", "10 example.com", "20 192.0.2.1", NULL);
+    fake_set_after(&F, "example.com.", "MX", "10 example.com", "20 192.0.2.1", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
     const struct mxg_finding *f = expect("mx-ip-literal", "", "example.com.", MXG_SEV_WARN);
     vals(f->new_values, f->n_new, "20 192.0.2.1", NULL);
     assert_int_equal(dec.n_findings, 1);
     /* pre-existing */
-    add_side(MXG_BEFORE, "example.com.", "MX", "20 192.0.2.1", 3600);
+    fake_add(&F, MXG_BEFORE, "example.com.", "MX", "20 192.0.2.1", 3600);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.n_findings, 0);
 }
@@ -777,24 +633,24 @@ static void test_mx_ip_literal(void **state)
 static void test_null_mx_mixed(void **state)
 {
     classic();
-    set_after("example.com.", "MX", "0 .", "10 example.com", NULL);
+    fake_set_after(&F, "example.com.", "MX", "0 .", "10 example.com", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
     expect("null-mx-mixed", "", "example.com.", MXG_SEV_WARN);
     assert_int_equal(dec.n_findings, 1);
-    add_side(MXG_BEFORE, "example.com.", "MX", "0 .", 3600);
-    both("example.com.", "TXT", "\"t\"");
-    set_after("example.com.", "TXT", "\"u\"", NULL);
+    fake_add(&F, MXG_BEFORE, "example.com.", "MX", "0 .", 3600);
+    fake_both(&F, "example.com.", "TXT", "\"t\"");
+    fake_set_after(&F, "example.com.", "TXT", "\"u\"", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.n_findings, 0);
 }
 
 static void test_spf_moved(void **state)
 {
-    both("example.com.", "A", "192.0.2.1");
-    both("example.com.", "MX", "0 .");
-    both("example.com.", "TXT", "\"v=spf1 +a -all\"");
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "example.com.", "A", "192.0.2.1");
+    fake_both(&F, "example.com.", "MX", "0 .");
+    fake_both(&F, "example.com.", "TXT", "\"v=spf1 +a -all\"");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
     const struct mxg_finding *f = expect("spf-moved", "", "example.com.", MXG_SEV_WARN);
@@ -811,8 +667,8 @@ static void test_spf_moved(void **state)
 static void test_spf_mx_split_strings(void **state)
 {
     classic();
-    both("example.com.", "TXT", "\"v=spf1 ip4:198.51.100.0/24 \" \"mx/24 -all\"");
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "example.com.", "TXT", "\"v=spf1 ip4:198.51.100.0/24 \" \"mx/24 -all\"");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_WARN);
     expect("spf-moved", "", "example.com.", MXG_SEV_WARN);
     expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
@@ -820,18 +676,18 @@ static void test_spf_mx_split_strings(void **state)
 
 static void test_spf_not_reported(void **state)
 {
-    both("example.com.", "A", "192.0.2.1");
-    both("example.com.", "TXT", "\"v=spf1 ip4:192.0.2.1 include:spf.example.net -all\"");
-    set_after("example.com.", "A", "203.0.113.10", NULL);
+    fake_both(&F, "example.com.", "A", "192.0.2.1");
+    fake_both(&F, "example.com.", "TXT", "\"v=spf1 ip4:192.0.2.1 include:spf.example.net -all\"");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     config("implicit-mx=no\n");
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.n_findings, 0);
     /* a/mx used but the addresses behind them stay. */
     memset(&F, 0, sizeof(F));
     F.zones[F.nz++] = "example.com.";
-    both("example.com.", "A", "192.0.2.1");
-    both("example.com.", "TXT", "\"v=spf1 a mx -all\"");
-    set_after("example.com.", "TXT", "\"v=spf1 a mx ~all\"", NULL);
+    fake_both(&F, "example.com.", "A", "192.0.2.1");
+    fake_both(&F, "example.com.", "TXT", "\"v=spf1 a mx -all\"");
+    fake_set_after(&F, "example.com.", "TXT", "\"v=spf1 a mx ~all\"", NULL);
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.n_findings, 0);
 }
