@@ -2,6 +2,7 @@
 """Commit cost against zone size, and lookups during commits (run by hand).
 
     python3 bench/commit_cost.py [--mxguard build/mxguard] [--sizes 10,100000] [--commits 200]
+                                 [--shaped] [--change txt|mail|new]
 
 For each zone size it imports a zone of N A records into a fresh store, starts `mxguard serve`,
 and over the backend socket (as pdns's API would, minus its rectify `list`) runs COMMITS
@@ -9,6 +10,14 @@ transactions: startTransaction, replaceRRSet of one TXT record, commitTransactio
 the median and p99 commit time (start to commit reply). Meanwhile a second connection sends
 lookups in a loop; their median, p99 and max latency show whether lookups keep flowing while
 commits run. Everything on unix sockets in a temporary directory; the daemon is stopped by PID.
+
+--shaped fills the zone the way the guard's resolution model finds hardest: a wildcard
+(`* A`), a wildcard CNAME subtree (`*.w CNAME @`), 100 CNAME chains of 10 links ending at the
+apex, and 1,000 referrers of the apex (`rN CNAME @`) -- in the large zone; the small zone gets one
+of each. --change picks the one-record change each commit makes: `txt` (a TXT RRset at k), `mail`
+(the dedicated mail host's A, alternating between two addresses: judged, mail-host-changed) or
+`new` (an A at a new name each time: it can block the wildcard below it, so the guard looks for
+mail targets under it).
 """
 import argparse, json, os, shutil, socket, statistics, subprocess, sys, tempfile, threading, time
 
@@ -30,7 +39,20 @@ def pct(v, p):
     return v[min(len(v) - 1, int(len(v) * p))]
 
 
-def run(mxguard, n, commits, work):
+def shaped_lines(n):
+    """The shaped zone's extra records and how many they are."""
+    big = n >= 1000
+    chains, links, refs = (100, 10, 1000) if big else (1, 2, 1)
+    out = ["* A 192.0.2.99", "*.w CNAME @"]
+    for c in range(chains):
+        for l in range(links):
+            out.append("c%d-%d CNAME %s" % (c, l, "c%d-%d" % (c, l + 1) if l + 1 < links else "@"))
+    for r in range(refs):
+        out.append("r%d CNAME @" % r)
+    return out
+
+
+def run(mxguard, n, commits, work, shaped=False, change="txt"):
     d = os.path.join(work, str(n))
     os.makedirs(d)
     zone = os.path.join(d, "zone")
@@ -38,7 +60,10 @@ def run(mxguard, n, commits, work):
         f.write("$ORIGIN big.example.\n$TTL 3600\n")
         f.write("@ SOA ns1 hostmaster 1 3600 600 604800 300\n@ NS ns1\n@ A 192.0.2.1\n")
         f.write("@ MX 10 mail\nmail A 192.0.2.25\n")
-        for i in range(n):
+        extra = shaped_lines(n) if shaped else []
+        for line in extra:
+            f.write(line + "\n")
+        for i in range(max(0, n - len(extra))):
             f.write("h%d A 10.%d.%d.%d\n" % (i, i // 65536 % 256, i // 256 % 256, i % 256))
     conf = os.path.join(d, "mxguard.conf")
     with open(conf, "w") as f:
@@ -72,9 +97,15 @@ def run(mxguard, n, commits, work):
         for i in range(commits):
             t = time.perf_counter()
             w("startTransaction", {"domain": "big.example.", "domain_id": -1, "trxid": i})
-            w("replaceRRSet", {"domain_id": zid, "qname": "k.big.example.", "qtype": "TXT",
-                               "trxid": i, "rrset": [{"qtype": "TXT", "qname": "k.big.example.",
-                                                      "qclass": 1, "content": "\"v%d\"" % i,
+            if change == "mail":
+                name, qtype, content = "mail.big.example.", "A", "192.0.2.%d" % (25 + i % 2)
+            elif change == "new":
+                name, qtype, content = "n%d.big.example." % i, "A", "198.51.100.7"
+            else:
+                name, qtype, content = "k.big.example.", "TXT", "\"v%d\"" % i
+            w("replaceRRSet", {"domain_id": zid, "qname": name, "qtype": qtype,
+                               "trxid": i, "rrset": [{"qtype": qtype, "qname": name,
+                                                      "qclass": 1, "content": content,
                                                       "ttl": 60, "auth": True}]})
             rep = w("commitTransaction", {"trxid": i})
             times.append(time.perf_counter() - t)
@@ -94,6 +125,8 @@ def main():
                                                       "mxguard"))
     ap.add_argument("--sizes", default="10,100000")
     ap.add_argument("--commits", type=int, default=200)
+    ap.add_argument("--shaped", action="store_true")
+    ap.add_argument("--change", choices=("txt", "mail", "new"), default="txt")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="mxg-commit.")
     try:
@@ -101,7 +134,7 @@ def main():
                                                       "lookup p50", "lookup p99", "lookup max"))
         base = None
         for n in [int(x) for x in a.sizes.split(",")]:
-            times, lat = run(a.mxguard, n, a.commits, work)
+            times, lat = run(a.mxguard, n, a.commits, work, a.shaped, a.change)
             c50 = statistics.median(times) * 1e3
             base = base or c50
             print("%-9d %-12s %-12s %-14s %-14s %-14s" % (

@@ -55,42 +55,73 @@ int mxg_audit_hash(json_t *obj, char hash[MXG_HASH_HEX])
     return MXG_OK;
 }
 
+/* The length of the well-formed UTF-8 character at p (what json_string() accepts: no overlong
+ * forms, surrogates or code points above U+10FFFF), or 0 when none starts there. */
+static size_t utf8_char(const unsigned char *p)
+{
+    unsigned c = *p;
+    unsigned need = c < 0x80                 ? 0
+                    : c >= 0xc2 && c <= 0xdf ? 1
+                    : (c & 0xf0) == 0xe0     ? 2
+                    : c >= 0xf0 && c <= 0xf4 ? 3
+                                             : 4;
+    if (need == 4)
+        return 0;
+    unsigned cp = need == 0 ? c : c & (0x3fu >> need);
+    for (unsigned i = 1; i <= need; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3fu);
+    }
+    if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return need + 1;
+}
+
+static bool utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n;
+    while (*p && (n = utf8_char(p)) > 0)
+        p += n;
+    return *p == '\0';
+}
+
+/* A JSON string of s; bytes that are not UTF-8 (a refused write's raw owner name, text cut in
+ * the middle of a character) become '?', so that a record can always be written. */
+static json_t *text_json(const char *s)
+{
+    if (!s)
+        s = "";
+    if (utf8_valid(s))
+        return json_string(s);
+    char *copy = strdup(s);
+    if (!copy)
+        return NULL;
+    unsigned char *p = (unsigned char *)copy;
+    while (*p) {
+        size_t n = utf8_char(p);
+        if (n == 0) {
+            *p = '?';
+            n = 1;
+        }
+        p += n;
+    }
+    json_t *j = json_string(copy);
+    free(copy);
+    return j;
+}
+
 static json_t *strings(char *const *v, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
-        if (json_array_append_new(a, json_string(v[i] ? v[i] : "")) != 0) {
+        if (json_array_append_new(a, text_json(v[i])) != 0) {
             json_decref(a);
             return NULL;
         }
     return a;
-}
-
-/* Whether s is well-formed UTF-8 (what json_string() accepts): no overlong forms, surrogates or
- * code points above U+10FFFF. */
-static bool utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned c = *p++;
-        unsigned need = c < 0x80                 ? 0
-                        : c >= 0xc2 && c <= 0xdf ? 1
-                        : (c & 0xf0) == 0xe0     ? 2
-                        : c >= 0xf0 && c <= 0xf4 ? 3
-                                                 : 4;
-        if (need == 4)
-            return false;
-        unsigned cp = need == 0 ? c : c & (0x3fu >> need);
-        for (unsigned i = 0; i < need; i++, p++) {
-            if ((*p & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (*p & 0x3fu);
-        }
-        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return false;
-    }
-    return true;
 }
 
 static json_t *rrdata(const struct mxg_rrdata *d, size_t n)
@@ -131,10 +162,10 @@ static json_t *findings_json(const struct mxg_finding *f, size_t n)
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++) {
         json_t *o = json_pack(
-            "{s:s,s:s,s:s,s:s,s:o,s:o,s:s}", "rule", f[i].rule, "severity",
-            mxg_severity_name(f[i].severity), "name", f[i].name ? f[i].name : "", "family",
+            "{s:s,s:s,s:o,s:s,s:o,s:o,s:o}", "rule", f[i].rule, "severity",
+            mxg_severity_name(f[i].severity), "name", text_json(f[i].name), "family",
             f[i].family ? f[i].family : "", "old", strings(f[i].old_values, f[i].n_old), "new",
-            strings(f[i].new_values, f[i].n_new), "reason", f[i].reason ? f[i].reason : "");
+            strings(f[i].new_values, f[i].n_new), "reason", text_json(f[i].reason));
         if (!o || json_array_append_new(a, o) != 0) {
             json_decref(a);
             return NULL;
@@ -159,6 +190,84 @@ json_t *mxg_audit_body(const struct mxg_audit_entry *e)
     return o;
 }
 
+/* ---- the head ------------------------------------------------------------------------ */
+
+static bool is_hash(const char *s)
+{
+    return s && strlen(s) == MXG_HASH_HEX - 1 && strspn(s, "0123456789abcdef") == MXG_HASH_HEX - 1;
+}
+
+struct head_ctx {
+    int64_t seq;
+    char hash[MXG_HASH_HEX];
+};
+
+/* The record's own "hash" member, read from its canonical text without parsing it: keys are
+ * sorted, and before "hash" only "changes", "findings" and "fix" come, whose objects have fixed
+ * keys, so the first `"hash":"` is the top-level member (a quote inside a string is escaped).
+ * Writes the 64 hex digits into out and returns true when that is what it finds. */
+static bool record_hash_member(const char *record, char out[MXG_HASH_HEX])
+{
+    static const char key[] = "\"hash\":\"";
+    const char *p = strstr(record, key);
+    if (!p)
+        return false;
+    p += sizeof(key) - 1;
+    if (strspn(p, "0123456789abcdef") != MXG_HASH_HEX - 1 || p[MXG_HASH_HEX - 1] != '"')
+        return false;
+    memcpy(out, p, MXG_HASH_HEX - 1);
+    out[MXG_HASH_HEX - 1] = '\0';
+    return true;
+}
+
+static int head_row(void *ctx, const struct mxg_audit_row *row)
+{
+    struct head_ctx *h = ctx;
+    h->seq = row->seq;
+    /* The common case, in time independent of the record's size (an import's record can be
+     * megabytes): the record's hash member and the hash column agree. Both copies would have
+     * to be edited alike to mislead the next append, and verify recomputes every record. */
+    char quick[MXG_HASH_HEX];
+    if (record_hash_member(row->record, quick) && is_hash(row->hash) &&
+        strcmp(quick, row->hash) == 0) {
+        memcpy(h->hash, quick, MXG_HASH_HEX);
+        return 1;
+    }
+    json_t *o = NULL;
+    json_error_t jerr;
+    int rc = mxg_json_loadb(row->record, strlen(row->record), 0, &o, &jerr);
+    if (rc == MXG_ENOMEM)
+        return MXG_ENOMEM;
+    const char *member = json_string_value(json_object_get(o, "hash"));
+    char computed[MXG_HASH_HEX] = "";
+    if (json_is_object(o) && is_hash(member) && (rc = mxg_audit_hash(o, computed)) != MXG_OK) {
+        json_decref(o);
+        return rc;
+    }
+    /* The record's own hash when it recomputes; for an altered record the hash column, the
+     * other copy of the hash it was written with (see audit.h). */
+    const char *use = is_hash(member) && strcmp(member, computed) == 0 ? member
+                      : is_hash(row->hash)                             ? row->hash
+                      : is_hash(member)                                ? member
+                                                                       : ZERO_HASH;
+    memcpy(h->hash, use, MXG_HASH_HEX);
+    json_decref(o);
+    return 1; /* the newest row is all it takes */
+}
+
+int mxg_audit_head(struct mxg_store *st, int64_t *seq, char hash[MXG_HASH_HEX])
+{
+    struct head_ctx h = {.seq = 0};
+    memcpy(h.hash, ZERO_HASH, sizeof(ZERO_HASH));
+    struct mxg_audit_filter f = {.newest_first = true, .limit = 1};
+    int rc = MXG_STORE_CALL(st, audit_list, &f, head_row, &h);
+    if (rc != MXG_OK && rc != 1)
+        return rc;
+    *seq = h.seq;
+    memcpy(hash, h.hash, MXG_HASH_HEX);
+    return MXG_OK;
+}
+
 int mxg_audit_append(struct mxg_store *st, const struct mxg_audit_entry *e, int64_t *seq,
                      char hash[MXG_HASH_HEX], char **record)
 {
@@ -166,9 +275,11 @@ int mxg_audit_append(struct mxg_store *st, const struct mxg_audit_entry *e, int6
         *record = NULL;
     int64_t head = 0;
     char prev[MXG_HASH_HEX], when[32];
-    int rc = MXG_STORE_CALL(st, audit_head, &head, prev);
+    int rc = mxg_audit_head(st, &head, prev);
     if (rc != MXG_OK)
         return rc;
+    if (head == INT64_MAX) /* an edited seq column: no key is left to store a record under */
+        return MXG_ERANGE;
     json_t *rec = mxg_audit_body(e);
     if (!rec)
         return MXG_ENOMEM;
@@ -182,8 +293,10 @@ int mxg_audit_append(struct mxg_store *st, const struct mxg_audit_entry *e, int6
         return MXG_ENOMEM;
     }
     char *text = mxg_audit_canonical(rec);
+    /* The columns are copies of the record's members, so that verify finds them equal. */
+    const char *zone = json_string_value(json_object_get(rec, "zone"));
     const char *verdict = json_string_value(json_object_get(rec, "verdict"));
-    rc = text ? MXG_STORE_CALL(st, audit_insert, head + 1, when, e->zone, verdict, text, hash)
+    rc = text ? MXG_STORE_CALL(st, audit_insert, head + 1, when, zone, verdict, text, hash)
               : MXG_ENOMEM;
     json_decref(rec);
     if (rc == MXG_OK) {
@@ -196,6 +309,66 @@ int mxg_audit_append(struct mxg_store *st, const struct mxg_audit_entry *e, int6
     free(text);
     return rc;
 }
+
+/* ---- listing ------------------------------------------------------------------------- */
+
+struct list_ctx {
+    const struct mxg_audit_filter *f;
+    mxg_audit_cb cb;
+    void *ctx;
+    int64_t matched;
+    bool full; /* the limit is reached */
+};
+
+static bool member_is(json_t *o, const char *key, const char *want)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v && strcmp(v, want) == 0;
+}
+
+static int list_row(void *ctx, const struct mxg_audit_row *row)
+{
+    struct list_ctx *l = ctx;
+    const struct mxg_audit_filter *f = l->f;
+    json_t *o = NULL;
+    json_error_t jerr;
+    int rc = mxg_json_loadb(row->record, strlen(row->record), 0, &o, &jerr);
+    if (rc == MXG_ENOMEM)
+        return MXG_ENOMEM;
+    if (o && !json_is_object(o)) {
+        json_decref(o);
+        o = NULL;
+    }
+    json_t *jseq = json_object_get(o, "seq");
+    int64_t seq = json_is_integer(jseq) ? (int64_t)json_integer_value(jseq) : row->seq;
+    const char *time = json_string_value(json_object_get(o, "time"));
+    bool match = seq > f->after_seq && (!f->zone || member_is(o, "zone", f->zone)) &&
+                 (!f->verdict || member_is(o, "verdict", f->verdict)) &&
+                 (!f->since || (time && strcmp(time, f->since) >= 0)) &&
+                 (!f->until || (time && strcmp(time, f->until) < 0));
+    int r = match ? l->cb(l->ctx, seq, row->record, o) : 0;
+    json_decref(o);
+    if (r != 0 || !match)
+        return r;
+    if (f->limit > 0 && ++l->matched >= f->limit) {
+        l->full = true;
+        return 1;
+    }
+    return 0;
+}
+
+int mxg_audit_list(struct mxg_store *st, const struct mxg_audit_filter *f, mxg_audit_cb cb,
+                   void *ctx)
+{
+    /* The store reads every row in seq-column order; every filter is applied here, to the
+     * record itself (an SQL filter on the columns would trust them). */
+    struct mxg_audit_filter all = {.newest_first = f->newest_first};
+    struct list_ctx l = {.f = f, .cb = cb, .ctx = ctx};
+    int rc = MXG_STORE_CALL(st, audit_list, &all, list_row, &l);
+    return l.full && rc == 1 ? MXG_OK : rc;
+}
+
+/* ---- verification -------------------------------------------------------------------- */
 
 struct verify_ctx {
     struct mxg_audit_verify *res;
@@ -218,46 +391,87 @@ static int bad(struct verify_ctx *v, int64_t seq, const char *fmt, ...)
     return MXG_EINVAL;
 }
 
-static int verify_one(void *ctx, int64_t seq, const char *record)
+/* Which stored column of row disagrees with the record o (whose hash is hash), or NULL. */
+static const char *bad_column(const struct mxg_audit_row *row, json_t *o, const char *hash)
+{
+    if (strcmp(row->hash, hash) != 0)
+        return "hash";
+    if (!member_is(o, "time", row->time))
+        return "time";
+    if (!member_is(o, "zone", row->zone))
+        return "zone";
+    if (!member_is(o, "verdict", row->verdict))
+        return "verdict";
+    return NULL;
+}
+
+/* The checks of one record that need its parsed text; MXG_ENOMEM gives no verdict on it. */
+static int verify_record(struct verify_ctx *v, const struct mxg_audit_row *row, json_t *o,
+                         const char *num)
+{
+    int64_t seq = row->seq;
+    char *canon = mxg_audit_canonical(o);
+    if (!canon)
+        return MXG_ENOMEM;
+    bool canonical = strcmp(canon, row->record) == 0;
+    free(canon);
+    if (!canonical)
+        return bad(v, seq, "record %s is not in canonical form: its text was edited", num);
+    json_t *jseq = json_object_get(o, "seq");
+    const char *prev = json_string_value(json_object_get(o, "prev"));
+    const char *hash = json_string_value(json_object_get(o, "hash"));
+    if (!json_is_integer(jseq) || json_integer_value(jseq) != seq)
+        return bad(v, seq, "record %s carries another seq: moved or reordered", num);
+    if (!prev || strcmp(prev, v->prev) != 0)
+        return bad(v, seq, "record %s does not chain to the previous record (prev differs)", num);
+    char computed[MXG_HASH_HEX] = "";
+    int rc = hash ? mxg_audit_hash(o, computed) : MXG_OK;
+    if (rc != MXG_OK)
+        return rc; /* out of memory: no verdict on the record */
+    if (!hash || strcmp(hash, computed) != 0)
+        return bad(v, seq, "record %s was altered (its hash does not match its content)", num);
+    const char *col = bad_column(row, o, hash);
+    if (col)
+        return bad(v, seq, "record %s: the stored %s column differs from the record's %s", num, col,
+                   col);
+    snprintf(v->prev, sizeof(v->prev), "%s", hash);
+    v->res->records++;
+    v->res->head_seq = seq;
+    snprintf(v->res->head_hash, sizeof(v->res->head_hash), "%s", hash);
+    if (v->want_hash && seq == v->want_seq) {
+        v->head_seen = true;
+        if (strcmp(hash, v->want_hash) != 0)
+            return bad(v, seq, "record %s differs from the expected head", num);
+    }
+    v->expect++;
+    return MXG_OK;
+}
+
+static int verify_one(void *ctx, const struct mxg_audit_row *row)
 {
     struct verify_ctx *v = ctx;
     char num[32];
     snprintf(num, sizeof(num), "%" PRId64, v->expect);
-    if (seq != v->expect)
-        return bad(v, v->expect, "record %s is missing (the next stored record has another seq)",
-                   num);
     json_t *o = NULL;
     json_error_t jerr;
-    int prc = mxg_json_loadb(record, strlen(record), 0, &o, &jerr);
+    int prc = mxg_json_loadb(row->record, strlen(row->record), 0, &o, &jerr);
     if (prc == MXG_ENOMEM)
         return MXG_ENOMEM; /* not the record's fault: no verdict on it */
-    if (prc != MXG_OK)
-        return bad(v, seq, "record %s is not valid JSON", num);
     json_t *jseq = json_object_get(o, "seq");
-    const char *prev = json_string_value(json_object_get(o, "prev"));
-    const char *hash = json_string_value(json_object_get(o, "hash"));
-    char computed[MXG_HASH_HEX] = "";
-    int rc = MXG_OK;
-    if (!json_is_integer(jseq) || json_integer_value(jseq) != seq)
-        rc = bad(v, seq, "record %s carries another seq: moved or reordered", num);
-    else if (!prev || strcmp(prev, v->prev) != 0)
-        rc = bad(v, seq, "record %s does not chain to the previous record (prev differs)", num);
-    else if (hash && (rc = mxg_audit_hash(o, computed)) != MXG_OK) {
-        /* out of memory: no verdict on the record */
-    } else if (!hash || strcmp(hash, computed) != 0)
-        rc = bad(v, seq, "record %s was altered (its hash does not match its content)", num);
-    if (rc == MXG_OK && hash) { /* hash is non-NULL whenever rc is MXG_OK */
-        snprintf(v->prev, sizeof(v->prev), "%s", hash);
-        v->res->records++;
-        v->res->head_seq = seq;
-        snprintf(v->res->head_hash, sizeof(v->res->head_hash), "%s", hash);
-        if (v->want_hash && seq == v->want_seq) {
-            v->head_seen = true;
-            if (strcmp(hash, v->want_hash) != 0)
-                rc = bad(v, seq, "record %s differs from the expected head", num);
-        }
-        v->expect++;
-    }
+    int rc;
+    if (row->seq != v->expect && json_is_integer(jseq) && json_integer_value(jseq) == v->expect)
+        rc = bad(v, v->expect,
+                 "record %s is stored under seq %" PRId64 ": its seq column was edited", num,
+                 row->seq);
+    else if (row->seq != v->expect)
+        rc =
+            bad(v, v->expect, "record %s is missing (the next stored record has another seq)", num);
+    else if (prc != MXG_OK || !json_is_object(o))
+        rc = bad(v, row->seq, "record %s is not a valid JSON object", num);
+    else if (strlen(row->record) != row->record_len)
+        rc = bad(v, row->seq, "record %s holds a NUL byte: its text was edited", num);
+    else
+        rc = verify_record(v, row, o, num);
     json_decref(o);
     return rc;
 }

@@ -707,18 +707,43 @@ static int m_direct_backend_cmd(struct mxg_session *s, const struct mxg_request 
 /* ---- transactions and writes -------------------------------------------------------------- */
 
 /* Refuses a write: false with a log line naming the record, and the transaction is poisoned so
- * that its commit is refused too (DNS UPDATE and AXFR-in ignore false from single writes). */
+ * that its commit is refused too (DNS UPDATE and AXFR-in ignore false from single writes) and
+ * audited with the finding invalid-record naming the write: its owner name and content (NULL
+ * when the write has none). */
+static int refuse_writev(struct mxg_session *s, struct mxg_reply *r, const char *name,
+                         const char *content, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 static int refuse_write(struct mxg_session *s, struct mxg_reply *r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static int refuse_rr(struct mxg_session *s, struct mxg_reply *r, const char *name,
+                     const char *content, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 static int refuse_write(struct mxg_session *s, struct mxg_reply *r, const char *fmt, ...)
 {
-    char buf[400];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    int rc = refuse_writev(s, r, NULL, NULL, fmt, ap);
     va_end(ap);
+    return rc;
+}
+
+static int refuse_rr(struct mxg_session *s, struct mxg_reply *r, const char *name,
+                     const char *content, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = refuse_writev(s, r, name, content, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static int refuse_writev(struct mxg_session *s, struct mxg_reply *r, const char *name,
+                         const char *content, const char *fmt, va_list ap)
+{
+    char buf[400];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
     if (s->txn)
-        mxg_txn_poison(s->txn, buf);
+        mxg_txn_poison_write(s->txn, name, content, buf);
     mxg_warn("write refused: %s", buf);
     return fail(s, r, "%s", buf);
 }
@@ -763,14 +788,16 @@ static int parse_write_rr(struct mxg_session *s, struct mxg_reply *r, const char
     const char *qname = json_string_value(jn), *qtype = json_string_value(jt),
                *content = json_string_value(jc);
     if (mxg_name_canon(qname, name, namelen) != MXG_OK)
-        return refuse_write(s, r, "%s: invalid owner name '%.255s'", method, qname), MXG_EINVAL;
+        return refuse_rr(s, r, qname, content, "%s: invalid owner name '%.255s'", method, qname),
+               MXG_EINVAL;
     if (!mxg_name_is_below(name, mxg_txn_zone(s->txn)))
-        return refuse_write(s, r, "%s: %s is not in zone %s", method, name, mxg_txn_zone(s->txn)),
+        return refuse_rr(s, r, name, content, "%s: %s is not in zone %s", method, name,
+                         mxg_txn_zone(s->txn)),
                MXG_EINVAL;
     uint16_t num;
     if (mxg_rrtype_parse(qtype, type, typelen, &num) != MXG_OK)
-        return refuse_write(s, r, "%s: %s: unknown or unstorable type '%.32s'", method, name,
-                            qtype),
+        return refuse_rr(s, r, name, content, "%s: %s: unknown or unstorable type '%.32s'", method,
+                         name, qtype),
                MXG_EINVAL;
     json_int_t ttl = 0;
     /* A real is range-checked before the cast: converting 1e300 to an integer is undefined. */
@@ -778,30 +805,33 @@ static int parse_write_rr(struct mxg_session *s, struct mxg_reply *r, const char
     if (json_is_integer(jl))
         ttl = json_integer_value(jl);
     else if (json_is_real(jl) && (dttl < 0.0 || dttl > 2147483647.0))
-        return refuse_write(s, r, "%s: %s %s: ttl %g out of range", method, name, type, dttl),
+        return refuse_rr(s, r, name, content, "%s: %s %s: ttl %g out of range", method, name, type,
+                         dttl),
                MXG_EINVAL;
     else if (json_is_real(jl) && dttl == (double)(json_int_t)dttl)
         ttl = (json_int_t)dttl;
     else
-        return refuse_write(s, r, "%s: %s %s: ttl must be an integer", method, name, type),
+        return refuse_rr(s, r, name, content, "%s: %s %s: ttl must be an integer", method, name,
+                         type),
                MXG_EINVAL;
     /* pdns sends auth as a boolean; 0/1 are read as such, anything else is not guessed at. */
     if (ja && !json_is_boolean(ja) && !json_is_null(ja) &&
         !(json_is_integer(ja) && (json_integer_value(ja) == 0 || json_integer_value(ja) == 1)))
-        return refuse_write(s, r, "%s: %s %s: auth must be a boolean", method, name, type),
+        return refuse_rr(s, r, name, content, "%s: %s %s: auth must be a boolean", method, name,
+                         type),
                MXG_EINVAL;
     if (ttl < 0 || ttl > 2147483647)
-        return refuse_write(s, r, "%s: %s %s: ttl %lld out of range", method, name, type,
-                            (long long)ttl),
+        return refuse_rr(s, r, name, content, "%s: %s %s: ttl %lld out of range", method, name,
+                         type, (long long)ttl),
                MXG_EINVAL;
     if (json_string_length(jc) != strlen(content) || json_string_length(jc) >= MXG_CONTENT_MAX)
-        return refuse_write(s, r, "%s: %s %s: content too long or contains NUL", method, name,
-                            type),
+        return refuse_rr(s, r, name, content, "%s: %s %s: content too long or contains NUL", method,
+                         name, type),
                MXG_EINVAL;
     char why[160] = "";
     if (mxg_rr_normalize(type, content, s->content, MXG_CONTENT_MAX, why, sizeof(why)) != MXG_OK)
-        return refuse_write(s, r, "%s: %s %s '%.200s': %s", method, name, type, content,
-                            why[0] ? why : "invalid content"),
+        return refuse_rr(s, r, name, content, "%s: %s %s '%.200s': %s", method, name, type, content,
+                         why[0] ? why : "invalid content"),
                MXG_EINVAL;
     rec->type = type;
     rec->content = s->content;
@@ -947,16 +977,18 @@ static void log_decision(const struct mxg_txn *t, const struct mxg_guard_opts *o
 static void commit_outcome(struct mxg_session *s, struct mxg_reply *r, struct mxg_txn *t,
                            const struct mxg_guard_opts *opts, struct mxg_guard_result *res, int rc)
 {
+    const char *poisoned = mxg_txn_poisoned(t) ? "a write of this transaction was refused" : NULL;
     if (rc != MXG_OK) {
         mxg_err("commit on %s failed: %s", mxg_txn_zone(t), mxg_strerror(rc));
         s->be->stats.rejected++;
-        refuse_commit(s, r, mxg_strerror(rc));
+        refuse_commit(s, r, poisoned ? poisoned : mxg_strerror(rc));
         return;
     }
     log_decision(t, opts, res);
     if (res->refused) {
         s->be->stats.rejected++;
-        refuse_commit(s, r, "the guard refused the change (see the audit log)");
+        refuse_commit(s, r,
+                      poisoned ? poisoned : "the guard refused the change (see the audit log)");
         return;
     }
     enum mxg_verdict v = res->judged ? res->decision.verdict : MXG_VERDICT_ALLOW;
@@ -1077,15 +1109,13 @@ static int m_commit_transaction(struct mxg_session *s, const struct mxg_request 
     /* The flags describe this transaction only (DNS UPDATE asks its ACL metadata just before). */
     const char *source = txn_source(s, t);
     s->saw_dnsupdate = false;
+    /* A poisoned transaction goes the way of every commit, which refuses it and audits the
+     * refusal (finding invalid-record), even when nothing of it was buffered. */
     const char *poison = mxg_txn_poisoned(t);
-    if (poison) {
+    if (poison)
         mxg_warn("commit on %s refused: the transaction had a refused write (%s)", mxg_txn_zone(t),
                  poison);
-        refuse_commit(s, r, "a write of this transaction was refused");
-        mxg_txn_free(t);
-        return MXG_OK;
-    }
-    if (mxg_txn_empty(t)) {
+    else if (mxg_txn_empty(t)) {
         mxg_txn_free(t);
         mxg_reply_set(r, json_true());
         return MXG_OK;
@@ -1113,9 +1143,10 @@ static int m_replace_rrset(struct mxg_session *s, const struct mxg_request *req,
         mxg_param_string(req, "qtype", &qtype) != MXG_OK)
         return refuse_write(s, r, "replaceRRSet: parameters 'qname' and 'qtype' must be strings");
     if (mxg_name_canon(qname, name, sizeof(name)) != MXG_OK)
-        return refuse_write(s, r, "replaceRRSet: invalid name '%.255s'", qname);
+        return refuse_rr(s, r, qname, NULL, "replaceRRSet: invalid name '%.255s'", qname);
     if (!mxg_name_is_below(name, mxg_txn_zone(s->txn)))
-        return refuse_write(s, r, "replaceRRSet: %s is not in zone %s", name, mxg_txn_zone(s->txn));
+        return refuse_rr(s, r, name, NULL, "replaceRRSet: %s is not in zone %s", name,
+                         mxg_txn_zone(s->txn));
     const char *del_type = type;
     uint16_t num;
     if (strcasecmp(qtype, "ANY") == 0)
@@ -1123,13 +1154,14 @@ static int m_replace_rrset(struct mxg_session *s, const struct mxg_request *req,
     else if (strcasecmp(qtype, "TYPE0") == 0 || strcasecmp(qtype, "ENT") == 0)
         snprintf(type, sizeof(type), "TYPE0"); /* pdns 4.x quirk: deletes nothing stored */
     else if (mxg_rrtype_parse(qtype, type, sizeof(type), &num) != MXG_OK)
-        return refuse_write(s, r, "replaceRRSet: %s: unknown type '%.32s'", name, qtype);
+        return refuse_rr(s, r, name, NULL, "replaceRRSet: %s: unknown type '%.32s'", name, qtype);
     json_t *rrset = json_object_get(req->params, "rrset");
     if (!json_is_array(rrset))
-        return refuse_write(s, r, "replaceRRSet: parameter 'rrset' must be an array");
+        return refuse_rr(s, r, name, NULL, "replaceRRSet: parameter 'rrset' must be an array");
     size_t n = json_array_size(rrset);
     if (n > MXG_RRSET_MAX)
-        return refuse_write(s, r, "replaceRRSet: %s: more than %d records", name, MXG_RRSET_MAX);
+        return refuse_rr(s, r, name, NULL, "replaceRRSet: %s: more than %d records", name,
+                         MXG_RRSET_MAX);
     struct mxg_txn_rec *recs = calloc(n ? n : 1, sizeof(*recs));
     if (!recs)
         return MXG_ENOMEM;
@@ -1142,7 +1174,8 @@ static int m_replace_rrset(struct mxg_session *s, const struct mxg_request *req,
         if (rc != MXG_OK)
             break;
         if (strcmp(rname, name) != 0) {
-            refuse_write(s, r, "replaceRRSet: record owner %s differs from %s", rname, name);
+            refuse_rr(s, r, rname, rec.content, "replaceRRSet: record owner %s differs from %s",
+                      rname, name);
             rc = MXG_EINVAL;
             break;
         }
@@ -1156,7 +1189,8 @@ static int m_replace_rrset(struct mxg_session *s, const struct mxg_request *req,
     if (rc == MXG_OK) {
         rc = mxg_txn_replace(s->txn, name, del_type, recs, n);
         if (rc == MXG_ERANGE) {
-            refuse_write(s, r, "replaceRRSet: transaction exceeds %d records", MXG_TXN_RECORDS_MAX);
+            refuse_rr(s, r, name, NULL, "replaceRRSet: transaction exceeds %d records",
+                      MXG_TXN_RECORDS_MAX);
             rc = MXG_OK;
         } else if (rc == MXG_OK) {
             mxg_reply_set(r, json_true());
@@ -1183,8 +1217,8 @@ static int m_feed_record(struct mxg_session *s, const struct mxg_request *req, s
         return MXG_OK;
     int rc = mxg_txn_add(s->txn, name, &rec);
     if (rc == MXG_ERANGE)
-        return refuse_write(s, r, "feedRecord: transaction exceeds %d records",
-                            MXG_TXN_RECORDS_MAX);
+        return refuse_rr(s, r, name, rec.content, "feedRecord: transaction exceeds %d records",
+                         MXG_TXN_RECORDS_MAX);
     if (rc != MXG_OK)
         return rc;
     mxg_reply_set(r, json_true());
@@ -1208,8 +1242,9 @@ static int m_feed_ents(struct mxg_session *s, const struct mxg_request *req, str
         char canon[MXG_NAME_TEXT_MAX];
         if (!json_is_string(n) || mxg_name_canon(json_string_value(n), canon, sizeof(canon)) ||
             !mxg_name_is_below(canon, mxg_txn_zone(s->txn)))
-            return refuse_write(s, r, "%s: entry %zu is not a name in zone %s", req->method_name, i,
-                                mxg_txn_zone(s->txn));
+            return refuse_rr(s, r, json_string_value(n), NULL,
+                             "%s: entry %zu is not a name in zone %s", req->method_name, i,
+                             mxg_txn_zone(s->txn));
     }
     mxg_reply_set(r, json_true());
     return MXG_OK;

@@ -39,6 +39,8 @@ static const char USAGE[] =
     "  zone list [--json]\n"
     "  check --zone ZONE --patch FILE|- [--json]   would this pdns API PATCH be refused?\n"
     "  scan [--json]                 classify every zone: no-mail, safe, at-risk, broken\n"
+    "  resolve NAME [A|AAAA] [--json]   the addresses pdns answers for NAME, with their path\n"
+    "  resolve --batch FILE [--json]    the same for each line \"NAME [TYPE]\" of FILE (- stdin)\n"
     "  audit show [--zone Z] [--verdict V] [--since T] [--until T] [--limit N] [--json]\n"
     "  audit export [--after SEQ]    the audit records as JSON lines\n"
     "  audit verify [--expect-head SEQ:HASH]\n"
@@ -196,7 +198,8 @@ static int reply_failed(json_t *reply)
             json_string_value(json_object_get(e, "message"))
                 ? json_string_value(json_object_get(e, "message"))
                 : "request failed");
-    return EXIT_USAGE;
+    const char *code = json_string_value(json_object_get(e, "code"));
+    return code && strcmp(code, "refused") == 0 ? EXIT_FINDING : EXIT_USAGE;
 }
 
 static void print_json(json_t *o)
@@ -410,6 +413,114 @@ static int cmd_scan(struct cli *c, struct mxg_config *cfg)
             status = EXIT_FINDING;
     }
     json_decref(reply);
+    return status;
+}
+
+/* ---- resolve ---------------------------------------------------------------------------- */
+
+/* One resolve request: through the daemon when it runs, else on the store opened once. */
+struct resolver {
+    const struct mxg_config *cfg;
+    bool local;
+    struct mxg_store *st;
+};
+
+static json_t *resolve_one(struct resolver *r, const char *name, const char *type)
+{
+    json_t *req = json_pack("{s:s,s:s,s:s}", "op", "resolve", "name", name, "type", type);
+    json_t *reply = NULL;
+    if (req && !r->local) {
+        reply = control_remote(r->cfg, req);
+        if (!reply)
+            r->local = true;
+    }
+    if (req && r->local && !reply) {
+        if (!r->st && open_store(r->cfg, &r->st) != MXG_OK) {
+            json_decref(req);
+            return NULL;
+        }
+        struct mxg_control ctl = {.store = r->st, .cfg = r->cfg};
+        reply = mxg_control_call(&ctl, req);
+    }
+    json_decref(req);
+    return reply;
+}
+
+static int print_resolution(const struct cli *c, json_t *reply)
+{
+    int status = reply_failed(reply);
+    if (status != 0)
+        return status;
+    json_object_del(reply, "ok");
+    if (c->json) {
+        print_json(reply);
+        return 0;
+    }
+    size_t i;
+    json_t *v;
+    printf("%s %s %s", json_string_value(json_object_get(reply, "name")),
+           json_string_value(json_object_get(reply, "type")),
+           json_string_value(json_object_get(reply, "result")));
+    json_array_foreach(json_object_get(reply, "addresses"), i, v)
+        printf(" %s", json_string_value(v));
+    json_array_foreach(json_object_get(reply, "unknown"), i, v)
+        printf(" (%s)", json_string_value(v));
+    printf("\n  path:");
+    json_array_foreach(json_object_get(reply, "path"), i, v)
+        printf("%s %s [%s]", i ? " ->" : "", json_string_value(json_object_get(v, "name")),
+               json_string_value(json_object_get(v, "role")));
+    const char *why = json_string_value(json_object_get(reply, "shared_reason"));
+    printf("\n  %s%s\n", json_is_true(json_object_get(reply, "shared")) ? "shared: " : "dedicated",
+           why ? why : "");
+    return 0;
+}
+
+static int cmd_resolve(struct cli *c, struct mxg_config *cfg)
+{
+    const char *batch = NULL, *name = NULL, *type = "A";
+    int pos = 0;
+    for (int i = 1; i < c->argc; i++) {
+        if (strcmp(c->argv[i], "--batch") == 0 && i + 1 < c->argc)
+            batch = c->argv[++i];
+        else if (c->argv[i][0] == '-' && c->argv[i][1])
+            return usage_error("resolve: unexpected option");
+        else if (pos++ == 0)
+            name = c->argv[i];
+        else if (pos == 2)
+            type = c->argv[i];
+        else
+            return usage_error("resolve: unexpected argument");
+    }
+    if (!batch == !name)
+        return usage_error("resolve: expected NAME [TYPE] or --batch FILE");
+    struct resolver r = {.cfg = cfg};
+    int status = 0;
+    if (name) {
+        json_t *reply = resolve_one(&r, name, type);
+        status = print_resolution(c, reply);
+        json_decref(reply);
+    } else {
+        FILE *f = strcmp(batch, "-") == 0 ? stdin : fopen(batch, "r");
+        if (!f) {
+            fprintf(stderr, "mxguard: cannot open %s\n", batch);
+            return EXIT_USAGE;
+        }
+        char line[2 * MXG_NAME_TEXT_MAX];
+        while (status == 0 && fgets(line, sizeof(line), f)) {
+            char *save = NULL, *n = strtok_r(line, " \t\r\n", &save);
+            char *t = n ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+            if (!n || n[0] == '#')
+                continue;
+            json_t *reply = resolve_one(&r, n, t ? t : "A");
+            status = print_resolution(c, reply);
+            json_decref(reply);
+        }
+        if (f != stdin)
+            (void)fclose(f); /* read only: nothing to lose */
+    }
+    mxg_store_close(r.st);
+    if (fflush(stdout) != 0 && status == 0)
+        status = EXIT_USAGE;
     return status;
 }
 
@@ -772,6 +883,8 @@ int mxg_cli_main(int argc, char **argv)
             status = cmd_check(&c, &cfg);
         } else if (strcmp(rest[0], "scan") == 0) {
             status = cmd_scan(&c, &cfg);
+        } else if (strcmp(rest[0], "resolve") == 0) {
+            status = cmd_resolve(&c, &cfg);
         } else if (strcmp(rest[0], "audit") == 0) {
             status = cmd_audit(&c, &cfg);
         } else if (strcmp(rest[0], "last-decision") == 0) {

@@ -48,9 +48,8 @@ static const char *const bool_words[] = {"no", "yes", NULL};
 
 /* The rule ids of PRODUCT.md §3. */
 static const char *const rule_ids[] = {
-    "mail-moved",    "implicit-mail-moved", "mx-cname",
-    "mx-no-address", "mx-ip-literal",       "null-mx-mixed",
-    "spf-moved",     "fix-no-host",         NULL,
+    "mail-moved",    "implicit-mail-moved", "mx-cname",    "mx-no-address",     "mx-ip-literal",
+    "null-mx-mixed", "spf-moved",           "fix-no-host", "mail-host-changed", NULL,
 };
 
 /* ASCII-only, locale-independent helpers. */
@@ -293,6 +292,8 @@ static const struct key_def keys[] = {
     {"mail-host-labels", K_LABELS, L(mail_host_labels, n_mail_host_labels), NULL, 0, 0,
      "mail,mx,smtp,mail1"},
     {"rule-severity", K_RULESEV, L(rule_severity, n_rule_severity), NULL, 0, 0, ""},
+    {"dname-processing", K_BOOL, F(dname_processing), 0, NULL, 0, 0, "no"},
+    {"expand-alias", K_BOOL, F(expand_alias), 0, NULL, 0, 0, "no"},
     {"zone-mode-override", K_ENUM, F(zone_mode_override), 0, override_words, 0, 0, "any"},
     {"pdns-control", K_OPTSTR, F(pdns_control), 0, NULL, 0, 0, ""},
     {"log", K_ENUM, F(log), 0, log_words, 0, 0, "stderr"},

@@ -12,6 +12,7 @@
 #include "mxg/audit.h"
 #include "mxg/control.h"
 #include "mxg/proto.h"
+#include "mxg/resolve.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/guard.h"
@@ -171,6 +172,16 @@ static json_t *op_check(struct mxg_control *c, json_t *req)
     struct mxg_guard_result res = {0};
     int rc = mxg_guard_check(c->store, c->cfg, t, &res);
     json_t *out = NULL;
+    /* "record": "http" (the HTTP front): a refusal also gets its audit record, as a refused
+     * commit does, so the 422 can name its seq. */
+    const char *record = str_arg(req, "record");
+    bool recorded = false;
+    if (rc == MXG_OK && record && strcmp(record, "http") == 0 && res.judged &&
+        res.decision.verdict == MXG_VERDICT_REJECT) {
+        struct mxg_guard_opts ro = {.source = "http", .guarded = true};
+        rc = mxg_guard_record_refusal(c->store, t, &ro, &res);
+        recorded = rc == MXG_OK;
+    }
     if (rc == MXG_OK) {
         struct mxg_audit_entry e = {.zone = z.name,
                                     .source = "check",
@@ -190,6 +201,8 @@ static json_t *op_check(struct mxg_control *c, json_t *req)
                             "mode", mxg_mode_name(res.mode));
         else
             json_decref(remedies);
+        if (out && recorded)
+            json_object_set_new(out, "audit_seq", json_integer(res.audit_seq));
         json_decref(body);
     } else {
         out = error_reply("store-error", "%s", mxg_strerror(rc));
@@ -201,130 +214,73 @@ static json_t *op_check(struct mxg_control *c, json_t *req)
 
 /* ---- scan ----------------------------------------------------------------------------- */
 
-struct rrs {
-    char content[16][MXG_NAME_TEXT_MAX];
-    size_t n;
-};
-
-static int rrs_cb(void *ctx, const struct mxg_record *r)
-{
-    struct rrs *s = ctx;
-    if (s->n < 16)
-        snprintf(s->content[s->n++], MXG_NAME_TEXT_MAX, "%s", r->content);
-    return 0;
-}
-
-static void rrs_get(struct mxg_store *st, const char *name, const char *type, struct rrs *out)
-{
-    struct mxg_zone z;
-    out->n = 0;
-    if (mxg_store_find_zone(st, name, &z) == MXG_OK)
-        MXG_STORE_CALL(st, lookup, z.id, name, type, rrs_cb, out);
-}
-
-static bool in_ranges(const struct mxg_cidr *r, size_t n, const char *addr)
-{
-    uint8_t buf[16];
-    int fam = inet_pton(AF_INET, addr, buf) == 1 ? 4 : inet_pton(AF_INET6, addr, buf) == 1 ? 6 : 0;
-    for (size_t i = 0; fam && i < n; i++)
-        if (mxg_cidr_contains(&r[i], fam, buf))
-            return true;
-    return false;
-}
-
 struct scan_ctx {
     struct mxg_control *c;
     json_t *zones;
     int broken;
 };
 
-/* Follows a CNAME chain from name; writes the final name. */
-static void chase(struct mxg_store *st, const char *name, char *out, size_t outlen)
+struct mx_owners {
+    char **v;
+    size_t n, cap;
+};
+
+static int mx_owner(void *ctx, const struct mxg_record *r)
 {
-    snprintf(out, outlen, "%s", name);
-    for (int i = 0; i < 8; i++) {
-        struct rrs cn;
-        rrs_get(st, out, "CNAME", &cn);
-        if (cn.n == 0 || mxg_name_canon(cn.content[0], out, outlen) != MXG_OK)
-            return;
+    struct mx_owners *o = ctx;
+    if (strcmp(r->type, "MX") != 0 || (o->n && strcmp(o->v[o->n - 1], r->name) == 0))
+        return 0;
+    if (o->n == o->cap) {
+        size_t ncap = o->cap ? o->cap * 2 : 8;
+        char **nv = realloc(o->v, ncap * sizeof(*nv));
+        if (!nv)
+            return MXG_ENOMEM;
+        o->v = nv;
+        o->cap = ncap;
     }
+    if (!(o->v[o->n] = strdup(r->name)))
+        return MXG_ENOMEM;
+    o->n++;
+    return 0;
 }
 
+/* Classifies one zone with the policy's own model (the commit's classifier). */
 static int scan_zone(void *arg, const struct mxg_zone *z)
 {
     struct scan_ctx *s = arg;
     struct mxg_store *st = s->c->store;
-    const struct mxg_config *cfg = s->c->cfg;
-    json_t *reasons = json_array();
-    const char *cls = "safe";
-    struct rrs mx, a, aaaa;
-    rrs_get(st, z->name, "MX", &mx);
-    rrs_get(st, z->name, "A", &a);
-    rrs_get(st, z->name, "AAAA", &aaaa);
-    bool null_mx = mx.n == 1 && (strcmp(mx.content[0], "0 .") == 0);
-    if (null_mx || (mx.n == 0 && cfg->implicit_mx == MXG_IMPLICIT_NO) ||
-        (mx.n == 0 && a.n == 0 && aaaa.n == 0)) {
-        cls = "no-mail";
-        json_array_append_new(reasons, json_string(null_mx ? "null MX: the domain takes no mail"
-                                                           : "no MX and no implicit mail"));
-    } else {
-        bool apex_target = mx.n == 0; /* implicit MX: the apex is the mail target */
-        bool broken = false;
-        char buf[3 * MXG_NAME_TEXT_MAX + 128];
-        if (mx.n == 0)
-            json_array_append_new(reasons, json_string("no MX: mail goes to the apex address "
-                                                       "(implicit MX)"));
-        for (size_t i = 0; i < mx.n; i++) {
-            const char *p = mx.content[i];
-            while (*p >= '0' && *p <= '9')
-                p++;
-            while (*p == ' ')
-                p++;
-            char target[MXG_NAME_TEXT_MAX], final[MXG_NAME_TEXT_MAX];
-            if (mxg_name_canon(p, target, sizeof(target)) != MXG_OK)
-                continue;
-            chase(st, target, final, sizeof(final));
-            if (strcmp(final, z->name) == 0) {
-                apex_target = true;
-                snprintf(buf, sizeof(buf), "MX %s reaches the apex", mx.content[i]);
-                json_array_append_new(reasons, json_string(buf));
-            }
-            struct rrs ta, taaaa;
-            rrs_get(st, final, "A", &ta);
-            rrs_get(st, final, "AAAA", &taaaa);
-            for (size_t k = 0; k < ta.n + taaaa.n; k++) {
-                const char *addr = k < ta.n ? ta.content[k] : taaaa.content[k - ta.n];
-                if (in_ranges(cfg->proxy_ranges, cfg->n_proxy_ranges, addr)) {
-                    broken = true;
-                    snprintf(buf, sizeof(buf), "mail target %s has %s inside proxy-ranges", final,
-                             addr);
-                    json_array_append_new(reasons, json_string(buf));
-                }
-            }
-        }
-        if (mx.n == 0) {
-            for (size_t k = 0; k < a.n + aaaa.n; k++) {
-                const char *addr = k < a.n ? a.content[k] : aaaa.content[k - a.n];
-                if (in_ranges(cfg->proxy_ranges, cfg->n_proxy_ranges, addr)) {
-                    broken = true;
-                    snprintf(buf, sizeof(buf), "the apex (implicit MX) has %s inside proxy-ranges",
-                             addr);
-                    json_array_append_new(reasons, json_string(buf));
-                }
-            }
-        }
-        if (broken) {
-            cls = "broken";
-            s->broken++;
-        } else if (apex_target && (a.n > 0 || aaaa.n > 0)) {
-            cls = "at-risk";
-            json_array_append_new(reasons, json_string("the apex has addresses and receives mail: "
-                                                       "repointing it to a proxy would move mail"));
-        } else {
-            json_array_append_new(reasons, json_string("mail goes to a dedicated host"));
-        }
+    struct mx_owners own = {0};
+    int rc = mx_owner(&own, &(struct mxg_record){.name = z->name, .type = "MX"});
+    if (rc == MXG_OK)
+        rc = MXG_STORE_CALL(st, list, z->id, mx_owner, &own);
+    struct mxg_scan_result res = {0};
+    if (rc == MXG_OK) {
+        struct mxg_guard_view_ctx vctx = {.st = st, .cfg = s->c->cfg};
+        struct mxg_view view;
+        mxg_guard_view(&vctx, &view);
+        rc =
+            mxg_policy_classify(&view, s->c->cfg, z->name, (const char *const *)own.v, own.n, &res);
     }
-    json_t *o = json_pack("{s:s,s:s,s:o}", "zone", z->name, "class", cls, "reasons", reasons);
+    for (size_t i = 0; i < own.n; i++)
+        free(own.v[i]);
+    free(own.v);
+    if (rc != MXG_OK)
+        return rc;
+    json_t *reasons = json_array();
+    for (size_t i = 0; reasons && i < res.n_reasons; i++)
+        json_array_append_new(reasons, json_string(res.reasons[i]));
+    if (reasons && res.n_reasons == 0)
+        json_array_append_new(
+            reasons, json_string(res.cls == MXG_SCAN_NO_MAIL
+                                     ? "no mail domain: null MX, or no MX and no implicit mail"
+                                     : "every mail address is reached through a dedicated path "
+                                       "or lies outside the served data"));
+    if (res.cls == MXG_SCAN_BROKEN)
+        s->broken++;
+    json_t *o = reasons ? json_pack("{s:s,s:s,s:o}", "zone", z->name, "class",
+                                    mxg_scan_class_name(res.cls), "reasons", reasons)
+                        : NULL;
+    mxg_scan_result_free(&res);
     if (!o || json_array_append_new(s->zones, o) != 0)
         return MXG_ENOMEM;
     return 0;
@@ -409,7 +365,10 @@ static json_t *op_zone_add(struct mxg_control *c, json_t *req)
         return error_reply("invalid-request", "a slave zone needs 'primaries'");
     int rc = mxg_zone_create(c->store, c->cfg, canon, kind, masters, ns, nns, err, sizeof(err));
     if (rc != MXG_OK)
-        return error_reply(rc == MXG_EEXIST ? "exists" : "invalid-request", "%s", err);
+        return error_reply(rc == MXG_EEXIST  ? "exists"
+                           : rc == MXG_EBUSY ? "refused"
+                                             : "invalid-request",
+                           "%s", err);
     zones_changed(c);
     return ok_reply();
 }
@@ -423,7 +382,7 @@ static json_t *op_zone_delete(struct mxg_control *c, json_t *req)
         return e;
     int rc = mxg_zone_remove(c->store, c->cfg, z.name, err, sizeof(err));
     if (rc != MXG_OK)
-        return error_reply("store-error", "%s", err);
+        return error_reply(rc == MXG_EBUSY ? "refused" : "store-error", "%s", err);
     zones_changed(c);
     return ok_reply();
 }
@@ -450,22 +409,18 @@ static json_t *op_zone_list(struct mxg_control *c, json_t *req)
 
 /* ---- audit ---------------------------------------------------------------------------- */
 
-static int audit_json(void *ctx, int64_t seq, const char *record)
+static int audit_json(void *ctx, int64_t seq, const char *record, json_t *obj)
 {
-    json_t *o = NULL;
-    json_error_t jerr;
-    int rc = mxg_json_loadb(record, strlen(record), 0, &o, &jerr);
-    if (rc == MXG_ENOMEM)
-        return MXG_ENOMEM;
-    if (!o)
-        o = json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "error", "unreadable record");
+    (void)record;
+    json_t *o = obj ? json_incref(obj)
+                    : json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "error", "unreadable record");
     return (!o || json_array_append_new(ctx, o) != 0) ? MXG_ENOMEM : 0;
 }
 
 static json_t *audit_query(struct mxg_control *c, struct mxg_audit_filter *f)
 {
     json_t *recs = json_array();
-    int rc = recs ? MXG_STORE_CALL(c->store, audit_list, f, audit_json, recs) : MXG_ENOMEM;
+    int rc = recs ? mxg_audit_list(c->store, f, audit_json, recs) : MXG_ENOMEM;
     if (rc != MXG_OK) {
         json_decref(recs);
         return error_reply("store-error", "%s", mxg_strerror(rc));
@@ -534,6 +489,72 @@ static json_t *op_audit_show(struct mxg_control *c, json_t *req)
     return e ? e : audit_query(c, &f);
 }
 
+/* ---- resolve ---------------------------------------------------------------------------- */
+
+static int cmp_addr_text(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/* The model's answer for a name: what pdns answers for an A or AAAA query, with its path and
+ * whether the path is shared (the guard's own model: PRODUCT.md §3). */
+static json_t *op_resolve(struct mxg_control *c, json_t *req)
+{
+    const char *name = str_arg(req, "name"), *type = str_arg(req, "type");
+    char canon[MXG_NAME_TEXT_MAX];
+    if (!name || mxg_name_canon(name, canon, sizeof(canon)) != MXG_OK)
+        return error_reply("invalid-request", "'name' must be a valid name");
+    int fam = 4;
+    if (type && strcasecmp(type, "AAAA") == 0)
+        fam = 6;
+    else if (type && strcasecmp(type, "A") != 0)
+        return error_reply("invalid-request", "'type' must be A or AAAA");
+    struct mxg_guard_view_ctx vctx = {.st = c->store, .cfg = c->cfg};
+    struct mxg_view view;
+    mxg_guard_view(&vctx, &view);
+    struct mxg_resolve_opts ro = {.dname_processing = c->cfg->dname_processing,
+                                  .expand_alias = c->cfg->expand_alias};
+    struct mxg_resolution r;
+    int rc = mxg_resolve(&view, MXG_BEFORE, canon, fam, &ro, &r);
+    if (rc != MXG_OK)
+        return error_reply("store-error", "%s", mxg_strerror(rc));
+    bool shared = false;
+    char why[3 * MXG_NAME_TEXT_MAX] = "";
+    rc = mxg_policy_path_shared(&view, c->cfg, &r, &shared, why, sizeof(why));
+    json_t *addrs = json_array(), *unknown = json_array(), *path = json_array();
+    /* The addresses as text, sorted as strings (a stable order for scripts). */
+    char(*text)[INET6_ADDRSTRLEN] = r.n_addrs ? calloc(r.n_addrs, sizeof(*text)) : NULL;
+    if (r.n_addrs && !text)
+        rc = MXG_ENOMEM;
+    size_t nt = 0;
+    for (size_t i = 0; text && i < r.n_addrs; i++)
+        if (inet_ntop(fam == 4 ? AF_INET : AF_INET6, r.addrs[i], text[nt], INET6_ADDRSTRLEN))
+            nt++;
+    if (nt > 1)
+        qsort(text, nt, sizeof(*text), cmp_addr_text);
+    for (size_t i = 0; addrs && i < nt; i++)
+        json_array_append_new(addrs, json_string(text[i]));
+    free(text);
+    if (unknown && r.unknown)
+        json_array_append_new(unknown, json_string(r.unknown));
+    for (size_t i = 0; path && i < r.n_steps; i++)
+        json_array_append_new(path, json_pack("{s:s,s:s}", "name", r.steps[i].name, "role",
+                                              mxg_step_role_name(r.steps[i].role)));
+    json_t *out = NULL;
+    if (rc == MXG_OK && addrs && unknown && path)
+        out = json_pack("{s:b,s:s,s:s,s:s,s:O,s:O,s:O,s:b,s:s}", "ok", 1, "name", canon, "type",
+                        fam == 4 ? "A" : "AAAA", "result", mxg_res_kind_name(r.kind), "addresses",
+                        addrs, "unknown", unknown, "path", path, "shared", shared, "shared_reason",
+                        why);
+    else if (rc != MXG_OK)
+        out = error_reply("store-error", "%s", mxg_strerror(rc));
+    json_decref(addrs);
+    json_decref(unknown);
+    json_decref(path);
+    mxg_resolution_free(&r);
+    return out;
+}
+
 static json_t *op_last_decision(struct mxg_control *c, json_t *req)
 {
     struct mxg_audit_filter f;
@@ -589,7 +610,8 @@ static json_t *op_stats(struct mxg_control *c, json_t *req)
     const struct mxg_backend_stats *s = mxg_backend_stats(c->backend);
     int64_t seq = 0;
     char hash[MXG_HASH_HEX];
-    MXG_STORE_CALL(c->store, audit_head, &seq, hash);
+    if (mxg_audit_head(c->store, &seq, hash) != MXG_OK)
+        snprintf(hash, sizeof(hash), "unknown");
     char head[96];
     snprintf(head, sizeof(head), "%" PRId64 ":%s", seq, hash);
     return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "ok", 1, "uptime",
@@ -612,8 +634,10 @@ struct member {
 };
 
 static const struct member M_NONE[] = {{NULL, JSON_NULL}};
+static const struct member M_RESOLVE[] = {
+    {"name", JSON_STRING}, {"type", JSON_STRING}, {NULL, JSON_NULL}};
 static const struct member M_CHECK[] = {
-    {"zone", JSON_STRING}, {"patch", JSON_OBJECT}, {NULL, JSON_NULL}};
+    {"zone", JSON_STRING}, {"patch", JSON_OBJECT}, {"record", JSON_STRING}, {NULL, JSON_NULL}};
 static const struct member M_ZONE_ADD[] = {{"zone", JSON_STRING},
                                            {"kind", JSON_STRING},
                                            {"ns", JSON_ARRAY},
@@ -670,6 +694,7 @@ json_t *mxg_control_call(struct mxg_control *c, json_t *req)
     } OPS[] = {
         {"check", op_check, M_CHECK},
         {"scan", op_scan, M_NONE},
+        {"resolve", op_resolve, M_RESOLVE},
         {"zone.add", op_zone_add, M_ZONE_ADD},
         {"zone.delete", op_zone_delete, M_ZONE},
         {"zone.list", op_zone_list, M_NONE},

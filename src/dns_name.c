@@ -1,4 +1,7 @@
-/* dns_name.c -- DNS names: canonical, db and reversed-label key forms (on top of libknot). */
+/* dns_name.c -- DNS names: canonical, db and reversed-label key forms. Names are read and
+ * written with pdns's own text grammar (DNSName in pdns 4.7), not libknot's, so that a name is
+ * stored byte for byte as pdns's generic-SQL backends store it; libknot does the wire-form
+ * comparisons. */
 #include <string.h>
 
 #include <libknot/libknot.h>
@@ -9,38 +12,13 @@
 /* Wire scratch size: a text name of at most MXG_NAME_TEXT_MAX characters never needs more. */
 #define WIRE_SCRATCH (MXG_NAME_TEXT_MAX + 2)
 
-/* Whether a presentation-form name has a label over 63 octets or more than 255 octets of wire
- * form (escapes decoded). Used only to classify a name libknot refused: too long is MXG_ERANGE,
- * anything else MXG_EINVAL. */
-static bool name_too_long(const char *in)
-{
-    size_t cur = 0, total = 1; /* the root label */
-    bool over = false;
-
-    for (const char *p = in; *p != '\0'; p++) {
-        if (*p == '.') {
-            over = over || cur > MXG_LABEL_MAX;
-            total += cur > 0 ? cur + 1 : 0;
-            cur = 0;
-            continue;
-        }
-        if (*p == '\\' && p[1] != '\0') {
-            if (p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' && p[3] >= '0' &&
-                p[3] <= '9') {
-                p += 3;
-            } else {
-                p++;
-            }
-        }
-        cur++;
-    }
-    over = over || cur > MXG_LABEL_MAX;
-    total += cur > 0 ? cur + 1 : 0;
-    return over || total > MXG_NAME_WIRE_MAX;
-}
-
-/* Presentation form (any case, relative taken as absolute) -> wire form in wire (WIRE_SCRATCH
- * bytes). Sets *wlen to the wire size. */
+/* Presentation form -> wire form in wire (WIRE_SCRATCH bytes), with pdns's grammar
+ * (segmentDNSNameRaw in pdns 4.7): labels separated by '.', "\DDD" (exactly three digits, at most
+ * 255) and "\X" (any other octet X) escapes, every other octet taken as it is -- so the raw
+ * '(' ')' ';' '"' '@' '$' that pdns writes in names are plain label octets. "" and "." are the
+ * root; a trailing dot is optional (relative names are taken as absolute); empty labels are
+ * refused. Sets *wlen to the wire size. Returns 0, MXG_EINVAL or MXG_ERANGE (label over 63,
+ * name over 255 octets, text over MXG_NAME_TEXT_MAX). */
 static int text_to_wire(const char *in, uint8_t *wire, size_t *wlen)
 {
     if (in == NULL) {
@@ -50,44 +28,126 @@ static int text_to_wire(const char *in, uint8_t *wire, size_t *wlen)
     if (len > MXG_NAME_TEXT_MAX) {
         return MXG_ERANGE;
     }
-    if (len == 0) {
+    if (len == 0 || (len == 1 && in[0] == '.')) {
         wire[0] = 0;
         *wlen = 1;
         return MXG_OK;
     }
-    if (knot_dname_from_str(wire, in, WIRE_SCRATCH) == NULL) {
-        return name_too_long(in) ? MXG_ERANGE : MXG_EINVAL;
+    const unsigned char *p = (const unsigned char *)in;
+    size_t w = 0;
+    while (*p != '\0') {
+        if (*p == '.') {
+            return MXG_EINVAL; /* empty label */
+        }
+        size_t lenpos = w++;
+        size_t label = 0;
+        while (*p != '\0' && *p != '.') {
+            unsigned v = *p++;
+            if (v == '\\') {
+                if (*p == '\0') {
+                    return MXG_EINVAL;
+                }
+                if (*p >= '0' && *p <= '9') {
+                    if (!(p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9')) {
+                        return MXG_EINVAL;
+                    }
+                    v = (unsigned)(p[0] - '0') * 100 + (unsigned)(p[1] - '0') * 10 +
+                        (unsigned)(p[2] - '0');
+                    if (v > 255) {
+                        return MXG_EINVAL;
+                    }
+                    p += 3;
+                } else {
+                    v = *p++;
+                }
+            }
+            if (++label > MXG_LABEL_MAX || w + 1 >= MXG_NAME_WIRE_MAX) {
+                return MXG_ERANGE; /* the root label needs the last octet */
+            }
+            wire[w++] = (uint8_t)v;
+        }
+        wire[lenpos] = (uint8_t)label;
+        if (*p == '.') {
+            p++;
+        }
     }
-    /* libknot stops at 255 octets itself; measure anyway, bounded. */
-    size_t pos = 0;
-    while (pos < WIRE_SCRATCH && wire[pos] != 0) {
-        pos += (size_t)wire[pos] + 1;
-    }
-    if (pos >= WIRE_SCRATCH) {
-        return MXG_ERANGE;
-    }
-    *wlen = pos + 1;
-    if (*wlen > MXG_NAME_WIRE_MAX) {
-        return MXG_ERANGE;
-    }
+    wire[w++] = 0;
+    *wlen = w;
     return MXG_OK;
 }
 
-/* Wire form -> presentation form with trailing dot. */
-static int wire_to_text(const uint8_t *wire, char *out, size_t outlen)
+/* One label octet in pdns's form (DNSName::appendEscapedLabel): '.' and '\' escaped with a
+ * backslash, other printable ASCII as it is, everything else as \DDD. Returns the length. */
+static size_t octet_pdns(uint8_t c, char *out)
 {
+    if (c == '.' || c == '\\') {
+        out[0] = '\\';
+        out[1] = (char)c;
+        return 2;
+    }
+    if (c > 0x20 && c < 0x7f) {
+        out[0] = (char)c;
+        return 1;
+    }
+    out[0] = '\\';
+    out[1] = (char)('0' + c / 100);
+    out[2] = (char)('0' + c / 10 % 10);
+    out[3] = (char)('0' + c % 10);
+    return 4;
+}
+
+/* One label octet safe in any master-file token: letters, digits, '-', '_', '*' and '/' as they
+ * are, everything else as \DDD. Returns the length. */
+static size_t octet_zonefile(uint8_t c, char *out)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '*' || c == '/') {
+        out[0] = (char)c;
+        return 1;
+    }
+    out[0] = '\\';
+    out[1] = (char)('0' + c / 100);
+    out[2] = (char)('0' + c / 10 % 10);
+    out[3] = (char)('0' + c % 10);
+    return 4;
+}
+
+/* Wire form (checked: labels <= 63, ends within wirelen) -> presentation form with trailing dot,
+ * in pdns's form or the master-file-safe one. */
+static int wire_to_text(const uint8_t *wire, size_t wirelen, bool zonefile, char *out,
+                        size_t outlen)
+{
+    char text[MXG_NAME_TEXT_MAX + 1];
+    size_t t = 0, pos = 0;
+
     if (out == NULL || outlen == 0) {
         return MXG_ERANGE;
     }
-    char text[MXG_NAME_TEXT_MAX + 1];
-    if (knot_dname_to_str(text, wire, sizeof(text)) == NULL) {
+    if (wire == NULL || wirelen == 0) {
         return MXG_EINVAL;
     }
-    size_t len = strlen(text);
-    if (len >= outlen) {
+    while (wire[pos] != 0) {
+        size_t label = wire[pos];
+        if (label > MXG_LABEL_MAX || pos + 1 + label >= wirelen ||
+            pos + 1 + label >= MXG_NAME_WIRE_MAX) {
+            return MXG_EINVAL;
+        }
+        for (size_t i = 1; i <= label; i++) {
+            /* 255 octets of wire are at most 4 * 250 + 4 characters: never over the scratch. */
+            t += zonefile ? octet_zonefile(wire[pos + i], text + t)
+                          : octet_pdns(wire[pos + i], text + t);
+        }
+        text[t++] = '.';
+        pos += 1 + label;
+    }
+    if (t == 0) {
+        text[t++] = '.';
+    }
+    if (t >= outlen) {
         return MXG_ERANGE;
     }
-    memcpy(out, text, len + 1);
+    memcpy(out, text, t);
+    out[t] = '\0';
     return MXG_OK;
 }
 
@@ -101,7 +161,48 @@ int mxg_name_canon(const char *in, char *out, size_t outlen)
         return rc;
     }
     knot_dname_to_lower(wire);
-    return wire_to_text(wire, out, outlen);
+    return wire_to_text(wire, wlen, false, out, outlen);
+}
+
+int mxg_name_format(const char *in, enum mxg_name_style style, char *out, size_t outlen)
+{
+    uint8_t wire[WIRE_SCRATCH];
+    size_t wlen = 0;
+
+    if (style != MXG_NAME_PDNS && style != MXG_NAME_ZONEFILE) {
+        return MXG_EINVAL;
+    }
+    int rc = text_to_wire(in, wire, &wlen);
+    if (rc != MXG_OK) {
+        return rc;
+    }
+    return wire_to_text(wire, wlen, style == MXG_NAME_ZONEFILE, out, outlen);
+}
+
+int mxg_name_from_wire(const uint8_t *wire, size_t wirelen, char *out, size_t outlen)
+{
+    uint8_t lower[MXG_NAME_WIRE_MAX];
+
+    if (out == NULL || outlen == 0) {
+        return MXG_ERANGE;
+    }
+    if (wire == NULL || wirelen == 0) {
+        return MXG_EINVAL;
+    }
+    size_t n = wirelen < sizeof(lower) ? wirelen : sizeof(lower);
+    memcpy(lower, wire, n);
+    /* Checked by wire_to_text before anything is read past a label. cppcheck 2.10 takes n for
+     * 0 after the memcpy above; it is wirelen capped at the buffer. */
+    // cppcheck-suppress knownConditionTrueFalse
+    for (size_t pos = 0; pos < n && lower[pos] != 0; pos += (size_t)lower[pos] + 1) {
+        // cppcheck-suppress knownConditionTrueFalse
+        for (size_t i = pos + 1; i <= pos + lower[pos] && i < n; i++) {
+            if (lower[i] >= 'A' && lower[i] <= 'Z') {
+                lower[i] = (uint8_t)(lower[i] - 'A' + 'a');
+            }
+        }
+    }
+    return wire_to_text(lower, n, false, out, outlen);
 }
 
 int mxg_name_to_db(const char *canon, char *out, size_t outlen)
@@ -144,7 +245,7 @@ int mxg_name_parent(const char *canon, char *out, size_t outlen)
     if (wire[0] == 0) {
         return MXG_ENOENT;
     }
-    return wire_to_text(wire + wire[0] + 1, out, outlen);
+    return wire_to_text(wire + wire[0] + 1, wlen - wire[0] - 1u, false, out, outlen);
 }
 
 int mxg_name_labels(const char *canon)

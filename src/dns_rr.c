@@ -245,6 +245,42 @@ static size_t utf8_unescape(char *b, size_t n)
     return w;
 }
 
+/* Rewrites one name token of knot's rendering (RFC 1035 escapes, trailing dot) in place into
+ * pdns's form without the trailing dot ("M\(ai\)L.example." -> "M(ai)L.example", the root
+ * stays "."), which is never longer. Returns the new length. */
+static size_t name_to_pdns(char *tok, size_t tlen)
+{
+    if (tlen <= MXG_NAME_TEXT_MAX) {
+        char in[MXG_NAME_TEXT_MAX + 1], out[MXG_NAME_TEXT_MAX + 1];
+        memcpy(in, tok, tlen);
+        in[tlen] = '\0';
+        if (mxg_name_format(in, MXG_NAME_PDNS, out, sizeof(out)) == MXG_OK) {
+            size_t olen = strlen(out);
+            if (olen > 1) {
+                olen--; /* the trailing dot */
+            }
+            if (olen <= tlen) {
+                /* tok is a token inside a longer string: no terminator belongs here.
+                 * NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
+                memcpy(tok, out, olen);
+                return olen;
+            }
+        }
+    }
+    /* Not a name knot would write: only the final dot goes, unless escaped (an odd run of
+     * backslashes before it). */
+    if (tlen > 1 && tok[tlen - 1] == '.') {
+        size_t bs = 0;
+        while (bs + 1 < tlen && tok[tlen - 2 - bs] == '\\') {
+            bs++;
+        }
+        if (bs % 2 == 0) {
+            tlen--;
+        }
+    }
+    return tlen;
+}
+
 static size_t postprocess(uint16_t type, char *b, size_t n)
 {
     const struct rr_fmt *fmt = fmt_of(type);
@@ -288,15 +324,8 @@ static size_t postprocess(uint16_t type, char *b, size_t n)
             if (type == KNOT_RRTYPE_IPSECKEY) {
                 is_name = is_name && gw_is_name;
             }
-            if (is_name && tlen > 1 && b[w - 1] == '.') {
-                /* The final dot is a separator unless escaped (odd run of backslashes). */
-                size_t bs = 0;
-                while (bs + 1 < tlen && b[w - 2 - bs] == '\\') {
-                    bs++;
-                }
-                if (bs % 2 == 0) {
-                    w--;
-                }
+            if (is_name) {
+                w = start + name_to_pdns(b + start, tlen);
             }
             if ((fmt->hex & TOK(tok)) != 0) {
                 for (size_t i = start; i < w; i++) {
@@ -586,6 +615,103 @@ static char *quote_txt(const char *c, size_t len)
     return q;
 }
 
+/* pdns writes a name inside content as DNSName::toString() does, and reads it back as one
+ * blank-delimited token (RecordTextReader::xfrName): '(' ')' ';' '"' '@' '$' '#' stand there as
+ * plain octets ("10 m(ai)l.example.com", "q\"uote.example.com") where a master file would
+ * read a block, a comment, a string or the origin. Rewrites the name fields of content (the
+ * name tokens of rr_fmts; IPSECKEY's gateway when its type is 3) into master-file-safe form for
+ * zscanner and copies everything else, quoted strings included, as it is; a lone "@" (the
+ * origin, "." here) is left to zscanner.
+ * Sets *out to a malloc()ed string, or to NULL when there is nothing to rewrite.
+ * Returns 0, MXG_ENOMEM, or MXG_EINVAL with a reason in err for a name that does not parse. */
+static int names_for_zscanner(uint16_t type, const char *tname, const char *c, size_t len,
+                              char **out, char *err, size_t errlen)
+{
+    const struct rr_fmt *fmt = fmt_of(type);
+
+    *out = NULL;
+    if (fmt == NULL || fmt->names == 0 || (len >= 2 && c[0] == '\\' && c[1] == '#')) {
+        return MXG_OK;
+    }
+    unsigned last = 0;
+    for (unsigned i = 0; i < 32; i++) {
+        if ((fmt->names & TOK(i)) != 0) {
+            last = i;
+        }
+    }
+    /* A name token of n characters takes at most 4 * n + 1 (every octet as \DDD, a dot). */
+    char *o = malloc(4 * len + 8);
+    if (o == NULL) {
+        return MXG_ENOMEM;
+    }
+    char name[MXG_NAME_TEXT_MAX + 1], safe[MXG_NAME_TEXT_MAX + 1];
+    size_t r = 0, w = 0;
+    bool gw_is_name = false;
+    for (unsigned tok = 0; tok <= last && r < len; tok++) {
+        while (r < len && is_blank(c[r])) {
+            o[w++] = c[r++];
+        }
+        size_t start = r;
+        bool is_name = (fmt->names & TOK(tok)) != 0;
+        if (type == KNOT_RRTYPE_IPSECKEY) {
+            is_name = is_name && gw_is_name;
+        }
+        if (is_name) {
+            while (r < len && !is_blank(c[r])) {
+                r++;
+            }
+            size_t tl = r - start;
+            if (tl > 0 && !(tl == 1 && c[start] == '@')) {
+                int rc = MXG_ERANGE;
+                if (tl <= MXG_NAME_TEXT_MAX) {
+                    memcpy(name, c + start, tl);
+                    name[tl] = '\0';
+                    rc = mxg_name_format(name, MXG_NAME_ZONEFILE, safe, sizeof(safe));
+                }
+                if (rc != MXG_OK) {
+                    if (rc == MXG_ERANGE) {
+                        set_err(err, errlen,
+                                "invalid %s content: name with a label over 63 or "
+                                "over 255 octets",
+                                tname);
+                    } else {
+                        set_err(err, errlen, "invalid %s content: invalid name '%.*s'", tname,
+                                (int)(tl < 64 ? tl : 64), c + start);
+                    }
+                    free(o);
+                    return MXG_EINVAL;
+                }
+                size_t sl = strlen(safe);
+                memcpy(o + w, safe, sl);
+                w += sl;
+                continue;
+            }
+        } else {
+            bool q = false;
+            while (r < len && (q || !is_blank(c[r]))) {
+                if (c[r] == '\\' && r + 1 < len) {
+                    r += 2;
+                    continue;
+                }
+                if (c[r] == '"') {
+                    q = !q;
+                }
+                r++;
+            }
+            if (type == KNOT_RRTYPE_IPSECKEY && tok == 1) {
+                gw_is_name = (r - start == 1 && c[start] == '3');
+            }
+        }
+        memcpy(o + w, c + start, r - start);
+        w += r - start;
+    }
+    memcpy(o + w, c + r, len - r);
+    w += len - r;
+    o[w] = '\0';
+    *out = o;
+    return MXG_OK;
+}
+
 int mxg_rr_normalize(const char *type, const char *content, char *out, size_t outlen, char *err,
                      size_t errlen)
 {
@@ -676,7 +802,30 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
         len = strlen(c);
     }
 
-    int rc = check_content(c, err, errlen);
+    /* ALIAS is parsed as CNAME. */
+    uint16_t ptype = num == TYPE_ALIAS ? KNOT_RRTYPE_CNAME : num;
+    /* A control character is refused even escaped, before name fields are rewritten. */
+    for (const unsigned char *p = (const unsigned char *)c; p < (const unsigned char *)c + len;
+         p++) {
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+            set_err(err, errlen, "control character in content");
+            free(quoted);
+            return MXG_EINVAL;
+        }
+    }
+    char *named = NULL;
+    int rc = names_for_zscanner(ptype, tname, c, len, &named, err, errlen);
+    if (rc != MXG_OK) {
+        free(quoted);
+        return rc;
+    }
+    if (named != NULL) {
+        free(quoted);
+        quoted = named;
+        c = named;
+        len = strlen(c);
+    }
+    rc = check_content(c, err, errlen);
     if (rc != MXG_OK) {
         free(quoted);
         return rc;
@@ -687,9 +836,8 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
         return MXG_EINVAL;
     }
 
-    /* "@ 0 IN TYPEnnn <content>\n" with origin "." (relative names become absolute). ALIAS is
-     * parsed as CNAME. TYPEnnn takes both the type's own syntax and the generic \# form. */
-    uint16_t ptype = num == TYPE_ALIAS ? KNOT_RRTYPE_CNAME : num;
+    /* "@ 0 IN TYPEnnn <content>\n" with origin "." (relative names become absolute).
+     * TYPEnnn takes both the type's own syntax and the generic \# form. */
     size_t linecap = 4 * len + 32;
     char *line = malloc(linecap);
     zs_scanner_t *s = malloc(sizeof(*s));

@@ -12,17 +12,43 @@
 
 /* ---- the view ------------------------------------------------------------------------- */
 
+/* The deepest zone served on side that contains name: a zone added by the transaction is not
+ * served BEFORE, a deleted one not AFTER. */
+static int find_zone(struct mxg_guard_view_ctx *v, enum mxg_side side, const char *name,
+                     struct mxg_zone *out)
+{
+    int64_t skip = side == MXG_BEFORE ? v->added_zone_id : v->deleted_zone_id;
+    char cur[MXG_NAME_TEXT_MAX], parent[MXG_NAME_TEXT_MAX];
+    snprintf(cur, sizeof(cur), "%s", name);
+    for (int depth = 0; depth <= 128; depth++) {
+        int rc = MXG_STORE_CALL(v->st, zone_get, cur, out);
+        if (rc == MXG_OK && (skip == 0 || out->id != skip))
+            return MXG_OK;
+        if (rc != MXG_OK && rc != MXG_ENOENT)
+            return rc;
+        if (mxg_name_parent(cur, parent, sizeof(parent)) != MXG_OK)
+            return MXG_ENOENT;
+        memcpy(cur, parent, sizeof(cur));
+    }
+    return MXG_ENOENT;
+}
+
+static bool in_txn(const struct mxg_guard_view_ctx *v, enum mxg_side side, int64_t zone_id)
+{
+    return side == MXG_AFTER && v->txn && zone_id == mxg_txn_zone_id(v->txn);
+}
+
 static int v_rrset(void *ctx, enum mxg_side side, const char *name, const char *type,
                    mxg_record_cb cb, void *cbctx)
 {
     struct mxg_guard_view_ctx *v = ctx;
     struct mxg_zone z;
-    int rc = mxg_store_find_zone(v->st, name, &z);
+    int rc = find_zone(v, side, name, &z);
     if (rc == MXG_ENOENT)
         return MXG_OK;
     if (rc != MXG_OK)
         return rc;
-    if (side == MXG_AFTER && v->txn && z.id == mxg_txn_zone_id(v->txn))
+    if (in_txn(v, side, z.id))
         return mxg_txn_lookup(v->txn, v->st, name, type, cb, cbctx);
     return MXG_STORE_CALL(v->st, lookup, z.id, name, type, cb, cbctx);
 }
@@ -30,7 +56,8 @@ static int v_rrset(void *ctx, enum mxg_side side, const char *name, const char *
 struct ref_ctx {
     struct mxg_guard_view_ctx *v;
     enum mxg_side side;
-    int (*cb)(void *cbctx, const char *owner);
+    mxg_owner_cb cb;
+    mxg_owner_target_cb cb2;
     void *cbctx;
     const char *type;
     /* Touched owners already reported from the store (their stored record survives). */
@@ -38,19 +65,26 @@ struct ref_ctx {
     size_t n_kept, cap_kept;
 };
 
-/* A stored referrer. After the transaction it still refers unless the transaction drops its
- * records of that type (or the whole zone). */
-static int ref_store(void *ctx, int64_t zone_id, const char *owner)
+/* A stored referrer. It counts on a side only where its zone serves its owner there; after the
+ * transaction it still refers unless the transaction drops its records of that type (or the
+ * whole zone). */
+static int ref_keep(struct ref_ctx *r, int64_t zone_id, const char *owner, bool *keep)
 {
-    struct ref_ctx *r = ctx;
     struct mxg_txn *t = r->v->txn;
-    if (r->side == MXG_AFTER && t && zone_id == mxg_txn_zone_id(t)) {
+    struct mxg_zone z;
+    *keep = false;
+    int rc = find_zone(r->v, r->side, owner, &z);
+    if (rc == MXG_ENOENT || (rc == MXG_OK && z.id != zone_id))
+        return MXG_OK;
+    if (rc != MXG_OK)
+        return rc;
+    if (in_txn(r->v, r->side, zone_id)) {
         if (mxg_txn_wipes(t))
-            return 0;
+            return MXG_OK;
         const struct mxg_txn_name *e = mxg_txn_name_get(t, owner);
         if (e) {
             if (mxg_txn_name_drops(e, r->type))
-                return 0;
+                return MXG_OK;
             if (r->n_kept == r->cap_kept) {
                 size_t ncap = r->cap_kept ? r->cap_kept * 2 : 8;
                 /* An array of pointers: clang-tidy 14 takes sizeof(struct pointer) for a mistake.
@@ -64,51 +98,135 @@ static int ref_store(void *ctx, int64_t zone_id, const char *owner)
             r->kept[r->n_kept++] = e;
         }
     }
+    *keep = true;
+    return MXG_OK;
+}
+
+static int ref_store(void *ctx, int64_t zone_id, const char *owner)
+{
+    struct ref_ctx *r = ctx;
+    bool keep = false;
+    int rc = ref_keep(r, zone_id, owner, &keep);
+    if (rc != MXG_OK || !keep)
+        return rc;
     return r->cb(r->cbctx, owner);
 }
 
-/* An owner the transaction adds a referring record to, unless already reported from the store. */
+static int ref_store2(void *ctx, int64_t zone_id, const char *owner, const char *target)
+{
+    struct ref_ctx *r = ctx;
+    bool keep = false;
+    int rc = ref_keep(r, zone_id, owner, &keep);
+    if (rc != MXG_OK || !keep)
+        return rc;
+    return r->cb2(r->cbctx, owner, target);
+}
+
+static bool ref_reported(const struct ref_ctx *r, const struct mxg_txn_name *e)
+{
+    for (size_t k = 0; k < r->n_kept; k++)
+        if (r->kept[k] == e)
+            return true;
+    return false;
+}
+
+/* An owner the transaction adds a referring record to, unless already reported from the store
+ * (and only where the transaction's zone serves it). */
 static int ref_added(void *ctx, const struct mxg_txn_name *e)
 {
     struct ref_ctx *r = ctx;
-    for (size_t k = 0; k < r->n_kept; k++)
-        if (r->kept[k] == e)
-            return 0;
+    struct mxg_zone z;
+    if (ref_reported(r, e) || find_zone(r->v, MXG_AFTER, e->name, &z) != MXG_OK ||
+        z.id != mxg_txn_zone_id(r->v->txn))
+        return 0;
     return r->cb(r->cbctx, e->name);
 }
 
-/* Owners that refer to target after the transaction: the stored referrers it keeps, plus the
- * owners it adds such a record to (through the transaction's index: the policy asks this for
- * every changed name, so no walk over the transaction and no store access per name). */
+static int ref_added2(void *ctx, const struct mxg_txn_name *e, const char *target)
+{
+    struct ref_ctx *r = ctx;
+    struct mxg_zone z;
+    if (ref_reported(r, e) || find_zone(r->v, MXG_AFTER, e->name, &z) != MXG_OK ||
+        z.id != mxg_txn_zone_id(r->v->txn))
+        return 0;
+    return r->cb2(r->cbctx, e->name, target);
+}
+
+/* Owners that refer to target: the stored referrers (after the transaction: those it keeps),
+ * plus the owners it adds such a record to (through the transaction's index: the policy asks
+ * this for every changed name, so no walk over the transaction and no store access per name). */
 static int v_referrers(void *ctx, enum mxg_side side, const char *type, const char *target,
-                       int (*cb)(void *cbctx, const char *owner), void *cbctx)
+                       mxg_owner_cb cb, void *cbctx)
 {
     struct mxg_guard_view_ctx *v = ctx;
     struct ref_ctx r = {.v = v, .side = side, .cb = cb, .cbctx = cbctx, .type = type};
     int rc = MXG_STORE_CALL(v->st, referrers, type, target, ref_store, &r);
-    if (rc != MXG_OK || side != MXG_AFTER || !v->txn) {
-        free(r.kept);
-        return rc;
-    }
-    rc = mxg_txn_referrers(v->txn, type, target, ref_added, &r);
+    if (rc == MXG_OK && side == MXG_AFTER && v->txn &&
+        (v->deleted_zone_id == 0 || v->deleted_zone_id != mxg_txn_zone_id(v->txn)))
+        rc = mxg_txn_referrers(v->txn, type, target, ref_added, &r);
     free(r.kept);
     return rc;
 }
 
-static int v_zone_of(void *ctx, const char *name, char *apex, size_t apexlen)
+static int v_referrers_below(void *ctx, enum mxg_side side, const char *type, const char *root,
+                             mxg_owner_target_cb cb, void *cbctx)
+{
+    struct mxg_guard_view_ctx *v = ctx;
+    struct ref_ctx r = {.v = v, .side = side, .cb2 = cb, .cbctx = cbctx, .type = type};
+    int rc = MXG_STORE_CALL(v->st, referrers_below, type, root, ref_store2, &r);
+    if (rc == MXG_OK && side == MXG_AFTER && v->txn &&
+        (v->deleted_zone_id == 0 || v->deleted_zone_id != mxg_txn_zone_id(v->txn)))
+        rc = mxg_txn_referrers_below(v->txn, type, root, ref_added2, &r);
+    free(r.kept);
+    return rc;
+}
+
+static int v_zone_of(void *ctx, enum mxg_side side, const char *name, char *apex, size_t apexlen)
 {
     struct mxg_guard_view_ctx *v = ctx;
     struct mxg_zone z;
-    int rc = mxg_store_find_zone(v->st, name, &z);
+    int rc = find_zone(v, side, name, &z);
     if (rc == MXG_OK)
         snprintf(apex, apexlen, "%s", z.name);
     return rc;
 }
 
+static int v_has_below(void *ctx, enum mxg_side side, const char *name, bool *out)
+{
+    struct mxg_guard_view_ctx *v = ctx;
+    struct mxg_zone z;
+    *out = false;
+    int rc = find_zone(v, side, name, &z);
+    if (rc == MXG_ENOENT)
+        return MXG_OK;
+    if (rc != MXG_OK)
+        return rc;
+    if (in_txn(v, side, z.id))
+        return mxg_txn_has_below(v->txn, v->st, name, out);
+    return MXG_STORE_CALL(v->st, has_below, z.id, name, out);
+}
+
+static int v_zone_info(void *ctx, const char *apex, enum mxg_mode *mode, bool *slave)
+{
+    struct mxg_guard_view_ctx *v = ctx;
+    struct mxg_zone z;
+    if (!v->cfg)
+        return MXG_ENOENT;
+    int rc = MXG_STORE_CALL(v->st, zone_get, apex, &z);
+    if (rc != MXG_OK)
+        return rc;
+    *mode = mxg_guard_effective_mode(v->st, v->cfg, z.id);
+    *slave = z.kind == MXG_KIND_SLAVE;
+    return MXG_OK;
+}
+
 static const struct mxg_view_ops VIEW_OPS = {
     .rrset = v_rrset,
     .referrers = v_referrers,
+    .referrers_below = v_referrers_below,
     .zone_of = v_zone_of,
+    .has_below = v_has_below,
+    .zone_info = v_zone_info,
 };
 
 void mxg_guard_view(struct mxg_guard_view_ctx *ctx, struct mxg_view *view)
@@ -380,7 +498,7 @@ static json_t *meta_json(struct mxg_txn *t)
 }
 
 static int judge(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *t,
-                 bool guarded, struct mxg_guard_result *res)
+                 bool guarded, enum mxg_zone_event ev, struct mxg_guard_result *res)
 {
     struct mxg_zone z;
     int rc = MXG_STORE_CALL(st, zone_get_by_id, mxg_txn_zone_id(t), &z);
@@ -392,15 +510,28 @@ static int judge(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_
     rc = touched_names(st, t, &ns);
     for (size_t i = 0; rc == MXG_OK && i < ns.n; i++)
         rc = name_changes(st, t, ns.v[i], res);
-    if (rc == MXG_OK && guarded && res->n_changes > 0) {
-        struct mxg_guard_view_ctx vctx = {.st = st, .txn = t};
+    if (rc == MXG_OK && guarded && (res->n_changes > 0 || ev != MXG_ZONE_SAME)) {
+        struct mxg_guard_view_ctx vctx = {.st = st, .txn = t, .cfg = cfg};
         struct mxg_view view;
         mxg_guard_view(&vctx, &view);
+        const char *roots[1] = {z.name};
         struct mxg_policy_input in = {.zone = z.name,
                                       .names = (const char *const *)ns.v,
                                       .n_names = ns.n,
                                       .mode = res->mode,
                                       .slave = z.kind == MXG_KIND_SLAVE};
+        if (ev != MXG_ZONE_SAME) {
+            /* The zone's whole subtree changes hands: judged through its root, not name by
+             * name; a move found there cannot be fixed inside this transaction. */
+            if (ev == MXG_ZONE_ADDED)
+                vctx.added_zone_id = z.id;
+            else
+                vctx.deleted_zone_id = z.id;
+            in.n_names = 0;
+            in.roots = roots;
+            in.n_roots = 1;
+            in.no_fix = true;
+        }
         rc = mxg_policy_evaluate(&view, &in, cfg, &res->decision);
         res->judged = rc == MXG_OK;
     }
@@ -456,10 +587,76 @@ static int append_audit(struct mxg_store *st, struct mxg_txn *t, const struct mx
     return rc;
 }
 
+/* A copy of s cut to at most max bytes, at a UTF-8 character boundary. */
+static char *dup_cut(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--;
+    }
+    return strndup(s, n);
+}
+
+/* The decision on a poisoned transaction (PRODUCT.md §5): reject, with the one finding
+ * invalid-record (always blocking) naming the refused write -- its owner (else the zone), its
+ * content (else the reason) -- and the refusal's text as the reason. */
+static int poisoned_decision(const struct mxg_txn *t, struct mxg_decision *d)
+{
+    const char *reason = mxg_txn_poisoned(t), *name = mxg_txn_poison_name(t),
+               *content = mxg_txn_poison_content(t);
+    memset(d, 0, sizeof(*d));
+    d->verdict = MXG_VERDICT_REJECT;
+    struct mxg_finding *f = calloc(1, sizeof(*f));
+    char **nv = calloc(1, sizeof(*nv));
+    if (f && nv) {
+        f->rule = "invalid-record";
+        f->severity = MXG_SEV_BLOCK;
+        f->family = "";
+        f->name = dup_cut(name && *name ? name : mxg_txn_zone(t), MXG_NAME_TEXT_MAX);
+        nv[0] = dup_cut(content ? content : reason, 1024);
+        f->new_values = nv;
+        f->n_new = 1;
+        f->reason = dup_cut(reason, 1024);
+        d->findings = f;
+        d->n_findings = 1;
+        if (f->name && nv[0] && f->reason)
+            return MXG_OK;
+        mxg_decision_free(d);
+        return MXG_ENOMEM;
+    }
+    free(f);
+    free(nv);
+    return MXG_ENOMEM;
+}
+
+/* A poisoned transaction is refused without running the policy: its changes as far as they
+ * were buffered, and the invalid-record decision (the caller's store transaction is only
+ * read). */
+static int judge_poisoned(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *t,
+                          struct mxg_guard_result *res)
+{
+    res->mode = mxg_guard_effective_mode(st, cfg, mxg_txn_zone_id(t));
+    res->audit_syslog = cfg->audit_syslog;
+    struct names ns = {0};
+    int rc = touched_names(st, t, &ns);
+    for (size_t i = 0; rc == MXG_OK && i < ns.n; i++)
+        rc = name_changes(st, t, ns.v[i], res);
+    names_free(&ns);
+    if (rc == MXG_OK && (rc = poisoned_decision(t, &res->decision)) == MXG_OK) {
+        res->judged = true;
+        res->refused = true;
+    }
+    return rc;
+}
+
 int mxg_guard_judge_apply(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *txn,
                           const struct mxg_guard_opts *opts, struct mxg_guard_result *res)
 {
-    int rc = judge(st, cfg, txn, opts->guarded, res);
+    if (mxg_txn_poisoned(txn))
+        return judge_poisoned(st, cfg, txn, res);
+    int rc = judge(st, cfg, txn, opts->guarded, opts->zone_event, res);
     if (rc != MXG_OK)
         return rc;
     if (res->judged && res->decision.verdict == MXG_VERDICT_REJECT) {
@@ -514,7 +711,7 @@ int mxg_guard_commit(struct mxg_store *st, const struct mxg_config *cfg, struct 
 int mxg_guard_check(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *txn,
                     struct mxg_guard_result *res)
 {
-    int rc = judge(st, cfg, txn, true, res);
+    int rc = judge(st, cfg, txn, true, MXG_ZONE_SAME, res);
     if (rc != MXG_OK || !res->judged || res->decision.verdict != MXG_VERDICT_REJECT ||
         res->mode == MXG_MODE_FIX)
         return rc;
@@ -523,7 +720,7 @@ int mxg_guard_check(struct mxg_store *st, const struct mxg_config *cfg, struct m
     struct mxg_guard_result alt = {0};
     fixcfg.mode = MXG_MODE_FIX;
     fixcfg.zone_mode_override = MXG_OVERRIDE_NONE;
-    rc = judge(st, &fixcfg, txn, true, &alt);
+    rc = judge(st, &fixcfg, txn, true, MXG_ZONE_SAME, &alt);
     if (rc == MXG_OK && alt.judged && alt.decision.verdict == MXG_VERDICT_FIX) {
         res->decision.fix = alt.decision.fix;
         res->decision.n_fix = alt.decision.n_fix;

@@ -1,13 +1,15 @@
 /* policy.c -- the rule of PRODUCT.md §3-§4: affected mail domains, findings, verdict, the fix.
  *
- * The evaluation walks outward from the touched names only: CNAME/ALIAS referrers (both sides,
- * up to MXG_POLICY_CHAIN_MAX links) give the names whose addresses may change, MX referrers of
- * those give the mail domains. Each such domain is judged per family on its BEFORE and AFTER
- * state. In fix mode the repair is computed, then checked by judging again on an overlay view
- * (AFTER with the fix applied).
+ * The evaluation walks outward from the touched names only: the names whose answers they can
+ * change (CNAME/ALIAS/DNAME referrers, transitively; names answered through a wildcard,
+ * delegation or DNAME at or above a touched name, found through the view's subtree lookups),
+ * then the mail domains whose MX reaches those names. Each domain's addresses are resolved as
+ * pdns answers them (resolve.h) on both sides, each with its path, and judged by the rule. In
+ * fix mode the repair is computed, then checked by judging again on an overlay view (AFTER with
+ * the fix applied).
  *
- * View requirement beyond policy.h: rrset() with type NULL returns the records of every type at
- * the name (used to see whether a candidate mail host name is free). */
+ * View requirement beyond view.h: rrset() with type NULL returns the records of every type at
+ * the name. */
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,14 +20,20 @@
 #include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/policy.h"
+#include "mxg/resolve.h"
 
 #define NAMEBUF MXG_NAME_TEXT_MAX
+/* Names whose answers one transaction may change, followed outward (a bound on the walk). */
+#define AFFECTED_MAX 200000
+/* Referrer levels searched to learn whether an owner lies on some mail path. */
+#define MAILPATH_DEPTH MXG_RESOLVE_RETARGETS_MAX
 
 static const char *const FAM_TYPE[2] = {"A", "AAAA"};
 static const int FAM_NUM[2] = {4, 6};
 
 static const char RULE_MOVED[] = "mail-moved";
 static const char RULE_IMPLICIT[] = "implicit-mail-moved";
+static const char RULE_HOST_CHANGED[] = "mail-host-changed";
 static const char RULE_MX_CNAME[] = "mx-cname";
 static const char RULE_MX_NOADDR[] = "mx-no-address";
 static const char RULE_MX_LITERAL[] = "mx-ip-literal";
@@ -237,387 +245,9 @@ static int fetch(const struct mxg_view *v, enum mxg_side side, const char *name,
     return rc;
 }
 
-/* ---- addresses -------------------------------------------------------------------------- */
-
-struct addr {
-    int fam; /* 4, 6, or 0 for an unknown address (ALIAS, LUA) */
-    uint8_t b[16];
-    char *label;   /* fam 0: "ALIAS cdn.example.net." */
-    bool in_proxy; /* fam 0: the ALIAS target resolves inside proxy-ranges */
-};
-
-struct aset {
-    struct addr *v;
-    size_t n, cap;
-};
-
-static bool addr_eq(const struct addr *a, const struct addr *b)
+static int cmp_strp(const void *a, const void *b)
 {
-    if (a->fam != b->fam)
-        return false;
-    if (a->fam == 0)
-        return a->in_proxy == b->in_proxy && strcmp(a->label, b->label) == 0;
-    return memcmp(a->b, b->b, a->fam == 4 ? 4 : 16) == 0;
-}
-
-static bool aset_has(const struct aset *s, const struct addr *a)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (addr_eq(&s->v[i], a))
-            return true;
-    return false;
-}
-
-static int aset_add(struct aset *s, const struct addr *a)
-{
-    if (aset_has(s, a))
-        return MXG_OK;
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 4;
-        struct addr *nv = realloc(s->v, ncap * sizeof(*nv));
-        if (!nv)
-            return MXG_ENOMEM;
-        s->v = nv;
-        s->cap = ncap;
-    }
-    s->v[s->n] = *a;
-    if (a->label && !(s->v[s->n].label = strdup(a->label)))
-        return MXG_ENOMEM;
-    s->n++;
-    return MXG_OK;
-}
-
-static int aset_union(struct aset *s, const struct aset *o)
-{
-    int rc = MXG_OK;
-    for (size_t i = 0; rc == MXG_OK && i < o->n; i++)
-        rc = aset_add(s, &o->v[i]);
-    return rc;
-}
-
-static bool aset_eq(const struct aset *a, const struct aset *b)
-{
-    if (a->n != b->n)
-        return false;
-    for (size_t i = 0; i < a->n; i++)
-        if (!aset_has(b, &a->v[i]))
-            return false;
-    return true;
-}
-
-static bool aset_has_unknown(const struct aset *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (s->v[i].fam == 0)
-            return true;
-    return false;
-}
-
-static void aset_free(struct aset *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i].label);
-    free(s->v);
-    memset(s, 0, sizeof(*s));
-}
-
-static bool addr_parse(int f, const char *content, struct addr *out)
-{
-    memset(out, 0, sizeof(*out));
-    out->fam = FAM_NUM[f];
-    return inet_pton(f == 0 ? AF_INET : AF_INET6, content, out->b) == 1;
-}
-
-static void addr_str(const struct addr *a, char *buf, size_t len)
-{
-    if (a->fam == 0)
-        snprintf(buf, len, "%s%s", a->label, a->in_proxy ? " (in proxy-ranges)" : "");
-    else if (!inet_ntop(a->fam == 4 ? AF_INET : AF_INET6, a->b, buf, (socklen_t)len))
-        snprintf(buf, len, "?");
-}
-
-static int addr_cmp(const void *pa, const void *pb)
-{
-    const struct addr *a = pa, *b = pb;
-    if (a->fam != b->fam)
-        return a->fam < b->fam ? -1 : 1;
-    if (a->fam == 0)
-        return a->in_proxy != b->in_proxy ? (a->in_proxy ? 1 : -1) : strcmp(a->label, b->label);
-    return memcmp(a->b, b->b, a->fam == 4 ? 4 : 16);
-}
-
-static bool in_ranges(const struct mxg_cidr *r, size_t n, const struct addr *a)
-{
-    for (size_t i = 0; i < n; i++)
-        if (mxg_cidr_contains(&r[i], a->fam, a->b))
-            return true;
-    return false;
-}
-
-/* Address sets of A/AAAA record lists, compared as parsed addresses. */
-static int rrs_aset(int f, const struct rrs *l, struct aset *out)
-{
-    int rc = MXG_OK;
-    for (size_t i = 0; rc == MXG_OK && i < l->n; i++) {
-        struct addr a;
-        if (addr_parse(f, l->v[i].content, &a))
-            rc = aset_add(out, &a);
-    }
-    return rc;
-}
-
-/* ---- evaluation context ------------------------------------------------------------------ */
-
-struct pctx {
-    const struct mxg_view *view;
-    const struct mxg_policy_input *in;
-    const struct mxg_config *cfg;
-    struct mxg_decision *out;
-};
-
-static int zone_of(struct pctx *c, const char *name, char *apex, size_t len)
-{
-    return c->view->ops->zone_of(c->view->ctx, name, apex, len);
-}
-
-/* Follows the CNAME chain from name. *end: the name holding the addresses (NULL when the chain
- * leaves the served zones, loops or is too long); *external: it left the served zones. */
-static int resolve(struct pctx *c, enum mxg_side side, const char *name, char **end, bool *external,
-                   bool *first_cname)
-{
-    char cur[NAMEBUF], apex[NAMEBUF], next[NAMEBUF];
-    *end = NULL;
-    *external = false;
-    if (first_cname)
-        *first_cname = false;
-    snprintf(cur, sizeof(cur), "%s", name);
-    for (int links = 0;; links++) {
-        int rc = zone_of(c, cur, apex, sizeof(apex));
-        if (rc == MXG_ENOENT) {
-            *external = true;
-            return MXG_OK;
-        }
-        if (rc != MXG_OK)
-            return rc;
-        struct rrs cn;
-        if ((rc = fetch(c->view, side, cur, "CNAME", &cn)) != MXG_OK)
-            return rc;
-        if (cn.n == 0) {
-            rrs_free(&cn);
-            *end = strdup(cur);
-            return *end ? MXG_OK : MXG_ENOMEM;
-        }
-        if (links == 0 && first_cname)
-            *first_cname = true;
-        rc = mxg_name_canon(cn.v[0].content, next, sizeof(next));
-        rrs_free(&cn);
-        if (rc != MXG_OK || links >= MXG_POLICY_CHAIN_MAX)
-            return MXG_OK; /* broken or too long: no address */
-        memcpy(cur, next, strlen(next) + 1);
-    }
-}
-
-/* True when the ALIAS target resolves (CNAME chain, family f) to an address in proxy-ranges. */
-static int alias_in_proxy(struct pctx *c, enum mxg_side side, const char *target, int f, bool *out)
-{
-    char *end;
-    bool ext;
-    *out = false;
-    int rc = resolve(c, side, target, &end, &ext, NULL);
-    if (rc != MXG_OK || !end)
-        return rc;
-    struct rrs l;
-    rc = fetch(c->view, side, end, FAM_TYPE[f], &l);
-    free(end);
-    for (size_t i = 0; rc == MXG_OK && i < l.n && !*out; i++) {
-        struct addr a;
-        if (addr_parse(f, l.v[i].content, &a) &&
-            in_ranges(c->cfg->proxy_ranges, c->cfg->n_proxy_ranges, &a))
-            *out = true;
-    }
-    if (rc == MXG_OK)
-        rrs_free(&l);
-    return rc;
-}
-
-/* The addresses at a chain end: A/AAAA (also kept as records in raw), ALIAS and LUA as
- * unknown addresses. */
-static int end_addrs(struct pctx *c, enum mxg_side side, const char *end, struct aset s[2],
-                     struct rrs raw[2])
-{
-    int rc = MXG_OK;
-    for (int f = 0; f < 2 && rc == MXG_OK; f++) {
-        rc = fetch(c->view, side, end, FAM_TYPE[f], &raw[f]);
-        if (rc == MXG_OK)
-            rc = rrs_aset(f, &raw[f], &s[f]);
-    }
-    struct rrs al = {0}, lua = {0};
-    if (rc == MXG_OK)
-        rc = fetch(c->view, side, end, "ALIAS", &al);
-    for (size_t i = 0; rc == MXG_OK && i < al.n; i++) {
-        char t[NAMEBUF], label[NAMEBUF + 8];
-        if (mxg_name_canon(al.v[i].content, t, sizeof(t)) != MXG_OK)
-            snprintf(t, sizeof(t), "%s", al.v[i].content);
-        snprintf(label, sizeof(label), "ALIAS %s", t);
-        for (int f = 0; f < 2 && rc == MXG_OK; f++) {
-            struct addr a = {.fam = 0, .label = label};
-            if (c->cfg->classify == MXG_CLASSIFY_PROXY)
-                rc = alias_in_proxy(c, side, t, f, &a.in_proxy);
-            if (rc == MXG_OK)
-                rc = aset_add(&s[f], &a);
-        }
-    }
-    rrs_free(&al);
-    if (rc == MXG_OK)
-        rc = fetch(c->view, side, end, "LUA", &lua);
-    for (size_t i = 0; rc == MXG_OK && i < lua.n; i++) {
-        const char *p = lua.v[i].content;
-        size_t k = strcspn(p, " \t");
-        for (int f = 0; f < 2 && rc == MXG_OK; f++) {
-            if (k != strlen(FAM_TYPE[f]) || strncasecmp(p, FAM_TYPE[f], k) != 0)
-                continue;
-            char label[NAMEBUF + 8];
-            snprintf(label, sizeof(label), "LUA %s", end);
-            struct addr a = {.fam = 0, .label = label};
-            rc = aset_add(&s[f], &a);
-        }
-    }
-    rrs_free(&lua);
-    return rc;
-}
-
-/* One mail target: the name an MX points to (or the apex for an implicit MX). */
-struct target {
-    char *name;
-    char *end;     /* chain end holding the addresses, or NULL */
-    bool external; /* outside the served zones: not judged */
-    bool cname;    /* the target itself is a CNAME */
-    struct aset s[2];
-    struct rrs raw[2]; /* A/AAAA records at end */
-};
-
-static void target_free(struct target *t)
-{
-    free(t->name);
-    free(t->end);
-    for (int f = 0; f < 2; f++) {
-        aset_free(&t->s[f]);
-        rrs_free(&t->raw[f]);
-    }
-    memset(t, 0, sizeof(*t));
-}
-
-static int target_compute(struct pctx *c, enum mxg_side side, const char *name, struct target *t)
-{
-    memset(t, 0, sizeof(*t));
-    if (!(t->name = strdup(name)))
-        return MXG_ENOMEM;
-    int rc = resolve(c, side, name, &t->end, &t->external, &t->cname);
-    if (rc == MXG_OK && t->end)
-        rc = end_addrs(c, side, t->end, t->s, t->raw);
-    if (rc != MXG_OK)
-        target_free(t);
-    return rc;
-}
-
-/* A mail domain candidate on one side. */
-struct dside {
-    bool has_mx, explicit_mx, implicit, mail, null_mixed, ext;
-    struct rrs mx;
-    struct target *t;
-    size_t nt;
-    struct aset s[2];
-};
-
-static void dside_free(struct dside *d)
-{
-    rrs_free(&d->mx);
-    for (size_t i = 0; i < d->nt; i++)
-        target_free(&d->t[i]);
-    free(d->t);
-    for (int f = 0; f < 2; f++)
-        aset_free(&d->s[f]);
-    memset(d, 0, sizeof(*d));
-}
-
-static int dside_add_target(struct pctx *c, enum mxg_side side, struct dside *d, const char *name)
-{
-    for (size_t i = 0; i < d->nt; i++)
-        if (strcmp(d->t[i].name, name) == 0)
-            return MXG_OK;
-    struct target *nt = realloc(d->t, (d->nt + 1) * sizeof(*nt));
-    if (!nt)
-        return MXG_ENOMEM;
-    d->t = nt;
-    int rc = target_compute(c, side, name, &d->t[d->nt]);
-    if (rc != MXG_OK)
-        return rc;
-    d->nt++;
-    return MXG_OK;
-}
-
-static int dside_compute(struct pctx *c, enum mxg_side side, const char *dom, bool is_apex,
-                         struct dside *d)
-{
-    memset(d, 0, sizeof(*d));
-    int rc = fetch(c->view, side, dom, "MX", &d->mx);
-    if (rc != MXG_OK)
-        return rc;
-    size_t nnull = 0;
-    for (size_t i = 0; i < d->mx.n; i++) {
-        const char *t = mx_target(d->mx.v[i].content, NULL);
-        if (t && strcmp(t, ".") == 0)
-            nnull++;
-    }
-    d->has_mx = d->mx.n > 0;
-    d->explicit_mx = d->has_mx && !(d->mx.n == 1 && nnull == 1);
-    d->null_mixed = nnull > 0 && d->mx.n > nnull;
-    if (d->explicit_mx) {
-        for (size_t i = 0; rc == MXG_OK && i < d->mx.n; i++) {
-            char t[NAMEBUF];
-            const char *text = mx_target(d->mx.v[i].content, NULL);
-            if (!text || mxg_name_canon(text, t, sizeof(t)) != MXG_OK || strcmp(t, ".") == 0)
-                continue;
-            rc = dside_add_target(c, side, d, t);
-        }
-    } else if (!d->has_mx && is_apex && c->cfg->implicit_mx != MXG_IMPLICIT_NO) {
-        rc = dside_add_target(c, side, d, dom);
-        if (rc == MXG_OK)
-            d->implicit = d->t[0].s[0].n > 0 || d->t[0].s[1].n > 0;
-    }
-    d->mail = d->explicit_mx || d->implicit;
-    for (size_t i = 0; rc == MXG_OK && d->mail && i < d->nt; i++) {
-        d->ext |= d->t[i].external;
-        for (int f = 0; f < 2 && rc == MXG_OK; f++)
-            rc = aset_union(&d->s[f], &d->t[i].s[f]);
-    }
-    if (rc != MXG_OK)
-        dside_free(d);
-    return rc;
-}
-
-static const struct target *dside_target(const struct dside *d, const char *name)
-{
-    for (size_t i = 0; i < d->nt; i++)
-        if (strcmp(d->t[i].name, name) == 0)
-            return &d->t[i];
-    return NULL;
-}
-
-struct dom {
-    char *name;
-    char *apex; /* apex of the zone holding the domain */
-    struct dside sd[2];
-    bool block; /* a blocking mail-moved / implicit-mail-moved finding */
-};
-
-static void dom_free(struct dom *d)
-{
-    free(d->name);
-    free(d->apex);
-    dside_free(&d->sd[0]);
-    dside_free(&d->sd[1]);
-    memset(d, 0, sizeof(*d));
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* ---- findings --------------------------------------------------------------------------- */
@@ -644,25 +274,6 @@ static int strv_push(char ***v, size_t *n, const char *s)
         return MXG_ENOMEM;
     (*n)++;
     return MXG_OK;
-}
-
-static int strv_aset(char ***v, size_t *n, const struct aset *s)
-{
-    if (s->n == 0)
-        return MXG_OK;
-    struct addr *sorted = malloc(s->n * sizeof(*sorted));
-    if (!sorted)
-        return MXG_ENOMEM;
-    memcpy(sorted, s->v, s->n * sizeof(*sorted));
-    qsort(sorted, s->n, sizeof(*sorted), addr_cmp);
-    int rc = MXG_OK;
-    for (size_t i = 0; rc == MXG_OK && i < s->n; i++) {
-        char buf[NAMEBUF + 16];
-        addr_str(&sorted[i], buf, sizeof(buf));
-        rc = strv_push(v, n, buf);
-    }
-    free(sorted);
-    return rc;
 }
 
 /* Appends a finding; *fp points at it until the next append. */
@@ -705,65 +316,626 @@ __attribute__((format(printf, 2, 3))) static int finding_reason(struct mxg_findi
     return MXG_OK;
 }
 
-/* ---- the rules -------------------------------------------------------------------------- */
+/* ---- addresses -------------------------------------------------------------------------- */
 
-static int judge_moves(struct pctx *c, struct dom *d)
+/* One address of a mail domain in one family: a value (or an unknown identity) and the
+ * resolution that gave it (its path). */
+struct maddr {
+    bool unknown;
+    uint8_t b[16];
+    const char *id;                   /* unknown: identity (borrowed from res) */
+    const struct mxg_resolution *res; /* borrowed from the target */
+    const char *target;               /* the mail target (borrowed) */
+};
+
+struct alist {
+    struct maddr *v;
+    size_t n, cap;
+};
+
+static int alist_push(struct alist *l, const struct maddr *a)
 {
-    const struct dside *b = &d->sd[MXG_BEFORE], *a = &d->sd[MXG_AFTER];
-    if (!b->mail || !a->mail)
-        return MXG_OK;
-    const char *rule = b->implicit && a->implicit ? RULE_IMPLICIT : RULE_MOVED;
-    enum mxg_severity sev = mxg_policy_severity(c->cfg, rule);
-    if (sev == MXG_SEV_OFF)
-        return MXG_OK;
-    const struct mxg_config *cfg = c->cfg;
-    for (int f = 0; f < 2; f++) {
-        if (aset_eq(&b->s[f], &a->s[f]))
-            continue;
-        char why[NAMEBUF + 128] = "";
-        if (a->s[f].n == 0 && b->s[f].n > 0 && !a->ext) {
-            snprintf(why, sizeof(why), "its mail targets lose their %s addresses", FAM_TYPE[f]);
-        } else {
-            for (size_t i = 0; i < a->s[f].n && !why[0]; i++) {
-                const struct addr *x = &a->s[f].v[i];
-                if (aset_has(&b->s[f], x))
-                    continue;
-                char buf[NAMEBUF + 16];
-                addr_str(x, buf, sizeof(buf));
-                if (cfg->classify == MXG_CLASSIFY_STRICT) {
-                    if (x->fam == 0)
-                        snprintf(why, sizeof(why),
-                                 "%s makes the address unknown (counted outside mail-ranges)", buf);
-                    else if (!in_ranges(cfg->mail_ranges, cfg->n_mail_ranges, x))
-                        snprintf(why, sizeof(why), "%s lies outside mail-ranges", buf);
-                } else if (x->fam == 0 ? x->in_proxy
-                                       : in_ranges(cfg->proxy_ranges, cfg->n_proxy_ranges, x)) {
-                    snprintf(why, sizeof(why), "%s lies inside proxy-ranges", buf);
-                }
-            }
-        }
-        if (!why[0])
-            continue;
-        struct mxg_finding *fd;
-        int rc = finding_new(c->out, rule, sev, d->name, FAM_TYPE[f], &fd);
-        if (rc == MXG_OK)
-            rc = strv_aset(&fd->old_values, &fd->n_old, &b->s[f]);
-        if (rc == MXG_OK)
-            rc = strv_aset(&fd->new_values, &fd->n_new, &a->s[f]);
-        if (rc == MXG_OK)
-            rc = finding_reason(fd, "mail for %s%s would move in %s: %s", d->name,
-                                rule == RULE_IMPLICIT ? " (implicit MX)" : "", FAM_TYPE[f], why);
-        if (rc != MXG_OK)
-            return rc;
-        if (sev == MXG_SEV_BLOCK)
-            d->block = true;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 4;
+        struct maddr *nv = realloc(l->v, ncap * sizeof(*nv));
+        if (!nv)
+            return MXG_ENOMEM;
+        l->v = nv;
+        l->cap = ncap;
     }
+    l->v[l->n++] = *a;
     return MXG_OK;
+}
+
+static void alist_free(struct alist *l)
+{
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+static bool maddr_same(int fam, const struct maddr *a, const struct maddr *b)
+{
+    if (a->unknown != b->unknown)
+        return false;
+    if (a->unknown)
+        return strcmp(a->id, b->id) == 0;
+    return memcmp(a->b, b->b, fam == 4 ? 4 : 16) == 0;
+}
+
+static bool alist_has(int fam, const struct alist *l, const struct maddr *a)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (maddr_same(fam, &l->v[i], a))
+            return true;
+    return false;
+}
+
+static void maddr_str(int fam, const struct maddr *a, char *buf, size_t len)
+{
+    if (a->unknown)
+        snprintf(buf, len, "unknown (%s)", a->id);
+    else if (!inet_ntop(fam == 4 ? AF_INET : AF_INET6, a->b, buf, (socklen_t)len))
+        snprintf(buf, len, "?");
+}
+
+static bool in_ranges(const struct mxg_cidr *r, size_t n, int fam, const uint8_t *b)
+{
+    for (size_t i = 0; i < n; i++)
+        if (mxg_cidr_contains(&r[i], fam, b))
+            return true;
+    return false;
+}
+
+/* Distinct addresses of a list as sorted strings (the finding's old/new). */
+static int strv_alist(char ***v, size_t *n, int fam, const struct alist *l)
+{
+    struct strset seen = {0};
+    int rc = MXG_OK;
+    for (size_t i = 0; rc == MXG_OK && i < l->n; i++) {
+        char buf[NAMEBUF + 32];
+        maddr_str(fam, &l->v[i], buf, sizeof(buf));
+        rc = strset_add(&seen, buf, NULL);
+    }
+    if (rc == MXG_OK && seen.n > 0) {
+        char **nv = realloc(*v, (*n + seen.n) * sizeof(*nv));
+        if (!nv)
+            rc = MXG_ENOMEM;
+        else {
+            *v = nv;
+            qsort(seen.v, seen.n, sizeof(*seen.v), cmp_strp);
+            for (size_t i = 0; i < seen.n; i++) {
+                nv[(*n)++] = seen.v[i];
+                seen.v[i] = NULL;
+            }
+            seen.n = 0;
+        }
+    }
+    strset_free(&seen);
+    return rc;
+}
+
+/* ---- evaluation context ------------------------------------------------------------------ */
+
+struct pctx {
+    const struct mxg_view *view;
+    const struct mxg_policy_input *in;
+    const struct mxg_config *cfg;
+    struct mxg_decision *out;
+    struct mxg_resolve_opts ro;
+    /* Memo of names already judged shared (value 1) or dedicated (2), per position class. */
+    struct strset shared_memo, dedicated_memo;
+};
+
+static int zone_of(struct pctx *c, enum mxg_side side, const char *name, char *apex, size_t len)
+{
+    return c->view->ops->zone_of(c->view->ctx, side, name, apex, len);
+}
+
+static bool zone_served(struct pctx *c, enum mxg_side side, const char *apex)
+{
+    char a[NAMEBUF];
+    return zone_of(c, side, apex, a, sizeof(a)) == MXG_OK && strcmp(a, apex) == 0;
+}
+
+static bool is_apex(struct pctx *c, enum mxg_side side, const char *name)
+{
+    return zone_served(c, side, name);
+}
+
+/* ---- mail domains ---------------------------------------------------------------------------
+ */
+
+/* One mail target on one side: its resolutions in both families. */
+struct target {
+    char *name;
+    bool cname;   /* the target itself is a CNAME */
+    bool outside; /* outside every served zone on this side */
+    struct mxg_resolution r[2];
+};
+
+static void target_free(struct target *t)
+{
+    free(t->name);
+    mxg_resolution_free(&t->r[0]);
+    mxg_resolution_free(&t->r[1]);
+    memset(t, 0, sizeof(*t));
+}
+
+static int target_compute(struct pctx *c, enum mxg_side side, const char *name, struct target *t)
+{
+    memset(t, 0, sizeof(*t));
+    if (!(t->name = strdup(name)))
+        return MXG_ENOMEM;
+    char apex[NAMEBUF];
+    t->outside = zone_of(c, side, name, apex, sizeof(apex)) == MXG_ENOENT;
+    int rc = MXG_OK;
+    for (int f = 0; f < 2 && rc == MXG_OK; f++)
+        rc = mxg_resolve(c->view, side, name, FAM_NUM[f], &c->ro, &t->r[f]);
+    if (rc == MXG_OK)
+        t->cname = t->r[0].n_steps > 1 && t->r[0].steps[1].role == MXG_STEP_CNAME;
+    if (rc != MXG_OK)
+        target_free(t);
+    return rc;
+}
+
+static bool res_has_address(const struct mxg_resolution *r)
+{
+    return r->kind == MXG_RES_ADDRESSES || r->kind == MXG_RES_UNKNOWN;
 }
 
 static bool target_no_address(const struct target *t)
 {
-    return !t->external && t->s[0].n == 0 && t->s[1].n == 0;
+    return !t->outside && !res_has_address(&t->r[0]) && !res_has_address(&t->r[1]);
+}
+
+/* A mail domain candidate on one side. */
+struct dside {
+    bool served; /* D's zone is served on this side */
+    bool has_mx, explicit_mx, implicit, mail, null_mixed;
+    struct rrs mx;
+    struct target *t;
+    size_t nt;
+    struct alist s[2]; /* its addresses per family (pointing into t) */
+};
+
+static void dside_free(struct dside *d)
+{
+    rrs_free(&d->mx);
+    for (size_t i = 0; i < d->nt; i++)
+        target_free(&d->t[i]);
+    free(d->t);
+    alist_free(&d->s[0]);
+    alist_free(&d->s[1]);
+    memset(d, 0, sizeof(*d));
+}
+
+static int dside_add_target(struct pctx *c, enum mxg_side side, struct dside *d, const char *name)
+{
+    for (size_t i = 0; i < d->nt; i++)
+        if (strcmp(d->t[i].name, name) == 0)
+            return MXG_OK;
+    struct target *nt = realloc(d->t, (d->nt + 1) * sizeof(*nt));
+    if (!nt)
+        return MXG_ENOMEM;
+    d->t = nt;
+    int rc = target_compute(c, side, name, &d->t[d->nt]);
+    if (rc != MXG_OK)
+        return rc;
+    d->nt++;
+    return MXG_OK;
+}
+
+static const struct target *dside_target(const struct dside *d, const char *name)
+{
+    for (size_t i = 0; i < d->nt; i++)
+        if (strcmp(d->t[i].name, name) == 0)
+            return &d->t[i];
+    return NULL;
+}
+
+static int dside_compute(struct pctx *c, enum mxg_side side, const char *dom, const char *apex,
+                         struct dside *d)
+{
+    memset(d, 0, sizeof(*d));
+    char za[NAMEBUF];
+    d->served = zone_of(c, side, dom, za, sizeof(za)) == MXG_OK && strcmp(za, apex) == 0;
+    if (!d->served)
+        return MXG_OK;
+    int rc = fetch(c->view, side, dom, "MX", &d->mx);
+    if (rc != MXG_OK)
+        return rc;
+    size_t nnull = 0;
+    for (size_t i = 0; i < d->mx.n; i++) {
+        const char *t = mx_target(d->mx.v[i].content, NULL);
+        if (t && strcmp(t, ".") == 0)
+            nnull++;
+    }
+    d->has_mx = d->mx.n > 0;
+    d->explicit_mx = d->has_mx && !(d->mx.n == 1 && nnull == 1);
+    d->null_mixed = nnull > 0 && d->mx.n > nnull;
+    bool dom_apex = strcmp(dom, apex) == 0;
+    if (d->explicit_mx) {
+        for (size_t i = 0; rc == MXG_OK && i < d->mx.n; i++) {
+            char t[NAMEBUF];
+            const char *text = mx_target(d->mx.v[i].content, NULL);
+            if (!text || mxg_name_canon(text, t, sizeof(t)) != MXG_OK || strcmp(t, ".") == 0)
+                continue;
+            rc = dside_add_target(c, side, d, t);
+        }
+    } else if (!d->has_mx && dom_apex && c->cfg->implicit_mx != MXG_IMPLICIT_NO) {
+        rc = dside_add_target(c, side, d, dom);
+        if (rc == MXG_OK)
+            d->implicit = res_has_address(&d->t[0].r[0]) || res_has_address(&d->t[0].r[1]);
+    }
+    d->mail = d->explicit_mx || d->implicit;
+    for (size_t i = 0; rc == MXG_OK && d->mail && i < d->nt; i++) {
+        const struct target *t = &d->t[i];
+        for (int f = 0; f < 2 && rc == MXG_OK; f++) {
+            const struct mxg_resolution *r = &t->r[f];
+            struct maddr a = {.res = r, .target = t->name};
+            if (r->kind == MXG_RES_UNKNOWN) {
+                a.unknown = true;
+                a.id = r->unknown;
+                rc = alist_push(&d->s[f], &a);
+            }
+            for (size_t k = 0; rc == MXG_OK && r->kind == MXG_RES_ADDRESSES && k < r->n_addrs;
+                 k++) {
+                memcpy(a.b, r->addrs[k], 16);
+                rc = alist_push(&d->s[f], &a);
+            }
+        }
+    }
+    if (rc != MXG_OK)
+        dside_free(d);
+    return rc;
+}
+
+struct dom {
+    char *name;
+    char *apex; /* apex of the zone holding the domain (BEFORE) */
+    struct dside sd[2];
+    enum mxg_mode mode; /* the effective mode of D's zone */
+    bool slave;
+    bool block;      /* a blocking move finding that counts in D's zone */
+    bool proxy_move; /* rule 3: a mail host pointed into the proxy (never fixed) */
+};
+
+static void dom_free(struct dom *d)
+{
+    free(d->name);
+    free(d->apex);
+    dside_free(&d->sd[0]);
+    dside_free(&d->sd[1]);
+    memset(d, 0, sizeof(*d));
+}
+
+/* ---- paths ---------------------------------------------------------------------------------
+ */
+
+static int ref_any(void *ctx, const char *owner)
+{
+    (void)owner;
+    *(bool *)ctx = true;
+    return 1;
+}
+
+static int ref_add(void *ctx, const char *owner)
+{
+    return strset_add(ctx, owner, NULL);
+}
+
+/* Whether owner lies on the path of some served mail domain on side: an MX target, or a
+ * CNAME/ALIAS target of a name that is (a bounded walk up the referrers). */
+static int on_mail_path(struct pctx *c, enum mxg_side side, const char *owner, int depth, bool *out)
+{
+    const struct mxg_view *v = c->view;
+    *out = false;
+    int rc = v->ops->referrers(v->ctx, side, "MX", owner, ref_any, out);
+    if (rc < 0)
+        return rc;
+    if (*out || depth >= MAILPATH_DEPTH)
+        return MXG_OK;
+    struct strset up = {0};
+    static const char *const types[] = {"CNAME", "ALIAS"};
+    for (int k = 0; k < 2 && rc == MXG_OK; k++)
+        rc = v->ops->referrers(v->ctx, side, types[k], owner, ref_add, &up);
+    for (size_t i = 0; rc == MXG_OK && i < up.n && !*out; i++)
+        rc = on_mail_path(c, side, up.v[i], depth + 1, out);
+    strset_free(&up);
+    return rc;
+}
+
+struct web_ctx {
+    struct pctx *c;
+    enum mxg_side side;
+    const struct mxg_resolution *path;
+    bool shared;
+    int rc;
+};
+
+static bool path_has(const struct mxg_resolution *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_steps; i++)
+        if (strcmp(r->steps[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static int web_ref(void *ctx, const char *owner)
+{
+    struct web_ctx *w = ctx;
+    if (path_has(w->path, owner))
+        return 0;
+    bool mail = false;
+    int rc = on_mail_path(w->c, w->side, owner, 0, &mail);
+    if (rc != MXG_OK) {
+        w->rc = rc;
+        return 1;
+    }
+    if (!mail) {
+        w->shared = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* Whether name is an explicit mail domain on side (an MX RRset other than a lone null MX). */
+static int is_mail_domain(struct pctx *c, enum mxg_side side, const char *name, bool *out)
+{
+    struct rrs mx;
+    *out = false;
+    int rc = fetch(c->view, side, name, "MX", &mx);
+    if (rc != MXG_OK)
+        return rc;
+    if (mx.n > 1) {
+        *out = true;
+    } else if (mx.n == 1) {
+        const char *t = mx_target(mx.v[0].content, NULL);
+        *out = !(t && strcmp(t, ".") == 0);
+    }
+    rrs_free(&mx);
+    return MXG_OK;
+}
+
+/* Why name (at position pos of path r) makes the path shared, into why; "" when it does not. */
+static int name_shared(struct pctx *c, const struct mxg_resolution *r, size_t pos, char *why,
+                       size_t whylen)
+{
+    const struct mxg_res_step *st = &r->steps[pos];
+    const char *name = st->name;
+    why[0] = '\0';
+    switch (st->role) {
+    case MXG_STEP_WILDCARD:
+        snprintf(why, whylen, "%s is a wildcard", name);
+        return MXG_OK;
+    case MXG_STEP_CUT:
+        snprintf(why, whylen, "%s is a delegation point", name);
+        return MXG_OK;
+    case MXG_STEP_DNAME:
+        snprintf(why, whylen, "%s is a DNAME owner", name);
+        return MXG_OK;
+    case MXG_STEP_OUTSIDE:
+        return MXG_OK;
+    default:
+        break;
+    }
+    if (strncmp(name, "*.", 2) == 0) {
+        snprintf(why, whylen, "%s is a wildcard", name);
+        return MXG_OK;
+    }
+    char za[2][NAMEBUF];
+    bool served[2];
+    for (int s = 0; s < 2; s++) {
+        served[s] = zone_of(c, (enum mxg_side)s, name, za[s], sizeof(za[s])) == MXG_OK;
+        if (served[s] && strcmp(za[s], name) == 0) {
+            snprintf(why, whylen, "%s is a zone apex", name);
+            return MXG_OK;
+        }
+    }
+    if (served[MXG_BEFORE] && (!served[MXG_AFTER] || strcmp(za[0], za[1]) != 0)) {
+        if (!served[MXG_AFTER] || !zone_served(c, MXG_AFTER, za[0]))
+            snprintf(why, whylen, "the zone %s that served %s is deleted", za[0], name);
+        else
+            snprintf(why, whylen, "the zone %s takes %s over from %s", za[1], name, za[0]);
+        return MXG_OK;
+    }
+    if (pos > 0 && strset_has(&c->shared_memo, name)) {
+        snprintf(why, whylen, "%s is shared", name);
+        return MXG_OK;
+    }
+    if (pos > 0 && strset_has(&c->dedicated_memo, name))
+        return MXG_OK;
+    int rc = MXG_OK;
+    for (int s = 0; s < 2 && rc == MXG_OK && !why[0]; s++) {
+        bool mail = false;
+        if (!served[s])
+            continue;
+        rc = is_mail_domain(c, (enum mxg_side)s, name, &mail);
+        if (rc == MXG_OK && mail)
+            snprintf(why, whylen, "%s is a mail domain itself", name);
+    }
+    if (rc == MXG_OK && !why[0] && pos > 0) {
+        static const char *const types[] = {"CNAME", "ALIAS"};
+        for (int s = 0; s < 2 && rc == MXG_OK && !why[0]; s++)
+            for (int k = 0; k < 2 && rc == MXG_OK && !why[0]; k++) {
+                struct web_ctx w = {c, (enum mxg_side)s, r, false, MXG_OK};
+                rc = c->view->ops->referrers(c->view->ctx, (enum mxg_side)s, types[k], name,
+                                             web_ref, &w);
+                if (rc > 0)
+                    rc = MXG_OK;
+                if (w.rc != MXG_OK)
+                    rc = w.rc;
+                if (rc == MXG_OK && w.shared)
+                    snprintf(why, whylen, "%s is also the target of a %s that mail does not use",
+                             name, types[k]);
+            }
+        /* A name under a DNAME's target is reached by the DNAME's whole subtree. */
+        char cur[NAMEBUF], parent[NAMEBUF];
+        snprintf(cur, sizeof(cur), "%s", name);
+        for (int depth = 0; c->ro.dname_processing && rc == MXG_OK && !why[0] && depth < 128;
+             depth++) {
+            for (int s = 0; s < 2 && rc == MXG_OK && !why[0]; s++) {
+                bool any = false;
+                rc = c->view->ops->referrers(c->view->ctx, (enum mxg_side)s, "DNAME", cur, ref_any,
+                                             &any);
+                if (rc > 0)
+                    rc = MXG_OK;
+                if (rc == MXG_OK && any)
+                    snprintf(why, whylen, "%s lies under the target of a DNAME", name);
+            }
+            if (mxg_name_parent(cur, parent, sizeof(parent)) != MXG_OK)
+                break;
+            memcpy(cur, parent, sizeof(cur));
+        }
+    }
+    if (rc == MXG_OK && pos > 0)
+        rc = strset_add(why[0] ? &c->shared_memo : &c->dedicated_memo, name, NULL);
+    return rc;
+}
+
+/* Whether the path of resolution r is shared; why names the first reason. */
+static int path_shared(struct pctx *c, const struct mxg_resolution *r, bool *shared, char *why,
+                       size_t whylen)
+{
+    *shared = false;
+    why[0] = '\0';
+    for (size_t i = 0; i < r->n_steps; i++) {
+        int rc = name_shared(c, r, i, why, whylen);
+        if (rc != MXG_OK)
+            return rc;
+        if (why[0]) {
+            *shared = true;
+            return MXG_OK;
+        }
+    }
+    return MXG_OK;
+}
+
+/* ---- the rules -------------------------------------------------------------------------- */
+
+/* The path of a new address: shared wins over dedicated when the same value arrives through
+ * several paths. */
+static int new_addr_shared(struct pctx *c, const struct alist *after, int f, const struct maddr *a,
+                           bool *shared, char *why, size_t whylen)
+{
+    *shared = false;
+    why[0] = '\0';
+    for (size_t i = 0; i < after->n && !*shared; i++) {
+        if (!maddr_same(FAM_NUM[f], &after->v[i], a))
+            continue;
+        int rc = path_shared(c, after->v[i].res, shared, why, whylen);
+        if (rc != MXG_OK)
+            return rc;
+    }
+    return MXG_OK;
+}
+
+static int move_finding(struct pctx *c, struct dom *d, const char *rule, enum mxg_severity sev,
+                        int f, const char *why)
+{
+    struct mxg_finding *fd;
+    int rc = finding_new(c->out, rule, sev, d->name, FAM_TYPE[f], &fd);
+    if (rc == MXG_OK)
+        rc = strv_alist(&fd->old_values, &fd->n_old, FAM_NUM[f], &d->sd[MXG_BEFORE].s[f]);
+    if (rc == MXG_OK)
+        rc = strv_alist(&fd->new_values, &fd->n_new, FAM_NUM[f], &d->sd[MXG_AFTER].s[f]);
+    if (rc == MXG_OK && strcmp(rule, RULE_HOST_CHANGED) == 0)
+        rc = finding_reason(fd, "the mail host of %s changes in %s: %s", d->name, FAM_TYPE[f], why);
+    else if (rc == MXG_OK)
+        rc = finding_reason(fd, "mail for %s%s would move in %s: %s", d->name,
+                            rule == RULE_IMPLICIT ? " (implicit MX)" : "", FAM_TYPE[f], why);
+    return rc;
+}
+
+static bool blocks_in_zone(const struct dom *d)
+{
+    return !d->slave && (d->mode == MXG_MODE_REJECT || d->mode == MXG_MODE_FIX);
+}
+
+static int judge_moves(struct pctx *c, struct dom *d)
+{
+    const struct dside *b = &d->sd[MXG_BEFORE], *a = &d->sd[MXG_AFTER];
+    if (!b->mail || !a->served || !a->mail)
+        return MXG_OK; /* not a mail domain before, or its mail ended on purpose */
+    const char *rule = b->explicit_mx ? RULE_MOVED : RULE_IMPLICIT;
+    enum mxg_severity sev = mxg_policy_severity(c->cfg, rule);
+    const struct mxg_config *cfg = c->cfg;
+    bool had = b->s[0].n + b->s[1].n > 0;
+    bool has = a->s[0].n + a->s[1].n > 0;
+    int rc = MXG_OK;
+    for (int f = 0; f < 2 && rc == MXG_OK; f++) {
+        char why[3 * NAMEBUF + 128] = "";
+        bool proxy = false, dedicated_new = false;
+        char dwhy[2 * NAMEBUF + 64] = "";
+        if (had && !has) {
+            if (b->s[f].n == 0)
+                continue;
+            snprintf(why, sizeof(why), "its mail targets lose every address");
+        }
+        for (size_t i = 0; rc == MXG_OK && !why[0] && i < a->s[f].n; i++) {
+            const struct maddr *x = &a->s[f].v[i];
+            if (alist_has(FAM_NUM[f], &b->s[f], x))
+                continue;
+            /* A target outside every served zone on both sides: moving mail to an outside
+             * provider is a decision, not a move. */
+            const struct target *bt = dside_target(b, x->target);
+            const struct target *at = dside_target(a, x->target);
+            if (x->unknown && at && at->outside && (!bt || bt->outside))
+                continue;
+            char pwhy[2 * NAMEBUF + 64], buf[NAMEBUF + 32];
+            bool shared = false;
+            rc = new_addr_shared(c, &a->s[f], f, x, &shared, pwhy, sizeof(pwhy));
+            if (rc != MXG_OK)
+                break;
+            maddr_str(FAM_NUM[f], x, buf, sizeof(buf));
+            bool inproxy =
+                !x->unknown && in_ranges(cfg->proxy_ranges, cfg->n_proxy_ranges, FAM_NUM[f], x->b);
+            if (shared) {
+                if (!had)
+                    continue;
+                if (cfg->classify == MXG_CLASSIFY_STRICT) {
+                    if (x->unknown)
+                        snprintf(why, sizeof(why),
+                                 "%s arrives through a shared path (%s) and is counted outside "
+                                 "mail-ranges",
+                                 buf, pwhy);
+                    else if (!in_ranges(cfg->mail_ranges, cfg->n_mail_ranges, FAM_NUM[f], x->b))
+                        snprintf(why, sizeof(why),
+                                 "%s arrives through a shared path (%s) and lies outside "
+                                 "mail-ranges",
+                                 buf, pwhy);
+                } else if (inproxy) {
+                    snprintf(why, sizeof(why),
+                             "%s arrives through a shared path (%s) and lies inside proxy-ranges",
+                             buf, pwhy);
+                }
+            } else if (inproxy) {
+                snprintf(why, sizeof(why),
+                         "the dedicated mail host %s is pointed at %s, inside proxy-ranges",
+                         x->res->n_steps ? x->res->steps[x->res->n_steps - 1].name : x->target,
+                         buf);
+                proxy = true;
+            } else if (!dedicated_new) {
+                dedicated_new = true;
+                snprintf(dwhy, sizeof(dwhy), "%s gets %s through a dedicated path", x->target, buf);
+            }
+        }
+        if (rc != MXG_OK)
+            return rc;
+        if (why[0]) {
+            if (sev != MXG_SEV_OFF)
+                rc = move_finding(c, d, rule, sev, f, why);
+            if (sev == MXG_SEV_BLOCK && blocks_in_zone(d)) {
+                d->block = true;
+                d->proxy_move |= proxy;
+            }
+        } else if (dedicated_new) {
+            enum mxg_severity hs = mxg_policy_severity(c->cfg, RULE_HOST_CHANGED);
+            if (hs != MXG_SEV_OFF)
+                rc = move_finding(c, d, RULE_HOST_CHANGED, hs, f, dwhy);
+        }
+    }
+    return rc;
 }
 
 static int simple_finding(struct pctx *c, const char *rule, const char *name, const char *oldv,
@@ -788,7 +960,7 @@ static int judge_mx_warns(struct pctx *c, struct dom *d)
     const struct dside *b = &d->sd[MXG_BEFORE], *a = &d->sd[MXG_AFTER];
     char reason[3 * NAMEBUF];
     int rc = MXG_OK;
-    if (!a->has_mx)
+    if (!a->served || !a->has_mx)
         return MXG_OK;
     for (size_t i = 0; rc == MXG_OK && a->explicit_mx && i < a->nt; i++) {
         const struct target *t = &a->t[i];
@@ -903,9 +1075,46 @@ static int spf_uses(const struct rrs *l, const char *dom, bool *use_a, bool *use
     return MXG_OK;
 }
 
+static int strset_alist(struct strset *s, int fam, const struct alist *l)
+{
+    int rc = MXG_OK;
+    for (size_t i = 0; rc == MXG_OK && i < l->n; i++) {
+        char buf[NAMEBUF + 32];
+        maddr_str(fam, &l->v[i], buf, sizeof(buf));
+        rc = strset_add(s, buf, NULL);
+    }
+    return rc;
+}
+
+static bool strset_eq(const struct strset *a, const struct strset *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (!strset_has(b, a->v[i]))
+            return false;
+    return true;
+}
+
+static int strset_to_strv(const struct strset *s, char ***v, size_t *n)
+{
+    int rc = MXG_OK;
+    char **sorted = s->n ? malloc(s->n * sizeof(*sorted)) : NULL;
+    if (s->n && !sorted)
+        return MXG_ENOMEM;
+    if (s->n) {
+        memcpy(sorted, s->v, s->n * sizeof(*sorted));
+        qsort(sorted, s->n, sizeof(*sorted), cmp_strp);
+    }
+    for (size_t i = 0; rc == MXG_OK && i < s->n; i++)
+        rc = strv_push(v, n, sorted[i]);
+    free(sorted);
+    return rc;
+}
+
 static int judge_spf(struct pctx *c, struct dom *d)
 {
-    if (mxg_policy_severity(c->cfg, RULE_SPF) == MXG_SEV_OFF)
+    if (mxg_policy_severity(c->cfg, RULE_SPF) == MXG_SEV_OFF || !d->sd[MXG_AFTER].served)
         return MXG_OK;
     bool use_a = false, use_mx = false;
     struct rrs l;
@@ -919,27 +1128,36 @@ static int judge_spf(struct pctx *c, struct dom *d)
     }
     if (rc != MXG_OK || (!use_a && !use_mx))
         return rc;
-    struct aset beh[2] = {{0}, {0}};
+    struct strset beh[2] = {{0}, {0}};
     for (int side = 0; side < 2 && rc == MXG_OK; side++) {
         if (use_a) {
             struct target t;
             rc = target_compute(c, (enum mxg_side)side, d->name, &t);
-            for (int f = 0; f < 2 && rc == MXG_OK; f++)
-                rc = aset_union(&beh[side], &t.s[f]);
-            if (t.name)
+            if (rc == MXG_OK) {
+                for (int f = 0; f < 2 && rc == MXG_OK; f++) {
+                    const struct mxg_resolution *r = &t.r[f];
+                    for (size_t k = 0;
+                         rc == MXG_OK && r->kind == MXG_RES_ADDRESSES && k < r->n_addrs; k++) {
+                        struct maddr a = {.res = r, .target = t.name};
+                        memcpy(a.b, r->addrs[k], 16);
+                        struct alist one = {&a, 1, 1};
+                        rc = strset_alist(&beh[side], FAM_NUM[f], &one);
+                    }
+                }
                 target_free(&t);
+            }
         }
         const struct dside *ds = &d->sd[side];
         for (int f = 0; f < 2 && rc == MXG_OK && use_mx && ds->explicit_mx; f++)
-            rc = aset_union(&beh[side], &ds->s[f]);
+            rc = strset_alist(&beh[side], FAM_NUM[f], &ds->s[f]);
     }
-    if (rc == MXG_OK && !aset_eq(&beh[0], &beh[1])) {
+    if (rc == MXG_OK && !strset_eq(&beh[0], &beh[1])) {
         struct mxg_finding *f;
         rc = finding_new(c->out, RULE_SPF, mxg_policy_severity(c->cfg, RULE_SPF), d->name, "", &f);
         if (rc == MXG_OK)
-            rc = strv_aset(&f->old_values, &f->n_old, &beh[0]);
+            rc = strset_to_strv(&beh[0], &f->old_values, &f->n_old);
         if (rc == MXG_OK)
-            rc = strv_aset(&f->new_values, &f->n_new, &beh[1]);
+            rc = strset_to_strv(&beh[1], &f->new_values, &f->n_new);
         if (rc == MXG_OK)
             rc = finding_reason(f,
                                 "the SPF record of %s uses %s%s%s and the addresses behind it "
@@ -947,44 +1165,197 @@ static int judge_spf(struct pctx *c, struct dom *d)
                                 d->name, use_a ? "a" : "", use_a && use_mx ? " and " : "",
                                 use_mx ? "mx" : "");
     }
-    aset_free(&beh[0]);
-    aset_free(&beh[1]);
+    strset_free(&beh[0]);
+    strset_free(&beh[1]);
     return rc;
 }
 
 /* ---- affected mail domains ---------------------------------------------------------------- */
 
-static int ref_add(void *ctx, const char *owner)
+struct collect {
+    struct pctx *c;
+    struct strset affected; /* names whose answers may change */
+    struct strset roots;    /* subtrees whose answers may all change */
+    struct strset *cands;   /* mail domain candidates */
+};
+
+static int col_affected(void *ctx, const char *owner)
 {
-    return strset_add(ctx, owner, NULL);
+    struct collect *k = ctx;
+    if (k->affected.n >= AFFECTED_MAX)
+        return MXG_ERANGE;
+    return strset_add(&k->affected, owner, NULL);
+}
+
+static int col_affected2(void *ctx, const char *owner, const char *target)
+{
+    (void)target;
+    return col_affected(ctx, owner);
+}
+
+static int col_cand2(void *ctx, const char *owner, const char *target)
+{
+    (void)target;
+    struct collect *k = ctx;
+    return strset_add(k->cands, owner, NULL);
+}
+
+/* Every name below root whose answer may change: referrers of names in the subtree. */
+static int expand_root(struct collect *k, const char *root)
+{
+    const struct mxg_view *v = k->c->view;
+    static const char *const types[] = {"CNAME", "ALIAS", "DNAME"};
+    int rc = MXG_OK;
+    for (int s = 0; s < 2 && rc == MXG_OK; s++) {
+        for (int t = 0; t < 3 && rc == MXG_OK; t++)
+            rc =
+                v->ops->referrers_below(v->ctx, (enum mxg_side)s, types[t], root, col_affected2, k);
+        if (rc == MXG_OK)
+            rc = v->ops->referrers_below(v->ctx, (enum mxg_side)s, "MX", root, col_cand2, k);
+    }
+    return rc;
+}
+
+static int add_root(struct collect *k, const char *root)
+{
+    bool added = false;
+    int rc = strset_add(&k->roots, root, &added);
+    if (rc == MXG_OK && added)
+        rc = expand_root(k, root);
+    return rc;
+}
+
+static int name_exists(struct pctx *c, enum mxg_side side, const char *name, bool *out)
+{
+    struct rrs l;
+    *out = false;
+    int rc = fetch(c->view, side, name, NULL, &l);
+    if (rc != MXG_OK)
+        return rc;
+    *out = l.n > 0;
+    rrs_free(&l);
+    if (*out)
+        return MXG_OK;
+    return c->view->ops->has_below(c->view->ctx, side, name, out);
+}
+
+static int has_type(struct pctx *c, enum mxg_side side, const char *name, const char *type,
+                    bool *out)
+{
+    struct rrs l;
+    int rc = fetch(c->view, side, name, type, &l);
+    if (rc == MXG_OK) {
+        *out = l.n > 0;
+        rrs_free(&l);
+    }
+    return rc;
+}
+
+/* The subtrees a touched name can change: below a wildcard's parent, below an NS or DNAME
+ * owner, below the highest ancestor whose existence changes (it blocks or unblocks
+ * wildcards). */
+static int touched_roots(struct collect *k, const char *name)
+{
+    struct pctx *c = k->c;
+    char parent[NAMEBUF], cur[NAMEBUF], apex[NAMEBUF];
+    int rc = MXG_OK;
+    if (strncmp(name, "*.", 2) == 0 && mxg_name_parent(name, parent, sizeof(parent)) == MXG_OK)
+        rc = add_root(k, parent);
+    bool cut = false;
+    for (int s = 0; s < 2 && rc == MXG_OK && !cut; s++) {
+        bool ns = false, dn = false;
+        rc = has_type(c, (enum mxg_side)s, name, "NS", &ns);
+        if (rc == MXG_OK)
+            rc = has_type(c, (enum mxg_side)s, name, "DNAME", &dn);
+        cut = ns || dn;
+    }
+    if (rc == MXG_OK && cut)
+        rc = add_root(k, name);
+    /* Existence: walk up while a name exists on one side only. */
+    snprintf(cur, sizeof(cur), "%s", name);
+    const char *highest = NULL;
+    char hbuf[NAMEBUF];
+    for (int depth = 0; rc == MXG_OK && depth < 128; depth++) {
+        bool e[2] = {false, false};
+        for (int s = 0; s < 2 && rc == MXG_OK; s++)
+            rc = name_exists(c, (enum mxg_side)s, cur, &e[s]);
+        if (rc != MXG_OK || e[0] == e[1])
+            break;
+        snprintf(hbuf, sizeof(hbuf), "%s", cur);
+        highest = hbuf;
+        bool top = false;
+        for (int s = 0; s < 2; s++)
+            if (zone_of(c, (enum mxg_side)s, cur, apex, sizeof(apex)) != MXG_OK ||
+                strcmp(apex, cur) == 0)
+                top = true;
+        if (top || mxg_name_parent(cur, parent, sizeof(parent)) != MXG_OK)
+            break;
+        memcpy(cur, parent, sizeof(cur));
+    }
+    if (rc == MXG_OK && highest)
+        rc = add_root(k, highest);
+    return rc;
+}
+
+/* Names that reach an affected name: CNAME/ALIAS owners, names synthesised by DNAMEs pointing
+ * at or above it, and names a wildcard owner answers. */
+static int expand_name(struct collect *k, const char *name)
+{
+    struct pctx *c = k->c;
+    const struct mxg_view *v = c->view;
+    static const char *const types[] = {"CNAME", "ALIAS"};
+    int rc = MXG_OK;
+    for (int s = 0; s < 2 && rc == MXG_OK; s++)
+        for (int t = 0; t < 2 && rc == MXG_OK; t++)
+            rc = v->ops->referrers(v->ctx, (enum mxg_side)s, types[t], name, col_affected, k);
+    char parent[NAMEBUF];
+    if (rc == MXG_OK && strncmp(name, "*.", 2) == 0 &&
+        mxg_name_parent(name, parent, sizeof(parent)) == MXG_OK)
+        rc = add_root(k, parent);
+    if (rc != MXG_OK || !c->ro.dname_processing)
+        return rc;
+    /* DNAME owner O with target A (an ancestor-or-self of name): names below O are affected;
+     * the subtree of O covers them. */
+    char cur[NAMEBUF];
+    snprintf(cur, sizeof(cur), "%s", name);
+    for (int depth = 0; rc == MXG_OK && depth < 128; depth++) {
+        struct strset owners = {0};
+        for (int s = 0; s < 2 && rc == MXG_OK; s++)
+            rc = v->ops->referrers(v->ctx, (enum mxg_side)s, "DNAME", cur, ref_add, &owners);
+        for (size_t i = 0; rc == MXG_OK && i < owners.n; i++)
+            rc = add_root(k, owners.v[i]);
+        strset_free(&owners);
+        if (mxg_name_parent(cur, parent, sizeof(parent)) != MXG_OK)
+            break;
+        memcpy(cur, parent, sizeof(cur));
+    }
+    return rc;
 }
 
 static int collect(struct pctx *c, struct strset *cands)
 {
-    const struct mxg_view *v = c->view;
-    struct strset reach = {0};
+    struct collect k = {.c = c, .cands = cands};
     int rc = MXG_OK;
     for (size_t i = 0; rc == MXG_OK && i < c->in->n_names; i++)
-        rc = strset_add(&reach, c->in->names[i], NULL);
-    /* Names whose addresses follow a touched name: CNAME and ALIAS owners, transitively. */
-    size_t lo = 0;
-    static const char *const chain_types[] = {"CNAME", "ALIAS"};
-    for (int depth = 0; rc == MXG_OK && depth < MXG_POLICY_CHAIN_MAX && lo < reach.n; depth++) {
-        size_t hi = reach.n;
-        for (size_t i = lo; rc == MXG_OK && i < hi; i++)
-            for (int side = 0; rc == MXG_OK && side < 2; side++)
-                for (int k = 0; rc == MXG_OK && k < 2; k++)
-                    rc = v->ops->referrers(v->ctx, (enum mxg_side)side, chain_types[k], reach.v[i],
-                                           ref_add, &reach);
-        lo = hi;
-    }
+        rc = strset_add(&k.affected, c->in->names[i], NULL);
+    for (size_t i = 0; rc == MXG_OK && i < c->in->n_roots; i++)
+        rc = add_root(&k, c->in->roots[i]);
+    for (size_t i = 0; rc == MXG_OK && i < c->in->n_names; i++)
+        rc = touched_roots(&k, c->in->names[i]);
+    for (size_t i = 0; rc == MXG_OK && i < k.affected.n; i++)
+        rc = expand_name(&k, k.affected.v[i]);
     /* The names themselves (their own MX, implicit MX) and the owners of MX reaching them. */
-    for (size_t i = 0; rc == MXG_OK && i < reach.n; i++) {
-        rc = strset_add(cands, reach.v[i], NULL);
+    for (size_t i = 0; rc == MXG_OK && i < k.affected.n; i++) {
+        rc = strset_add(cands, k.affected.v[i], NULL);
         for (int side = 0; rc == MXG_OK && side < 2; side++)
-            rc = v->ops->referrers(v->ctx, (enum mxg_side)side, "MX", reach.v[i], ref_add, cands);
+            rc = c->view->ops->referrers(c->view->ctx, (enum mxg_side)side, "MX", k.affected.v[i],
+                                         ref_add, cands);
     }
-    strset_free(&reach);
+    /* A root that is a zone apex: its implicit MX. */
+    for (size_t i = 0; rc == MXG_OK && i < k.roots.n; i++)
+        rc = strset_add(cands, k.roots.v[i], NULL);
+    strset_free(&k.affected);
+    strset_free(&k.roots);
     return rc;
 }
 
@@ -1114,10 +1485,9 @@ static int fix_set(struct mxg_decision *d, const char *name, const char *type,
     return MXG_OK;
 }
 
-/* A moving name and the mail host chosen for it. */
+/* A group of moving targets with the same before records, and the mail host chosen for it. */
 struct hgroup {
-    char *m;           /* the moving name (chain end in AFTER) */
-    struct rrs raw[2]; /* its BEFORE A/AAAA records */
+    struct rrs raw[2]; /* the BEFORE A/AAAA records of the moving paths */
     char *h;           /* the mail host, or NULL when no label fits */
 };
 
@@ -1133,7 +1503,6 @@ struct fixctx {
 static void fixctx_free(struct fixctx *fx)
 {
     for (size_t i = 0; i < fx->ng; i++) {
-        free(fx->g[i].m);
         free(fx->g[i].h);
         rrs_free(&fx->g[i].raw[0]);
         rrs_free(&fx->g[i].raw[1]);
@@ -1142,16 +1511,23 @@ static void fixctx_free(struct fixctx *fx)
     free(fx->no_host_dom);
 }
 
-static bool rrs_addr_eq(int f, const struct rrs *a, const struct rrs *b, int *rc)
+/* Address sets of A/AAAA record lists compared as parsed addresses. */
+static bool rrs_addr_eq(int f, const struct rrs *a, const struct rrs *b)
 {
-    struct aset x = {0}, y = {0};
-    *rc = rrs_aset(f, a, &x);
-    if (*rc == MXG_OK)
-        *rc = rrs_aset(f, b, &y);
-    bool eq = *rc == MXG_OK && aset_eq(&x, &y);
-    aset_free(&x);
-    aset_free(&y);
-    return eq;
+    const struct rrs *l[2] = {a, b};
+    uint8_t x[16], y[16];
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < l[k]->n; i++) {
+            if (inet_pton(f == 0 ? AF_INET : AF_INET6, l[k]->v[i].content, x) != 1)
+                continue;
+            bool found = false;
+            for (size_t j = 0; j < l[!k]->n && !found; j++)
+                found = inet_pton(f == 0 ? AF_INET : AF_INET6, l[!k]->v[j].content, y) == 1 &&
+                        memcmp(x, y, f == 0 ? 4 : 16) == 0;
+            if (!found)
+                return false;
+        }
+    return true;
 }
 
 static int rrs_copy(const struct rrs *src, struct rrs *dst)
@@ -1165,8 +1541,8 @@ static int rrs_copy(const struct rrs *src, struct rrs *dst)
     return rc;
 }
 
-/* Finds the mail host for group g: the first label whose name is free, already holds g's
- * before addresses, or is a CNAME into g's moving name. Adds the host's records to the fix. */
+/* Finds the mail host for group g: the first label whose name has no records of its own, holds
+ * exactly g's before addresses, or is a CNAME/ALIAS into a shared path (then replaced). */
 static int pick_host(struct fixctx *fx, struct hgroup *g)
 {
     struct pctx *c = fx->c;
@@ -1180,33 +1556,45 @@ static int pick_host(struct fixctx *fx, struct hgroup *g)
         bool used = false;
         for (size_t i = 0; i < fx->ng && !used; i++)
             used = fx->g[i].h && strcmp(fx->g[i].h, h) == 0;
-        if (used || zone_of(c, h, apex, sizeof(apex)) != MXG_OK || strcmp(apex, zone) != 0)
+        if (used || zone_of(c, MXG_AFTER, h, apex, sizeof(apex)) != MXG_OK ||
+            strcmp(apex, zone) != 0)
             continue;
         struct rrs l;
         int rc = fetch(c->view, MXG_AFTER, h, NULL, &l);
         if (rc != MXG_OK)
             return rc;
-        bool only_addr = true, only_cname = true;
+        bool only_addr = true, only_alias = true;
         for (size_t i = 0; i < l.n; i++) {
             only_addr &= strcmp(l.v[i].type, "A") == 0 || strcmp(l.v[i].type, "AAAA") == 0;
-            only_cname &= strcmp(l.v[i].type, "CNAME") == 0;
+            only_alias &= strcmp(l.v[i].type, "CNAME") == 0 || strcmp(l.v[i].type, "ALIAS") == 0;
         }
         bool fits = l.n == 0;
-        bool replace_cname = false;
+        const char *replace = NULL;
         if (!fits && only_addr) {
             struct rrs hs[2] = {{0}, {0}};
             for (int f = 0; f < 2 && rc == MXG_OK; f++)
                 for (size_t i = 0; rc == MXG_OK && i < l.n; i++)
                     if (strcmp(l.v[i].type, FAM_TYPE[f]) == 0)
                         rc = rrs_push(&hs[f], l.v[i].type, l.v[i].content, l.v[i].ttl);
-            fits = rc == MXG_OK && rrs_addr_eq(0, &hs[0], &g->raw[0], &rc) &&
-                   rrs_addr_eq(1, &hs[1], &g->raw[1], &rc);
+            fits = rc == MXG_OK && rrs_addr_eq(0, &hs[0], &g->raw[0]) &&
+                   rrs_addr_eq(1, &hs[1], &g->raw[1]);
             rrs_free(&hs[0]);
             rrs_free(&hs[1]);
-        } else if (!fits && only_cname) {
-            char t[NAMEBUF];
-            fits = replace_cname =
-                mxg_name_canon(l.v[0].content, t, sizeof(t)) == MXG_OK && strcmp(t, g->m) == 0;
+        } else if (!fits && only_alias) {
+            struct mxg_resolution r;
+            rc = mxg_resolve(c->view, MXG_AFTER, h, 4, &c->ro, &r);
+            if (rc == MXG_OK) {
+                char why[2 * NAMEBUF + 64];
+                bool shared = false;
+                /* The path beyond the label itself decides. */
+                for (size_t i = 1; rc == MXG_OK && i < r.n_steps && !shared; i++) {
+                    rc = name_shared(c, &r, i, why, sizeof(why));
+                    shared = rc == MXG_OK && why[0];
+                }
+                mxg_resolution_free(&r);
+                fits = shared;
+                replace = l.v[0].type;
+            }
         }
         if (rc != MXG_OK || !fits) {
             rrs_free(&l);
@@ -1216,11 +1604,16 @@ static int pick_host(struct fixctx *fx, struct hgroup *g)
         }
         struct mxg_rrdata *bd = NULL, *ad = NULL;
         size_t nb = 0, na = 0;
-        if (replace_cname) {
-            rc = rrs_data(&l, "CNAME", &bd, &nb);
-            if (rc == MXG_OK)
-                rc = fix_set(c->out, h, "CNAME", bd, nb, NULL, 0);
-            rrdata_free(bd, nb);
+        if (replace) {
+            for (int k = 0; k < 2 && rc == MXG_OK; k++) {
+                const char *ty = k ? "ALIAS" : "CNAME";
+                rc = rrs_data(&l, ty, &bd, &nb);
+                if (rc == MXG_OK && nb)
+                    rc = fix_set(c->out, h, ty, bd, nb, NULL, 0);
+                rrdata_free(bd, nb);
+                bd = NULL;
+                nb = 0;
+            }
         }
         for (int f = 0; f < 2 && rc == MXG_OK; f++) {
             if (g->raw[f].n == 0)
@@ -1231,6 +1624,8 @@ static int pick_host(struct fixctx *fx, struct hgroup *g)
             if (rc == MXG_OK)
                 rc = fix_set(c->out, h, FAM_TYPE[f], bd, nb, ad, na);
             rrdata_free(bd, nb);
+            bd = NULL;
+            nb = 0;
         }
         rrs_free(&l);
         if (rc == MXG_OK && !(g->h = strdup(h)))
@@ -1240,20 +1635,16 @@ static int pick_host(struct fixctx *fx, struct hgroup *g)
     return MXG_OK; /* no label fits: g->h stays NULL */
 }
 
-/* The index of the group of moving name m with before records raw; created (and its host picked)
- * on demand. */
-static int group_get(struct fixctx *fx, const char *m, const struct rrs raw[2], size_t *out)
+/* The index of the group with before records raw; created (and its host picked) on demand. */
+static int group_get(struct fixctx *fx, const struct rrs raw[2], size_t *out)
 {
-    int rc = MXG_OK;
     for (size_t i = 0; i < fx->ng; i++) {
         struct hgroup *g = &fx->g[i];
-        if (strcmp(g->m, m) == 0 && rrs_addr_eq(0, &g->raw[0], &raw[0], &rc) &&
-            rrs_addr_eq(1, &g->raw[1], &raw[1], &rc)) {
+        if (g->raw[0].n == raw[0].n && g->raw[1].n == raw[1].n &&
+            rrs_addr_eq(0, &g->raw[0], &raw[0]) && rrs_addr_eq(1, &g->raw[1], &raw[1])) {
             *out = i;
             return MXG_OK;
         }
-        if (rc != MXG_OK)
-            return rc;
     }
     struct hgroup *ng = realloc(fx->g, (fx->ng + 1) * sizeof(*ng));
     if (!ng)
@@ -1261,9 +1652,8 @@ static int group_get(struct fixctx *fx, const char *m, const struct rrs raw[2], 
     fx->g = ng;
     struct hgroup *g = &ng[fx->ng];
     memset(g, 0, sizeof(*g));
-    if (!(g->m = strdup(m)))
-        return MXG_ENOMEM;
     fx->ng++;
+    int rc = MXG_OK;
     for (int f = 0; f < 2 && rc == MXG_OK; f++)
         rc = rrs_copy(&raw[f], &g->raw[f]);
     if (rc == MXG_OK)
@@ -1272,18 +1662,36 @@ static int group_get(struct fixctx *fx, const char *m, const struct rrs raw[2], 
     return rc;
 }
 
-/* A target of d (AFTER) whose address sets changed, with its BEFORE state. */
+static bool res_same(const struct mxg_resolution *a, const struct mxg_resolution *b)
+{
+    if (a->kind != b->kind || a->n_addrs != b->n_addrs)
+        return false;
+    if (a->kind == MXG_RES_UNKNOWN)
+        return strcmp(a->unknown, b->unknown) == 0;
+    size_t len = a->family == 4 ? 4 : 16;
+    for (size_t i = 0; i < a->n_addrs; i++) {
+        bool found = false;
+        for (size_t j = 0; j < b->n_addrs && !found; j++)
+            found = memcmp(a->addrs[i], b->addrs[j], len) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* A target of d whose answers changed, with its BEFORE records. */
 struct moving {
-    const struct target *after;
-    struct target before; /* computed on BEFORE */
+    const char *name;
+    struct rrs raw[2];
+    size_t group;
 };
 
 static int fix_domain(struct fixctx *fx, struct dom *d)
 {
     struct pctx *c = fx->c;
-    const struct dside *a = &d->sd[MXG_AFTER];
-    if (strcmp(d->apex, c->in->zone) != 0) {
-        fx->no_fix = true; /* moved by a change in another zone */
+    const struct dside *a = &d->sd[MXG_AFTER], *b = &d->sd[MXG_BEFORE];
+    if (strcmp(d->apex, c->in->zone) != 0 || c->in->no_fix || d->proxy_move || !a->served) {
+        fx->no_fix = true; /* moved by a change in another zone, a zone event, or rule 3 */
         return MXG_OK;
     }
     struct moving *mv = calloc(a->nt ? a->nt : 1, sizeof(*mv));
@@ -1291,39 +1699,37 @@ static int fix_domain(struct fixctx *fx, struct dom *d)
         return MXG_ENOMEM;
     size_t nmv = 0;
     int rc = MXG_OK;
-    for (size_t i = 0; rc == MXG_OK && i < a->nt; i++) {
+    for (size_t i = 0; rc == MXG_OK && i < a->nt && !fx->no_fix; i++) {
         const struct target *t = &a->t[i];
-        if (t->external || !t->end)
+        const struct target *bt = dside_target(b, t->name);
+        if (bt && res_same(&bt->r[0], &t->r[0]) && res_same(&bt->r[1], &t->r[1]))
             continue;
-        struct moving *m = &mv[nmv];
-        m->after = t;
-        rc = target_compute(c, MXG_BEFORE, t->name, &m->before);
-        if (rc != MXG_OK)
+        if (!bt || t->outside) {
+            fx->no_fix = true; /* a new target, or one outside: nothing to copy from */
             break;
-        if (aset_eq(&m->before.s[0], &t->s[0]) && aset_eq(&m->before.s[1], &t->s[1])) {
-            target_free(&m->before);
-            continue;
+        }
+        struct moving *m = &mv[nmv];
+        m->name = t->name;
+        bool any = false;
+        for (int f = 0; rc == MXG_OK && f < 2; f++) {
+            const struct mxg_resolution *r = &bt->r[f];
+            if (r->kind == MXG_RES_UNKNOWN)
+                fx->no_fix = true;
+            if (r->kind != MXG_RES_ADDRESSES || !r->owner)
+                continue;
+            rc = fetch(c->view, MXG_BEFORE, r->owner, FAM_TYPE[f], &m->raw[f]);
+            any |= rc == MXG_OK && m->raw[f].n > 0;
         }
         nmv++;
-    }
-    char apex[NAMEBUF];
-    for (size_t i = 0; rc == MXG_OK && i < nmv && !fx->no_fix; i++) {
-        const struct target *bt = &mv[i].before;
-        if (zone_of(c, mv[i].after->end, apex, sizeof(apex)) != MXG_OK ||
-            strcmp(apex, c->in->zone) != 0 || aset_has_unknown(&bt->s[0]) ||
-            aset_has_unknown(&bt->s[1]) || (bt->raw[0].n == 0 && bt->raw[1].n == 0))
+        if (!any)
             fx->no_fix = true;
     }
-    if (nmv == 0)
+    if (rc == MXG_OK && nmv == 0)
         fx->no_fix = true;
-    /* Hosts for each moving name, then the MX repointed to them. */
-    size_t *groups = calloc(nmv ? nmv : 1, sizeof(*groups));
-    if (!groups)
-        rc = MXG_ENOMEM;
     bool missing = false;
     for (size_t i = 0; rc == MXG_OK && !fx->no_fix && i < nmv; i++) {
-        rc = group_get(fx, mv[i].after->end, mv[i].before.raw, &groups[i]);
-        if (rc == MXG_OK && !fx->g[groups[i]].h)
+        rc = group_get(fx, mv[i].raw, &mv[i].group);
+        if (rc == MXG_OK && !fx->g[mv[i].group].h)
             missing = true;
     }
     if (rc == MXG_OK && !fx->no_fix && missing) {
@@ -1332,15 +1738,15 @@ static int fix_domain(struct fixctx *fx, struct dom *d)
             rc = MXG_ENOMEM;
     }
     if (rc == MXG_OK && !fx->no_fix && !missing) {
-        if (a->implicit) {
+        if (!a->explicit_mx) {
             char hc[NAMEBUF], content[NAMEBUF + 8];
-            content_name(fx->g[groups[0]].h, hc, sizeof(hc));
+            content_name(fx->g[mv[0].group].h, hc, sizeof(hc));
             snprintf(content, sizeof(content), "10 %s", hc);
             uint32_t ttl = 3600;
-            if (a->t[0].raw[0].n)
-                ttl = a->t[0].raw[0].v[0].ttl;
-            else if (a->t[0].raw[1].n)
-                ttl = a->t[0].raw[1].v[0].ttl;
+            if (mv[0].raw[0].n)
+                ttl = mv[0].raw[0].v[0].ttl;
+            else if (mv[0].raw[1].n)
+                ttl = mv[0].raw[1].v[0].ttl;
             struct mxg_rrdata *ad = calloc(1, sizeof(*ad));
             if (!ad || !(ad[0].content = strdup(content))) {
                 free(ad);
@@ -1363,14 +1769,12 @@ static int fix_domain(struct fixctx *fx, struct dom *d)
                 unsigned pref = 0;
                 const char *text = mx_target(cur[i].content, &pref);
                 char t[NAMEBUF], content[NAMEBUF + 8];
-                const struct target *tt = NULL;
-                if (text && mxg_name_canon(text, t, sizeof(t)) == MXG_OK)
-                    tt = dside_target(a, t);
+                bool canon = text && mxg_name_canon(text, t, sizeof(t)) == MXG_OK;
                 snprintf(content, sizeof(content), "%s", cur[i].content);
-                for (size_t j = 0; tt && tt->end && j < nmv; j++) {
-                    if (strcmp(tt->end, mv[j].after->end) == 0) {
+                for (size_t j = 0; canon && j < nmv; j++) {
+                    if (strcmp(t, mv[j].name) == 0) {
                         char hc[NAMEBUF];
-                        content_name(fx->g[groups[j]].h, hc, sizeof(hc));
+                        content_name(fx->g[mv[j].group].h, hc, sizeof(hc));
                         snprintf(content, sizeof(content), "%u %s", pref, hc);
                         break;
                     }
@@ -1392,9 +1796,10 @@ static int fix_domain(struct fixctx *fx, struct dom *d)
             rrdata_free(bd, nb);
         }
     }
-    free(groups);
-    for (size_t i = 0; i < nmv; i++)
-        target_free(&mv[i].before);
+    for (size_t i = 0; i < a->nt; i++) {
+        rrs_free(&mv[i].raw[0]);
+        rrs_free(&mv[i].raw[1]);
+    }
     free(mv);
     return rc;
 }
@@ -1467,7 +1872,8 @@ static int ov_rrset(void *ctx, enum mxg_side side, const char *name, const char 
 struct ov_ref_ctx {
     const struct overlay *o;
     const char *type;
-    int (*cb)(void *cbctx, const char *owner);
+    mxg_owner_cb cb;
+    mxg_owner_target_cb cb2;
     void *cbctx;
 };
 
@@ -1480,13 +1886,13 @@ static int ov_ref_filter(void *ctx, const char *owner)
 }
 
 static int ov_referrers(void *ctx, enum mxg_side side, const char *type, const char *target,
-                        int (*cb)(void *cbctx, const char *owner), void *cbctx)
+                        mxg_owner_cb cb, void *cbctx)
 {
     const struct overlay *o = ctx;
     const struct mxg_view *b = o->base;
     if (side == MXG_BEFORE)
         return b->ops->referrers(b->ctx, side, type, target, cb, cbctx);
-    struct ov_ref_ctx x = {o, type, cb, cbctx};
+    struct ov_ref_ctx x = {.o = o, .type = type, .cb = cb, .cbctx = cbctx};
     int rc = b->ops->referrers(b->ctx, side, type, target, ov_ref_filter, &x);
     for (size_t i = 0; rc == MXG_OK && i < o->n; i++) {
         const struct mxg_rrset_change *ch = &o->fix[i];
@@ -1504,16 +1910,66 @@ static int ov_referrers(void *ctx, enum mxg_side side, const char *type, const c
     return rc;
 }
 
-static int ov_zone_of(void *ctx, const char *name, char *apex, size_t apexlen)
+static int ov_ref2_filter(void *ctx, const char *owner, const char *target)
+{
+    struct ov_ref_ctx *x = ctx;
+    if (ov_find(x->o, owner, x->type))
+        return 0;
+    return x->cb2(x->cbctx, owner, target);
+}
+
+static int ov_referrers_below(void *ctx, enum mxg_side side, const char *type, const char *root,
+                              mxg_owner_target_cb cb, void *cbctx)
 {
     const struct overlay *o = ctx;
-    return o->base->ops->zone_of(o->base->ctx, name, apex, apexlen);
+    const struct mxg_view *b = o->base;
+    if (side == MXG_BEFORE)
+        return b->ops->referrers_below(b->ctx, side, type, root, cb, cbctx);
+    struct ov_ref_ctx x = {.o = o, .type = type, .cb2 = cb, .cbctx = cbctx};
+    int rc = b->ops->referrers_below(b->ctx, side, type, root, ov_ref2_filter, &x);
+    for (size_t i = 0; rc == MXG_OK && i < o->n; i++) {
+        const struct mxg_rrset_change *ch = &o->fix[i];
+        if (strcmp(ch->type, type) != 0)
+            continue;
+        for (size_t j = 0; rc == MXG_OK && j < ch->n_after; j++) {
+            char t[NAMEBUF];
+            if (content_target(type, ch->after[j].content, t, sizeof(t)) == MXG_OK &&
+                strcmp(t, ".") != 0 && mxg_name_is_below(t, root))
+                rc = cb(cbctx, ch->name, t);
+        }
+    }
+    return rc;
+}
+
+static int ov_zone_of(void *ctx, enum mxg_side side, const char *name, char *apex, size_t apexlen)
+{
+    const struct overlay *o = ctx;
+    return o->base->ops->zone_of(o->base->ctx, side, name, apex, apexlen);
+}
+
+static int ov_has_below(void *ctx, enum mxg_side side, const char *name, bool *out)
+{
+    const struct overlay *o = ctx;
+    int rc = o->base->ops->has_below(o->base->ctx, side, name, out);
+    for (size_t i = 0; rc == MXG_OK && side == MXG_AFTER && !*out && i < o->n; i++)
+        *out = o->fix[i].n_after > 0 && strcmp(o->fix[i].name, name) != 0 &&
+               mxg_name_is_below(o->fix[i].name, name);
+    return rc;
+}
+
+static int ov_zone_info(void *ctx, const char *apex, enum mxg_mode *mode, bool *slave)
+{
+    const struct overlay *o = ctx;
+    return o->base->ops->zone_info(o->base->ctx, apex, mode, slave);
 }
 
 static const struct mxg_view_ops OVERLAY_OPS = {
     .rrset = ov_rrset,
     .referrers = ov_referrers,
+    .referrers_below = ov_referrers_below,
     .zone_of = ov_zone_of,
+    .has_below = ov_has_below,
+    .zone_info = ov_zone_info,
 };
 
 /* ---- evaluation --------------------------------------------------------------------------- */
@@ -1541,12 +1997,15 @@ static int verify_fix(const struct mxg_view *view, const struct mxg_policy_input
         names[n++] = in->names[i];
     for (size_t i = 0; i < d->n_fix; i++)
         names[n++] = d->fix[i].name;
-    struct mxg_policy_input in2 = {
-        .zone = in->zone, .names = names, .n_names = n, .mode = MXG_MODE_REJECT, .slave = false};
+    struct mxg_policy_input in2 = *in;
+    in2.names = names;
+    in2.n_names = n;
+    in2.mode = MXG_MODE_REJECT;
+    in2.slave = false;
     struct mxg_decision d2;
     int rc = evaluate(&ov, &in2, cfg, &d2);
     if (rc == MXG_OK) {
-        *ok = true;
+        *ok = d2.verdict != MXG_VERDICT_REJECT;
         for (size_t i = 0; i < d2.n_findings; i++)
             if (d2.findings[i].severity == MXG_SEV_BLOCK && is_move_rule(d2.findings[i].rule))
                 *ok = false;
@@ -1611,6 +2070,32 @@ static int try_fix(struct pctx *c, struct dom *doms, size_t ndoms, bool *fixed)
     return rc;
 }
 
+/* The name whose change moves d's mail: the last shared name of a moving target's path. */
+static int moving_name(struct pctx *c, const struct dom *d, char *out, size_t len)
+{
+    const struct dside *a = &d->sd[MXG_AFTER], *b = &d->sd[MXG_BEFORE];
+    snprintf(out, len, "%s", d->name);
+    for (size_t i = 0; i < a->nt; i++) {
+        const struct target *bt = dside_target(b, a->t[i].name);
+        for (int f = 0; f < 2; f++) {
+            const struct mxg_resolution *r = &a->t[i].r[f];
+            if (bt && res_same(&bt->r[f], r))
+                continue;
+            for (size_t k = r->n_steps; k > 0; k--) {
+                char why[2 * NAMEBUF + 64];
+                int rc = name_shared(c, r, k - 1, why, sizeof(why));
+                if (rc != MXG_OK)
+                    return rc;
+                if (why[0]) {
+                    snprintf(out, len, "%s", r->steps[k - 1].name);
+                    return MXG_OK;
+                }
+            }
+        }
+    }
+    return MXG_OK;
+}
+
 /* The other remedy, for a refusal caused by a move. */
 static int make_remedy(struct pctx *c, struct dom *doms, size_t ndoms)
 {
@@ -1620,22 +2105,20 @@ static int make_remedy(struct pctx *c, struct dom *doms, size_t ndoms)
             d = &doms[i];
     if (!d)
         return MXG_OK;
-    const struct dside *a = &d->sd[MXG_AFTER], *b = &d->sd[MXG_BEFORE];
-    const char *m = d->name;
-    for (size_t i = 0; i < a->nt; i++) {
-        const struct target *bt = dside_target(b, a->t[i].name);
-        if (a->t[i].end &&
-            (!bt || !aset_eq(&bt->s[0], &a->t[i].s[0]) || !aset_eq(&bt->s[1], &a->t[i].s[1]))) {
-            m = a->t[i].end;
-            break;
-        }
-    }
-    char apex[NAMEBUF];
-    bool m_apex = zone_of(c, m, apex, sizeof(apex)) == MXG_OK && strcmp(apex, m) == 0;
+    char m[NAMEBUF];
+    int rc = moving_name(c, d, m, sizeof(m));
+    if (rc != MXG_OK)
+        return rc;
+    bool m_apex = is_apex(c, MXG_BEFORE, m) || is_apex(c, MXG_AFTER, m);
     const char *label = c->cfg->n_mail_host_labels ? c->cfg->mail_host_labels[0] : "mail";
     const char *dz = strcmp(d->apex, ".") == 0 ? "" : d->apex;
     char buf[4 * NAMEBUF + 256];
-    if (m_apex)
+    if (d->proxy_move)
+        snprintf(buf, sizeof(buf),
+                 "point the mail host of %s at a mail server, not at the proxy, or remove the "
+                 "MX if %s receives no mail",
+                 d->name, d->name);
+    else if (m_apex)
         snprintf(buf, sizeof(buf),
                  "keep %s at its current address and put only www.%s behind the proxy, or "
                  "move mail to a dedicated host such as %s.%s first",
@@ -1649,19 +2132,40 @@ static int make_remedy(struct pctx *c, struct dom *doms, size_t ndoms)
     return c->out->remedy ? MXG_OK : MXG_ENOMEM;
 }
 
+/* The effective mode of D's zone: the transaction's for its own zone, else the view's. */
+static void dom_mode(struct pctx *c, struct dom *d)
+{
+    d->mode = c->in->mode;
+    d->slave = c->in->slave;
+    if (strcmp(d->apex, c->in->zone) == 0)
+        return;
+    enum mxg_mode m;
+    bool slave = false;
+    if (c->view->ops->zone_info &&
+        c->view->ops->zone_info(c->view->ctx, d->apex, &m, &slave) == MXG_OK) {
+        d->mode = m;
+        d->slave = slave;
+    }
+}
+
 static int evaluate(const struct mxg_view *view, const struct mxg_policy_input *in,
                     const struct mxg_config *cfg, struct mxg_decision *out)
 {
     memset(out, 0, sizeof(*out));
-    struct pctx c = {view, in, cfg, out};
+    struct pctx c = {.view = view, .in = in, .cfg = cfg, .out = out};
+    c.ro.dname_processing = cfg->dname_processing;
+    c.ro.expand_alias = cfg->expand_alias;
     struct strset cands = {0};
     struct dom *doms = NULL;
     size_t ndoms = 0;
     int rc = collect(&c, &cands);
+    /* Judged in a stable order. */
+    if (rc == MXG_OK && cands.n > 1)
+        qsort(cands.v, cands.n, sizeof(*cands.v), cmp_strp);
     for (size_t i = 0; rc == MXG_OK && i < cands.n; i++) {
         char apex[NAMEBUF];
         const char *name = cands.v[i];
-        rc = zone_of(&c, name, apex, sizeof(apex));
+        rc = zone_of(&c, MXG_BEFORE, name, apex, sizeof(apex));
         if (rc == MXG_ENOENT) {
             rc = MXG_OK;
             continue;
@@ -1669,20 +2173,22 @@ static int evaluate(const struct mxg_view *view, const struct mxg_policy_input *
         if (rc != MXG_OK)
             break;
         struct dom d = {0};
-        bool is_apex = strcmp(apex, name) == 0;
         d.name = strdup(name);
         d.apex = strdup(apex);
         if (!d.name || !d.apex)
             rc = MXG_ENOMEM;
+        if (rc == MXG_OK) {
+            dom_mode(&c, &d);
+            rc = dside_compute(&c, MXG_BEFORE, name, apex, &d.sd[MXG_BEFORE]);
+        }
+        /* Also when D was no mail domain before: the MX warnings of a new MX apply. */
         if (rc == MXG_OK)
-            rc = dside_compute(&c, MXG_BEFORE, name, is_apex, &d.sd[MXG_BEFORE]);
-        if (rc == MXG_OK)
-            rc = dside_compute(&c, MXG_AFTER, name, is_apex, &d.sd[MXG_AFTER]);
+            rc = dside_compute(&c, MXG_AFTER, name, apex, &d.sd[MXG_AFTER]);
         if (rc == MXG_OK)
             rc = judge_moves(&c, &d);
         if (rc == MXG_OK)
             rc = judge_mx_warns(&c, &d);
-        if (rc == MXG_OK)
+        if (rc == MXG_OK && d.sd[MXG_BEFORE].served)
             rc = judge_spf(&c, &d);
         if (rc == MXG_OK && d.block) {
             struct dom *nd = realloc(doms, (ndoms + 1) * sizeof(*nd));
@@ -1697,18 +2203,25 @@ static int evaluate(const struct mxg_view *view, const struct mxg_policy_input *
     }
     strset_free(&cands);
 
-    bool blocking = false;
+    bool blocking = false, counting = ndoms > 0, any_reject = false;
     for (size_t i = 0; i < out->n_findings; i++)
         blocking |= out->findings[i].severity == MXG_SEV_BLOCK;
+    for (size_t i = 0; i < ndoms; i++)
+        any_reject |= doms[i].mode == MXG_MODE_REJECT;
+    /* A blocking finding that is not a move (fix-no-host comes later) counts in the
+     * transaction's own zone. */
+    for (size_t i = 0; i < out->n_findings; i++)
+        if (out->findings[i].severity == MXG_SEV_BLOCK && !is_move_rule(out->findings[i].rule) &&
+            !in->slave && (in->mode == MXG_MODE_REJECT || in->mode == MXG_MODE_FIX)) {
+            counting = true;
+            any_reject |= in->mode == MXG_MODE_REJECT;
+        }
     if (rc == MXG_OK) {
-        if (in->mode == MXG_MODE_OFF || !blocking) {
-            out->verdict =
-                in->mode != MXG_MODE_OFF && out->n_findings ? MXG_VERDICT_WARN : MXG_VERDICT_ALLOW;
-        } else if (in->slave || in->mode == MXG_MODE_WARN) {
-            out->verdict = MXG_VERDICT_WARN;
+        if (!counting) {
+            out->verdict = blocking ? MXG_VERDICT_WARN : MXG_VERDICT_ALLOW;
         } else {
             bool fixed = false;
-            if (in->mode == MXG_MODE_FIX)
+            if (!any_reject && !in->no_fix)
                 rc = try_fix(&c, doms, ndoms, &fixed);
             out->verdict = fixed ? MXG_VERDICT_FIX : MXG_VERDICT_REJECT;
             if (rc == MXG_OK && !fixed)
@@ -1718,6 +2231,8 @@ static int evaluate(const struct mxg_view *view, const struct mxg_policy_input *
     for (size_t i = 0; i < ndoms; i++)
         dom_free(&doms[i]);
     free(doms);
+    strset_free(&c.shared_memo);
+    strset_free(&c.dedicated_memo);
     if (rc != MXG_OK)
         mxg_decision_free(out);
     return rc;
@@ -1726,9 +2241,110 @@ static int evaluate(const struct mxg_view *view, const struct mxg_policy_input *
 int mxg_policy_evaluate(const struct mxg_view *view, const struct mxg_policy_input *in,
                         const struct mxg_config *cfg, struct mxg_decision *out)
 {
-    if (!view || !view->ops || !in || !in->zone || !cfg || !out || (in->n_names && !in->names))
+    if (!view || !view->ops || !in || !in->zone || !cfg || !out || (in->n_names && !in->names) ||
+        (in->n_roots && !in->roots))
         return MXG_EINVAL;
     return evaluate(view, in, cfg, out);
+}
+
+/* ---- the same model for scan and resolve -------------------------------------------------- */
+
+int mxg_policy_path_shared(const struct mxg_view *view, const struct mxg_config *cfg,
+                           const struct mxg_resolution *r, bool *shared, char *why, size_t whylen)
+{
+    static const struct mxg_policy_input none = {.zone = "."};
+    struct mxg_decision out = {0};
+    struct pctx c = {.view = view, .in = &none, .cfg = cfg, .out = &out};
+    c.ro.dname_processing = cfg->dname_processing;
+    c.ro.expand_alias = cfg->expand_alias;
+    int rc = path_shared(&c, r, shared, why, whylen);
+    strset_free(&c.shared_memo);
+    strset_free(&c.dedicated_memo);
+    return rc;
+}
+
+const char *mxg_scan_class_name(enum mxg_scan_class k)
+{
+    switch (k) {
+    case MXG_SCAN_NO_MAIL:
+        return "no-mail";
+    case MXG_SCAN_SAFE:
+        return "safe";
+    case MXG_SCAN_AT_RISK:
+        return "at-risk";
+    case MXG_SCAN_BROKEN:
+        return "broken";
+    }
+    return "unknown";
+}
+
+int mxg_policy_classify(const struct mxg_view *view, const struct mxg_config *cfg, const char *zone,
+                        const char *const *domains, size_t n, struct mxg_scan_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->cls = MXG_SCAN_NO_MAIL;
+    struct mxg_policy_input in = {.zone = zone};
+    struct mxg_decision dec = {0};
+    struct pctx c = {.view = view, .in = &in, .cfg = cfg, .out = &dec};
+    c.ro.dname_processing = cfg->dname_processing;
+    c.ro.expand_alias = cfg->expand_alias;
+    int rc = MXG_OK;
+    for (size_t i = 0; rc == MXG_OK && i < n; i++) {
+        struct dside d;
+        char apex[NAMEBUF];
+        if (zone_of(&c, MXG_BEFORE, domains[i], apex, sizeof(apex)) != MXG_OK)
+            continue;
+        rc = dside_compute(&c, MXG_BEFORE, domains[i], apex, &d);
+        if (rc != MXG_OK)
+            break;
+        if (d.mail && out->cls == MXG_SCAN_NO_MAIL)
+            out->cls = MXG_SCAN_SAFE;
+        for (int f = 0; rc == MXG_OK && d.mail && f < 2; f++) {
+            for (size_t k = 0; rc == MXG_OK && k < d.s[f].n; k++) {
+                const struct maddr *x = &d.s[f].v[k];
+                char buf[NAMEBUF + 32], why[2 * NAMEBUF + 64], line[5 * NAMEBUF];
+                maddr_str(FAM_NUM[f], x, buf, sizeof(buf));
+                if (!x->unknown &&
+                    in_ranges(cfg->proxy_ranges, cfg->n_proxy_ranges, FAM_NUM[f], x->b)) {
+                    out->cls = MXG_SCAN_BROKEN;
+                    snprintf(line, sizeof(line), "%s: mail goes to %s via %s, inside proxy-ranges",
+                             domains[i], buf, x->target);
+                    rc = strv_push(&out->reasons, &out->n_reasons, line);
+                    continue;
+                }
+                if (x->unknown)
+                    continue;
+                bool shared = false;
+                rc = path_shared(&c, x->res, &shared, why, sizeof(why));
+                if (rc != MXG_OK || !shared)
+                    continue;
+                if (out->cls != MXG_SCAN_BROKEN)
+                    out->cls = MXG_SCAN_AT_RISK;
+                snprintf(line, sizeof(line), "%s: %s %s via %s through a shared path (%s)",
+                         domains[i], FAM_TYPE[f], buf, x->target, why);
+                bool dup = false;
+                for (size_t j = 0; j < out->n_reasons && !dup; j++)
+                    dup = strcmp(out->reasons[j], line) == 0;
+                if (!dup)
+                    rc = strv_push(&out->reasons, &out->n_reasons, line);
+            }
+        }
+        dside_free(&d);
+    }
+    strset_free(&c.shared_memo);
+    strset_free(&c.dedicated_memo);
+    mxg_decision_free(&dec);
+    if (rc != MXG_OK)
+        mxg_scan_result_free(out);
+    return rc;
+}
+
+void mxg_scan_result_free(struct mxg_scan_result *r)
+{
+    for (size_t i = 0; i < r->n_reasons; i++)
+        free(r->reasons[i]);
+    free(r->reasons);
+    memset(r, 0, sizeof(*r));
 }
 
 void mxg_decision_free(struct mxg_decision *d)

@@ -3,7 +3,9 @@
  * Tables: PowerDNS 4.7 generic-SQL schema (exactly what pdns's gsqlite3 backend creates) plus
  * mxguard's own: mxg_meta (schema version and markers) and mxg_names (one row per owner name,
  * keyed by the reversed-label key of dns.h, so "is there anything below this name?" is one
- * index range probe). WAL journal with synchronous=FULL: a commit is on disk when it returns.
+ * index range probe), mxg_targets (the targets of MX/CNAME/ALIAS/DNAME records under the same
+ * key, for the guard's reverse lookups) and mxg_audit. WAL journal with synchronous=FULL: a commit
+ * is on disk when it returns.
  *
  * pdns-compatibility details of the generic-SQL schema kept here:
  *  - names are stored lowercase without trailing dot ("www.example.com", apex = zone name);
@@ -90,8 +92,24 @@ static const char PDNS_SCHEMA[] =
     " secret VARCHAR(255));"
     "CREATE UNIQUE INDEX namealgoindex ON tsigkeys(name, algorithm);";
 
-/* mxguard's own tables, version 2: the audit log and an index over record targets (MX, CNAME,
- * ALIAS) for the guard's reverse lookups. A partial index on pdns's table is invisible to pdns. */
+/* mxguard's own tables, version 3: the targets of MX, CNAME, ALIAS and DNAME records (enabled
+ * ones, null MX left out), keyed by type and the reversed-label key of the target, so both "who
+ * points at N?" and "who points at or below N?" are one index range; target holds the canonical
+ * text of trkey. It replaces version 2's partial index on records. */
+static const char MXG_SCHEMA_V3[] =
+    "DROP INDEX IF EXISTS mxg_records_target;"
+    "CREATE TABLE IF NOT EXISTS mxg_targets ("
+    " type TEXT NOT NULL,"
+    " trkey BLOB NOT NULL,"
+    " domain_id INTEGER NOT NULL,"
+    " name TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " PRIMARY KEY (type, trkey, domain_id, name)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS mxg_targets_owner ON mxg_targets(domain_id, name, type);";
+
+/* mxguard's own tables, version 2: the audit log. (Version 2 also put a partial index over MX,
+ * CNAME and ALIAS content on records, mxg_records_target; version 3 drops it, so it is no longer
+ * created on the way.) */
 static const char MXG_SCHEMA_V2[] =
     "CREATE TABLE IF NOT EXISTS mxg_audit ("
     " seq INTEGER PRIMARY KEY,"
@@ -100,9 +118,7 @@ static const char MXG_SCHEMA_V2[] =
     " verdict TEXT NOT NULL,"
     " record TEXT NOT NULL,"
     " hash TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS mxg_audit_zone ON mxg_audit(zone, seq);"
-    "CREATE INDEX IF NOT EXISTS mxg_records_target ON records(content COLLATE NOCASE)"
-    " WHERE type IN ('MX', 'CNAME', 'ALIAS');";
+    "CREATE INDEX IF NOT EXISTS mxg_audit_zone ON mxg_audit(zone, seq);";
 
 /* mxguard's own tables, version 1. */
 static const char MXG_SCHEMA_V1[] =
@@ -149,7 +165,11 @@ enum stmt_id {
     S_AP_DEL,
     S_AP_LIST,
     S_REFERRERS,
-    S_AUDIT_HEAD,
+    S_REFERRERS_BELOW,
+    S_TARGET_ADD,
+    S_TARGET_DEL_ANY,
+    S_TARGET_DEL_TYPE,
+    S_ZONE_CLEAR_TARGETS,
     S_AUDIT_INSERT,
     S_COUNT
 };
@@ -206,11 +226,17 @@ static const char *const STMT_SQL[S_COUNT] = {
     [S_AP_ADD] = "INSERT INTO supermasters (ip, nameserver, account) VALUES (?1, ?2, ?3)",
     [S_AP_DEL] = "DELETE FROM supermasters WHERE ip = ?1 AND nameserver = ?2",
     [S_AP_LIST] = "SELECT ip, nameserver, account FROM supermasters ORDER BY ip, nameserver",
-    /* The IN term repeats the partial index's WHERE: SQLite uses a partial index only when the
-     * query's terms imply it literally (type = 'MX' alone does not). */
-    [S_REFERRERS] = "SELECT domain_id, name FROM records WHERE type IN ('MX', 'CNAME', 'ALIAS')"
-                    " AND type = ?2 AND content = ?1 COLLATE NOCASE AND disabled = 0",
-    [S_AUDIT_HEAD] = "SELECT seq, hash FROM mxg_audit ORDER BY seq DESC LIMIT 1",
+    /* Both are ranges of mxg_targets' primary key (type, trkey, ...). */
+    [S_REFERRERS] = "SELECT domain_id, name FROM mxg_targets WHERE type = ?2 AND trkey = ?1",
+    [S_REFERRERS_BELOW] = "SELECT domain_id, name, target FROM mxg_targets"
+                          " WHERE type = ?1 AND trkey >= ?2 AND trkey < ?3"
+                          " ORDER BY trkey, domain_id, name",
+    [S_TARGET_ADD] = "INSERT OR IGNORE INTO mxg_targets (type, trkey, domain_id, name, target)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_TARGET_DEL_ANY] = "DELETE FROM mxg_targets WHERE domain_id = ?1 AND name = ?2",
+    [S_TARGET_DEL_TYPE] = "DELETE FROM mxg_targets WHERE domain_id = ?1 AND name = ?2"
+                          " AND type = ?3",
+    [S_ZONE_CLEAR_TARGETS] = "DELETE FROM mxg_targets WHERE domain_id = ?1",
     [S_AUDIT_INSERT] = "INSERT INTO mxg_audit (seq, time, zone, verdict, record, hash)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
@@ -470,6 +496,10 @@ static int sq_zone_delete(struct mxg_store *st, int64_t id)
     int rc = done(q, sqlite3_step(q));
     if (rc != MXG_OK)
         return rc;
+    q = stmt(s, S_ZONE_CLEAR_TARGETS);
+    sqlite3_bind_int64(q, 1, id);
+    if ((rc = done(q, sqlite3_step(q))) != MXG_OK)
+        return rc;
     q = stmt(s, S_ZONE_DEL);
     sqlite3_bind_int64(q, 1, id);
     rc = done(q, sqlite3_step(q));
@@ -685,6 +715,36 @@ static int name_index(struct sqlite_store *s, enum stmt_id id, int64_t zone_id, 
     return done(q, sqlite3_step(q));
 }
 
+/* The record types whose target mxg_targets keeps. */
+static bool target_type(const char *type)
+{
+    return strcmp(type, "MX") == 0 || strcmp(type, "CNAME") == 0 || strcmp(type, "ALIAS") == 0 ||
+           strcmp(type, "DNAME") == 0;
+}
+
+/* The canonical target and its reversed-label key, from content as the records table holds it
+ * (MX without its priority). MXG_ENOENT when there is nothing to index: content that is no name,
+ * or the root (a null MX). */
+static int target_key(const char *content, char *canon, size_t canonlen, uint8_t *key,
+                      size_t keylen, size_t *klen)
+{
+    if (mxg_name_canon(content, canon, canonlen) != MXG_OK || strcmp(canon, ".") == 0 ||
+        mxg_name_rkey(canon, key, keylen, klen) != MXG_OK)
+        return MXG_ENOENT;
+    return MXG_OK;
+}
+
+/* Binds S_TARGET_ADD's parameters (db: the owner in db form). */
+static void bind_target(sqlite3_stmt *q, const char *type, const uint8_t *key, size_t klen,
+                        int64_t zone_id, const char *db, const char *canon)
+{
+    sqlite3_bind_text(q, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, key, (int)klen, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, zone_id);
+    sqlite3_bind_text(q, 4, db, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, canon, -1, SQLITE_STATIC);
+}
+
 static int sq_rrset_delete(struct mxg_store *st, int64_t zone_id, const char *name,
                            const char *type)
 {
@@ -702,6 +762,15 @@ static int sq_rrset_delete(struct mxg_store *st, int64_t zone_id, const char *na
     int rc = done(q, sqlite3_step(q));
     if (rc != MXG_OK)
         return rc;
+    if (!type || target_type(type)) {
+        q = stmt(s, type ? S_TARGET_DEL_TYPE : S_TARGET_DEL_ANY);
+        sqlite3_bind_int64(q, 1, zone_id);
+        sqlite3_bind_text(q, 2, db, -1, SQLITE_STATIC);
+        if (type)
+            sqlite3_bind_text(q, 3, type, -1, SQLITE_STATIC);
+        if ((rc = done(q, sqlite3_step(q))) != MXG_OK)
+            return rc;
+    }
     /* Drop the name from the index once nothing is left at it. */
     q = stmt(s, S_NAME_LEFT);
     sqlite3_bind_int64(q, 1, zone_id);
@@ -744,6 +813,16 @@ static int sq_record_add(struct mxg_store *st, int64_t zone_id, const struct mxg
     int rc = done(q, sqlite3_step(q));
     if (rc != MXG_OK)
         return rc;
+    char target[MXG_NAME_TEXT_MAX];
+    uint8_t key[MXG_NAME_WIRE_MAX * 2 + 2];
+    size_t klen = 0;
+    if (target_type(rec->type) &&
+        target_key(content, target, sizeof(target), key, sizeof(key), &klen) == MXG_OK) {
+        q = stmt(s, S_TARGET_ADD);
+        bind_target(q, rec->type, key, klen, zone_id, db, target);
+        if ((rc = done(q, sqlite3_step(q))) != MXG_OK)
+            return rc;
+    }
     return name_index(s, S_NAME_ADD, zone_id, rec->name);
 }
 
@@ -758,6 +837,10 @@ static int sq_zone_clear(struct mxg_store *st, int64_t zone_id)
     if (rc != MXG_OK)
         return rc;
     q = stmt(s, S_ZONE_CLEAR_NAMES);
+    sqlite3_bind_int64(q, 1, zone_id);
+    if ((rc = done(q, sqlite3_step(q))) != MXG_OK)
+        return rc;
+    q = stmt(s, S_ZONE_CLEAR_TARGETS);
     sqlite3_bind_int64(q, 1, zone_id);
     return done(q, sqlite3_step(q));
 }
@@ -858,13 +941,15 @@ static int sq_referrers(struct mxg_store *st, const char *type, const char *targ
                         int (*cb)(void *ctx, int64_t zone_id, const char *owner), void *ctx)
 {
     struct sqlite_store *s = S(st);
-    if (strcmp(type, "MX") != 0 && strcmp(type, "CNAME") != 0 && strcmp(type, "ALIAS") != 0)
+    if (!target_type(type))
         return MXG_EINVAL;
-    char db[MXG_NAME_TEXT_MAX], owner[MXG_NAME_TEXT_MAX];
-    if (canon_to_db(target, db, sizeof(db)) != MXG_OK)
+    uint8_t key[MXG_NAME_WIRE_MAX * 2 + 2];
+    size_t klen = 0;
+    if (mxg_name_rkey(target, key, sizeof(key), &klen) != MXG_OK)
         return MXG_EINVAL;
+    char owner[MXG_NAME_TEXT_MAX];
     sqlite3_stmt *q = stmt(s, S_REFERRERS);
-    sqlite3_bind_text(q, 1, db, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 1, key, (int)klen, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, type, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -878,18 +963,42 @@ static int sq_referrers(struct mxg_store *st, const char *type, const char *targ
     return done(q, rc);
 }
 
-static int sq_audit_head(struct mxg_store *st, int64_t *seq, char hash[65])
+static int sq_referrers_below(struct mxg_store *st, const char *type, const char *root,
+                              int (*cb)(void *ctx, int64_t zone_id, const char *owner,
+                                        const char *target),
+                              void *ctx)
 {
     struct sqlite_store *s = S(st);
-    sqlite3_stmt *q = stmt(s, S_AUDIT_HEAD);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        *seq = sqlite3_column_int64(q, 0);
-        snprintf(hash, 65, "%s", col_text(q, 1));
+    if (!target_type(type))
+        return MXG_EINVAL;
+    /* [key of root, the same key with its last terminator 0x00 raised to 0x01): root and every
+     * name below it. For the root itself (empty key) the bound is 64 bytes 0xff, above every
+     * key: a first label has at most 63 bytes and then its terminator 0x00. */
+    uint8_t lo[MXG_NAME_WIRE_MAX * 2 + 2], hi[sizeof(lo)];
+    size_t llen = 0, hlen;
+    if (mxg_name_rkey(root, lo, sizeof(lo), &llen) != MXG_OK)
+        return MXG_EINVAL;
+    if (llen == 0) {
+        hlen = 64;
+        memset(hi, 0xff, hlen);
     } else {
-        *seq = 0;
-        memset(hash, '0', 64);
-        hash[64] = '\0';
+        memcpy(hi, lo, llen);
+        hlen = llen;
+        hi[hlen - 1]++;
+    }
+    char owner[MXG_NAME_TEXT_MAX];
+    sqlite3_stmt *q = stmt(s, S_REFERRERS_BELOW);
+    sqlite3_bind_text(q, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, lo, (int)llen, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, hi, (int)hlen, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        db_to_canon(col_text(q, 1), owner, sizeof(owner));
+        int r = cb(ctx, sqlite3_column_int64(q, 0), owner, col_text(q, 2));
+        if (r != 0) {
+            sqlite3_reset(q);
+            return r;
+        }
     }
     return done(q, rc);
 }
@@ -911,13 +1020,13 @@ static int sq_audit_insert(struct mxg_store *st, int64_t seq, const char *time, 
 }
 
 static int sq_audit_list(struct mxg_store *st, const struct mxg_audit_filter *f,
-                         int (*cb)(void *ctx, int64_t seq, const char *record), void *ctx)
+                         int (*cb)(void *ctx, const struct mxg_audit_row *row), void *ctx)
 {
     struct sqlite_store *s = S(st);
     /* Built per call: the filters vary and audit reads are rare. */
     char sql[512];
     snprintf(sql, sizeof(sql),
-             "SELECT seq, record FROM mxg_audit WHERE seq > ?1"
+             "SELECT seq, time, zone, verdict, record, hash FROM mxg_audit WHERE seq > ?1"
              "%s%s%s%s ORDER BY seq %s%s",
              f->zone ? " AND zone = ?2" : "", f->verdict ? " AND verdict = ?3" : "",
              f->since ? " AND time >= ?4" : "", f->until ? " AND time < ?5" : "",
@@ -938,7 +1047,14 @@ static int sq_audit_list(struct mxg_store *st, const struct mxg_audit_filter *f,
         sqlite3_bind_int64(q, 6, f->limit);
     int rc, r = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        r = cb(ctx, sqlite3_column_int64(q, 0), col_text(q, 1));
+        struct mxg_audit_row row = {.seq = sqlite3_column_int64(q, 0)};
+        row.time = col_text(q, 1);
+        row.zone = col_text(q, 2);
+        row.verdict = col_text(q, 3);
+        row.record = col_text(q, 4); /* the text first, then its length (SQLite's advice) */
+        row.record_len = (size_t)sqlite3_column_bytes(q, 4);
+        row.hash = col_text(q, 5);
+        r = cb(ctx, &row);
         if (r != 0)
             break;
     }
@@ -1015,7 +1131,7 @@ static const struct mxg_store_ops SQLITE_OPS = {
     .autoprimary_delete = sq_autoprimary_delete,
     .autoprimary_list = sq_autoprimary_list,
     .referrers = sq_referrers,
-    .audit_head = sq_audit_head,
+    .referrers_below = sq_referrers_below,
     .audit_insert = sq_audit_insert,
     .audit_list = sq_audit_list,
     .batch_reads = sq_batch_reads,
@@ -1088,6 +1204,51 @@ out:
     return rc;
 }
 
+/* Fills mxg_targets from records: the enabled MX, CNAME, ALIAS and DNAME records whose content
+ * is a name other than the root (migration to version 3, a database that pdns's gsqlite3 wrote). */
+static int rebuild_targets(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *sel = NULL, *ins = NULL;
+    int rc = MXG_ESTORE;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT domain_id, name, type, content FROM records"
+                           " WHERE type IN ('MX', 'CNAME', 'ALIAS', 'DNAME') AND disabled = 0"
+                           " AND domain_id IS NOT NULL AND name IS NOT NULL",
+                           -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, STMT_SQL[S_TARGET_ADD], -1, &ins, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "rebuilding target index: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    if (exec_sql(db, "DELETE FROM mxg_targets", err, errlen) != MXG_OK)
+        goto out;
+    int step;
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        char owner[MXG_NAME_TEXT_MAX], owner_db[MXG_NAME_TEXT_MAX], target[MXG_NAME_TEXT_MAX];
+        uint8_t key[MXG_NAME_WIRE_MAX * 2 + 2];
+        size_t klen = 0;
+        if (mxg_name_canon(col_text(sel, 1), owner, sizeof(owner)) != MXG_OK ||
+            mxg_name_to_db(owner, owner_db, sizeof(owner_db)) != MXG_OK ||
+            target_key(col_text(sel, 3), target, sizeof(target), key, sizeof(key), &klen) != MXG_OK)
+            continue; /* nothing a reverse lookup could find */
+        sqlite3_reset(ins);
+        bind_target(ins, col_text(sel, 2), key, klen, sqlite3_column_int64(sel, 0), owner_db,
+                    target);
+        if (sqlite3_step(ins) != SQLITE_DONE) {
+            snprintf(err, errlen, "rebuilding target index: %s", sqlite3_errmsg(db));
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE) {
+        snprintf(err, errlen, "rebuilding target index: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    rc = MXG_OK;
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    return rc;
+}
+
 static int get_schema_version(sqlite3 *db, int *version)
 {
     sqlite3_stmt *q = NULL;
@@ -1133,10 +1294,15 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
     }
     if (version < 2 && (rc = exec_sql(db, MXG_SCHEMA_V2, err, errlen)) != MXG_OK)
         goto fail;
+    if (version < 3) {
+        if ((rc = exec_sql(db, MXG_SCHEMA_V3, err, errlen)) != MXG_OK ||
+            (rc = rebuild_targets(db, err, errlen)) != MXG_OK)
+            goto fail;
+    }
     if (version < MXG_STORE_SCHEMA_VERSION &&
         (rc = exec_sql(db,
                        "INSERT OR REPLACE INTO mxg_meta (key, value)"
-                       " VALUES ('schema_version', '2')",
+                       " VALUES ('schema_version', '3')",
                        err, errlen)) != MXG_OK)
         goto fail;
     return exec_sql(db, "COMMIT", err, errlen);

@@ -20,7 +20,8 @@ struct mxg_txn {
     bool wipe;
     int64_t trxid;
     bool poisoned;
-    char *poison; /* the first reason (NULL if it could not be copied) */
+    char *poison;                       /* the first reason (NULL if it could not be copied) */
+    char *poison_name, *poison_content; /* the refused write's, or NULL */
     struct mxg_txn_name *names;
     size_t n_names, cap_names;
     size_t *slots; /* open addressing: index + 1 into names, 0 = empty */
@@ -100,6 +101,8 @@ void mxg_txn_free(struct mxg_txn *t)
     free(t->slots);
     free(t->zone);
     free(t->poison);
+    free(t->poison_name);
+    free(t->poison_content);
     free(t);
 }
 
@@ -125,10 +128,29 @@ bool mxg_txn_wipes(const struct mxg_txn *t)
 
 void mxg_txn_poison(struct mxg_txn *t, const char *reason)
 {
+    mxg_txn_poison_write(t, NULL, NULL, reason);
+}
+
+void mxg_txn_poison_write(struct mxg_txn *t, const char *name, const char *content,
+                          const char *reason)
+{
     if (t->poisoned)
         return;
     t->poisoned = true;
     t->poison = strdup(reason ? reason : "a write failed");
+    /* A copy that fails leaves NULL: the audit then names the zone, or gives the reason. */
+    t->poison_name = name ? strdup(name) : NULL;
+    t->poison_content = content ? strdup(content) : NULL;
+}
+
+const char *mxg_txn_poison_name(const struct mxg_txn *t)
+{
+    return t->poisoned ? t->poison_name : NULL;
+}
+
+const char *mxg_txn_poison_content(const struct mxg_txn *t)
+{
+    return t->poisoned ? t->poison_content : NULL;
 }
 
 const char *mxg_txn_poisoned(const struct mxg_txn *t)
@@ -239,7 +261,7 @@ bool mxg_txn_name_drops(const struct mxg_txn_name *e, const char *type)
     return deletes_type(e, type);
 }
 
-/* The canonical target of MX ("10 host"), CNAME or ALIAS ("host") content. */
+/* The canonical target of MX ("10 host"), CNAME, ALIAS or DNAME ("host") content. */
 static int ref_target(const char *type, const char *content, char *out, size_t outlen)
 {
     const char *p = content;
@@ -254,7 +276,8 @@ static int ref_target(const char *type, const char *content, char *out, size_t o
 
 static bool is_ref_type(const char *type)
 {
-    return strcmp(type, "MX") == 0 || strcmp(type, "CNAME") == 0 || strcmp(type, "ALIAS") == 0;
+    return strcmp(type, "MX") == 0 || strcmp(type, "CNAME") == 0 || strcmp(type, "ALIAS") == 0 ||
+           strcmp(type, "DNAME") == 0;
 }
 
 static uint64_t ref_hash(const char *type, const char *target)
@@ -332,6 +355,43 @@ int mxg_txn_referrers(struct mxg_txn *t, const char *type, const char *target,
         int rc = cb(ctx, e);
         if (rc != 0)
             return rc;
+    }
+    return MXG_OK;
+}
+
+/* True when e adds, before its record j, a record of type with the canonical target target. */
+static bool adds_ref_before(const struct mxg_txn_name *e, size_t j, const char *type,
+                            const char *target)
+{
+    for (size_t k = 0; k < j; k++) {
+        char t[MXG_NAME_TEXT_MAX];
+        if (strcmp(e->add[k].type, type) == 0 &&
+            ref_target(type, e->add[k].content, t, sizeof(t)) == MXG_OK && strcmp(t, target) == 0)
+            return true;
+    }
+    return false;
+}
+
+int mxg_txn_referrers_below(struct mxg_txn *t, const char *type, const char *root,
+                            int (*cb)(void *ctx, const struct mxg_txn_name *e, const char *target),
+                            void *ctx)
+{
+    char r[MXG_NAME_TEXT_MAX];
+    if (!is_ref_type(type) || mxg_name_canon(root, r, sizeof(r)) != MXG_OK)
+        return MXG_EINVAL;
+    for (size_t i = 0; i < t->n_names; i++) {
+        const struct mxg_txn_name *e = &t->names[i];
+        for (size_t j = 0; j < e->n_add; j++) {
+            char target[MXG_NAME_TEXT_MAX];
+            if (strcmp(e->add[j].type, type) != 0 ||
+                ref_target(type, e->add[j].content, target, sizeof(target)) != MXG_OK ||
+                strcmp(target, ".") == 0 || !mxg_name_is_below(target, r) ||
+                adds_ref_before(e, j, type, target)) /* "10 mx" and "20 mx": one target */
+                continue;
+            int rc = cb(ctx, e, target);
+            if (rc != 0)
+                return rc;
+        }
     }
     return MXG_OK;
 }

@@ -75,19 +75,14 @@ static int emit(struct zf_run *run, const zs_scanner_t *s, unsigned long line)
     char owner[MXG_NAME_TEXT_MAX + 1];
     char tname[MXG_TYPE_MAX];
     char reason[256];
-    knot_dname_storage_t wire;
 
     if (s->r_class != KNOT_CLASS_IN) {
         zf_err(run->err, run->errlen, "%s:%lu: only class IN is supported", file, line);
         return MXG_EPARSE;
     }
-    if (s->r_owner_length == 0 || s->r_owner_length > sizeof(wire)) {
-        zf_err(run->err, run->errlen, "%s:%lu: invalid owner", file, line);
-        return MXG_EPARSE;
-    }
-    memcpy(wire, s->r_owner, s->r_owner_length);
-    knot_dname_to_lower(wire);
-    if (knot_dname_to_str(owner, wire, sizeof(owner)) == NULL) {
+    /* The owner in pdns's text form, as pdnsutil load-zone stores it. */
+    if (s->r_owner_length == 0 ||
+        mxg_name_from_wire(s->r_owner, s->r_owner_length, owner, sizeof(owner)) != MXG_OK) {
         zf_err(run->err, run->errlen, "%s:%lu: invalid owner", file, line);
         return MXG_EPARSE;
     }

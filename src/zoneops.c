@@ -24,8 +24,12 @@ static int set_soa_edit_api(struct mxg_txn *t)
     return mxg_txn_meta_set(t, "SOA-EDIT-API", val, 1);
 }
 
-static const struct mxg_guard_opts CLI_AUDITED = {
-    .source = "cli", .guarded = false, .always_audit = true};
+/* Every zone operation is judged: a new zone can take names over from its parent, a deleted
+ * one takes its names out of the served data. */
+static const struct mxg_guard_opts CLI_ADDED = {
+    .source = "cli", .guarded = true, .always_audit = true, .zone_event = MXG_ZONE_ADDED};
+static const struct mxg_guard_opts CLI_DELETED = {
+    .source = "cli", .guarded = true, .always_audit = true, .zone_event = MXG_ZONE_DELETED};
 static const struct mxg_guard_opts CLI_GUARDED = {
     .source = "cli", .guarded = true, .always_audit = true};
 
@@ -90,7 +94,17 @@ int mxg_zone_create(struct mxg_store *st, const struct mxg_config *cfg, const ch
     if (rc == MXG_OK && kind != MXG_KIND_SLAVE)
         rc = set_soa_edit_api(t);
     if (rc == MXG_OK)
-        rc = mxg_guard_judge_apply(st, cfg, t, &CLI_AUDITED, &res);
+        rc = mxg_guard_judge_apply(st, cfg, t, &CLI_ADDED, &res);
+    if (rc == MXG_OK && res.refused) {
+        MXG_STORE_CALL0(st, rollback);
+        rc = mxg_guard_record_refusal(st, t, &CLI_ADDED, &res);
+        snprintf(err, errlen, "the guard refused to add zone %s (audit seq %lld)%s%s", zone,
+                 (long long)res.audit_seq, res.decision.remedy ? ": " : "",
+                 res.decision.remedy ? res.decision.remedy : "");
+        mxg_guard_result_free(&res);
+        mxg_txn_free(t);
+        return rc == MXG_OK ? MXG_EBUSY : rc;
+    }
     if (rc == MXG_OK)
         rc = MXG_STORE_CALL0(st, commit);
     mxg_guard_result_free(&res);
@@ -120,7 +134,17 @@ int mxg_zone_remove(struct mxg_store *st, const struct mxg_config *cfg, const ch
         rc = MXG_STORE_CALL0(st, begin);
     if (rc == MXG_OK) {
         /* The audit record lists every RRset the deletion removes. */
-        rc = mxg_guard_judge_apply(st, cfg, t, &CLI_AUDITED, &res);
+        rc = mxg_guard_judge_apply(st, cfg, t, &CLI_DELETED, &res);
+        if (rc == MXG_OK && res.refused) {
+            MXG_STORE_CALL0(st, rollback);
+            rc = mxg_guard_record_refusal(st, t, &CLI_DELETED, &res);
+            snprintf(err, errlen, "the guard refused to delete zone %s (audit seq %lld)%s%s", zone,
+                     (long long)res.audit_seq, res.decision.remedy ? ": " : "",
+                     res.decision.remedy ? res.decision.remedy : "");
+            mxg_guard_result_free(&res);
+            mxg_txn_free(t);
+            return rc == MXG_OK ? MXG_EBUSY : rc;
+        }
         if (rc == MXG_OK)
             rc = MXG_STORE_CALL(st, zone_delete, z.id);
         rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
@@ -222,16 +246,16 @@ int mxg_zone_import(struct mxg_store *st, const struct mxg_config *cfg, const ch
         rc = MXG_EINVAL;
         goto fail;
     }
-    /* A zone created by this import had nothing to protect: its names were not served before,
-     * and mail targets outside the served zones are not judged. Audited only. */
-    rc = mxg_guard_judge_apply(st, cfg, c.txn, created ? &CLI_AUDITED : &CLI_GUARDED, res);
+    /* A zone created by this import is judged like `zone add`: it may take names over from
+     * its parent. */
+    rc = mxg_guard_judge_apply(st, cfg, c.txn, created ? &CLI_ADDED : &CLI_GUARDED, res);
     if (rc != MXG_OK) {
         snprintf(err, errlen, "importing %s: %s", zone, mxg_strerror(rc));
         goto fail;
     }
     if (res->refused) {
         MXG_STORE_CALL0(st, rollback);
-        rc = mxg_guard_record_refusal(st, c.txn, created ? &CLI_AUDITED : &CLI_GUARDED, res);
+        rc = mxg_guard_record_refusal(st, c.txn, created ? &CLI_ADDED : &CLI_GUARDED, res);
         snprintf(err, errlen, "the guard refused the import of %s (audit seq %lld)", zone,
                  (long long)res->audit_seq);
         goto out;

@@ -57,6 +57,8 @@ struct mxg_config {
     struct mxg_rule_severity *rule_severity;
     size_t n_rule_severity;
     enum mxg_override zone_mode_override;
+    bool dname_processing; /* follow DNAMEs as pdns does with dname-processing=yes */
+    bool expand_alias;     /* ALIAS gives its target's addresses (pdns's expand-alias=yes) */
 
     char *pdns_control; /* NULL: unset */
     enum mxg_log_target log;

@@ -1,12 +1,14 @@
 /* dns.h -- DNS names, record types and record content, on top of libknot/libzscanner.
  *
  * Forms used across mxguard:
- *  - canonical name: presentation form, lowercase, absolute, with the trailing dot
- *    ("www.example.com.", root "."). Every module compares names in this form.
+ *  - canonical name: pdns's presentation form (DNSName::toString), lowercase, absolute, with
+ *    the trailing dot ("www.example.com.", "m(ai)l.example.com.", "a\.b\032c.example.",
+ *    root "."). Every module compares names in this form.
  *  - db name: the canonical name without its trailing dot, as pdns's generic-SQL schema
  *    stores it ("www.example.com", root "").
  *  - pdns content: record content the way pdns writes it itself: names inside content are
  *    absolute and written without trailing dot ("10 mail.example.com"), the root as ".",
+ *    in pdns's escaping as above (case kept),
  *    TXT/SPF as quoted strings, priority inside MX/SRV content.
  * Nothing here does I/O except mxg_zonefile_parse(), which reads the file it is given. */
 #ifndef MXG_DNS_H
@@ -20,9 +22,31 @@
 
 /* Validates a presentation-form name (with or without trailing dot; "" and "." are the root;
  * \DDD and \X escapes allowed) and writes its canonical form into out.
+ * The grammar is pdns's (DNSName): only '.' and '\' are special, so "m(ai)l.example.com" (as
+ * pdns writes it) and "m\(ai\)l.example.com" (RFC 1035 escaping) are the same name; \DDD over
+ * 255 and a lone trailing backslash are refused.
+ * The canonical form is pdns's own text form (DNSName::toString) of the lowercased name: octets
+ * 0x21-0x7e as they are except '.' and '\' ("\." and "\\"), all others as \DDD -- the form
+ * pdns sends and its generic-SQL backends store. It is not safe in a master file as it is
+ * (see mxg_name_format()).
  * Returns 0, MXG_EINVAL (bad syntax, empty label), MXG_ERANGE (label > 63 or name > 255 octets
  * in wire form, or out too small). */
 int mxg_name_canon(const char *in, char *out, size_t outlen);
+
+/* Text forms of a name for mxg_name_format(). */
+enum mxg_name_style {
+    MXG_NAME_PDNS,    /* pdns's form, as mxg_name_canon() writes it (case kept) */
+    MXG_NAME_ZONEFILE /* letters, digits, '-', '_', '*', '/' as they are, all else \DDD: one
+                         master-file token whatever the name holds */
+};
+
+/* A name as mxg_name_canon() reads it, written absolute (trailing dot) in the given style with
+ * its case kept. Returns as mxg_name_canon(); MXG_EINVAL for an unknown style. */
+int mxg_name_format(const char *in, enum mxg_name_style style, char *out, size_t outlen);
+
+/* Wire-form name (uncompressed, within wirelen octets) -> canonical name.
+ * Returns 0, MXG_EINVAL (malformed or over 255 octets), MXG_ERANGE (out too small). */
+int mxg_name_from_wire(const uint8_t *wire, size_t wirelen, char *out, size_t outlen);
 
 /* Canonical name -> db name (drops the trailing dot; root -> ""). Returns 0 or MXG_ERANGE. */
 int mxg_name_to_db(const char *canon, char *out, size_t outlen);
@@ -55,6 +79,8 @@ int mxg_rrtype_parse(const char *in, char *out, size_t outlen, uint16_t *type);
  * to pdns content. Content in pdns form, in zone-file form with trailing dots, with
  * extra whitespace, or TXT unquoted ("v=spf1 -all" becomes "\"v=spf1 -all\"") are all accepted.
  * Relative names in content are taken as absolute (pdns writes them without trailing dot).
+ * A name in content is read as pdns reads it: one blank-delimited token in mxg_name_canon()'s
+ * grammar (so "10 m(ai)l.example" is an MX to the label "m(ai)l"), and written in pdns's form.
  * ALIAS: content is one name; LUA: stored as given after a length check.
  * Returns 0; MXG_EINVAL with a reason in err (may be NULL) when the content does not parse
  * for its type; MXG_ERANGE when out is too small or the content exceeds MXG_CONTENT_MAX. */

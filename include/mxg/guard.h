@@ -34,12 +34,18 @@ struct mxg_guard_opts {
     const char *source; /* audit source: api, dnsupdate, pdnsutil, axfr, ixfr, metadata, cli */
     bool guarded;       /* run the policy (false: audit only, for CLI zone add/delete) */
     bool always_audit;  /* write a record even when nothing changed (CLI operations) */
+    /* The transaction creates (or deletes) its zone: judged over the zone's whole subtree,
+     * and what fix cannot repair there is refused as in reject. */
+    enum mxg_zone_event { MXG_ZONE_SAME, MXG_ZONE_ADDED, MXG_ZONE_DELETED } zone_event;
 };
 
 /* Inside the caller's store transaction (begun, not committed): computes the change set,
  * judges it, and unless refused applies txn (and the fix, which is added to txn) and appends
  * the audit record. On refusal nothing is written: the caller rolls back and then calls
- * mxg_guard_record_refusal. Returns 0 (see res->refused) or an error. */
+ * mxg_guard_record_refusal. A poisoned transaction (mxg_txn_poisoned) is always refused, without
+ * running the policy: verdict reject, the one finding invalid-record (severity block) naming the
+ * refused write, and its changes as far as they were buffered. Returns 0 (see res->refused) or
+ * an error. */
 int mxg_guard_judge_apply(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *txn,
                           const struct mxg_guard_opts *opts, struct mxg_guard_result *res);
 
@@ -65,6 +71,9 @@ enum mxg_mode mxg_guard_effective_mode(struct mxg_store *st, const struct mxg_co
 struct mxg_guard_view_ctx {
     struct mxg_store *st;
     struct mxg_txn *txn;
+    const struct mxg_config *cfg; /* for the modes of other zones (NULL: not known) */
+    int64_t added_zone_id;        /* a zone the transaction creates: not served BEFORE */
+    int64_t deleted_zone_id;      /* a zone the transaction deletes: not served AFTER */
 };
 void mxg_guard_view(struct mxg_guard_view_ctx *ctx, struct mxg_view *view);
 

@@ -3,21 +3,20 @@
  * A pure function of (a read-only view of the served zones before and after the transaction,
  * the names the transaction touches, the configuration): no clock, no I/O of its own. Its cost
  * follows the change: it reads the touched names and, through the view's reverse lookups, the
- * mail domains that reach them — never whole zones.
+ * names whose answers they change and the mail domains that reach them -- never whole zones.
  *
  * Vocabulary (PRODUCT.md §3):
- *  - mail domain: an owner with an MX RRset other than a lone null MX ("0 ."); and the apex of
- *    a zone when it has no MX RRset but has A/AAAA (implicit MX, governed by implicit-mx).
- *  - mail targets of D: the names D's MX records point to, following CNAME chains (at most
- *    MXG_POLICY_CHAIN_MAX links); for an implicit MX, D itself. Targets outside the served zones
- *    (zone_of fails) are not judged.
- *  - S_F(D), F in {A, AAAA}: the union of the F addresses of D's mail targets.
- *  - D moves mail in F when S_F after != before and: S_F after is empty while before was not;
- *    or classify=strict and some address in after \ before lies outside mail-ranges; or
- *    classify=proxy and some address in after \ before lies inside proxy-ranges.
- *  - A mail target holding ALIAS or LUA (after) has unknown addresses: in strict they count as an
- *    address outside mail-ranges; in proxy only when the ALIAS target resolves in the served
- *    zones (CNAME chain, A/AAAA) to an address inside proxy-ranges. */
+ *  - addresses: what pdns answers for a name (resolve.h), each with its path.
+ *  - mail domain D: an owner with an MX RRset other than a lone null MX; the apex of a zone
+ *    with no MX RRset but with addresses (implicit MX, governed by implicit-mx). Judged when it
+ *    is a mail domain BEFORE; its targets after come from the AFTER state.
+ *  - a path is shared when one of its names (either state) is a zone apex, a mail domain, a
+ *    wildcard, a delegation point, a DNAME owner, a name whose zone changed, or -- after the MX
+ *    target -- the target of a CNAME/ALIAS whose owner is on no mail path; else dedicated.
+ *  - D moves mail when (1) it had an address and has none; (2) it had an address and a new one
+ *    arrives through a shared path that classify condemns (strict: outside mail-ranges or
+ *    unknown; proxy: inside proxy-ranges); (3) a new address through a dedicated path lies in
+ *    proxy-ranges. Other new addresses through dedicated paths: mail-host-changed (warn). */
 #ifndef MXG_POLICY_H
 #define MXG_POLICY_H
 
@@ -27,30 +26,7 @@
 
 #include "mxg/config.h"
 #include "mxg/store.h"
-
-#define MXG_POLICY_CHAIN_MAX 8
-
-enum mxg_side { MXG_BEFORE = 0, MXG_AFTER = 1 };
-
-/* The served zones as the policy sees them. BEFORE is the latest committed state; AFTER is the
- * same with the transaction applied (only the transaction's zone differs). */
-struct mxg_view_ops {
-    /* Records of type (canonical mnemonic) at name (canonical), in any served zone; returns 0
-     * with no callback when there are none. */
-    int (*rrset)(void *ctx, enum mxg_side side, const char *name, const char *type,
-                 mxg_record_cb cb, void *cbctx);
-    /* Owners (canonical) of records of type (MX, CNAME or ALIAS) whose target is name (canonical),
-     * in any served zone: the reverse lookup. An owner may be reported more than once. */
-    int (*referrers)(void *ctx, enum mxg_side side, const char *type, const char *target,
-                     int (*cb)(void *cbctx, const char *owner), void *cbctx);
-    /* Canonical apex of the served zone that holds name (deepest match), or MXG_ENOENT. */
-    int (*zone_of)(void *ctx, const char *name, char *apex, size_t apexlen);
-};
-
-struct mxg_view {
-    const struct mxg_view_ops *ops;
-    void *ctx;
-};
+#include "mxg/view.h"
 
 struct mxg_policy_input {
     const char *zone;         /* canonical apex of the transaction's zone */
@@ -58,6 +34,11 @@ struct mxg_policy_input {
     size_t n_names;
     enum mxg_mode mode; /* the effective mode for the zone (metadata already applied) */
     bool slave;         /* zone of kind slave: never blocked, judged as warn */
+    /* Roots of subtrees whose answers may all change (a zone added or deleted): every mail
+     * domain reaching below them is judged. */
+    const char *const *roots;
+    size_t n_roots;
+    bool no_fix; /* the fix cannot join this transaction (zone add/delete): fix acts as reject */
 };
 
 enum mxg_verdict {
@@ -123,5 +104,28 @@ const char *mxg_severity_name(enum mxg_severity s); /* "off", "warn", "block" */
 
 /* The severity a rule has under cfg (rule-severity, implicit-mx for implicit-mail-moved). */
 enum mxg_severity mxg_policy_severity(const struct mxg_config *cfg, const char *rule);
+
+/* ---- the same model for scan and resolve ---- */
+
+struct mxg_resolution;
+
+/* Whether the path of a resolution (resolve.h, BEFORE side) is shared; why: the first reason. */
+int mxg_policy_path_shared(const struct mxg_view *view, const struct mxg_config *cfg,
+                           const struct mxg_resolution *r, bool *shared, char *why, size_t whylen);
+
+enum mxg_scan_class { MXG_SCAN_NO_MAIL, MXG_SCAN_SAFE, MXG_SCAN_AT_RISK, MXG_SCAN_BROKEN };
+
+struct mxg_scan_result {
+    enum mxg_scan_class cls;
+    char **reasons; /* one line each: the mail domain, the address, the path */
+    size_t n_reasons;
+};
+
+/* Classifies a zone by its mail domains (the owners of its MX RRsets and its apex), on the
+ * committed state (BEFORE) of the view: no-mail, safe, at-risk or broken (PRODUCT.md §6). */
+int mxg_policy_classify(const struct mxg_view *view, const struct mxg_config *cfg, const char *zone,
+                        const char *const *domains, size_t n, struct mxg_scan_result *out);
+void mxg_scan_result_free(struct mxg_scan_result *r);
+const char *mxg_scan_class_name(enum mxg_scan_class k); /* no-mail, safe, at-risk, broken */
 
 #endif

@@ -47,7 +47,10 @@ typedef int (*mxg_meta_cb)(void *ctx, const char *kind, const char *value);
 
 struct mxg_store;
 
-/* Which audit records to read; NULL/0 fields do not filter. */
+/* Which audit records to read; NULL/0 fields do not filter. mxg_audit_list (audit.h) applies
+ * every field to the records themselves; an engine's audit_list applies them to its stored
+ * columns, which an edit of the store can make disagree with the records: only audit.c calls it
+ * with more than newest_first and limit. */
 struct mxg_audit_filter {
     const char *zone;    /* canonical */
     const char *verdict; /* allow, warn, reject, fix */
@@ -56,6 +59,18 @@ struct mxg_audit_filter {
     int64_t after_seq;   /* records with seq > after_seq */
     int64_t limit;       /* 0: all */
     bool newest_first;
+};
+
+/* One stored audit row: the record's canonical text and the columns kept beside it for indexing
+ * and chaining (seq, time, zone, verdict, hash). Only the record is the truth (audit.h). */
+struct mxg_audit_row {
+    int64_t seq;
+    const char *time;
+    const char *zone;
+    const char *verdict;
+    const char *record;
+    const char *hash;
+    size_t record_len; /* bytes stored (more than strlen(record) when it holds a NUL) */
 };
 
 struct mxg_store_ops {
@@ -106,18 +121,30 @@ struct mxg_store_ops {
                                       const char *account),
                             void *ctx);
 
-    /* Owners of MX, CNAME or ALIAS records whose target is name (canonical), in any zone
-     * (committed state; an index over targets keeps this off the zone size). */
+    /* Owners (canonical) of the records of type (MX, CNAME, ALIAS or DNAME; anything else is
+     * MXG_EINVAL) whose target is target (canonical; compared case-insensitively), in any zone,
+     * each (zone, owner) once. Committed state, or the caller's own write transaction; disabled
+     * records are left out. An index over targets keeps this off the zone size. */
     int (*referrers)(struct mxg_store *st, const char *type, const char *target,
                      int (*cb)(void *ctx, int64_t zone_id, const char *owner), void *ctx);
+    /* The same for a subtree: the records of type (as above) whose target equals root or lies
+     * below it, label-wise ("xexample.com." is not below "example.com."; root "." takes every
+     * target), in any zone. cb gets the owner and the target, both canonical, once per
+     * (zone, owner, target), in DNSSEC order of the targets. A null MX (target ".") is never
+     * reported, nor content that is no name. Cost follows the number of matches, not the
+     * zones' size. MXG_EINVAL also when root does not parse. */
+    int (*referrers_below)(struct mxg_store *st, const char *type, const char *root,
+                           int (*cb)(void *ctx, int64_t zone_id, const char *owner,
+                                     const char *target),
+                           void *ctx);
 
-    /* The audit log (see audit.h): the newest record's seq and hash (seq 0 and 64 zeros when
-     * empty), appending one record, and reading records in seq order. */
-    int (*audit_head)(struct mxg_store *st, int64_t *seq, char hash[65]);
+    /* The audit log's rows (see audit.h, which reads and checks them: use mxg_audit_head,
+     * mxg_audit_list and mxg_audit_verify): appending one row, and reading rows in the order of
+     * the seq column, filtered by the stored columns (see struct mxg_audit_filter). */
     int (*audit_insert)(struct mxg_store *st, int64_t seq, const char *time, const char *zone,
                         const char *verdict, const char *record, const char *hash);
     int (*audit_list)(struct mxg_store *st, const struct mxg_audit_filter *f,
-                      int (*cb)(void *ctx, int64_t seq, const char *record), void *ctx);
+                      int (*cb)(void *ctx, const struct mxg_audit_row *row), void *ctx);
 
     /* Optional. With batch_reads on, the reads made until the next end_reads share one
      * snapshot (one read transaction) instead of taking one each; a write on the handle ends
@@ -146,7 +173,7 @@ int mxg_store_open(const char *uri, struct mxg_store **out, char *err, size_t er
 int mxg_store_sqlite_open(const char *path, struct mxg_store **out, char *err, size_t errlen);
 
 /* Current schema version of mxguard's own tables. */
-#define MXG_STORE_SCHEMA_VERSION 2
+#define MXG_STORE_SCHEMA_VERSION 3
 
 /* Calls the optional batch_reads / end_reads of the engine, if it has them. */
 void mxg_store_batch_reads(struct mxg_store *st, bool on);

@@ -48,9 +48,17 @@ int64_t mxg_txn_zone_id(const struct mxg_txn *t);
 const char *mxg_txn_zone(const struct mxg_txn *t);
 int64_t mxg_txn_trxid(const struct mxg_txn *t);
 bool mxg_txn_wipes(const struct mxg_txn *t);
-/* A refused write poisons the transaction: its commit must be refused. reason is copied. */
+/* A refused write poisons the transaction: its commit must be refused (and audited, with the
+ * finding invalid-record naming the write). reason is copied. Only the first refusal is kept. */
 void mxg_txn_poison(struct mxg_txn *t, const char *reason);
+/* The same, naming the refused write: its owner name as written and its content (each NULL when
+ * the write had none; copied). */
+void mxg_txn_poison_write(struct mxg_txn *t, const char *name, const char *content,
+                          const char *reason);
 const char *mxg_txn_poisoned(const struct mxg_txn *t); /* the first reason, or NULL */
+/* The first refused write's owner name and content, or NULL when not known. */
+const char *mxg_txn_poison_name(const struct mxg_txn *t);
+const char *mxg_txn_poison_content(const struct mxg_txn *t);
 /* Number of records added so far (limit MXG_TXN_RECORDS_MAX). */
 size_t mxg_txn_record_count(const struct mxg_txn *t);
 /* True when the transaction changes nothing (no record or metadata write). */
@@ -88,12 +96,23 @@ const struct mxg_txn_name *mxg_txn_name_get(const struct mxg_txn *t, const char 
 /* True when the transaction removes the name's stored records of type (cleared, or the RRset
  * replaced or deleted). */
 bool mxg_txn_name_drops(const struct mxg_txn_name *e, const char *type);
-/* The touched names to which the transaction adds a record of type (MX, CNAME or ALIAS) whose
- * target is target (canonical), each once. An index over the added records, built at the first
- * call after a change, keeps this independent of the transaction's size. cb's non-zero return
- * stops the walk and is returned; MXG_ENOMEM when the index cannot be built. */
+/* The touched names to which the transaction adds a record of type (MX, CNAME, ALIAS or DNAME)
+ * whose target is target (canonical), each once. An index over the added records, built at the
+ * first call after a change, keeps this independent of the transaction's size. cb's non-zero
+ * return stops the walk and is returned; MXG_ENOMEM when the index cannot be built. */
 int mxg_txn_referrers(struct mxg_txn *t, const char *type, const char *target,
                       int (*cb)(void *ctx, const struct mxg_txn_name *e), void *ctx);
+/* The same for a subtree: the touched names to which the transaction adds a record of type (MX,
+ * CNAME, ALIAS or DNAME) whose target equals root or lies below it, label-wise; cb gets the name
+ * and the canonical target (borrowed for the call), once per (name, target), in first-touch
+ * order. A null MX (target ".") and content that is no name are left out. Only what the
+ * transaction adds: the stored referrers it keeps are the store's referrers_below less those
+ * that mxg_txn_name_drops() or a wipe removes. A walk over the added records (cost follows the
+ * change). cb's non-zero return stops the walk and is returned; MXG_EINVAL for another type or a
+ * root that does not parse. */
+int mxg_txn_referrers_below(struct mxg_txn *t, const char *type, const char *root,
+                            int (*cb)(void *ctx, const struct mxg_txn_name *e, const char *target),
+                            void *ctx);
 
 /* Applies the transaction to the store inside the caller's store transaction (the caller
  * begins and commits, so that more rows, e.g. the audit record, join the same commit). Cost

@@ -39,7 +39,9 @@
  * exactly {"ok": false, "error": {"code", "message"}} with a printable-ASCII message.
  * Unless the case says "store changed", a full dump of the store (zones, records, metadata,
  * audit log, autoprimaries) taken before the first send equals the one after the last send and
- * the one after the session is closed (which rolls back an open transaction). */
+ * the one after the session is closed (which rolls back an open transaction) -- but for the audit
+ * records of poisoned commits: each commit answered "a write of this transaction was refused"
+ * adds exactly one, with verdict reject and the finding invalid-record (PRODUCT.md §5). */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -53,6 +55,7 @@
 
 #include <jansson.h>
 
+#include "mxg/audit.h"
 #include "mxg/backend.h"
 #include "mxg/config.h"
 #include "mxg/control.h"
@@ -515,9 +518,30 @@ static int dump_zone(void *arg, const struct mxg_zone *z)
     return 0;
 }
 
-static int dump_audit(void *ctx, int64_t seq, const char *record)
+struct audit_dump {
+    struct buf *b;
+    int64_t upto;     /* rows with a greater seq are not dumped but checked and counted */
+    int64_t refusals; /* those that are the record of a poisoned commit */
+    int64_t others;   /* and those that are not */
+};
+
+static int dump_audit(void *ctx, const struct mxg_audit_row *row)
 {
-    buf_printf(ctx, "audit %lld %s\n", (long long)seq, record);
+    struct audit_dump *d = ctx;
+    if (row->seq <= d->upto) {
+        buf_printf(d->b, "audit %lld %s\n", (long long)row->seq, row->record);
+        return 0;
+    }
+    json_t *o = json_loads(row->record, 0, NULL);
+    json_t *f = json_array_get(json_object_get(o, "findings"), 0);
+    const char *verdict = json_string_value(json_object_get(o, "verdict"));
+    const char *rule = json_string_value(json_object_get(f, "rule"));
+    if (verdict && rule && strcmp(verdict, "reject") == 0 && strcmp(rule, "invalid-record") == 0 &&
+        json_array_size(json_object_get(o, "findings")) == 1)
+        d->refusals++;
+    else
+        d->others++;
+    json_decref(o);
     return 0;
 }
 
@@ -527,16 +551,33 @@ static int dump_ap(void *ctx, const char *ip, const char *nameserver, const char
     return 0;
 }
 
-static char *store_dump(struct mxg_store *st)
+/* The store as text, with the audit records up to seq upto; *refusals and *others count the
+ * newer ones (see struct audit_dump). */
+static char *store_dump(struct mxg_store *st, int64_t upto, int64_t *refusals, int64_t *others)
 {
     struct buf b = {0};
     struct dump_ctx d = {.st = st, .b = &b};
     struct mxg_audit_filter all = {0};
+    struct audit_dump ad = {.b = &b, .upto = upto};
     if (MXG_STORE_CALL(st, zone_list, dump_zone, &d) != MXG_OK || d.rc != MXG_OK ||
-        MXG_STORE_CALL(st, audit_list, &all, dump_audit, &b) != MXG_OK ||
+        MXG_STORE_CALL(st, audit_list, &all, dump_audit, &ad) != MXG_OK ||
         MXG_STORE_CALL(st, autoprimary_list, dump_ap, &b) != MXG_OK)
         die("dumping the store");
+    if (refusals)
+        *refusals = ad.refusals;
+    if (others)
+        *others = ad.others;
     return b.p;
+}
+
+/* The audit head's seq. */
+static int64_t audit_seq(struct mxg_store *st)
+{
+    int64_t seq = 0;
+    char hash[MXG_HASH_HEX];
+    if (mxg_audit_head(st, &seq, hash) != MXG_OK)
+        die("reading the audit head");
+    return seq;
 }
 
 /* ---- running a case ------------------------------------------------------------------------ */
@@ -784,10 +825,13 @@ static void run_case(const struct tcase *c, bool control)
         free(text.p);
     }
     char *snap = NULL;
+    int64_t snap_seq = 0, poisoned = 0;
     for (size_t k = 0; k < c->n_steps && failures == before; k++) {
         const struct step *st = &c->steps[k];
-        if (!st->pre && !snap)
-            snap = store_dump(w.st);
+        if (!st->pre && !snap) {
+            snap_seq = audit_seq(w.st);
+            snap = store_dump(w.st, snap_seq, NULL, NULL);
+        }
         char *reply;
         size_t rlen;
         struct buf text = {0};
@@ -798,26 +842,32 @@ static void run_case(const struct tcase *c, bool control)
                 case_fail(st, st->line, reply, rlen, "a setup message failed");
         } else if (j) {
             check_expectations(st, j, text.p, reply, rlen);
+            if (!control && !json_object_get(j, "result") && text.p &&
+                strstr(text.p, "a write of this transaction was refused"))
+                poisoned++;
         }
         if (j)
             json_decref(j);
         free(reply);
         free(text.p);
     }
-    if (snap && failures == before && !c->store_changed) {
-        char *after = store_dump(w.st);
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            mxg_session_free(w.s);
+        if (!snap || failures != before || c->store_changed)
+            continue;
+        int64_t refusals = 0, others = 0;
+        char *after = store_dump(w.st, snap_seq, &refusals, &others);
         if (strcmp(snap, after) != 0) {
-            case_fail(NULL, c->line, NULL, 0, "the store changed");
+            case_fail(NULL, c->line, NULL, 0, "the store changed%s",
+                      pass ? " when the session closed" : "");
             first_difference(snap, after);
-        }
-        free(after);
-    }
-    mxg_session_free(w.s);
-    if (snap && failures == before && !c->store_changed) {
-        char *after = store_dump(w.st);
-        if (strcmp(snap, after) != 0) {
-            case_fail(NULL, c->line, NULL, 0, "the store changed when the session closed");
-            first_difference(snap, after);
+        } else if (others != 0 || refusals != poisoned) {
+            case_fail(NULL, c->line, NULL, 0,
+                      "%lld poisoned commit(s) left %lld invalid-record record(s) and %lld other "
+                      "audit record(s)%s",
+                      (long long)poisoned, (long long)refusals, (long long)others,
+                      pass ? " when the session closed" : "");
         }
         free(after);
     }

@@ -93,7 +93,7 @@ static char *fingerprint(void)
     struct fp f = {0};
     int64_t seq = 0;
     char hash[65];
-    if (MXG_STORE_CALL(store, audit_head, &seq, hash) != MXG_OK)
+    if (mxg_audit_head(store, &seq, hash) != MXG_OK)
         abort();
     fp_put(&f, "audit", "", "", (long long)seq); /* the hash covers the time */
     if (MXG_STORE_CALL(store, zone_list, fp_zone, &f) != MXG_OK ||

@@ -83,7 +83,7 @@ static int64_t audit_seq(struct mxg_store *st)
 {
     int64_t seq = 0;
     char hash[65];
-    if (MXG_STORE_CALL(st, audit_head, &seq, hash) != MXG_OK)
+    if (mxg_audit_head(st, &seq, hash) != MXG_OK)
         abort();
     return seq;
 }

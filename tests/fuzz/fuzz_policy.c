@@ -79,7 +79,9 @@ static void check_consistent(const struct mxg_decision *d, const char *zone, enu
             abort();
         blocking |= f->severity == MXG_SEV_BLOCK;
     }
-    if (mode == MXG_MODE_OFF && d->verdict != MXG_VERDICT_ALLOW)
+    /* PRODUCT.md §4: warn when a blocking finding is committed anyway (off, warn, slave). */
+    if ((mode == MXG_MODE_OFF || mode == MXG_MODE_WARN || slave) &&
+        d->verdict != (blocking ? MXG_VERDICT_WARN : MXG_VERDICT_ALLOW))
         abort();
     if (d->verdict == MXG_VERDICT_REJECT &&
         (!blocking || slave || (mode != MXG_MODE_REJECT && mode != MXG_MODE_FIX)))
@@ -91,7 +93,7 @@ static void check_consistent(const struct mxg_decision *d, const char *zone, enu
     for (size_t i = 0; i < d->n_fix; i++)
         if (!d->fix[i].name || !d->fix[i].type || !mxg_name_is_below(d->fix[i].name, zone))
             abort();
-    if (d->verdict == MXG_VERDICT_ALLOW && mode != MXG_MODE_OFF && d->n_findings != 0)
+    if (d->verdict == MXG_VERDICT_ALLOW && blocking)
         abort();
 }
 

@@ -63,7 +63,16 @@ del() { printf '{"name":"%s","type":"%s","changetype":"DELETE"}' "$1" "$2"; }
 body() { local IFS=,; printf '{"rrsets":[%s]}' "$*"; }
 
 g_api() { curl -sS -m 10 -H 'X-API-Key: secret' "$@"; }
+# g_patch first asks `mxguard check` about the same body and keeps "ZONE VERDICT" in
+# $IT_WORK/check.last (g_patch runs in a subshell): g_audit then asserts that the commit's verdict
+# is the one check gave (one classifier, PRODUCT.md §3).
 g_patch() {
+    local v
+    v=$({ printf '%s' "$2" | mxg check --zone "$1" --patch - --json 2>/dev/null || true; } |
+        python3 -c 'import json, sys
+try: print(json.load(sys.stdin)["verdict"])
+except Exception: print("NO-CHECK")')
+    printf '%s %s\n' "$1" "$v" >"$IT_WORK/check.last"
     g_api -o "$IT_WORK/patch.out" -w '%{http_code}' -X PATCH -H 'Content-Type: application/json' \
         --data "$2" "http://127.0.0.1:$G_API/api/v1/servers/localhost/zones/$1" 2>/dev/null || echo CURL-FAILED
 }
@@ -108,7 +117,7 @@ g_audit() {
     while read -r st msg; do
         if [ "$st" = ok ]; then it_pass "$label: $msg"; else it_fail "$label: $msg"; fi
     done < <(mxg audit export --after "$G_MARK" | python3 -c "$G_PY_PRE"'
-src, verdict, wants = sys.argv[3], sys.argv[4], sys.argv[5:]
+src, verdict, wants = sys.argv[3], sys.argv[4], sys.argv[5:-1]
 if r is None:
     print("FAIL no new audit record for", sys.argv[1]); sys.exit()
 fs = [(f["rule"], f.get("family", "")) for f in r["findings"]]
@@ -123,7 +132,20 @@ for w in wants:
     else: ok = ok and any(f[0] == w for f in fs)
 want = "source=%s verdict=%s %s" % (src, verdict, " ".join(wants))
 print("ok" if ok else "FAIL", "audit " + summary if ok else "audit want " + want + " | got " + summary)
-' "$zone" "$G_MARK" "$@")
+check = sys.argv[-1]
+if check and r["source"] == "api":
+    print("ok" if check == r["verdict"] else "FAIL",
+          "check said %s, the commit %s" % (check, r["verdict"]))
+' "$zone" "$G_MARK" "$@" "$(g_check_verdict "$zone")")
+    rm -f "$IT_WORK/check.last"
+}
+# The verdict check gave for the last g_patch of ZONE, or "".
+g_check_verdict() {
+    local z v
+    [ -f "$IT_WORK/check.last" ] || return 0
+    read -r z v <"$IT_WORK/check.last"
+    [ "$z" = "$1" ] && echo "$v"
+    return 0
 }
 
 # g_sql SQL -- query the store (read-only use while the daemon runs is fine with WAL).

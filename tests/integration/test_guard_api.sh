@@ -29,7 +29,7 @@ NEW=203.0.113.80
 std() { printf '@ IN A %s\n@ IN MX 10 @\nwww IN A 192.0.2.20\n' "$OLD"; }
 for z in ra wa fa k1 k2 px1 px2 mr ov1 ov2 st1 st2 of rs; do std | g_zone "$z.example"; done
 { std; echo '@ IN TXT "v=spf1 a mx -all"'; } | g_zone sp.example
-printf '@ IN A %s\n@ IN MX 10 mail\nmail IN CNAME web\nweb IN A %s\n' "$OLD" "$OLD" | g_zone ch.example
+printf '@ IN A %s\n@ IN MX 10 mail\nmail IN CNAME web\nwww IN CNAME web\nweb IN A %s\n' "$OLD" "$OLD" | g_zone ch.example
 std | g_zone uc.example
 std | g_zone dl.example
 std | g_zone il.example
@@ -96,7 +96,7 @@ assert_eq 500 "$(g_patch rc.example "$(body "$(apexA rc.example $NEW)")")" "reje
 assert_answer "$PORT" rc.example A "$OLD"
 g_audit "reject via mail CNAME @" rc.example api reject mail-moved:A
 
-# a CNAME chain: MX -> mail CNAME web, web A moved
+# a CNAME chain: MX -> mail CNAME web, www CNAME web too (a shared path), web A moved
 g_mark
 assert_eq 500 "$(g_patch ch.example "$(body "$(rr web.ch.example. A 3600 $NEW)")")" "reject: end of a CNAME chain behind MX moved"
 g_audit "CNAME chain" ch.example api reject mail-moved:A
@@ -105,8 +105,9 @@ g_audit "CNAME chain" ch.example api reject mail-moved:A
 g_mark
 assert_eq 204 "$(g_patch uc.example "$(body "$(rr uc.example. MX 3600 "10 Mail.UC.Example.")" "$(rr mail.uc.example. A 3600 $OLD)")")" \
     "MX -> Mail.UC.Example. (mixed case) + mail A with the old address: committed"
-assert_eq 500 "$(g_patch uc.example "$(body "$(rr mail.uc.example. A 3600 $NEW)")")" "reject: the mixed-case MX target moved"
-g_audit "mixed-case MX target" uc.example api reject mail-moved:A
+# the dedicated mail host moved: a deliberate change of mail, allowed and reported
+assert_eq 204 "$(g_patch uc.example "$(body "$(rr mail.uc.example. A 3600 198.51.100.61)")")" "the mixed-case MX target (dedicated) moved: committed"
+g_audit "mixed-case MX target" uc.example api allow mail-host-changed:A '!mail-moved'
 
 # the apex A deleted: mail loses its addresses
 g_mark
@@ -121,7 +122,7 @@ for c in "ipl|10 192.0.2.77.|mx-ip-literal" "nad|10 nohost.il.example.|mx-no-add
     g_mark
     if [ -n "$c2" ]; then b=$(body "$(rr "$label.il.example." MX 3600 "$c1" "$c2")"); else b=$(body "$(rr "$label.il.example." MX 3600 "$c1")"); fi
     assert_eq 204 "$(g_patch il.example "$b")" "warn rule $rule: committed in reject mode"
-    g_audit "$rule" il.example api warn "$rule"
+    g_audit "$rule" il.example api allow "$rule"
 done
 
 # an invalid X-MXGUARD-MODE through the metadata API is refused and not stored
@@ -135,7 +136,7 @@ assert_not_contains "$(g_api "http://127.0.0.1:$G_API/api/v1/servers/localhost/z
 g_mark
 assert_eq 204 "$(g_patch im1.example "$(body "$(apexA im1.example $NEW)")")" "implicit-mx=warn: apex move committed"
 assert_answer "$PORT" im1.example A "$NEW"
-g_audit "implicit-mx=warn" im1.example api warn implicit-mail-moved:A '!mail-moved'
+g_audit "implicit-mx=warn" im1.example api allow implicit-mail-moved:A '!mail-moved'
 g_set implicit-mx=yes
 g_mark
 assert_eq 500 "$(g_patch im2.example "$(body "$(apexA im2.example $NEW)")")" "implicit-mx=yes: apex move refused"
@@ -147,15 +148,24 @@ assert_eq 204 "$(g_patch im3.example "$(body "$(apexA im3.example $NEW)")")" "im
 g_audit "implicit-mx=no" im3.example api allow nofindings
 g_set implicit-mx=warn
 
-# a shared mail host in another served zone
+# a provider's mail host in another served zone: a dedicated path -- moving it is a deliberate
+# change of mail (reported), moving it into proxy-ranges is refused (rule 3, in the customers'
+# zones)
 g_mark
-assert_eq 500 "$(g_patch provider.example "$(body "$(rr mx1.provider.example. A 3600 203.0.113.25)")")" \
-    "reject: shared mail host mx1.provider.example repointed: HTTP 500"
-assert_answer "$PORT" mx1.provider.example A 198.51.100.25
-g_audit "shared mail host" provider.example api reject mail-moved:A
+assert_eq 204 "$(g_patch provider.example "$(body "$(rr mx1.provider.example. A 3600 198.51.100.26)")")" \
+    "shared mail host mx1.provider.example moved (dedicated): committed"
+assert_answer "$PORT" mx1.provider.example A 198.51.100.26
+g_audit "shared mail host" provider.example api allow mail-host-changed:A
 g_last provider.example
 assert_contains "$(rq '" ".join(canon(f["name"]) for f in r["findings"])')" "cust.example" \
-    "the finding names the customer domain whose mail moved"
+    "the finding names the customer domain whose mail host changed"
+g_set proxy-ranges=203.0.113.0/24
+g_mark
+assert_eq 500 "$(g_patch provider.example "$(body "$(rr mx1.provider.example. A 3600 203.0.113.25)")")" \
+    "reject: shared mail host mx1.provider.example pointed into proxy-ranges: HTTP 500"
+assert_answer "$PORT" mx1.provider.example A 198.51.100.26
+g_audit "shared mail host into the proxy" provider.example api reject mail-moved:A
+g_set proxy-ranges=
 
 # AAAA only; A and AAAA together
 g_mark
@@ -166,7 +176,7 @@ g_mark
 assert_eq 500 "$(g_patch ab.example "$(body "$(apexA ab.example $NEW)" "$(del ab.example. AAAA)")")" \
     "reject: apex A moved and AAAA removed"
 assert_answer "$PORT" ab.example AAAA 2001:db8::10
-g_audit "A and AAAA" ab.example api reject mail-moved:A mail-moved:AAAA
+g_audit "A and AAAA" ab.example api reject mail-moved:A '!mail-moved:AAAA'
 
 # null MX: no mail, nothing to protect
 g_mark
@@ -338,12 +348,14 @@ assert_answer "$PORT" mail.fim.example A "$OLD"
 g_audit "fix, implicit MX" fim.example api fix implicit-mail-moved:A
 g_set implicit-mx=warn
 
+g_set proxy-ranges=203.0.113.0/24
 g_mark
 assert_eq 500 "$(g_patch provider.example "$(body "$(rr mx1.provider.example. A 3600 203.0.113.25)")")" \
-    "fix: shared mail host moved from another zone: still refused"
-assert_answer "$PORT" mx1.provider.example A 198.51.100.25
+    "fix: shared mail host moved into the proxy from another zone: still refused"
+assert_answer "$PORT" mx1.provider.example A 198.51.100.26
 assert_answer "$PORT" cust.example MX "10 mx1.provider.example."
 g_audit "fix, shared host" provider.example api reject mail-moved:A
+g_set proxy-ranges=
 
 g_set mail-host-labels=mail,mx
 g_mark

@@ -8,7 +8,15 @@
 #   - with the daemon stopped: a record edited, a row deleted, two rows' texts swapped -> verify
 #     exits 1 naming the record; the newest two records cut off -> plain verify passes but
 #     --expect-head with the old head fails;
-#   - restored, restarted: the chain continues.
+#   - each column stored beside the record (seq, time, zone, verdict, hash) edited on one row ->
+#     verify exits 1 naming that row, and show/export (with their filters) print what they
+#     printed before; the newest row's hash column edited, then one more change -> that change's
+#     record chains to the newest record as written, and only the edited row is bad;
+#   - restored, restarted: the chain continues;
+#   - a poisoned DNS UPDATE (a write pdns passes on but mxguard refuses: a TTL above 2^31-1,
+#     which pdns hands over as a negative number) -> SERVFAIL, nothing applied, exactly one audit
+#     record: verdict reject, source dnsupdate, the one finding invalid-record naming the refused
+#     write, the valid write of the same update in its changes.
 #
 # Ports: DNS 5374, API 8087.
 set -euo pipefail
@@ -156,6 +164,56 @@ assert_eq 1 "$rc" "newest two cut off: verify --expect-head with the old head ex
 assert_ok "verify --expect-head with the truncated head passes" mxg audit verify --expect-head "$H7"
 restore
 
+# Each column stored beside the record: verify names the row, the listings do not change.
+listings() {
+    mxg audit export
+    echo "--"
+    mxg audit export --after 4
+    echo "--"
+    mxg audit show --verdict reject --json
+    echo "--"
+    mxg audit show --zone a2.example --json
+    echo "--"
+    mxg audit show --zone a1.example --verdict allow --since 2000-01-01T00:00:00Z --json
+    echo "--"
+    mxg audit show --until 2001-01-01T00:00:00Z --json
+}
+listings >"$IT_WORK/listings.orig"
+section() { awk -v want="$1" 'BEGIN{s=0} /^--$/{s++; next} s==want' "$IT_WORK/listings.orig" |
+    python3 -c 'import json, sys
+print(" ".join(str(json.loads(l)["seq"]) for l in sys.stdin))'; }
+assert_eq "3 5" "$(section 2)" "(before the edits: show --verdict reject gives 3 5)"
+assert_eq "2 5 6 7" "$(section 3)" "(before the edits: show --zone a2.example gives 2 5 6 7)"
+assert_eq "1 4 8 9" "$(section 4)" "(before the edits: show --zone a1.example --verdict allow --since 2000 gives 1 4 8 9)"
+assert_eq "" "$(section 5)" "(before the edits: show --until 2001 gives nothing)"
+for edit in "seq=100 WHERE seq=6" "time='2000-06-01T00:00:00.000Z' WHERE seq=6" \
+    "zone='a1.example.' WHERE seq=6" "verdict='reject' WHERE seq=6" \
+    "hash='0000000000000000000000000000000000000000000000000000000000000000' WHERE seq=6"; do
+    col=${edit%%=*}
+    sqlite3 "$MXG_STORE" "UPDATE mxg_audit SET $edit"
+    verify_broken "$col column of row 6 edited" 6
+    if [ "$col" != seq ]; then # (an edited seq moves the row in the listing's order)
+        assert_contains "$(mxg audit verify 2>&1 || true)" "$col column" "$col column: verify says which column"
+        listings >"$IT_WORK/listings.now"
+        assert_eq "$(cat "$IT_WORK/listings.orig")" "$(cat "$IT_WORK/listings.now")" \
+            "$col column of row 6 edited: export, export --after, show --verdict/--zone/--since/--until unchanged"
+    fi
+    restore
+done
+
+# The newest row's hash column edited, then one more change (zone add, with the daemon stopped):
+# the new record chains to record 9 as written; only row 9 is bad.
+sqlite3 "$MXG_STORE" "UPDATE mxg_audit SET hash='aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' WHERE seq=9"
+verify_broken "hash column of the newest row edited" 9
+assert_ok "one more change after the edit" mxg zone add a3.example --ns ns1.example.net
+assert_eq "${HEAD#*:}" "$(mxg audit export --after 9 | python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["prev"])')" \
+    "record 10 chains to record 9's own hash, not to the edited column"
+verify_broken "after one more change, still row 9" 9
+sqlite3 "$MXG_STORE" "UPDATE mxg_audit SET hash=json_extract(record, '\$.hash') WHERE seq=9"
+assert_ok "row 9's column put back: the whole chain verifies, record 10 too" mxg audit verify
+assert_contains "$(mxg audit verify 2>&1)" "10 records" "verify counts 10 records"
+restore
+
 # --- restored and restarted: the chain continues ------------------------------------------------
 rm -f "$MXG_SOCK" "$MXG_CTL_SOCK"
 MXG_PID=""
@@ -171,5 +229,48 @@ assert_eq 204 "$code" "a PATCH after the restart"
 G_REC=$(mxg audit export --after 9)
 assert_eq "10 ${HEAD#*:}" "$(rq 'str(r["seq"]) + " " + r["prev"]')" "record 10 chains onto the old head"
 assert_ok "audit verify" mxg audit verify
+
+# --- a poisoned DNS UPDATE ----------------------------------------------------------------------
+# pdns hands a TTL above 2^31-1 to the backend as a negative number: mxguard refuses that write,
+# pdns goes on (DNS UPDATE ignores a refused write) and commits; the commit is refused, audited.
+cat >"$IT_WORK/update.py" <<'PY'
+"""update.py PORT ZONE "NAME TTL A ADDRESS"... -- one RFC 2136 UPDATE adding the A records;
+prints the reply's rcode. (nsupdate refuses such TTLs itself.)"""
+import random, socket, struct, sys
+def wire(name):
+    return b"".join(bytes([len(l)]) + l.encode() for l in name.rstrip(".").split(".")) + b"\0"
+port, zone, adds = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+msg = struct.pack(">HHHHHH", random.randint(0, 65535), 5 << 11, 1, 0, len(adds), 0)
+msg += wire(zone) + struct.pack(">HH", 6, 1)  # zone section: SOA IN
+for a in adds:
+    name, ttl, _, addr = a.split()
+    msg += wire(name) + struct.pack(">HHIH", 1, 1, int(ttl), 4) + socket.inet_aton(addr)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(10)
+s.sendto(msg, ("127.0.0.1", port))
+print(s.recvfrom(4096)[0][3] & 15)
+PY
+g_mark
+assert_eq 10 "$G_MARK" "(the log holds 10 records before the update)"
+rcode=$(python3 "$IT_WORK/update.py" "$PORT" a1.example "u0.a1.example. 300 A 192.0.2.8" \
+    "u1.a1.example. 3000000000 A 192.0.2.9" || echo "no reply")
+assert_eq 2 "$rcode" "poisoned DNS UPDATE: SERVFAIL"
+assert_rcode "$PORT" NXDOMAIN u0.a1.example A
+assert_rcode "$PORT" NXDOMAIN u1.a1.example A
+assert_eq 1 "$(mxg audit export --after "$G_MARK" | grep -c .)" "poisoned DNS UPDATE: exactly one new audit record"
+g_audit "poisoned DNS UPDATE" a1.example dnsupdate reject invalid-record
+g_last a1.example
+assert_eq "11 1" "$(rq 'str(r["seq"]) + " " + str(len(r["findings"]))')" "poisoned DNS UPDATE: record 11, one finding"
+assert_eq "invalid-record block u1.a1.example. [] ['192.0.2.9']" \
+    "$(rq '" ".join(str(r["findings"][0][k]) for k in ("rule", "severity", "name", "old", "new"))')" \
+    "the finding names the refused write (rule, severity, name, old, new)"
+assert_contains "$(rq 'r["findings"][0]["reason"]')" "u1.a1.example. A: ttl" "the finding's reason is the refusal"
+# (pdns also bumps the SOA serial of an updated zone: that is in the changes too)
+assert_contains "$(rq 'rrs(r["changes"])')" "u0.a1.example A 192.0.2.8" "its changes: the valid write of the same update"
+assert_not_contains "$(rq 'rrs(r["changes"])')" "u1.a1.example" "its changes: not the refused write"
+assert_eq "3 5 11" "$(mxg audit show --verdict reject --json | python3 -c 'import json, sys
+print(" ".join(str(json.loads(l)["seq"]) for l in sys.stdin))')" "show --verdict reject lists it"
+assert_contains "$(grep 'write refused' "$MXG_LOG" | tail -n 1)" "u1.a1.example." "mxguard logs the refused write"
+assert_ok "audit verify after the poisoned update" mxg audit verify
 assert_eq ok "$(g_sql 'PRAGMA integrity_check')" "store integrity_check"
 it_finish

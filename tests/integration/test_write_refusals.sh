@@ -12,8 +12,10 @@
 #   - reads on the same connection see uncommitted writes, another connection does not;
 #   - startTransaction with domain_id = the zone's id wipes the zone at commit (as pdnsutil
 #     load-zone and AXFR-in do), and a poisoned wipe keeps the zone.
-# A DNS UPDATE that pdns accepts but mxguard refuses could not be constructed (pdns validates
-# every record before the backend sees it), so that case is covered by the direct client only.
+# pdns validates nearly every record before the backend sees it, so the poisoned transactions
+# here come from the direct client. One DNS UPDATE pdns passes on but mxguard refuses -- a TTL
+# above 2^31-1, which pdns hands over as a negative number -- is in test_guard_audit.sh, with the
+# audit record every poisoned commit leaves.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 mxg_require

@@ -24,6 +24,13 @@ struct fake_view {
     size_t n[2];
     const char *zones[8]; /* zone_of answers the deepest of these */
     size_t nz;
+    const char *added;   /* a zone of zones served AFTER only */
+    const char *deleted; /* a zone of zones served BEFORE only */
+    /* Modes of other zones (zone_info); zones not listed answer MXG_ENOENT. */
+    const char *mode_zone[4];
+    enum mxg_mode mode_val[4];
+    bool mode_slave[4];
+    size_t nmodes;
 };
 
 /* The view's callbacks; the view's ctx is a struct fake_view. */

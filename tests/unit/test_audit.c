@@ -101,11 +101,11 @@ struct first {
     char rec[4096];
 };
 
-static int first_cb(void *ctx, int64_t seq, const char *record)
+static int first_cb(void *ctx, const struct mxg_audit_row *row)
 {
     struct first *fr = ctx;
-    fr->seq = seq;
-    snprintf(fr->rec, sizeof(fr->rec), "%s", record);
+    fr->seq = row->seq;
+    snprintf(fr->rec, sizeof(fr->rec), "%s", row->record);
     return 1;
 }
 
@@ -183,6 +183,220 @@ static void test_cut_off_needs_expected_head(void **state)
     assert_non_null(strstr(v.reason, "cut off"));
 }
 
+/* ---- every stored column is checked against the record (PRODUCT.md §5) ------------------- */
+
+struct seqs {
+    char text[256];
+    json_t *objs; /* the records listed (those that could be read) */
+};
+
+static int seq_cb(void *ctx, int64_t seq, const char *record, json_t *obj)
+{
+    struct seqs *s = ctx;
+    (void)record;
+    size_t n = strlen(s->text);
+    snprintf(s->text + n, sizeof(s->text) - n, "%s%lld%s", n ? " " : "", (long long)seq,
+             obj ? "" : "?");
+    return obj && json_array_append(s->objs, obj) != 0 ? MXG_ENOMEM : 0;
+}
+
+/* The seqs a listing gives, "1 3 5" ("?" after one that cannot be read). */
+static const char *listing(struct fixture *f, struct mxg_audit_filter flt)
+{
+    static struct seqs s;
+    s.text[0] = '\0';
+    s.objs = json_array();
+    assert_int_equal(mxg_audit_list(f->st, &flt, seq_cb, &s), MXG_OK);
+    /* The seq given is the record's own. */
+    size_t i;
+    json_t *o;
+    json_array_foreach(s.objs, i, o)
+    {
+        char num[32];
+        snprintf(num, sizeof(num), "%lld",
+                 (long long)json_integer_value(json_object_get(o, "seq")));
+        assert_non_null(strstr(s.text, num));
+    }
+    json_decref(s.objs);
+    return s.text;
+}
+
+/* A member of record seq, as stored. */
+static void member(struct fixture *f, int64_t seq, const char *key, char *out, size_t outlen)
+{
+    struct first fr = {0};
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT record FROM mxg_audit WHERE seq = ?1", -1, &q, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int64(q, 1, seq);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    snprintf(fr.rec, sizeof(fr.rec), "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    json_t *o = json_loads(fr.rec, 0, NULL);
+    assert_non_null(o);
+    snprintf(out, outlen, "%s", json_string_value(json_object_get(o, key)));
+    json_decref(o);
+}
+
+static void verify_names(struct fixture *f, int64_t seq, const char *what)
+{
+    struct mxg_audit_verify v;
+    assert_int_equal(mxg_audit_verify(f->st, NULL, &v), MXG_EINVAL);
+    assert_int_equal(v.first_bad, seq);
+    if (!strstr(v.reason, what))
+        fail_msg("verify says '%s', not '%s'", v.reason, what);
+    char num[32];
+    snprintf(num, sizeof(num), "record %lld", (long long)seq);
+    assert_non_null(strstr(v.reason, num));
+}
+
+static void test_column_seq_edited(void **state)
+{
+    struct fixture *f = *state;
+    sql(f, "UPDATE mxg_audit SET seq = 100 WHERE seq = 3");
+    verify_names(f, 3, "missing");
+    /* Listings filter on the record's own seq. */
+    assert_string_equal(listing(f, (struct mxg_audit_filter){.after_seq = 2}), "4 5 3");
+    assert_string_equal(listing(f, (struct mxg_audit_filter){.after_seq = 5}), "");
+}
+
+static void test_column_seq_of_newest_edited(void **state)
+{
+    struct fixture *f = *state;
+    sql(f, "UPDATE mxg_audit SET seq = 6 WHERE seq = 5");
+    verify_names(f, 5, "stored under seq 6");
+    assert_string_equal(listing(f, (struct mxg_audit_filter){.after_seq = 4}), "5");
+    assert_string_equal(listing(f, (struct mxg_audit_filter){.after_seq = 5}), "");
+}
+
+static void test_column_time_edited(void **state)
+{
+    struct fixture *f = *state;
+    char t1[40];
+    member(f, 1, "time", t1, sizeof(t1));
+    struct mxg_audit_filter since = {.since = t1}, until = {.until = "2001-01-01T00:00:00Z"};
+    assert_string_equal(listing(f, since), "1 2 3 4 5");
+    sql(f, "UPDATE mxg_audit SET time = '2000-01-01T00:00:00.000Z' WHERE seq = 3");
+    verify_names(f, 3, "time column");
+    /* The edit neither hides record 3 from a listing nor adds it to another. */
+    assert_string_equal(listing(f, since), "1 2 3 4 5");
+    assert_string_equal(listing(f, until), "");
+    struct mxg_audit_filter both = {.since = t1, .until = "2999-01-01"};
+    assert_string_equal(listing(f, both), "1 2 3 4 5");
+    struct mxg_audit_filter after5 = {.since = "2999-01-01"};
+    assert_string_equal(listing(f, after5), "");
+}
+
+static void test_column_zone_edited(void **state)
+{
+    struct fixture *f = *state;
+    struct mxg_audit_filter com = {.zone = "example.com."}, net = {.zone = "example.net."};
+    assert_string_equal(listing(f, com), "1 3 5");
+    sql(f, "UPDATE mxg_audit SET zone = 'example.net.' WHERE seq = 3;"
+           "UPDATE mxg_audit SET zone = 'example.org.' WHERE seq = 5");
+    verify_names(f, 3, "zone column");
+    assert_string_equal(listing(f, com), "1 3 5");
+    assert_string_equal(listing(f, net), "2 4");
+    assert_string_equal(listing(f, (struct mxg_audit_filter){.zone = "example.org."}), "");
+    /* last-decision: the newest record of a zone. */
+    struct mxg_audit_filter last = {.zone = "example.com.", .limit = 1, .newest_first = true};
+    assert_string_equal(listing(f, last), "5");
+    last.zone = "example.net.";
+    assert_string_equal(listing(f, last), "4");
+}
+
+static void test_column_verdict_edited(void **state)
+{
+    struct fixture *f = *state;
+    sql(f, "UPDATE mxg_audit SET verdict = 'reject' WHERE seq = 3");
+    verify_names(f, 3, "verdict column");
+    assert_string_equal(listing(f, (struct mxg_audit_filter){.verdict = "reject"}), "");
+    assert_string_equal(listing(f, (struct mxg_audit_filter){.verdict = "allow"}), "1 2 3 4 5");
+    assert_string_equal(listing(f, (struct mxg_audit_filter){.verdict = "allow", .limit = 2}),
+                        "1 2");
+}
+
+static void test_column_record_edited(void **state)
+{
+    struct fixture *f = *state;
+    /* Content (test_edit_detected), then bytes that do not change what the JSON says. */
+    sql(f, "UPDATE mxg_audit SET record = replace(record, '{\"changes\"', '{ \"changes\"')"
+           " WHERE seq = 4");
+    verify_names(f, 4, "canonical form");
+    /* The record's own members decide a listing, whatever its text looks like. */
+    assert_string_equal(listing(f, (struct mxg_audit_filter){.zone = "example.net."}), "2 4");
+    /* A text that is no longer JSON: named by verify, listed only where nothing is filtered. */
+    sql(f, "UPDATE mxg_audit SET record = substr(record, 1, 40) WHERE seq = 2");
+    verify_names(f, 2, "not a valid JSON object");
+    assert_string_equal(listing(f, (struct mxg_audit_filter){0}), "1 2? 3 4 5");
+    assert_string_equal(listing(f, (struct mxg_audit_filter){.zone = "example.net."}), "4");
+    /* A NUL byte hidden after the JSON. */
+    sql(f, "UPDATE mxg_audit SET record = CAST(record || x'00' || 'x' AS TEXT) WHERE seq = 1");
+    verify_names(f, 1, "NUL byte");
+}
+
+static void test_column_hash_edited(void **state)
+{
+    struct fixture *f = *state;
+    sql(f, "UPDATE mxg_audit SET hash = '00000000000000000000000000000000"
+           "00000000000000000000000000000000' WHERE seq = 3");
+    verify_names(f, 3, "hash column");
+    assert_string_equal(listing(f, (struct mxg_audit_filter){0}), "1 2 3 4 5");
+}
+
+static void test_newest_hash_edited_then_append(void **state)
+{
+    struct fixture *f = *state;
+    char h5[MXG_HASH_HEX];
+    member(f, 5, "hash", h5, sizeof(h5));
+    sql(f, "UPDATE mxg_audit SET hash = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' WHERE seq = 5");
+    int64_t seq = 0;
+    char head[MXG_HASH_HEX];
+    assert_int_equal(mxg_audit_head(f->st, &seq, head), MXG_OK);
+    assert_int_equal(seq, 5);
+    assert_string_equal(head, h5); /* the record's hash, not the edited column */
+    verify_names(f, 5, "hash column");
+    /* The next honest record chains to record 5 as it was written. */
+    append(f->st, "example.net.", 6);
+    char prev6[MXG_HASH_HEX];
+    member(f, 6, "prev", prev6, sizeof(prev6));
+    assert_string_equal(prev6, h5);
+    verify_names(f, 5, "hash column");
+    /* Only row 5 is bad: with its column restored, the whole chain verifies, record 6 too. */
+    sql(f, "UPDATE mxg_audit SET hash = json_extract(record, '$.hash') WHERE seq = 5");
+    struct mxg_audit_verify v;
+    assert_int_equal(mxg_audit_verify(f->st, NULL, &v), MXG_OK);
+    assert_int_equal(v.records, 6);
+    assert_int_equal(v.head_seq, 6);
+}
+
+static void test_newest_record_altered_then_append(void **state)
+{
+    struct fixture *f = *state;
+    char h5[MXG_HASH_HEX];
+    member(f, 5, "hash", h5, sizeof(h5));
+    /* The record's content edited: its "hash" no longer recomputes; the hash column is the copy
+     * of the hash it was written with, and the next record chains to that. */
+    sql(f, "UPDATE mxg_audit SET record = replace(record, '203.0.113.7', '203.0.113.8')"
+           " WHERE seq = 5");
+    int64_t seq = 0;
+    char head[MXG_HASH_HEX];
+    assert_int_equal(mxg_audit_head(f->st, &seq, head), MXG_OK);
+    assert_string_equal(head, h5);
+    /* A record whose text is gone: still appended after, verify names the damage. */
+    sql(f, "UPDATE mxg_audit SET record = 'garbage', hash = 'x' WHERE seq = 5");
+    assert_int_equal(mxg_audit_head(f->st, &seq, head), MXG_OK);
+    assert_int_equal(seq, 5);
+    assert_string_equal(head, "0000000000000000000000000000000000000000000000000000000000000000");
+    append(f->st, "example.com.", 6);
+    verify_names(f, 5, "not a valid JSON object");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +406,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reorder_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cut_off_needs_expected_head, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_column_seq_edited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_column_seq_of_newest_edited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_column_time_edited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_column_zone_edited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_column_verdict_edited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_column_record_edited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_column_hash_edited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newest_hash_edited_then_append, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newest_record_altered_then_append, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "mxg/audit.h"
 #include "mxg/backend.h"
 #include "mxg/config.h"
 #include "mxg/err.h"
@@ -494,6 +495,129 @@ static void test_txn_poisoned_commit_has_no_result(void **state)
     }
 }
 
+static int newest_cb(void *ctx, int64_t seq, const char *record, json_t *obj)
+{
+    (void)seq;
+    (void)record;
+    json_t **out = ctx;
+    *out = json_incref(obj);
+    return 0;
+}
+
+/* The newest audit record (caller decrefs), and how many records there are in *count. */
+static json_t *newest_audit(struct fixture *f, size_t *count)
+{
+    struct mxg_audit_filter flt = {.newest_first = true, .limit = 1};
+    json_t *rec = NULL;
+    assert_int_equal(mxg_audit_list(f->st, &flt, newest_cb, &rec), MXG_OK);
+    int64_t seq = 0;
+    char hash[MXG_HASH_HEX];
+    assert_int_equal(mxg_audit_head(f->st, &seq, hash), MXG_OK);
+    *count = (size_t)seq;
+    return rec;
+}
+
+/* A poisoned commit (PRODUCT.md §5): exactly one audit record, verdict reject, the finding
+ * invalid-record naming the refused write, the buffered changes; counted as a refusal. */
+static void poisoned_commit(struct fixture *f, const char *good, const char *bad, const char *name,
+                            const char *new_value, const char *reason, size_t n_changes)
+{
+    size_t before = 0, after = 0;
+    json_decref(newest_audit(f, &before));
+    uint64_t commits = mxg_backend_stats(f->be)->commits;
+    uint64_t rejected = mxg_backend_stats(f->be)->rejected;
+    expect_true(f->s, START);
+    if (good)
+        expect_true(f->s, good);
+    json_t *j = call(f->s, bad);
+    assert_true(json_is_false(result_of(j)));
+    json_decref(j);
+    j = call(f->s, COMMIT);
+    assert_null(result_of(j));
+    assert_non_null(strstr(json_string_value(json_array_get(json_object_get(j, "log"), 0)),
+                           "a write of this transaction was refused"));
+    json_decref(j);
+    assert_int_equal(a_count(f->s, "new.example.com."), 0);
+    assert_int_equal(mxg_backend_stats(f->be)->commits, commits + 1);
+    assert_int_equal(mxg_backend_stats(f->be)->rejected, rejected + 1);
+    json_t *rec = newest_audit(f, &after);
+    assert_int_equal(after, before + 1);
+    assert_non_null(rec);
+    assert_string_equal(json_string_value(json_object_get(rec, "verdict")), "reject");
+    assert_string_equal(json_string_value(json_object_get(rec, "zone")), "example.com.");
+    json_t *fs = json_object_get(rec, "findings");
+    assert_int_equal(json_array_size(fs), 1);
+    json_t *fd = json_array_get(fs, 0);
+    assert_string_equal(json_string_value(json_object_get(fd, "rule")), "invalid-record");
+    assert_string_equal(json_string_value(json_object_get(fd, "severity")), "block");
+    assert_string_equal(json_string_value(json_object_get(fd, "name")), name);
+    assert_string_equal(json_string_value(json_object_get(fd, "family")), "");
+    assert_int_equal(json_array_size(json_object_get(fd, "old")), 0);
+    assert_int_equal(json_array_size(json_object_get(fd, "new")), 1);
+    const char *nv = json_string_value(json_array_get(json_object_get(fd, "new"), 0));
+    if (new_value)
+        assert_string_equal(nv, new_value);
+    const char *why = json_string_value(json_object_get(fd, "reason"));
+    if (!strstr(why, reason))
+        fail_msg("reason '%s' does not contain '%s'", why, reason);
+    if (!new_value)
+        assert_string_equal(nv, why); /* no content: the reason */
+    assert_int_equal(json_array_size(json_object_get(rec, "changes")), n_changes);
+    assert_int_equal(json_array_size(json_object_get(rec, "fix")), 0);
+    json_decref(rec);
+}
+
+static void test_txn_poisoned_commit_is_audited(void **state)
+{
+    struct fixture *f = *state;
+    json_decref(init_call(f->s, "{\"method\":\"initialize\"}"));
+    /* Invalid content after a valid write: the write's name and content; the valid write is in
+     * the record's changes. */
+    poisoned_commit(f, REPLACE_NEW_A("203.0.113.9"), REPLACE_NEW_A("999.1.1.1"), "new.example.com.",
+                    "999.1.1.1", "invalid A content", 1);
+    size_t n = 0;
+    json_t *rec = newest_audit(f, &n);
+    json_t *ch = json_array_get(json_object_get(rec, "changes"), 0);
+    assert_string_equal(json_string_value(json_object_get(ch, "name")), "new.example.com.");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(ch, "after"), 0), "content")),
+                        "203.0.113.9");
+    json_decref(rec);
+    /* Nothing buffered: the record is written all the same, with no changes. */
+    poisoned_commit(
+        f, NULL,
+        "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":1795457965,\"rr\":{\"qtype\":"
+        "\"A\",\"qname\":\"x.example.com.\",\"content\":\"192.0.2.1\",\"ttl\":-5}}}",
+        "x.example.com.", "192.0.2.1", "ttl -5 out of range", 0);
+    /* A name outside the zone, no content: the name and the reason. */
+    poisoned_commit(f, NULL,
+                    "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":1,\"qname\":"
+                    "\"www.example.org.\",\"qtype\":\"A\",\"trxid\":1795457965,\"rrset\":[]}}",
+                    "www.example.org.", NULL, "is not in zone example.com.", 0);
+    /* No name at all (a domain_id of another zone): the zone. */
+    poisoned_commit(f, REPLACE_NEW_A("203.0.113.9"),
+                    "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":7,\"qname\":"
+                    "\"new.example.com.\",\"qtype\":\"A\",\"trxid\":1795457965,\"rrset\":[]}}",
+                    "example.com.", NULL, "domain_id is not the zone", 1);
+    /* An owner name that is not a name, 300 non-ASCII characters long: the log line cuts it in
+     * the middle of a character; the record is written anyway, as valid UTF-8. */
+    char line[4096], qname[2048] = "";
+    for (int i = 0; i < 300; i++)
+        strcat(qname, "\\u00e9");
+    strcat(qname, ".example.com.");
+    snprintf(line, sizeof(line),
+             "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":1,\"qname\":"
+             "\"%s\",\"qtype\":\"A\",\"trxid\":1795457965,\"rrset\":[]}}",
+             qname);
+    char want[700] = "";
+    for (int i = 0; i < 300; i++)
+        strcat(want, "\xc3\xa9");
+    strcat(want, ".example.com.");
+    poisoned_commit(f, NULL, line, want, NULL, "replaceRRSet: invalid name", 0);
+    struct mxg_audit_verify v;
+    assert_int_equal(mxg_audit_verify(f->st, NULL, &v), MXG_OK);
+}
+
 static void test_txn_writes_outside_and_wipe(void **state)
 {
     struct fixture *f = *state;
@@ -527,6 +651,90 @@ static void test_txn_writes_outside_and_wipe(void **state)
     j = call(f->s, "{\"method\":\"getDomainInfo\",\"parameters\":{\"name\":\"example.com.\"}}");
     assert_int_equal(json_integer_value(json_object_get(result_of(j), "serial")), 5);
     json_decref(j);
+}
+
+/* One record of a lookup/list result: the content at (qname, qtype), or NULL. */
+static const char *content_at(json_t *res, const char *qname, const char *qtype)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(res, i, r)
+    {
+        if (strcmp(json_string_value(json_object_get(r, "qname")), qname) == 0 &&
+            strcmp(json_string_value(json_object_get(r, "qtype")), qtype) == 0)
+            return json_string_value(json_object_get(r, "content"));
+    }
+    return NULL;
+}
+
+/* Names as pdns 4.7 sends them (DNSName::toString: '(' ')' ';' '"' '@' '$' as they are, "\." "\\"
+ * and \DDD for the rest) in owners and in content: accepted, stored in that form (lowercased
+ * owners, content as sent) and found under any spelling of the same name. */
+static void test_txn_pdns_escaped_names(void **state)
+{
+    struct fixture *f = *state;
+    json_decref(init_call(f->s, "{\"method\":\"initialize\"}"));
+    expect_true(f->s, START);
+    expect_true(f->s, "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":1795457965,\"rr\":{"
+                      "\"qtype\":\"A\",\"qname\":\"M(ai)L.example.com.\",\"content\":"
+                      "\"192.0.2.50\",\"ttl\":300,\"auth\":true,\"ordername\":null}}}");
+    expect_true(f->s, "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":1795457965,\"rr\":{"
+                      "\"qtype\":\"CNAME\",\"qname\":\"cn1.example.com.\",\"content\":"
+                      "\"M(ai)L.example.com\",\"ttl\":300,\"auth\":true,\"ordername\":null}}}");
+    expect_true(f->s, "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":1,\"qname\":"
+                      "\"_s._tcp.example.com.\",\"qtype\":\"SRV\",\"trxid\":1795457965,\"rrset\":"
+                      "[{\"qtype\":\"SRV\",\"qname\":\"_s._tcp.example.com.\",\"qclass\":1,"
+                      "\"content\":\"0 0 25 semi;colon\\\\032x.example.com\",\"ttl\":300,"
+                      "\"auth\":true}]}}");
+    expect_true(f->s, "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":1,\"qname\":"
+                      "\"q\\\"u@$.example.com.\",\"qtype\":\"PTR\",\"trxid\":1795457965,\"rrset\":"
+                      "[{\"qtype\":\"PTR\",\"qname\":\"q\\\"u@$.example.com.\",\"qclass\":1,"
+                      "\"content\":\"dot\\\\.in\\\\\\\\x.example.com\",\"ttl\":300,"
+                      "\"auth\":true}]}}");
+    expect_true(f->s, COMMIT);
+
+    /* Both spellings of the owner find the record; the qname is echoed as asked. */
+    json_t *j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":"
+                           "\"m\\\\(ai\\\\)l.example.com.\",\"zone-id\":1}}");
+    assert_string_equal(content_at(result_of(j), "m\\(ai\\)l.example.com.", "A"), "192.0.2.50");
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\",\"qname\":"
+                   "\"Q\\\"U@$.example.com.\",\"zone-id\":1}}");
+    assert_string_equal(content_at(result_of(j), "Q\"U@$.example.com.", "PTR"),
+                        "dot\\.in\\\\x.example.com");
+    json_decref(j);
+    /* The ENT above _s._tcp derives from the stored names. */
+    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\",\"qname\":"
+                   "\"_tcp.example.com.\",\"zone-id\":1}}");
+    assert_non_null(content_at(result_of(j), "_tcp.example.com.", "ENT"));
+    json_decref(j);
+
+    /* list: owners in pdns's form, lowercased; content as pdns sent it. */
+    j = call(f->s, "{\"method\":\"list\",\"parameters\":{\"zonename\":\"example.com.\","
+                   "\"domain_id\":1}}");
+    assert_string_equal(content_at(result_of(j), "m(ai)l.example.com.", "A"), "192.0.2.50");
+    assert_string_equal(content_at(result_of(j), "cn1.example.com.", "CNAME"),
+                        "M(ai)L.example.com");
+    assert_string_equal(content_at(result_of(j), "_s._tcp.example.com.", "SRV"),
+                        "0 0 25 semi;colon\\032x.example.com");
+    assert_string_equal(content_at(result_of(j), "q\"u@$.example.com.", "PTR"),
+                        "dot\\.in\\\\x.example.com");
+    json_decref(j);
+
+    /* What pdns refuses itself is refused: a label over 63 octets, \DDD over 255. */
+    expect_true(f->s, START);
+    j = call(f->s, "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":1795457965,\"rr\":{"
+                   "\"qtype\":\"CNAME\",\"qname\":\"cn2.example.com.\",\"content\":"
+                   "\"a\\\\256.example.com\",\"ttl\":300,\"auth\":true}}}");
+    assert_false_with_log(j);
+    json_decref(j);
+    j = call(f->s, "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":1795457965,\"rr\":{"
+                   "\"qtype\":\"A\",\"qname\":\"(((((((((((((((((((((((((((((((((((((((((((((((("
+                   "((((((((((((((((.example.com.\",\"content\":\"192.0.2.1\",\"ttl\":300,"
+                   "\"auth\":true}}}");
+    assert_false_with_log(j);
+    json_decref(j);
+    expect_true(f->s, ABORT);
 }
 
 static void test_txn_metadata_joins(void **state)
@@ -750,8 +958,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_txn_read_your_writes_and_isolation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_abort_and_disconnect_roll_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_poisoned_commit_has_no_result, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_txn_poisoned_commit_is_audited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_writes_outside_and_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_metadata_joins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_txn_pdns_escaped_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_and_autosecondary, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

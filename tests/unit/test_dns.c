@@ -77,9 +77,9 @@ static void test_name_canon(void **state)
     canon_ok("a\\065b.com", "aab.com.");   /* \DDD decoded, then lowercased */
     canon_ok("a\\.b.com", "a\\.b.com.");   /* escaped dot stays inside the label */
     canon_ok("a\\\\b.com", "a\\\\b.com."); /* escaped backslash */
-    canon_ok("a b.com", "a\\032b.com.");   /* knot writes unsafe octets as \DDD */
+    canon_ok("a b.com", "a\\032b.com.");   /* space and other unsafe octets as \DDD */
     canon_ok("a\\000b.", "a\\000b.");
-    canon_ok("\\#x.", "\\035x."); /* knot never writes \# (generic rdata marker) */
+    canon_ok("\\#x.", "#x."); /* pdns's form: printable ASCII but '.' and '\' unescaped */
     canon_ok(labels_of(buf, 1, 63, false), strcat(labels_of(out, 1, 63, false), "."));
     /* 3*64 + 62 + 1 = 255 octets of wire: the longest name. */
     labels_of(buf, 4, 63, false);
@@ -117,6 +117,128 @@ static void test_name_canon(void **state)
     assert_string_equal(out, "example.com.");
     assert_int_equal(mxg_name_canon("example.com", out, 0), MXG_ERANGE);
     assert_int_equal(mxg_name_canon("example.com", NULL, 0), MXG_ERANGE);
+}
+
+/* Names as pdns 4.7 writes them (DNSName::toString: printable ASCII but '.' and '\' as it is,
+ * "\." "\\" and \DDD for the rest), as a zone file or nsupdate writes them (RFC 1035 escapes),
+ * and the canonical form, which is pdns's own, lowercased: the form pdns's gsqlite3 stores. */
+static void test_name_pdns_form(void **state)
+{
+    (void)state;
+    char buf[MXG_NAME_TEXT_MAX * 2];
+    char out[MXG_NAME_TEXT_MAX + 1];
+
+    /* What pdns sends for an owner "M\(ai\)L" written with nsupdate, and both spellings. */
+    canon_ok("M(ai)L.example.com.", "m(ai)l.example.com.");
+    canon_ok("M\\(ai\\)L.example.com", "m(ai)l.example.com.");
+    canon_ok("m\\040ai\\041l.example.com", "m(ai)l.example.com.");
+    /* Characters special in zone files are plain octets in pdns's names. */
+    canon_ok("q\"uote.example.com.", "q\"uote.example.com.");
+    canon_ok("q\\\"uote.example.com.", "q\"uote.example.com.");
+    canon_ok("semi;colon.example.com.", "semi;colon.example.com.");
+    canon_ok("semi\\;colon.example.com.", "semi;colon.example.com.");
+    canon_ok("at@sign.example.com.", "at@sign.example.com.");
+    canon_ok("dol$lar.example.com.", "dol$lar.example.com.");
+    canon_ok("hash#.example.com.", "hash#.example.com.");
+    canon_ok("p!u&n=c?t^u|a<t>i`o~n'{x}[y],+%.example.com.",
+             "p!u&n=c?t^u|a<t>i`o~n'{x}[y],+%.example.com.");
+    canon_ok("p\\!u\\&n\\=c\\?t\\^u\\|a\\<t\\>i\\`o\\~n\\'\\{x\\}\\[y\\]\\,\\+\\%.example.com.",
+             "p!u&n=c?t^u|a<t>i`o~n'{x}[y],+%.example.com.");
+    canon_ok("star*mid.example.com.", "star*mid.example.com.");
+    /* '.' and '\' inside a label stay escaped; space, control octets, DEL and non-ASCII are
+     * \DDD (raw or escaped on input), non-ASCII is not case-folded. */
+    canon_ok("dot\\.inlabel.example.com.", "dot\\.inlabel.example.com.");
+    canon_ok("dot\\046inlabel.example.com.", "dot\\.inlabel.example.com.");
+    canon_ok("back\\\\slash.example.com.", "back\\\\slash.example.com.");
+    canon_ok("back\\092slash.example.com.", "back\\\\slash.example.com.");
+    canon_ok("sp\\032ace.example.com.", "sp\\032ace.example.com.");
+    canon_ok("sp\\ ace.example.com.", "sp\\032ace.example.com.");
+    canon_ok("tab\\009.example.com.", "tab\\009.example.com.");
+    canon_ok("tab\t.example.com.", "tab\\009.example.com.");
+    canon_ok("del\\127.example.com.", "del\\127.example.com.");
+    canon_ok("nul\\000x.example.com.", "nul\\000x.example.com.");
+    canon_ok("caf\\195\\169.example.com.", "caf\\195\\169.example.com.");
+    canon_ok("caf\xc3\xa9.example.com.", "caf\\195\\169.example.com.");
+    canon_ok("CAF\\195\\137.Example.COM", "caf\\195\\137.example.com."); /* É stays É */
+    canon_ok("UPPER.Example.COM.", "upper.example.com.");
+    canon_ok("\\065\\066.", "ab.");
+    canon_ok("\\(", "(.");
+    canon_ok("@", "@."); /* a label, not the origin */
+
+    /* Both spellings are one name everywhere. */
+    assert_true(mxg_name_is_below("x.m(ai)l.example.com.", "m\\(ai\\)l.example.com."));
+    assert_true(mxg_name_is_below("m\\(ai\\)l.example.com", "m(ai)l.example.com."));
+    assert_false(mxg_name_is_below("m(ai)l.example.com.", "ai)l.example.com."));
+    uint8_t k1[MXG_NAME_WIRE_MAX * 2], k2[MXG_NAME_WIRE_MAX * 2];
+    size_t l1 = 0, l2 = 0;
+    assert_int_equal(mxg_name_rkey("m(ai)l.example.com.", k1, sizeof(k1), &l1), MXG_OK);
+    assert_int_equal(mxg_name_rkey("M\\(AI\\)L.example.com.", k2, sizeof(k2), &l2), MXG_OK);
+    assert_int_equal(l1, l2);
+    assert_memory_equal(k1, k2, l1);
+    assert_int_equal(mxg_name_parent("x.m(ai)l.example.com.", out, sizeof(out)), MXG_OK);
+    assert_string_equal(out, "m(ai)l.example.com.");
+    assert_int_equal(mxg_name_parent("a\\.b.c.", out, sizeof(out)), MXG_OK);
+    assert_string_equal(out, "c.");
+    assert_int_equal(mxg_name_labels("a\\.b\\\\.c."), 2);
+    assert_int_equal(mxg_name_to_db("dot\\.inlabel.example.com.", out, sizeof(out)), MXG_OK);
+    assert_string_equal(out, "dot\\.inlabel.example.com");
+    assert_int_equal(mxg_name_to_db("a\\..", out, sizeof(out)), MXG_OK); /* label "a." */
+    assert_string_equal(out, "a\\.");
+
+    /* The limits count octets, whatever the spelling: 63 "(" are a label, 64 are not. */
+    buf[0] = '\0';
+    for (int i = 0; i < 63; i++) {
+        strcat(buf, i % 2 ? "(" : "\\(");
+    }
+    canon_rc(buf, MXG_OK);
+    strcat(buf, "(");
+    canon_rc(buf, MXG_ERANGE);
+    /* 255 octets of "\255" labels: 4 * 63 + ... = the longest name, every octet as \DDD. */
+    buf[0] = '\0';
+    for (int l = 0; l < 4; l++) {
+        for (int i = 0; i < (l < 3 ? 63 : 61); i++) {
+            strcat(buf, "\\255");
+        }
+        strcat(buf, ".");
+    }
+    assert_int_equal(mxg_name_canon(buf, out, sizeof(out)), MXG_OK);
+    assert_string_equal(out, buf);
+    assert_int_equal(strlen(out), 250 * 4 + 4);
+    canon_rc("a\\1b.", MXG_EINVAL);  /* \D must be \DDD */
+    canon_rc("a\\999.", MXG_EINVAL); /* over 255 */
+    canon_rc("(..)", MXG_EINVAL);    /* empty label */
+    canon_rc("a\\.\\", MXG_EINVAL);  /* trailing backslash */
+
+    /* mxg_name_format: case kept, pdns's form or one master-file token. */
+    assert_int_equal(mxg_name_format("M\\(ai\\)L.Example", MXG_NAME_PDNS, out, sizeof(out)),
+                     MXG_OK);
+    assert_string_equal(out, "M(ai)L.Example.");
+    assert_int_equal(mxg_name_format("M(ai)L.Example", MXG_NAME_ZONEFILE, out, sizeof(out)),
+                     MXG_OK);
+    assert_string_equal(out, "M\\040ai\\041L.Example.");
+    assert_int_equal(mxg_name_format("q\";@$#\\.\\\\ x*_-/.", MXG_NAME_ZONEFILE, out, sizeof(out)),
+                     MXG_OK);
+    assert_string_equal(out, "q\\034\\059\\064\\036\\035\\046\\092\\032x*_-/.");
+    assert_int_equal(mxg_name_format("", MXG_NAME_ZONEFILE, out, sizeof(out)), MXG_OK);
+    assert_string_equal(out, ".");
+    assert_int_equal(mxg_name_format("a..b", MXG_NAME_PDNS, out, sizeof(out)), MXG_EINVAL);
+    assert_int_equal(mxg_name_format("a", (enum mxg_name_style)7, out, sizeof(out)), MXG_EINVAL);
+    assert_int_equal(mxg_name_format("abc", MXG_NAME_PDNS, out, 4), MXG_ERANGE);
+    assert_int_equal(mxg_name_format("abc", MXG_NAME_PDNS, out, 5), MXG_OK);
+
+    /* mxg_name_from_wire: lowercase, pdns's form; malformed wire refused. */
+    static const uint8_t w1[] = {6, 'M', '(', 'a', 'i', ')', 'L', 3, 'a', '.', ' ', 0};
+    assert_int_equal(mxg_name_from_wire(w1, sizeof(w1), out, sizeof(out)), MXG_OK);
+    assert_string_equal(out, "m(ai)l.a\\.\\032.");
+    static const uint8_t root[] = {0};
+    assert_int_equal(mxg_name_from_wire(root, 1, out, sizeof(out)), MXG_OK);
+    assert_string_equal(out, ".");
+    assert_int_equal(mxg_name_from_wire(w1, sizeof(w1) - 1, out, sizeof(out)), MXG_EINVAL);
+    static const uint8_t w64[65] = {64};
+    assert_int_equal(mxg_name_from_wire(w64, sizeof(w64), out, sizeof(out)), MXG_EINVAL);
+    assert_int_equal(mxg_name_from_wire(w1, sizeof(w1), out, 5), MXG_ERANGE);
+    assert_int_equal(mxg_name_from_wire(NULL, 0, out, sizeof(out)), MXG_EINVAL);
+    assert_int_equal(mxg_name_from_wire(w1, sizeof(w1), NULL, 0), MXG_ERANGE);
 }
 
 static void test_name_to_db(void **state)
@@ -499,6 +621,56 @@ static const struct norm_case norm_ok[] = {
     {"ALIAS", " Target.Example.com ", "Target.Example.com"},
     {"TYPE65401", "target.example.com", "target.example.com"},
     {"LUA", "A \"ifportup(443, {'192.0.2.1'})\"", "A \"ifportup(443, {'192.0.2.1'})\""},
+    /* Names in content as pdns 4.7 sends them (DNS UPDATE, API, pdnsutil): DNSName's text form,
+     * where '(' ')' ';' '"' '@' '$' '#' are plain octets; kept as they are, case too. */
+    {"CNAME", "M(ai)L.example.com", "M(ai)L.example.com"},
+    {"CNAME", "semi;colon.example.com", "semi;colon.example.com"},
+    {"CNAME", "q\"uote.example.com", "q\"uote.example.com"},
+    {"CNAME", "at@sign.example.com", "at@sign.example.com"},
+    {"CNAME", "dol$lar.example.com", "dol$lar.example.com"},
+    {"CNAME", "hash#.example.com", "hash#.example.com"},
+    {"CNAME", "p!u&n=c?t^u|a<t>i`o~n'{x}[y],+%.example.com",
+     "p!u&n=c?t^u|a<t>i`o~n'{x}[y],+%.example.com"},
+    {"CNAME", "sp\\032ace.example.com", "sp\\032ace.example.com"},
+    {"CNAME", "dot\\.inlabel.example.com", "dot\\.inlabel.example.com"},
+    {"CNAME", "back\\\\slash.example.com", "back\\\\slash.example.com"},
+    {"CNAME", "caf\\195\\169.example.com", "caf\\195\\169.example.com"},
+    {"CNAME", "tab\\009.example.com", "tab\\009.example.com"},
+    {"CNAME", "del\\127.nul\\000.example.com", "del\\127.nul\\000.example.com"},
+    {"CNAME", "UPPER.Example.COM", "UPPER.Example.COM"},
+    {"CNAME", "relative-u", "relative-u"}, /* pdnsutil add-record keeps it so */
+    /* The same names in RFC 1035 escaping (zone file, panel) end up in pdns's form. */
+    {"CNAME", "M\\(ai\\)L.example.com.", "M(ai)L.example.com"},
+    {"CNAME", "semi\\;colon.example.com.", "semi;colon.example.com"},
+    {"CNAME", "q\\\"uote.example.com.", "q\"uote.example.com"},
+    {"CNAME", "x.\\#y.example.", "x.#y.example"},
+    {"MX", "10 semi;colon.example.com", "10 semi;colon.example.com"},
+    {"MX", "10 M(ai)L.example.com", "10 M(ai)L.example.com"},
+    {"MX", "10 (mail)", "10 (mail)"},
+    {"MX", "10 \\@.example.com", "10 @.example.com"},
+    {"SRV", "0 0 25 sp\\032ace.example.com", "0 0 25 sp\\032ace.example.com"},
+    {"SRV", "0 5 25 q\"uote.example.com", "0 5 25 q\"uote.example.com"},
+    {"PTR", "dot\\.inlabel.example.com", "dot\\.inlabel.example.com"},
+    {"NS", "q\"uote.example.com", "q\"uote.example.com"},
+    {"NS", "at@sign.example.com", "at@sign.example.com"},
+    {"DNAME", "(x);y.example", "(x);y.example"},
+    {"ALIAS", "M(ai)L.example.com", "M(ai)L.example.com"},
+    {"SOA", "ns(1).example.com host;master.example.com 1 2 3 4 5",
+     "ns(1).example.com host;master.example.com 1 2 3 4 5"},
+    {"RP", "a;b.example.com t\"x.example.com", "a;b.example.com t\"x.example.com"},
+    {"AFSDB", "1 a(f)s.example.com", "1 a(f)s.example.com"},
+    {"NAPTR", "100 10 \"S\" \"SIP+D2U\" \"\" _sip(x)._udp.example.com",
+     "100 10 \"S\" \"SIP+D2U\" \"\" _sip(x)._udp.example.com"},
+    {"NAPTR", "100 10 \"S\" \"a b\" \"!^(.*)$!x;y!\" q\"x.example",
+     "100 10 \"S\" \"a b\" \"!^(.*)$!x;y!\" q\"x.example"},
+    {"IPSECKEY", "10 3 2 g(w).example.com AQID", "10 3 2 g(w).example.com AQID"},
+    {"HTTPS", "1 s;vc.example.com alpn=h2", "1 s;vc.example.com alpn=h2"},
+    {"RRSIG", "A 13 2 3600 20240101000000 20231201000000 12345 ex(a)mple.com AAAA",
+     "A 13 2 3600 20240101000000 20231201000000 12345 ex(a)mple.com AAAA"},
+    {"NSEC", "n\"ext.example A NS", "n\"ext.example A NS"},
+    {"KX", "10 k;x.example.com", "10 k;x.example.com"},
+    /* TXT as pdns sends it from DNS UPDATE (escapes) and from the API (raw UTF-8). */
+    {"TXT", "\"a;b\" \"(p)\" \"q\\\"uote\" \"@$#\"", "\"a;b\" \"(p)\" \"q\\\"uote\" \"@$#\""},
 };
 
 static void test_rr_normalize_ok(void **state)
@@ -563,9 +735,21 @@ static const struct norm_err norm_bad[] = {
     {"CNAME", "a.example.\r", MXG_EINVAL, "control character"},
     {"TXT", "\"a\"\n\"b\"", MXG_EINVAL, "control character"},
     {"TXT", "a\nb", MXG_EINVAL, "control character"},
-    {"MX", "10 mail.\\", MXG_EINVAL, "ends with a backslash"},
+    {"MX", "10 mail.\\", MXG_EINVAL, "invalid MX content: invalid name 'mail.\\'"},
     {"MX", "10 mail ; comment", MXG_EINVAL, "comment"},
-    {"MX", "10 (mail)", MXG_EINVAL, "parenthesis"},
+    {"MX", "10 (mail) (", MXG_EINVAL, "parenthesis"},
+    {"MX", "10 m(ai)l.example ; comment", MXG_EINVAL, "comment"},
+    {"CNAME", "m(ai)l.example. )", MXG_EINVAL, "parenthesis"},
+    {"CNAME", "q\"uote.example. \"", MXG_EINVAL, "unterminated"},
+    {"CNAME", "a\\256.example.", MXG_EINVAL, "invalid CNAME content: invalid name"},
+    {"CNAME", "a\\1b.example.", MXG_EINVAL, "invalid CNAME content: invalid name"},
+    {"CNAME", "(((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((.x", MXG_EINVAL,
+     "label over 63"},
+    {"MX", "10 m(ai)l.\\\x01", MXG_EINVAL, "control character"},
+    /* pdns reads a name in content up to the next blank, escaped or not ("Unable to parse DNS
+     * name 'sp\\'"). */
+    {"CNAME", "sp\\ ace.example.com.", MXG_EINVAL, "invalid CNAME content: invalid name 'sp\\'"},
+    {"SRV", "0 0 25 a(b).example c.example", MXG_EINVAL, "invalid SRV content"},
     {"A", "192.0.2.1 (", MXG_EINVAL, "parenthesis"},
     {"A", "192.0.2.1 )", MXG_EINVAL, "parenthesis"},
     {"MX", "10 mail.\\\x01", MXG_EINVAL, "control character"},
@@ -695,6 +879,23 @@ static void test_rr_from_wire(void **state)
         mxg_rr_from_wire(65401, alias, sizeof(alias), content, sizeof(content), err, sizeof(err)),
         MXG_OK);
     assert_string_equal(content, "foo");
+    /* Names in rdata come out in pdns's form, case kept: "M(ai)L.a\.b\032c." */
+    static const uint8_t cname_esc[] = {6,   'M', '(', 'a', 'i', ')', 'L', 5,   'a', '.',
+                                        'b', ' ', 'c', 4,   'q', '"', ';', '@', 0};
+    assert_int_equal(mxg_rr_from_wire(5, cname_esc, sizeof(cname_esc), content, sizeof(content),
+                                      err, sizeof(err)),
+                     MXG_OK);
+    assert_string_equal(content, "M(ai)L.a\\.b\\032c.q\";@");
+    static const uint8_t mx_esc[] = {0, 10, 3, '#', '\\', '$', 2, 0xc3, 0xa9, 0};
+    assert_int_equal(
+        mxg_rr_from_wire(15, mx_esc, sizeof(mx_esc), content, sizeof(content), err, sizeof(err)),
+        MXG_OK);
+    assert_string_equal(content, "10 #\\\\$.\\195\\169");
+    /* ... and normalise to themselves. */
+    static char again[MXG_CONTENT_MAX + 1];
+    assert_int_equal(mxg_rr_normalize("MX", content, again, sizeof(again), err, sizeof(err)),
+                     MXG_OK);
+    assert_string_equal(again, content);
     assert_int_equal(mxg_rr_from_wire(999, NULL, 0, content, sizeof(content), err, sizeof(err)),
                      MXG_OK);
     assert_string_equal(content, "\\# 0");
@@ -923,9 +1124,9 @@ static int teardown_tmp(void **state)
 {
     (void)state;
     static const char *const names[] = {
-        "plain.zone", "bad.zone",   "badinc.zone", "self.zone", "ch.zone",   "any.zone",
-        "lua.zone",   "empty.zone", "multi.zone",  "bad2.zone", "wire.zone", "dir",
-        "fifo",       "fifo.zone",  "zero.zone",   "tty.zone",  "soa2.inc",  "soa2.zone"};
+        "plain.zone", "bad.zone",   "badinc.zone", "self.zone", "ch.zone", "any.zone", "lua.zone",
+        "empty.zone", "multi.zone", "bad2.zone",   "wire.zone", "dir",     "fifo",     "fifo.zone",
+        "zero.zone",  "tty.zone",   "soa2.inc",    "soa2.zone", "esc.zone"};
     char path[512];
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
@@ -1063,6 +1264,35 @@ static void test_zonefile_errors(void **state)
     free(c);
 }
 
+/* Owners and names in content with characters that need escaping in a zone file are passed
+ * on in pdns's form, as pdnsutil load-zone stores them. */
+static void test_zonefile_escaped_names(void **state)
+{
+    (void)state;
+    char err[512];
+    struct collect *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+
+    assert_int_equal(parse_tmp("esc.zone",
+                               "M\\(ai\\)L IN A 192.0.2.1\n"
+                               "semi\\;colon IN CNAME q\\\"uote\n"
+                               "sp\\032ace IN MX 10 at\\@sign.Example.COM.\n"
+                               "dot\\.in\\\\x IN PTR caf\\195\\169\n"
+                               "UP\\$ IN TXT \"a;b\" \"(p)\"\n",
+                               "example.com.", 300, c, err, sizeof(err)),
+                     MXG_OK);
+    assert_int_equal(c->n, 5);
+    check_rec(&c->recs[0], "m(ai)l.example.com.", "A", 300, "192.0.2.1", 1, "esc.zone");
+    check_rec(&c->recs[1], "semi;colon.example.com.", "CNAME", 300, "q\"uote.example.com", 2,
+              "esc.zone");
+    check_rec(&c->recs[2], "sp\\032ace.example.com.", "MX", 300, "10 at@sign.Example.COM", 3,
+              "esc.zone");
+    check_rec(&c->recs[3], "dot\\.in\\\\x.example.com.", "PTR", 300, "caf\\195\\169.example.com", 4,
+              "esc.zone");
+    check_rec(&c->recs[4], "up$.example.com.", "TXT", 300, "\"a;b\" \"(p)\"", 5, "esc.zone");
+    free(c);
+}
+
 static int einval_cb(void *ctx, const struct mxg_zf_record *r)
 {
     (void)ctx;
@@ -1120,14 +1350,24 @@ static void test_zonefile_not_regular(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_name_canon),         cmocka_unit_test(test_name_to_db),
-        cmocka_unit_test(test_name_is_below),      cmocka_unit_test(test_name_parent),
-        cmocka_unit_test(test_name_labels),        cmocka_unit_test(test_name_rkey),
-        cmocka_unit_test(test_rrtype_parse),       cmocka_unit_test(test_rrtype_name),
-        cmocka_unit_test(test_rr_normalize_ok),    cmocka_unit_test(test_rr_normalize_errors),
-        cmocka_unit_test(test_rr_normalize_range), cmocka_unit_test(test_rr_from_wire),
-        cmocka_unit_test(test_zonefile_fixture),   cmocka_unit_test(test_zonefile_defaults),
-        cmocka_unit_test(test_zonefile_errors),    cmocka_unit_test(test_zonefile_not_regular),
+        cmocka_unit_test(test_name_canon),
+        cmocka_unit_test(test_name_pdns_form),
+        cmocka_unit_test(test_name_to_db),
+        cmocka_unit_test(test_name_is_below),
+        cmocka_unit_test(test_name_parent),
+        cmocka_unit_test(test_name_labels),
+        cmocka_unit_test(test_name_rkey),
+        cmocka_unit_test(test_rrtype_parse),
+        cmocka_unit_test(test_rrtype_name),
+        cmocka_unit_test(test_rr_normalize_ok),
+        cmocka_unit_test(test_rr_normalize_errors),
+        cmocka_unit_test(test_rr_normalize_range),
+        cmocka_unit_test(test_rr_from_wire),
+        cmocka_unit_test(test_zonefile_fixture),
+        cmocka_unit_test(test_zonefile_defaults),
+        cmocka_unit_test(test_zonefile_errors),
+        cmocka_unit_test(test_zonefile_not_regular),
+        cmocka_unit_test(test_zonefile_escaped_names),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

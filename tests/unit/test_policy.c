@@ -189,8 +189,8 @@ static void test_apex_moved_warn_and_off(void **state)
     eval("example.com.", MXG_MODE_WARN);
     assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
     expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
-    eval("example.com.", MXG_MODE_OFF);
-    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    eval("example.com.", MXG_MODE_OFF); /* committed anyway: warn (PRODUCT.md §4) */
+    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
     assert_int_equal(dec.n_findings, 1);
     assert_int_equal(dec.n_fix, 0);
 }
@@ -238,8 +238,8 @@ static void test_implicit_mx(void **state)
     fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     F.rec[1][F.n[1] - 1].ttl = 300;
 
-    eval("example.com.", MXG_MODE_REJECT); /* implicit-mx=warn */
-    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    eval("example.com.", MXG_MODE_REJECT); /* implicit-mx=warn: a warn finding only */
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
     const struct mxg_finding *f = expect("implicit-mail-moved", "A", "example.com.", MXG_SEV_WARN);
     vals(f->old_values, f->n_old, "192.0.2.1", NULL);
     vals(f->new_values, f->n_new, "203.0.113.10", NULL);
@@ -264,7 +264,7 @@ static void test_implicit_mx(void **state)
     assert_int_equal(dec.n_findings, 0);
 }
 
-static void test_shared_mail_host(void **state)
+static void shared_mail_host(void)
 {
     F.zones[F.nz++] = "provider.example.";
     F.zones[F.nz++] = "customer.test.";
@@ -272,15 +272,35 @@ static void test_shared_mail_host(void **state)
     fake_both(&F, "customer.test.", "MX", "10 mx1.provider.example");
     fake_both(&F, "customer.test.", "A", "198.51.100.80");
     fake_both(&F, "example.com.", "MX", "10 mx1.provider.example");
+}
+
+static void test_shared_mail_host(void **state)
+{
+    /* A provider's mail host is a dedicated path: moving it is a deliberate change of mail. */
+    shared_mail_host();
+    fake_set_after(&F, "mx1.provider.example.", "A", "198.51.100.25", NULL);
+    eval("provider.example.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    const struct mxg_finding *f = expect("mail-host-changed", "A", "customer.test.", MXG_SEV_WARN);
+    vals(f->old_values, f->n_old, "192.0.2.25", NULL);
+    vals(f->new_values, f->n_new, "198.51.100.25", NULL);
+    assert_int_equal(count("mail-host-changed"), 2); /* customer.test. and example.com. */
+    assert_null(find("mail-moved", NULL));
+}
+
+static void test_shared_mail_host_into_proxy(void **state)
+{
+    /* Into proxy-ranges it is a move (rule 3), in other zones: never fixed. */
+    config("proxy-ranges=203.0.113.0/24\n");
+    shared_mail_host();
     fake_set_after(&F, "mx1.provider.example.", "A", "203.0.113.10", NULL);
     eval("provider.example.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     const struct mxg_finding *f = expect("mail-moved", "A", "customer.test.", MXG_SEV_BLOCK);
     vals(f->old_values, f->n_old, "192.0.2.25", NULL);
     vals(f->new_values, f->n_new, "203.0.113.10", NULL);
-    assert_int_equal(count("mail-moved"), 2); /* customer.test. and example.com. */
-    assert_non_null(strstr(dec.remedy, "mx1.provider.example."));
-
+    assert_int_equal(count("mail-moved"), 2);
+    assert_non_null(strstr(dec.remedy, "proxy"));
     eval("provider.example.", MXG_MODE_FIX);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     assert_int_equal(dec.n_fix, 0);
@@ -320,10 +340,8 @@ static void test_a_and_aaaa_differently(void **state)
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     const struct mxg_finding *a = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
     vals(a->new_values, a->n_new, "203.0.113.10", NULL);
-    const struct mxg_finding *aaaa = expect("mail-moved", "AAAA", "example.com.", MXG_SEV_BLOCK);
-    vals(aaaa->old_values, aaaa->n_old, "2001:db8::1", NULL);
-    vals(aaaa->new_values, aaaa->n_new, NULL);
-    assert_non_null(strstr(aaaa->reason, "lose"));
+    /* Losing the AAAA alone is no move: mail still has an address (rule 1 is "every"). */
+    assert_null(find("mail-moved", "AAAA"));
 
     eval("example.com.", MXG_MODE_FIX);
     assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
@@ -513,18 +531,28 @@ static void alias_zone(const char *target)
 
 static void test_alias_strict(void **state)
 {
+    /* expand-alias=no (pdns's default): an ALIAS name has no address, so mail loses it. */
     alias_zone("web.example.net");
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
     vals(f->old_values, f->n_old, "192.0.2.1", NULL);
-    vals(f->new_values, f->n_new, "ALIAS web.example.net.", NULL);
-    expect("mail-moved", "AAAA", "example.com.", MXG_SEV_BLOCK);
+    vals(f->new_values, f->n_new, NULL);
+    assert_non_null(strstr(f->reason, "lose"));
+    assert_null(find("mail-moved", "AAAA")); /* it had no AAAA */
+
+    /* expand-alias=yes: the target's addresses, through the apex (a shared path). */
+    config("expand-alias=yes\n");
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    vals(f->new_values, f->n_new, "198.51.100.9", NULL);
+    assert_non_null(strstr(f->reason, "shared path"));
 }
 
 static void test_alias_proxy(void **state)
 {
-    config("classify=proxy\nproxy-ranges=203.0.113.0/24\n");
+    config("classify=proxy\nproxy-ranges=203.0.113.0/24\nexpand-alias=yes\n");
     alias_zone("web.example.net");
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
@@ -533,14 +561,14 @@ static void test_alias_proxy(void **state)
     eval("example.com.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
-    vals(f->new_values, f->n_new, "ALIAS cdn.example.net. (in proxy-ranges)", NULL);
+    vals(f->new_values, f->n_new, "203.0.113.10", NULL);
     assert_null(find("mail-moved", "AAAA")); /* the CDN has no AAAA */
 }
 
 static void test_alias_target_repointed(void **state)
 {
     /* An existing apex ALIAS; the CDN name in another zone moves into proxy-ranges. */
-    config("classify=proxy\nproxy-ranges=203.0.113.0/24\n");
+    config("classify=proxy\nproxy-ranges=203.0.113.0/24\nexpand-alias=yes\n");
     F.zones[F.nz++] = "example.net.";
     fake_both(&F, "web.example.net.", "A", "198.51.100.9");
     fake_both(&F, "example.com.", "ALIAS", "web.example.net");
@@ -550,14 +578,238 @@ static void test_alias_target_repointed(void **state)
     /* The ALIAS target now resolves inside proxy-ranges: mail moves, in another zone. */
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
     const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
-    vals(f->old_values, f->n_old, "ALIAS web.example.net.", NULL);
-    vals(f->new_values, f->n_new, "ALIAS web.example.net. (in proxy-ranges)", NULL);
+    vals(f->old_values, f->n_old, "198.51.100.9", NULL);
+    vals(f->new_values, f->n_new, "203.0.113.10", NULL);
     eval("example.net.", MXG_MODE_FIX);
     assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
-    /* In strict the unknown address stays unknown. */
-    config("");
+    /* Without expand-alias the apex answers no address, before and after: nothing to move. */
+    config("classify=proxy\nproxy-ranges=203.0.113.0/24\n");
     eval("example.net.", MXG_MODE_REJECT);
     assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+}
+
+/* ---- the shapes of PRODUCT.md §3: answers as pdns gives them -------------------------------- */
+
+static void eval_root(const char *zone, const char *root, enum mxg_mode mode)
+{
+    const char *roots[1] = {root};
+    struct mxg_view view = {&FAKE_VIEW_OPS, &F};
+    struct mxg_policy_input in = {
+        .zone = zone, .mode = mode, .roots = roots, .n_roots = 1, .no_fix = true};
+    mxg_decision_free(&dec);
+    assert_int_equal(mxg_policy_evaluate(&view, &in, &cfg, &dec), MXG_OK);
+}
+
+static void test_wildcard_mail_host(void **state)
+{
+    /* mail.example.com. exists only through the wildcard: the wildcard is a shared path. */
+    fake_both(&F, "example.com.", "MX", "10 mail.example.com");
+    fake_both(&F, "*.example.com.", "A", "192.0.2.1");
+    fake_set_after(&F, "*.example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    assert_non_null(strstr(f->reason, "wildcard"));
+    /* fix: mail.example.com. has no records of its own, so it is free. */
+    eval("example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
+    side(fix("mail.example.com.", "A")->after, 1, "192.0.2.1/3600", NULL);
+}
+
+static void test_wildcard_cname_apex(void **state)
+{
+    /* "* CNAME @" while the apex moves. */
+    fake_both(&F, "example.com.", "A", "192.0.2.1");
+    fake_both(&F, "example.com.", "MX", "10 mail.example.com");
+    fake_both(&F, "*.example.com.", "CNAME", "example.com");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+}
+
+static void test_alias_mail_host(void **state)
+{
+    config("expand-alias=yes\n");
+    fake_both(&F, "example.com.", "A", "192.0.2.1");
+    fake_both(&F, "example.com.", "MX", "10 mail.example.com");
+    fake_both(&F, "mail.example.com.", "ALIAS", "example.com");
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    /* fix replaces the ALIAS into the shared apex with the old address. */
+    eval("example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_FIX);
+    side(fix("mail.example.com.", "ALIAS")->after, 0, NULL);
+    side(fix("mail.example.com.", "A")->after, 1, "192.0.2.1/3600", NULL);
+}
+
+static void test_delegation_at_mail_host(void **state)
+{
+    fake_both(&F, "example.com.", "MX", "10 mail.example.com");
+    fake_both(&F, "mail.example.com.", "A", "192.0.2.1");
+    fake_add(&F, MXG_AFTER, "mail.example.com.", "NS", "ns1.other.net", 3600);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    vals(f->new_values, f->n_new, "unknown (delegation mail.example.com. NS ns1.other.net)", NULL);
+}
+
+static void test_delegation_above_mail_host(void **state)
+{
+    fake_both(&F, "example.com.", "MX", "10 mail.sub.example.com");
+    fake_both(&F, "mail.sub.example.com.", "A", "192.0.2.1");
+    fake_add(&F, MXG_AFTER, "sub.example.com.", "NS", "ns1.other.net", 3600);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+}
+
+static void test_dname_path(void **state)
+{
+    config("dname-processing=yes\n");
+    fake_both(&F, "example.com.", "MX", "10 mail.old.example.com");
+    fake_both(&F, "old.example.com.", "DNAME", "new.example.com");
+    fake_both(&F, "mail.new.example.com.", "A", "192.0.2.1");
+    fake_set_after(&F, "mail.new.example.com.", "A", "198.51.100.7", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    assert_non_null(strstr(f->reason, "DNAME"));
+    /* Without dname-processing the MX target answers nothing, before and after. */
+    config("");
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+}
+
+static void test_long_chain(void **state)
+{
+    /* MX -> c1 -> ... -> c9 -> apex: nine links, pdns follows ten. */
+    char name[64], target[64];
+    fake_both(&F, "example.com.", "A", "192.0.2.1");
+    fake_both(&F, "example.com.", "MX", "10 c1.example.com");
+    for (int i = 1; i <= 9; i++) {
+        snprintf(name, sizeof(name), "c%d.example.com.", i);
+        if (i < 9)
+            snprintf(target, sizeof(target), "c%d.example.com", i + 1);
+        else
+            snprintf(target, sizeof(target), "example.com");
+        fake_both(&F, name, "CNAME", target);
+    }
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+}
+
+static void test_zone_add_takes_mail_host(void **state)
+{
+    fake_both(&F, "example.com.", "MX", "10 mail.example.com");
+    /* The parent's record; after, the new zone answers the name (the fake keeps no zone ids). */
+    fake_add(&F, MXG_BEFORE, "mail.example.com.", "A", "192.0.2.1", 3600);
+    F.zones[F.nz++] = "mail.example.com.";
+    F.added = "mail.example.com.";
+    /* The new zone answers mail.example.com. now, with no address. */
+    fake_add(&F, MXG_AFTER, "mail.example.com.", "SOA", "ns1 hostmaster 1 2 3 4 5", 3600);
+    eval_root("mail.example.com.", "mail.example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    eval_root("mail.example.com.", "mail.example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT); /* a zone event is never fixed */
+}
+
+static void test_zone_delete_takes_mail_host(void **state)
+{
+    F.zones[F.nz++] = "provider.example.";
+    fake_both(&F, "mx1.provider.example.", "A", "192.0.2.25");
+    fake_both(&F, "example.com.", "MX", "10 mx1.provider.example");
+    F.deleted = "provider.example.";
+    eval_root("provider.example.", "provider.example.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    assert_non_null(strstr(f->reason, "deleted"));
+}
+
+static void test_zone_add_outside_is_onboarding(void **state)
+{
+    /* A provider onboards its mail zone: customers' MX named it while it was outside. */
+    fake_both(&F, "example.com.", "MX", "10 mx1.provider.example");
+    F.zones[F.nz++] = "provider.example.";
+    F.added = "provider.example.";
+    fake_add(&F, MXG_AFTER, "mx1.provider.example.", "A", "192.0.2.25", 3600);
+    eval_root("provider.example.", "provider.example.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    expect("mail-host-changed", "A", "example.com.", MXG_SEV_WARN);
+}
+
+static void test_implicit_to_explicit(void **state)
+{
+    config("implicit-mx=yes\n");
+    fake_both(&F, "example.com.", "A", "192.0.2.1");
+    fake_add(&F, MXG_AFTER, "example.com.", "MX", "10 mail.example.com", 3600);
+    fake_add(&F, MXG_AFTER, "mail.example.com.", "A", "192.0.2.1", 3600);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    assert_null(find("implicit-mail-moved", NULL));
+    /* A new address for the new host is a deliberate change. */
+    fake_set_after(&F, "mail.example.com.", "A", "198.51.100.7", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    expect("mail-host-changed", "A", "example.com.", MXG_SEV_WARN);
+}
+
+static void test_first_address_for_target(void **state)
+{
+    fake_both(&F, "example.com.", "MX", "10 mail.example.com");
+    fake_add(&F, MXG_AFTER, "mail.example.com.", "A", "198.51.100.7", 3600);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    expect("mail-host-changed", "A", "example.com.", MXG_SEV_WARN);
+    /* ... but never into the proxy (rule 3), even the first time. */
+    config("proxy-ranges=203.0.113.0/24\n");
+    fake_set_after(&F, "mail.example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_FIX);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+}
+
+static void test_dedicated_host_moved(void **state)
+{
+    fake_both(&F, "example.com.", "A", "192.0.2.1");
+    fake_both(&F, "example.com.", "MX", "10 mail.example.com");
+    fake_both(&F, "mail.example.com.", "A", "192.0.2.1");
+    fake_both(&F, "imap.example.com.", "CNAME", "mail.example.com");
+    fake_set_after(&F, "mail.example.com.", "A", "198.51.100.7", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    expect("mail-host-changed", "A", "example.com.", MXG_SEV_WARN);
+}
+
+static void test_web_name_shares_host(void **state)
+{
+    /* mail and www both CNAME to web: web is shared, moving it moves mail. */
+    fake_both(&F, "example.com.", "MX", "10 mail.example.com");
+    fake_both(&F, "mail.example.com.", "CNAME", "web.example.com");
+    fake_both(&F, "www.example.com.", "CNAME", "web.example.com");
+    fake_both(&F, "web.example.com.", "A", "192.0.2.1");
+    fake_set_after(&F, "web.example.com.", "A", "203.0.113.10", NULL);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_REJECT);
+    const struct mxg_finding *f = expect("mail-moved", "A", "example.com.", MXG_SEV_BLOCK);
+    assert_non_null(strstr(f->reason, "web.example.com."));
+}
+
+static void test_apex_moves_mx_repointed(void **state)
+{
+    /* The apex goes to the proxy and MX moves to a host that keeps the old address. */
+    classic();
+    fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
+    fake_set_after(&F, "example.com.", "MX", "10 mail.example.com", NULL);
+    fake_add(&F, MXG_AFTER, "mail.example.com.", "A", "192.0.2.1", 3600);
+    eval("example.com.", MXG_MODE_REJECT);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW);
+    assert_null(find("mail-moved", NULL));
 }
 
 /* ---- warn rules --------------------------------------------------------------------------- */
@@ -568,7 +820,7 @@ static void test_mx_cname(void **state)
     fake_both(&F, "mail.example.com.", "CNAME", "example.com");
     fake_set_after(&F, "example.com.", "MX", "10 mail.example.com", NULL);
     eval("example.com.", MXG_MODE_REJECT);
-    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW); /* warn findings only */
     const struct mxg_finding *f = expect("mx-cname", "", "example.com.", MXG_SEV_WARN);
     vals(f->new_values, f->n_new, "mail.example.com.", NULL);
     assert_int_equal(dec.n_findings, 1);
@@ -598,7 +850,7 @@ static void test_mx_no_address(void **state)
     classic();
     fake_set_after(&F, "example.com.", "MX", "10 example.com", "20 backup.example.com", NULL);
     eval("example.com.", MXG_MODE_REJECT);
-    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW); /* warn findings only */
     const struct mxg_finding *f = expect("mx-no-address", "", "example.com.", MXG_SEV_WARN);
     vals(f->new_values, f->n_new, "backup.example.com.", NULL);
     assert_int_equal(dec.n_findings, 1);
@@ -620,7 +872,7 @@ static void test_mx_ip_literal(void **state)
     classic();
     fake_set_after(&F, "example.com.", "MX", "10 example.com", "20 192.0.2.1", NULL);
     eval("example.com.", MXG_MODE_REJECT);
-    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW); /* warn findings only */
     const struct mxg_finding *f = expect("mx-ip-literal", "", "example.com.", MXG_SEV_WARN);
     vals(f->new_values, f->n_new, "20 192.0.2.1", NULL);
     assert_int_equal(dec.n_findings, 1);
@@ -635,7 +887,7 @@ static void test_null_mx_mixed(void **state)
     classic();
     fake_set_after(&F, "example.com.", "MX", "0 .", "10 example.com", NULL);
     eval("example.com.", MXG_MODE_REJECT);
-    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW); /* warn findings only */
     expect("null-mx-mixed", "", "example.com.", MXG_SEV_WARN);
     assert_int_equal(dec.n_findings, 1);
     fake_add(&F, MXG_BEFORE, "example.com.", "MX", "0 .", 3600);
@@ -652,7 +904,7 @@ static void test_spf_moved(void **state)
     fake_both(&F, "example.com.", "TXT", "\"v=spf1 +a -all\"");
     fake_set_after(&F, "example.com.", "A", "203.0.113.10", NULL);
     eval("example.com.", MXG_MODE_REJECT);
-    assert_int_equal(dec.verdict, MXG_VERDICT_WARN);
+    assert_int_equal(dec.verdict, MXG_VERDICT_ALLOW); /* warn findings only */
     const struct mxg_finding *f = expect("spf-moved", "", "example.com.", MXG_SEV_WARN);
     vals(f->old_values, f->n_old, "192.0.2.1", NULL);
     vals(f->new_values, f->n_new, "203.0.113.10", NULL);
@@ -735,6 +987,22 @@ int main(void)
         T(test_mail_cname_apex),
         T(test_implicit_mx),
         T(test_shared_mail_host),
+        T(test_shared_mail_host_into_proxy),
+        T(test_wildcard_mail_host),
+        T(test_wildcard_cname_apex),
+        T(test_alias_mail_host),
+        T(test_delegation_at_mail_host),
+        T(test_delegation_above_mail_host),
+        T(test_dname_path),
+        T(test_long_chain),
+        T(test_zone_add_takes_mail_host),
+        T(test_zone_delete_takes_mail_host),
+        T(test_zone_add_outside_is_onboarding),
+        T(test_implicit_to_explicit),
+        T(test_first_address_for_target),
+        T(test_dedicated_host_moved),
+        T(test_web_name_shares_host),
+        T(test_apex_moves_mx_repointed),
         T(test_aaaa_only),
         T(test_same_address_other_spelling),
         T(test_a_and_aaaa_differently),

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "mxg/audit.h"
 #include "mxg/backend.h"
 #include "mxg/config.h"
 #include "mxg/err.h"
@@ -388,6 +389,63 @@ static void test_async_commit(void **state)
     close(r);
 }
 
+#define BAD_A                                                                                      \
+    "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":7,\"rr\":{\"qtype\":\"A\","              \
+    "\"qname\":\"bad.example.com.\",\"content\":\"192.0.2.300\",\"ttl\":60}}}\n"
+
+static int newest_cb(void *ctx, int64_t seq, const char *record, json_t *obj)
+{
+    (void)seq;
+    (void)record;
+    *(json_t **)ctx = json_incref(obj);
+    return 0;
+}
+
+/* A poisoned commit on the writer thread: refused, and audited there (PRODUCT.md §5). */
+static void test_async_poisoned_commit(void **state)
+{
+    struct fixture *f = *state;
+    int w = client(f->path);
+    const char seq[] = INIT START_TXN REPLACE_TXT BAD_A COMMIT_TXN;
+    send_all(w, seq, sizeof(seq) - 1);
+    expect(w, "{\"result\":true}");
+    expect(w, "{\"result\":true}");
+    expect(w, "{\"result\":true}");
+    char buf[1024];
+    assert_true(read_line(w, buf, sizeof(buf)) > 0);
+    assert_non_null(strstr(buf, "\"result\":false"));
+    assert_true(read_line(w, buf, sizeof(buf)) > 0);
+    assert_null(strstr(buf, "\"result\""));
+    assert_non_null(strstr(buf, "a write of this transaction was refused"));
+    for (int i = 0; i < 100 && mxg_backend_busy(f->be); i++)
+        sleep_ms(20);
+    close(w);
+    assert_int_equal(mxg_backend_stats(f->be)->commits, 1);
+    assert_int_equal(mxg_backend_stats(f->be)->rejected, 1);
+    /* The record, read through a handle of the test's own. */
+    char db[128], err[256];
+    snprintf(db, sizeof(db), "%.60s/store.sqlite3", f->dir);
+    struct mxg_store *st = NULL;
+    assert_int_equal(mxg_store_sqlite_open(db, &st, err, sizeof(err)), MXG_OK);
+    struct mxg_audit_filter flt = {.newest_first = true, .limit = 1};
+    json_t *rec = NULL;
+    assert_int_equal(mxg_audit_list(st, &flt, newest_cb, &rec), MXG_OK);
+    assert_non_null(rec);
+    assert_int_equal(json_integer_value(json_object_get(rec, "seq")), 2); /* 1: the zone */
+    assert_string_equal(json_string_value(json_object_get(rec, "verdict")), "reject");
+    json_t *fd = json_array_get(json_object_get(rec, "findings"), 0);
+    assert_string_equal(json_string_value(json_object_get(fd, "rule")), "invalid-record");
+    assert_string_equal(json_string_value(json_object_get(fd, "name")), "bad.example.com.");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(fd, "new"), 0)),
+                        "192.0.2.300");
+    assert_int_equal(json_array_size(json_object_get(rec, "changes")), 1); /* k TXT */
+    json_decref(rec);
+    struct mxg_audit_verify v;
+    assert_int_equal(mxg_audit_verify(st, NULL, &v), MXG_OK);
+    assert_int_equal(v.records, 2);
+    mxg_store_close(st);
+}
+
 int main(void)
 {
     /* As the daemon does: a peer gone before its reply must not kill the process. */
@@ -401,6 +459,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_max_connections, setup_max2, teardown),
         cmocka_unit_test_setup_teardown(test_socket_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_commit, setup_async, teardown),
+        cmocka_unit_test_setup_teardown(test_async_poisoned_commit, setup_async, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

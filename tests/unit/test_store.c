@@ -245,6 +245,345 @@ static void test_reopen_and_version_check(void **state)
     assert_int_equal(mxg_store_open(uri, &f->st, err, sizeof(err)), MXG_OK);
 }
 
+/* ---- referrers and referrers_below (mxg_targets) ------------------------------------------ */
+
+struct refs {
+    int n;
+    char buf[1024];
+};
+
+static int below_cb(void *ctx, int64_t zone_id, const char *owner, const char *target)
+{
+    struct refs *r = ctx;
+    size_t len = strlen(r->buf);
+    snprintf(r->buf + len, sizeof(r->buf) - len, "%s%lld %s>%s", r->n++ ? "|" : "",
+             (long long)zone_id, owner, target);
+    return 0;
+}
+
+static int exact_cb(void *ctx, int64_t zone_id, const char *owner)
+{
+    struct refs *r = ctx;
+    size_t len = strlen(r->buf);
+    snprintf(r->buf + len, sizeof(r->buf) - len, "%s%lld %s", r->n++ ? "|" : "", (long long)zone_id,
+             owner);
+    return 0;
+}
+
+/* "zone owner>target|..." for the records of type that point at or below root. */
+static const char *refs_below(struct mxg_store *st, const char *type, const char *root,
+                              struct refs *r)
+{
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(MXG_STORE_CALL(st, referrers_below, type, root, below_cb, r), MXG_OK);
+    return r->buf;
+}
+
+static const char *refs_exact(struct mxg_store *st, const char *type, const char *target,
+                              struct refs *r)
+{
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(MXG_STORE_CALL(st, referrers, type, target, exact_cb, r), MXG_OK);
+    return r->buf;
+}
+
+/* Rows of mxg_targets (read through a connection of its own, so committed state). */
+static int target_rows(const char *path, const char *where)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    char query[256];
+    snprintf(query, sizeof(query), "SELECT count(*) FROM mxg_targets%s%s", where ? " WHERE " : "",
+             where ? where : "");
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, query, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+static int stop_cb(void *ctx, int64_t zone_id, const char *owner, const char *target)
+{
+    (*(int *)ctx)++;
+    return 42;
+}
+
+/* Subtree semantics: label-wise, case-insensitive, every zone; null MX and content that is no
+ * name left out; every referring type. */
+static void test_referrers_below(void **state)
+{
+    struct fixture *f = *state;
+    struct refs r;
+    int64_t other = 0;
+    char want[256];
+    assert_int_equal(MXG_STORE_CALL(f->st, zone_add, "other.net.", MXG_KIND_NATIVE, NULL, &other),
+                     MXG_OK);
+    assert_string_equal(refs_below(f->st, "MX", "example.com.", &r), "");
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    add(f->st, f->zone, "example.com.", "MX", "10 Mail.Example.COM");
+    add(f->st, f->zone, "example.com.", "MX", "20 mail.example.com"); /* the same target */
+    add(f->st, f->zone, "example.com.", "MX", "30 mx.example.org");
+    add(f->st, f->zone, "nomail.example.com.", "MX", "0 ."); /* null MX */
+    add(f->st, f->zone, "c.example.com.", "CNAME", "www.sub.example.com");
+    add(f->st, f->zone, "d.example.com.", "CNAME", "xexample.com"); /* not below example.com. */
+    add(f->st, f->zone, "e.example.com.", "DNAME", "EXAMPLE.com");
+    add(f->st, f->zone, "f.example.com.", "ALIAS", "deep.a.b.example.com");
+    add(f->st, f->zone, "g.example.com.", "TXT", "\"mail.example.com\"");
+    add(f->st, other, "other.net.", "MX", "10 mx.example.com");
+    /* The write transaction's own reads see its rows. */
+    snprintf(want, sizeof(want), "%lld example.com.>mail.example.com.", (long long)f->zone);
+    assert_string_equal(refs_below(f->st, "MX", "mail.example.com.", &r), want);
+    assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+
+    /* DNSSEC order of the targets: mail. before mx. */
+    snprintf(want, sizeof(want),
+             "%lld example.com.>mail.example.com.|%lld other.net.>mx.example.com.",
+             (long long)f->zone, (long long)other);
+    assert_string_equal(refs_below(f->st, "MX", "example.com.", &r), want);
+    assert_string_equal(refs_below(f->st, "MX", "EXAMPLE.Com", &r), want);
+    snprintf(want, sizeof(want),
+             "%lld example.com.>mail.example.com.|%lld other.net.>mx.example.com."
+             "|%lld example.com.>mx.example.org.",
+             (long long)f->zone, (long long)other, (long long)f->zone);
+    assert_string_equal(refs_below(f->st, "MX", ".", &r), want); /* no null MX */
+    snprintf(want, sizeof(want), "%lld example.com.>mail.example.com.", (long long)f->zone);
+    assert_string_equal(refs_below(f->st, "MX", "mail.example.com.", &r), want);
+    assert_string_equal(refs_below(f->st, "MX", "x.mail.example.com.", &r), "");
+    assert_string_equal(refs_below(f->st, "MX", "ail.example.com.", &r), "");
+    assert_string_equal(refs_below(f->st, "MX", "com.", &r),
+                        refs_below(f->st, "MX", "example.com.", &(struct refs){0}));
+    /* Label-wise: xexample.com. is not below example.com. */
+    snprintf(want, sizeof(want), "%lld c.example.com.>www.sub.example.com.", (long long)f->zone);
+    assert_string_equal(refs_below(f->st, "CNAME", "example.com.", &r), want);
+    snprintf(want, sizeof(want), "%lld d.example.com.>xexample.com.", (long long)f->zone);
+    assert_string_equal(refs_below(f->st, "CNAME", "xexample.com.", &r), want);
+    assert_string_equal(refs_below(f->st, "CNAME", "sub.example.com.", &r),
+                        refs_below(f->st, "CNAME", "www.sub.example.com.", &(struct refs){0}));
+    snprintf(want, sizeof(want), "%lld e.example.com.>example.com.", (long long)f->zone);
+    assert_string_equal(refs_below(f->st, "DNAME", "example.com.", &r), want);
+    assert_string_equal(refs_below(f->st, "DNAME", "www.example.com.", &r), "");
+    snprintf(want, sizeof(want), "%lld f.example.com.>deep.a.b.example.com.", (long long)f->zone);
+    assert_string_equal(refs_below(f->st, "ALIAS", "b.example.com.", &r), want);
+    assert_string_equal(refs_below(f->st, "ALIAS", "deep.a.b.example.com.", &r), want);
+    assert_string_equal(refs_below(f->st, "ALIAS", "x.deep.a.b.example.com.", &r), "");
+    assert_string_equal(refs_below(f->st, "ALIAS", "example.net.", &r), "");
+
+    /* Only the four referring types; a root that does not parse. */
+    assert_int_equal(MXG_STORE_CALL(f->st, referrers_below, "TXT", "example.com.", below_cb, &r),
+                     MXG_EINVAL);
+    assert_int_equal(MXG_STORE_CALL(f->st, referrers_below, "A", ".", below_cb, &r), MXG_EINVAL);
+    assert_int_equal(MXG_STORE_CALL(f->st, referrers_below, "MX", "a..b.", below_cb, &r),
+                     MXG_EINVAL);
+    /* A non-zero callback return stops the walk and is returned. */
+    int calls = 0;
+    assert_int_equal(MXG_STORE_CALL(f->st, referrers_below, "MX", ".", stop_cb, &calls), 42);
+    assert_int_equal(calls, 1);
+
+    /* The exact query: each owner once, DNAME too, case-insensitive. */
+    snprintf(want, sizeof(want), "%lld example.com.", (long long)f->zone);
+    assert_string_equal(refs_exact(f->st, "MX", "mail.example.com.", &r), want);
+    assert_string_equal(refs_exact(f->st, "MX", "MAIL.example.com.", &r), want);
+    assert_string_equal(refs_exact(f->st, "MX", "example.com.", &r), "");
+    snprintf(want, sizeof(want), "%lld e.example.com.", (long long)f->zone);
+    assert_string_equal(refs_exact(f->st, "DNAME", "example.com.", &r), want);
+    assert_string_equal(refs_exact(f->st, "CNAME", "example.com.", &r), "");
+    assert_string_equal(refs_exact(f->st, "MX", ".", &r), ""); /* null MX is no referrer */
+    assert_int_equal(MXG_STORE_CALL(f->st, referrers, "TXT", "mail.example.com.", exact_cb, &r),
+                     MXG_EINVAL);
+}
+
+/* mxg_targets follows rrset_delete, zone_clear and zone_delete, and rollbacks. */
+static void test_targets_follow_writes(void **state)
+{
+    struct fixture *f = *state;
+    struct refs r;
+    int64_t other = 0;
+    char want[256];
+    assert_int_equal(MXG_STORE_CALL(f->st, zone_add, "other.net.", MXG_KIND_NATIVE, NULL, &other),
+                     MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    add(f->st, f->zone, "example.com.", "MX", "10 mail.example.com");
+    add(f->st, f->zone, "example.com.", "TXT", "\"v=spf1 mx -all\"");
+    add(f->st, f->zone, "www.example.com.", "CNAME", "web.example.com");
+    add(f->st, f->zone, "old.example.com.", "DNAME", "new.example.com");
+    add(f->st, other, "other.net.", "MX", "10 mail.example.com");
+    assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+    assert_int_equal(target_rows(f->path, NULL), 4);
+
+    /* Deleting another type at the name keeps the target; deleting the type drops it. */
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(f->st, rrset_delete, f->zone, "example.com.", "TXT"), MXG_OK);
+    snprintf(want, sizeof(want),
+             "%lld example.com.>mail.example.com.|%lld other.net.>mail.example.com.",
+             (long long)f->zone, (long long)other);
+    assert_string_equal(refs_below(f->st, "MX", "example.com.", &r), want);
+    assert_int_equal(MXG_STORE_CALL(f->st, rrset_delete, f->zone, "example.com.", "MX"), MXG_OK);
+    snprintf(want, sizeof(want), "%lld other.net.>mail.example.com.", (long long)other);
+    assert_string_equal(refs_below(f->st, "MX", "example.com.", &r), want);
+    /* Deleting every type at a name. */
+    assert_int_equal(MXG_STORE_CALL(f->st, rrset_delete, f->zone, "www.example.com.", NULL),
+                     MXG_OK);
+    assert_string_equal(refs_below(f->st, "CNAME", ".", &r), "");
+    /* A rollback restores the rows. */
+    assert_int_equal(MXG_STORE_CALL0(f->st, rollback), MXG_OK);
+    assert_int_equal(target_rows(f->path, NULL), 4);
+    snprintf(want, sizeof(want), "%lld www.example.com.>web.example.com.", (long long)f->zone);
+    assert_string_equal(refs_below(f->st, "CNAME", "example.com.", &r), want);
+
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(f->st, rrset_delete, f->zone, "old.example.com.", "DNAME"),
+                     MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+    assert_string_equal(refs_below(f->st, "DNAME", ".", &r), "");
+    assert_int_equal(target_rows(f->path, NULL), 3);
+
+    /* zone_clear empties the zone's rows only. */
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(f->st, zone_clear, f->zone), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+    snprintf(want, sizeof(want), "%lld other.net.>mail.example.com.", (long long)other);
+    assert_string_equal(refs_below(f->st, "MX", ".", &r), want);
+    assert_string_equal(refs_below(f->st, "CNAME", ".", &r), "");
+    assert_int_equal(target_rows(f->path, NULL), 1);
+
+    /* zone_delete drops them with the zone. */
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(f->st, zone_delete, other), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+    assert_string_equal(refs_below(f->st, "MX", ".", &r), "");
+    assert_int_equal(target_rows(f->path, NULL), 0);
+}
+
+static void reopen(struct fixture *f)
+{
+    char err[256], uri[80];
+    mxg_store_close(f->st);
+    f->st = NULL;
+    snprintf(uri, sizeof(uri), "sqlite:%s", f->path);
+    assert_int_equal(mxg_store_open(uri, &f->st, err, sizeof(err)), MXG_OK);
+}
+
+static void sql(const char *path, const char *text)
+{
+    sqlite3 *db;
+    char *msg = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, text, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", text, msg ? msg : "?");
+    sqlite3_close(db);
+}
+
+static int schema_version(const char *path)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT value FROM mxg_meta WHERE key = 'schema_version'",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
+/* Records as pdns's gsql backend writes them: MX priority in prio, disabled rows, rectify's
+ * ENT rows (type NULL), content in mixed case, a null MX, content that is no name. */
+#define Z "(SELECT id FROM domains WHERE name = 'example.com')"
+static const char PDNS_ROWS[] =
+    "INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled, auth) VALUES"
+    " (" Z ", 'example.com', 'MX', 'Mail.Example.com', 60, 10, 0, 1),"
+    " (" Z ", 'example.com', 'MX', 'backup.example.com', 60, 20, 1, 1),"
+    " (" Z ", 'nomail.example.com', 'MX', '.', 60, 0, 0, 1),"
+    " (" Z ", 'www.example.com', 'CNAME', 'web.example.com', 60, 0, 0, 1),"
+    " (" Z ", 'off.example.com', 'CNAME', 'web.example.com', 60, 0, 1, 1),"
+    " (" Z ", 'old.example.com', 'DNAME', 'new.example.com', 60, 0, 0, 1),"
+    " (" Z ", 'a.example.com', 'ALIAS', 'lb.example.net', 60, 0, 0, 1),"
+    " (" Z ", 'bad.example.com', 'CNAME', 'no..name', 60, 0, 0, 1),"
+    " (" Z ", 'ent.example.com', NULL, NULL, NULL, 0, 0, 1);";
+#undef Z
+
+static void expect_pdns_rows(struct fixture *f)
+{
+    struct refs r;
+    char want[256];
+    long long z = (long long)f->zone;
+    snprintf(want, sizeof(want), "%lld example.com.>mail.example.com.", z); /* not disabled */
+    assert_string_equal(refs_below(f->st, "MX", ".", &r), want);
+    snprintf(want, sizeof(want), "%lld www.example.com.>web.example.com.", z);
+    assert_string_equal(refs_below(f->st, "CNAME", "example.com.", &r), want);
+    assert_string_equal(refs_below(f->st, "CNAME", ".", &r), want); /* not "no..name" */
+    snprintf(want, sizeof(want), "%lld old.example.com.>new.example.com.", z);
+    assert_string_equal(refs_below(f->st, "DNAME", "example.com.", &r), want);
+    snprintf(want, sizeof(want), "%lld a.example.com.>lb.example.net.", z);
+    assert_string_equal(refs_below(f->st, "ALIAS", "example.net.", &r), want);
+    snprintf(want, sizeof(want), "%lld example.com.", z);
+    assert_string_equal(refs_exact(f->st, "MX", "mail.example.com.", &r), want);
+    assert_string_equal(refs_exact(f->st, "MX", "backup.example.com.", &r), "");
+    assert_int_equal(target_rows(f->path, NULL), 4);
+}
+
+/* A version-2 store (no mxg_targets, the partial index on records) is migrated at open: the
+ * table is filled from records and the index dropped, in one transaction. */
+static void test_migrate_v2_fills_targets(void **state)
+{
+    struct fixture *f = *state;
+    mxg_store_close(f->st);
+    f->st = NULL;
+    sql(f->path, "DROP TABLE mxg_targets;"
+                 "CREATE INDEX mxg_records_target ON records(content COLLATE NOCASE)"
+                 " WHERE type IN ('MX', 'CNAME', 'ALIAS');"
+                 "UPDATE mxg_meta SET value = '2' WHERE key = 'schema_version';");
+    sql(f->path, PDNS_ROWS);
+    assert_int_equal(schema_version(f->path), 2);
+    reopen(f);
+    assert_int_equal(schema_version(f->path), MXG_STORE_SCHEMA_VERSION);
+    assert_int_equal(schema_version(f->path), 3);
+    expect_pdns_rows(f);
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                        " AND name = 'mxg_records_target'",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    /* Opening again changes nothing. */
+    reopen(f);
+    expect_pdns_rows(f);
+}
+
+/* A database that pdns's gsqlite3 wrote (records, no mxguard tables) gets mxg_targets filled
+ * at the first open. */
+static void test_pdns_database_fills_targets(void **state)
+{
+    struct fixture *f = *state;
+    mxg_store_close(f->st);
+    f->st = NULL;
+    sql(f->path, "DROP TABLE mxg_targets; DROP TABLE mxg_names; DROP TABLE mxg_audit;"
+                 " DROP TABLE mxg_meta;");
+    sql(f->path, PDNS_ROWS);
+    reopen(f);
+    assert_int_equal(schema_version(f->path), MXG_STORE_SCHEMA_VERSION);
+    expect_pdns_rows(f);
+    assert_true(below(f->st, f->zone, "example.com."));
+    /* Writes keep it in step from there on. */
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(f->st, rrset_delete, f->zone, "example.com.", "MX"), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+    struct refs r;
+    assert_string_equal(refs_below(f->st, "MX", ".", &r), "");
+    assert_int_equal(target_rows(f->path, NULL), 3);
+}
+
 static int count_www(struct mxg_store *st, int64_t zone)
 {
     struct collect c = {0};
@@ -325,6 +664,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_name_index_follows_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zones_and_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_version_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_referrers_below, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_targets_follow_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v2_fills_targets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pdns_database_fills_targets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_reads, setup, teardown),
         cmocka_unit_test(test_open_errors),
     };

@@ -287,6 +287,95 @@ static void test_referrers_index(void **state)
     mxg_txn_free(t);
 }
 
+struct below {
+    int n;
+    char buf[1024];
+};
+
+static int below_cb(void *ctx, const struct mxg_txn_name *e, const char *target)
+{
+    struct below *b = ctx;
+    size_t len = strlen(b->buf);
+    snprintf(b->buf + len, sizeof(b->buf) - len, "%s%s>%s", b->n++ ? "|" : "", e->name, target);
+    return 0;
+}
+
+static const char *below_of(struct mxg_txn *t, const char *type, const char *root, struct below *b)
+{
+    memset(b, 0, sizeof(*b));
+    assert_int_equal(mxg_txn_referrers_below(t, type, root, below_cb, b), MXG_OK);
+    return b->buf;
+}
+
+static int stop_cb(void *ctx, const struct mxg_txn_name *e, const char *target)
+{
+    (*(int *)ctx)++;
+    return 7;
+}
+
+/* The added records whose target is at or below a name: label-wise, case and priority ignored,
+ * each (name, target) once, null MX left out, only what the transaction adds. */
+static void test_referrers_below(void **state)
+{
+    struct fixture *f = *state;
+    struct mxg_txn *t;
+    struct below b;
+    struct refs r;
+    assert_int_equal(mxg_txn_new(f->zone, "example.com.", false, 1, &t), MXG_OK);
+    /* The stored MX (example.com. -> example.com.) is not the transaction's. */
+    assert_string_equal(below_of(t, "MX", ".", &b), "");
+    struct mxg_txn_rec mx[] = {R("MX", "10 Mail.Example.com"), R("MX", "20 mail.example.com."),
+                               R("MX", "30 mx.example.org")};
+    assert_int_equal(mxg_txn_replace(t, "example.com.", "MX", mx, 3), MXG_OK);
+    struct mxg_txn_rec null_mx = R("MX", "0 .");
+    assert_int_equal(mxg_txn_add(t, "nomail.example.com.", &null_mx), MXG_OK);
+    struct mxg_txn_rec cn = R("CNAME", "www.sub.example.com");
+    assert_int_equal(mxg_txn_add(t, "c.example.com.", &cn), MXG_OK);
+    struct mxg_txn_rec xcn = R("CNAME", "xexample.com");
+    assert_int_equal(mxg_txn_add(t, "d.example.com.", &xcn), MXG_OK);
+    struct mxg_txn_rec dn = R("DNAME", "EXAMPLE.com");
+    assert_int_equal(mxg_txn_add(t, "e.example.com.", &dn), MXG_OK);
+    struct mxg_txn_rec al = R("ALIAS", "deep.a.b.example.com");
+    assert_int_equal(mxg_txn_add(t, "f.example.com.", &al), MXG_OK);
+    struct mxg_txn_rec txt = R("TXT", "\"mail.example.com\"");
+    assert_int_equal(mxg_txn_add(t, "g.example.com.", &txt), MXG_OK);
+
+    assert_string_equal(below_of(t, "MX", "example.com.", &b), "example.com.>mail.example.com.");
+    assert_string_equal(below_of(t, "MX", "EXAMPLE.COM", &b), "example.com.>mail.example.com.");
+    assert_string_equal(below_of(t, "MX", ".", &b),
+                        "example.com.>mail.example.com.|example.com.>mx.example.org.");
+    assert_string_equal(below_of(t, "MX", "mail.example.com.", &b),
+                        "example.com.>mail.example.com.");
+    assert_string_equal(below_of(t, "MX", "ail.example.com.", &b), "");
+    assert_string_equal(below_of(t, "MX", "x.mail.example.com.", &b), "");
+    assert_string_equal(below_of(t, "CNAME", "example.com.", &b),
+                        "c.example.com.>www.sub.example.com.");
+    assert_string_equal(below_of(t, "CNAME", "xexample.com.", &b), "d.example.com.>xexample.com.");
+    assert_string_equal(below_of(t, "CNAME", ".", &b),
+                        "c.example.com.>www.sub.example.com.|d.example.com.>xexample.com.");
+    assert_string_equal(below_of(t, "DNAME", "example.com.", &b), "e.example.com.>example.com.");
+    assert_string_equal(below_of(t, "DNAME", "www.example.com.", &b), "");
+    assert_string_equal(below_of(t, "ALIAS", "b.example.com.", &b),
+                        "f.example.com.>deep.a.b.example.com.");
+    assert_string_equal(below_of(t, "ALIAS", "x.deep.a.b.example.com.", &b), "");
+    /* The exact index takes DNAME too. */
+    assert_string_equal(refs_of(t, "DNAME", "example.com.", &r), "e.example.com.");
+    assert_string_equal(refs_of(t, "DNAME", "www.example.com.", &r), "");
+
+    assert_int_equal(mxg_txn_referrers_below(t, "TXT", ".", below_cb, &b), MXG_EINVAL);
+    assert_int_equal(mxg_txn_referrers_below(t, "MX", "a..b.", below_cb, &b), MXG_EINVAL);
+    int calls = 0;
+    assert_int_equal(mxg_txn_referrers_below(t, "MX", ".", stop_cb, &calls), 7);
+    assert_int_equal(calls, 1);
+
+    /* Changes are seen: a replaced RRset's records are gone. */
+    assert_int_equal(mxg_txn_replace(t, "example.com.", "MX", NULL, 0), MXG_OK);
+    assert_string_equal(below_of(t, "MX", ".", &b), "");
+    assert_int_equal(mxg_txn_replace(t, "c.example.com.", NULL, NULL, 0), MXG_OK);
+    assert_string_equal(below_of(t, "CNAME", "example.com.", &b), "");
+    mxg_txn_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +385,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metadata_and_poison, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_referrers_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_referrers_below, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
