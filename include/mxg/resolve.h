@@ -4,8 +4,9 @@
  * answers; a delegation (NS below a zone apex) at or above the name refers elsewhere; the exact
  * owner wins (an empty non-terminal is an owner with no data), else the closest-encloser
  * wildcard (blocked by any existing name, empty non-terminals included), else, when
- * dname-processing is on, the closest DNAME above; CNAMEs, wildcard CNAMEs and DNAMEs retarget, inside and
- * across served zones; more than MXG_RESOLVE_RETARGETS_MAX retargets is SERVFAIL. ALIAS gives
+ * dname-processing is on, the closest DNAME above; CNAMEs, wildcard CNAMEs and DNAMEs
+ * retarget, inside and across served zones; more than MXG_RESOLVE_RETARGETS_MAX retargets is
+ * SERVFAIL. ALIAS gives
  * its target's addresses when expand-alias is on (otherwise the name has no address, as pdns
  * answers); LUA gives an unknown address. Pure: it reads only the view it is given.
  *
