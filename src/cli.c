@@ -819,6 +819,13 @@ static int cmd_config_check(struct cli *c)
         fprintf(stderr, "mxguard: %s\n", err);
         return EXIT_FINDING;
     }
+    /* PRODUCT.md §3: strict with no mail-ranges refuses every migration through a shared path. */
+    if (cfg.classify == MXG_CLASSIFY_STRICT && cfg.n_mail_ranges == 0)
+        fprintf(stderr,
+                "mxguard: warning: classify=strict with an empty mail-ranges: every new mail "
+                "address reached through a shared path (an apex, a wildcard, a web name) is "
+                "refused; name your mail servers in mail-ranges, or use mode=warn while you "
+                "migrate\n");
     if (show) {
         char *dump = NULL;
         if (mxg_config_dump(&cfg, &dump) == MXG_OK && dump)

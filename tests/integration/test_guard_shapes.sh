@@ -219,5 +219,10 @@ printf '$ORIGIN onb.example.\n$TTL 3600\n@ IN SOA ns1.example.net. hostmaster.on
 assert_ok "a provider onboards the zone of its shared mail host (import)" mxg import --zone onb.example "$IT_WORK/onb.zone"
 g_audit "onboarding" onb.example cli allow mail-host-changed:A
 
+assert_contains "$(mxg config check 2>&1)" "warning: classify=strict with an empty mail-ranges" \
+    "config check warns: strict with no mail-ranges"
+g_set mail-ranges=198.51.100.0/24
+assert_not_contains "$(mxg config check 2>&1)" "warning" "config check: no warning once mail-ranges is set"
+
 assert_ok "audit verify" mxg audit verify
 it_finish
