@@ -8,6 +8,7 @@ PACKAGES=(
   libuv1-dev libjansson-dev libcmocka-dev libsqlite3-dev libknot-dev libssl-dev libsystemd-dev
   pdns-server pdns-backend-remote pdns-backend-bind pdns-backend-sqlite3
   bind9-dnsutils sqlite3 curl python3 procps iproute2 systemd valgrind
+  libmicrohttpd-dev libcurl4-openssl-dev lexicon
 )
 
 missing=()

@@ -302,6 +302,11 @@ static const struct key_def keys[] = {
     {"setuid", K_OPTSTR, F(setuid_user), 0, NULL, 0, 0, ""},
     {"setgid", K_OPTSTR, F(setgid_group), 0, NULL, 0, 0, ""},
     {"max-connections", K_UINT, F(max_connections), 0, NULL, 1, 65535, "256"},
+    {"api-listen", K_OPTSTR, F(api_listen), 0, NULL, 0, 0, ""},
+    {"api-key", K_OPTSTR, F(api_key), 0, NULL, 0, 0, ""},
+    {"operator-key", K_OPTSTR, F(operator_key), 0, NULL, 0, 0, ""},
+    {"pdns-api-url", K_OPTSTR, F(pdns_api_url), 0, NULL, 0, 0, "http://127.0.0.1:8081"},
+    {"pdns-api-key", K_OPTSTR, F(pdns_api_key), 0, NULL, 0, 0, ""},
 };
 
 #undef F

@@ -18,6 +18,7 @@
 #include "mxg/control.h"
 #include "mxg/daemon.h"
 #include "mxg/err.h"
+#include "mxg/front.h"
 #include "mxg/log.h"
 #include "mxg/server.h"
 #include "mxg/store.h"
@@ -234,6 +235,7 @@ int mxg_daemon_run(struct mxg_config *cfg)
     struct daemon d = {.cfg = cfg};
     struct mxg_store *store = NULL, *wstore = NULL;
     struct mxg_backend *be = NULL;
+    struct mxg_front *front = NULL;
     char err[512];
     int status = 2;
 
@@ -314,6 +316,13 @@ int mxg_daemon_run(struct mxg_config *cfg)
         mxg_server_stop(d.control_srv);
         goto out;
     }
+    /* The HTTP API front runs on libmicrohttpd's own threads (off unless api-listen is set). */
+    if (cfg->api_listen && mxg_front_start(cfg, &front, err, sizeof(err)) != MXG_OK) {
+        mxg_err("api front: %s", err);
+        mxg_server_stop(d.backend_srv);
+        mxg_server_stop(d.control_srv);
+        goto out;
+    }
 
     uv_signal_init(&d.loop, &d.sigterm);
     uv_signal_init(&d.loop, &d.sigint);
@@ -338,6 +347,8 @@ out:
     mxg_store_batch_reads(store, false);
     /* Let pending close callbacks run, then release the loop. */
     uv_run(&d.loop, UV_RUN_NOWAIT);
+    /* After the control socket closed: requests still waiting on it end at once. */
+    mxg_front_stop(front);
     if (uv_loop_close(&d.loop) != 0)
         mxg_debug("event loop closed with handles open");
     mxg_backend_free(be);

@@ -67,6 +67,13 @@ struct mxg_config {
     char *setuid_user; /* NULL: unset */
     char *setgid_group;
     unsigned max_connections;
+
+    /* The HTTP API front (PRODUCT.md §6): off while api_listen is NULL. */
+    char *api_listen;   /* "IP:PORT" or "[IPv6]:PORT" */
+    char *api_key;      /* panels' X-API-Key (NULL: unset) */
+    char *operator_key; /* the operator's X-API-Key (NULL: unset) */
+    char *pdns_api_url; /* where the front forwards to */
+    char *pdns_api_key; /* X-API-Key sent to pdns (NULL: unset) */
 };
 
 /* Fills cfg with the documented defaults (allocates the default strings).

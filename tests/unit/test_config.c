@@ -155,7 +155,12 @@ static const char full_text[] =
     "audit-syslog=yes\n"
     "setuid=mxguard\n"
     "setgid=mxguard\n"
-    "max-connections=65535\n";
+    "max-connections=65535\n"
+    "api-listen=127.0.0.1:8082\n"
+    "api-key=panel secret\n"
+    "operator-key=operator-secret\n"
+    "pdns-api-url=http://127.0.0.1:8081/\n"
+    "pdns-api-key=pdns-secret\n";
 
 static void check_full(const struct mxg_config *cfg)
 {
@@ -784,7 +789,12 @@ static const char default_dump[] = "backend-socket=/run/mxguard/backend.sock\n"
                                    "audit-syslog=no\n"
                                    "setuid=\n"
                                    "setgid=\n"
-                                   "max-connections=256\n";
+                                   "max-connections=256\n"
+                                   "api-listen=\n"
+                                   "api-key=\n"
+                                   "operator-key=\n"
+                                   "pdns-api-url=http://127.0.0.1:8081\n"
+                                   "pdns-api-key=\n";
 
 /* Dumps cfg, loads the dump, dumps again: both dumps must match. Returns the first. */
 static char *round_trip(const struct mxg_config *cfg)
@@ -844,7 +854,12 @@ static void test_dump_full(void **state)
                              "audit-syslog=yes\n"
                              "setuid=mxguard\n"
                              "setgid=mxguard\n"
-                             "max-connections=65535\n");
+                             "max-connections=65535\n"
+                             "api-listen=127.0.0.1:8082\n"
+                             "api-key=panel secret\n"
+                             "operator-key=operator-secret\n"
+                             "pdns-api-url=http://127.0.0.1:8081/\n"
+                             "pdns-api-key=pdns-secret\n");
     free(out);
 
     /* The reloaded dump also carries the same values, not just the same text. */

@@ -1,0 +1,1124 @@
+/* front.c -- the HTTP API front (PRODUCT.md §6): pdns's API on libmicrohttpd, guarded.
+ *
+ * libmicrohttpd runs its own threads (one per connection, up to max-connections), so no HTTP
+ * work ever runs on the libuv lookup loop. Forwarding to pdns's API uses libcurl, one easy handle
+ * per request. mxguard's own operations (check, zone.add, zone.delete, audit, stats) are the
+ * control socket's ops, sent over the daemon's control socket: they run on the loop with the
+ * store handle they always use, one at a time, exactly as for the CLI. */
+#include "mxg/front.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "mxg/audit.h"
+#include "mxg/err.h"
+#include "mxg/log.h"
+
+#define BODY_CAP ((size_t)1024 * 1024)          /* request bodies: 413 beyond */
+#define UPSTREAM_CAP ((size_t)64 * 1024 * 1024) /* pdns's and the control socket's answers */
+#define CONN_TIMEOUT 30                         /* seconds a connection may idle (slow clients) */
+#define UPSTREAM_TIMEOUT 60L                    /* seconds for one request to pdns */
+#define CONTROL_TIMEOUT 60                      /* seconds for one control op */
+#define API_ZONES "/api/v1/servers/localhost/zones"
+#define API_MXG "/api/v1/mxguard/"
+#define GUARD_META "X-MXGUARD-"
+
+struct mxg_front {
+    struct MHD_Daemon *mhd;
+    const struct mxg_config *cfg;
+    atomic_ulong requests, forwarded, refused, upstream_errors, unauthorized, too_large;
+};
+
+struct request {
+    char *uri; /* as the client sent it, query included */
+    char *body;
+    size_t len, cap;
+    bool started, too_big;
+};
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+static int buf_add(struct buf *b, const char *data, size_t n, size_t max)
+{
+    if (b->len + n + 1 > max)
+        return MXG_ERANGE;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            return MXG_ENOMEM;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return MXG_OK;
+}
+
+static bool has_prefix_ci(const char *s, const char *prefix)
+{
+    return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* A zone id as pdns writes it ("example.com.", '/' as "=2F") back to the name. */
+static bool zone_id_decode(const char *id, size_t n, char *out, size_t outlen)
+{
+    size_t o = 0;
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)id[i];
+        if (c == '=' && i + 2 < n && hexval(id[i + 1]) >= 0 && hexval(id[i + 2]) >= 0) {
+            c = hexval(id[i + 1]) * 16 + hexval(id[i + 2]);
+            i += 2;
+        }
+        if (c == 0 || o + 1 >= outlen)
+            return false;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return true;
+}
+
+/* ---- routing --------------------------------------------------------------------------- */
+
+enum mxg_front_route mxg_front_route(const char *method, const char *path, char *zone,
+                                     size_t zonelen)
+{
+    if (zonelen)
+        zone[0] = '\0';
+    /* Methods in any case: a "patch" must not slip past the guard to a lenient server. */
+    bool get = strcasecmp(method, "GET") == 0, post = strcasecmp(method, "POST") == 0,
+         put = strcasecmp(method, "PUT") == 0, del = strcasecmp(method, "DELETE") == 0,
+         patch = strcasecmp(method, "PATCH") == 0;
+    if (strcmp(path, "/metrics") == 0)
+        return get ? MXG_ROUTE_METRICS : MXG_ROUTE_BAD_METHOD;
+    if (strncmp(path, API_MXG, strlen(API_MXG)) == 0) {
+        const char *rest = path + strlen(API_MXG);
+        if (strcmp(rest, "check") == 0)
+            return post ? MXG_ROUTE_MXG_CHECK : MXG_ROUTE_BAD_METHOD;
+        if (strcmp(rest, "scan") == 0)
+            return get ? MXG_ROUTE_MXG_SCAN : MXG_ROUTE_BAD_METHOD;
+        if (strcmp(rest, "audit") == 0)
+            return get ? MXG_ROUTE_MXG_AUDIT : MXG_ROUTE_BAD_METHOD;
+        if (strcmp(rest, "audit/verify") == 0)
+            return get ? MXG_ROUTE_MXG_VERIFY : MXG_ROUTE_BAD_METHOD;
+        static const char zones[] = "zones/", last[] = "/last-decision";
+        size_t rl = strlen(rest);
+        if (strncmp(rest, zones, strlen(zones)) == 0 && rl > strlen(zones) + strlen(last) &&
+            strcmp(rest + rl - strlen(last), last) == 0) {
+            const char *id = rest + strlen(zones);
+            size_t n = (size_t)(rest + rl - strlen(last) - id);
+            if (memchr(id, '/', n) || !zone_id_decode(id, n, zone, zonelen))
+                return MXG_ROUTE_NOT_FOUND;
+            return get ? MXG_ROUTE_MXG_LAST : MXG_ROUTE_BAD_METHOD;
+        }
+        return MXG_ROUTE_NOT_FOUND;
+    }
+    if (strcmp(path, API_ZONES) == 0)
+        return post ? MXG_ROUTE_ZONE_CREATE : MXG_ROUTE_FORWARD;
+    if (strncmp(path, API_ZONES "/", strlen(API_ZONES) + 1) != 0)
+        return MXG_ROUTE_FORWARD;
+    const char *id = path + strlen(API_ZONES) + 1;
+    const char *slash = strchr(id, '/');
+    size_t n = slash ? (size_t)(slash - id) : strlen(id);
+    if (!zone_id_decode(id, n, zone, zonelen)) {
+        if (zonelen)
+            zone[0] = '\0';
+        return MXG_ROUTE_FORWARD;
+    }
+    if (!slash) {
+        if (patch)
+            return MXG_ROUTE_ZONE_PATCH;
+        if (del)
+            return MXG_ROUTE_ZONE_DELETE;
+        return MXG_ROUTE_FORWARD;
+    }
+    if (strcmp(slash, "/metadata") == 0 && post)
+        return MXG_ROUTE_META_POST;
+    static const char meta[] = "/metadata/";
+    if (strncmp(slash, meta, strlen(meta)) == 0 && (put || post || del) &&
+        has_prefix_ci(slash + strlen(meta), GUARD_META))
+        return MXG_ROUTE_META_GUARD;
+    return MXG_ROUTE_FORWARD;
+}
+
+bool mxg_front_operator_only(enum mxg_front_route r)
+{
+    return r == MXG_ROUTE_META_GUARD || r == MXG_ROUTE_MXG_AUDIT || r == MXG_ROUTE_MXG_VERIFY ||
+           r == MXG_ROUTE_METRICS;
+}
+
+/* ---- keys ------------------------------------------------------------------------------ */
+
+/* Compares the SHA-256 of both: constant time, and the length of the key does not show. */
+static bool key_equal(const char *given, const char *key)
+{
+    unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+    if (!given || !key || !*key)
+        return false;
+    SHA256((const unsigned char *)given, strlen(given), a);
+    SHA256((const unsigned char *)key, strlen(key), b);
+    return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+}
+
+enum mxg_front_auth mxg_front_auth(const char *given, const char *api_key, const char *operator_key)
+{
+    /* Both comparisons always run. */
+    bool op = key_equal(given, operator_key), panel = key_equal(given, api_key);
+    if (op)
+        return MXG_AUTH_OPERATOR;
+    return panel ? MXG_AUTH_PANEL : MXG_AUTH_NONE;
+}
+
+/* ---- the 422 body ---------------------------------------------------------------------- */
+
+static const char *jstr(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+json_t *mxg_front_refusal(json_t *verdict, json_t *findings, json_t *fix, json_t *remedies,
+                          long long audit_seq)
+{
+    /* The finding that blocks (else the first) names the rule, the name and what breaks. */
+    json_t *f = NULL, *x;
+    size_t i;
+    json_array_foreach(findings, i, x)
+    {
+        const char *sev = jstr(x, "severity");
+        if (!f || (sev && strcmp(sev, "block") == 0 &&
+                   !(jstr(f, "severity") && strcmp(jstr(f, "severity"), "block") == 0)))
+            f = x;
+    }
+    const char *remedy = json_is_string(json_array_get(remedies, 0))
+                             ? json_string_value(json_array_get(remedies, 0))
+                             : NULL;
+    char line[2048];
+    int n;
+    if (f)
+        n = snprintf(line, sizeof(line), "mxguard refused the change: %s at %s: %s",
+                     jstr(f, "rule") ? jstr(f, "rule") : "?",
+                     jstr(f, "name") ? jstr(f, "name") : "?",
+                     jstr(f, "reason") ? jstr(f, "reason") : "mail would break");
+    else
+        n = snprintf(line, sizeof(line), "mxguard refused the change");
+    if (n > 0 && (size_t)n < sizeof(line)) {
+        size_t used = (size_t)n;
+        if (remedy)
+            snprintf(line + used, sizeof(line) - used, "; remedy: %s", remedy);
+        else if (json_array_size(fix) > 0)
+            snprintf(line + used, sizeof(line) - used,
+                     "; remedy: apply the fix in mxguard.fix (what mode=fix would write)");
+    }
+    for (char *p = line; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+    json_t *mx =
+        json_pack("{s:O,s:O,s:O,s:O,s:o}", "verdict", verdict ? verdict : json_string("reject"),
+                  "findings", findings ? findings : json_array(), "fix", fix ? fix : json_array(),
+                  "remedies", json_is_array(remedies) ? remedies : json_array(), "audit_seq",
+                  audit_seq > 0 ? json_integer(audit_seq) : json_null());
+    if (!mx)
+        return NULL;
+    return json_pack("{s:s,s:o}", "error", line, "mxguard", mx);
+}
+
+/* ---- the control socket ---------------------------------------------------------------- */
+
+/* Sends one op; the reply, or NULL with err set when the daemon could not be reached. Steals
+ * req. */
+static json_t *ctl_call(struct mxg_front *f, json_t *req, char *err, size_t errlen)
+{
+    char *line = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (!line) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->cfg->control_socket);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval tv = {.tv_sec = CONTROL_TIMEOUT};
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+        connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        snprintf(err, errlen, "mxguard's control socket %s: %s", f->cfg->control_socket,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        free(line);
+        return NULL;
+    }
+    size_t len = strlen(line), off = 0;
+    line[len] = '\0';
+    bool ok = true;
+    while (ok && off < len) {
+        ssize_t w = send(fd, line + off, len - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        off += ok ? (size_t)w : 0;
+    }
+    ok = ok && send(fd, "\n", 1, MSG_NOSIGNAL) == 1;
+    free(line);
+    struct buf b = {0};
+    char chunk[8192];
+    while (ok && !(b.len && b.p[b.len - 1] == '\n')) {
+        ssize_t r = recv(fd, chunk, sizeof(chunk), 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        ok = r > 0 && buf_add(&b, chunk, (size_t)r, UPSTREAM_CAP) == MXG_OK;
+    }
+    close(fd);
+    json_t *reply = ok ? json_loadb(b.p, b.len, 0, NULL) : NULL;
+    free(b.p);
+    if (!reply)
+        snprintf(err, errlen, "no answer from mxguard's control socket");
+    return reply;
+}
+
+/* The message of a control error reply. */
+static const char *ctl_error(json_t *reply, const char **code)
+{
+    json_t *e = json_object_get(reply, "error");
+    *code = jstr(e, "code") ? jstr(e, "code") : "";
+    return jstr(e, "message") ? jstr(e, "message") : "mxguard error";
+}
+
+static bool ctl_ok(json_t *reply)
+{
+    return json_is_true(json_object_get(reply, "ok"));
+}
+
+/* ---- answers --------------------------------------------------------------------------- */
+
+static enum MHD_Result answer(struct MHD_Connection *con, unsigned status, const char *ctype,
+                              const char *body, size_t len)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    if (ctype && *ctype)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    enum MHD_Result rc = MHD_queue_response(con, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* Answers obj as JSON (steals it). */
+static enum MHD_Result answer_json(struct MHD_Connection *con, unsigned status, json_t *obj)
+{
+    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    if (!text)
+        return answer(con, 500, "application/json", "{\"error\":\"out of memory\"}", 25);
+    enum MHD_Result rc = answer(con, status, "application/json", text, strlen(text));
+    free(text);
+    return rc;
+}
+
+static enum MHD_Result answer_error(struct MHD_Connection *con, unsigned status, const char *msg)
+{
+    return answer_json(con, status, json_pack("{s:s}", "error", msg));
+}
+
+/* A control error reply as pdns would answer it. */
+static enum MHD_Result answer_ctl_error(struct MHD_Connection *con, json_t *reply)
+{
+    const char *code, *msg = ctl_error(reply, &code);
+    unsigned status = strcmp(code, "not-found") == 0         ? 404
+                      : strcmp(code, "invalid-request") == 0 ? 422
+                      : strcmp(code, "refused") == 0         ? 422
+                      : strcmp(code, "exists") == 0          ? 409
+                                                             : 500;
+    return answer_error(con, status, msg);
+}
+
+/* A successful control reply without its "ok". Steals reply. */
+static enum MHD_Result answer_ctl(struct MHD_Connection *con, json_t *reply)
+{
+    if (!ctl_ok(reply)) {
+        enum MHD_Result rc = answer_ctl_error(con, reply);
+        json_decref(reply);
+        return rc;
+    }
+    json_object_del(reply, "ok");
+    return answer_json(con, 200, reply);
+}
+
+/* ---- forwarding ------------------------------------------------------------------------ */
+
+struct upstream {
+    long status;
+    char ctype[128];
+    struct buf body;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    struct upstream *u = ctx;
+    return buf_add(&u->body, data, size * nmemb, UPSTREAM_CAP) == MXG_OK ? size * nmemb : 0;
+}
+
+/* Sends method uri (path and query) with body to pdns's API. Returns 0, or MXG_EIO with the
+ * reason in err (pdns unreachable). */
+static int forward(struct mxg_front *f, const char *method, const char *uri, const char *ctype,
+                   const char *accept, const char *body, size_t len, struct upstream *u, char *err,
+                   size_t errlen)
+{
+    memset(u, 0, sizeof(*u));
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return MXG_ENOMEM;
+    }
+    const char *base = f->cfg->pdns_api_url ? f->cfg->pdns_api_url : "http://127.0.0.1:8081";
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        bl--;
+    char *url = malloc(bl + strlen(uri) + 1);
+    struct curl_slist *h = NULL;
+    char hdr[1024];
+    int rc = MXG_EIO;
+    if (!url) {
+        snprintf(err, errlen, "out of memory");
+        curl_easy_cleanup(c);
+        return MXG_ENOMEM;
+    }
+    snprintf(url, bl + strlen(uri) + 1, "%.*s%s", (int)bl, base, uri);
+    if (f->cfg->pdns_api_key) {
+        snprintf(hdr, sizeof(hdr), "X-API-Key: %s", f->cfg->pdns_api_key);
+        h = curl_slist_append(h, hdr);
+    }
+    if (ctype) {
+        snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
+        h = curl_slist_append(h, hdr);
+    }
+    h = curl_slist_append(h, "Expect:");
+    snprintf(hdr, sizeof(hdr), "Accept: %s", accept ? accept : "application/json");
+    h = curl_slist_append(h, hdr);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, UPSTREAM_TIMEOUT);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, u);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        if (len || strcmp(method, "DELETE") != 0) {
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        }
+    }
+    CURLcode cc = curl_easy_perform(c);
+    if (cc == CURLE_OK) {
+        char *ct = NULL;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &u->status);
+        if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+            snprintf(u->ctype, sizeof(u->ctype), "%s", ct);
+        rc = MXG_OK;
+    } else {
+        snprintf(err, errlen, "pdns API at %.*s unreachable: %s", (int)bl, base,
+                 curl_easy_strerror(cc));
+        free(u->body.p);
+        memset(&u->body, 0, sizeof(u->body));
+    }
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    free(url);
+    return rc;
+}
+
+static enum MHD_Result answer_upstream(struct MHD_Connection *con, struct upstream *u)
+{
+    enum MHD_Result rc =
+        answer(con, (unsigned)u->status, u->ctype, u->body.p ? u->body.p : "", u->body.len);
+    free(u->body.p);
+    u->body.p = NULL;
+    return rc;
+}
+
+static enum MHD_Result forward_answer(struct mxg_front *f, struct MHD_Connection *con,
+                                      const char *method, struct request *rq)
+{
+    struct upstream u;
+    char err[512];
+    const char *ctype = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
+    const char *accept = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Accept");
+    atomic_fetch_add(&f->forwarded, 1);
+    if (forward(f, method, rq->uri, ctype, accept, rq->body, rq->len, &u, err, sizeof(err)) !=
+        MXG_OK) {
+        atomic_fetch_add(&f->upstream_errors, 1);
+        mxg_warn("api front: %s", err);
+        return answer_error(con, 502, err);
+    }
+    return answer_upstream(con, &u);
+}
+
+/* ---- the routes mxguard owns ----------------------------------------------------------- */
+
+static json_t *parse_body(struct request *rq)
+{
+    return rq->len ? json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+}
+
+/* The 422 body from an audit record (last-decision's "record"). */
+static json_t *refusal_from_record(json_t *rec)
+{
+    json_t *remedies = json_array();
+    if (jstr(rec, "remedy"))
+        json_array_append(remedies, json_object_get(rec, "remedy"));
+    else if (json_is_array(json_object_get(rec, "remedies")))
+        json_array_extend(remedies, json_object_get(rec, "remedies"));
+    json_t *seq = json_object_get(rec, "seq");
+    json_t *body =
+        mxg_front_refusal(json_object_get(rec, "verdict"), json_object_get(rec, "findings"),
+                          json_object_get(rec, "fix"), remedies,
+                          json_is_integer(seq) ? (long long)json_integer_value(seq) : 0);
+    json_decref(remedies);
+    return body;
+}
+
+enum patch_outcome { PATCH_FORWARDED, PATCH_REFUSED, PATCH_FAILED };
+
+/* A PATCH of zone through the guard: refused (*refusal: the 422 body), or forwarded (u: pdns's
+ * answer; a 500 that the commit's audit record shows was a refusal becomes PATCH_REFUSED), or
+ * failed (err: pdns or the daemon unreachable). */
+static enum patch_outcome patch_guarded(struct mxg_front *f, const char *zone, const char *uri,
+                                        const char *ctype, const char *text, size_t len,
+                                        struct upstream *u, json_t **refusal, char *err,
+                                        size_t errlen)
+{
+    char since[32];
+    *refusal = NULL;
+    memset(u, 0, sizeof(*u));
+    json_t *patch = len ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    if (json_is_object(patch)) {
+        json_t *reply = ctl_call(f,
+                                 json_pack("{s:s,s:s,s:O,s:s}", "op", "check", "zone", zone,
+                                           "patch", patch, "record", "http"),
+                                 err, errlen);
+        json_decref(patch);
+        if (!reply)
+            return PATCH_FAILED;
+        const char *verdict = ctl_ok(reply) ? jstr(reply, "verdict") : NULL;
+        if (verdict && strcmp(verdict, "reject") == 0) {
+            json_t *seq = json_object_get(reply, "audit_seq");
+            *refusal = mxg_front_refusal(
+                json_object_get(reply, "verdict"), json_object_get(reply, "findings"),
+                json_object_get(reply, "fix"), json_object_get(reply, "remedies"),
+                json_is_integer(seq) ? (long long)json_integer_value(seq) : 0);
+            json_decref(reply);
+            atomic_fetch_add(&f->refused, 1);
+            return PATCH_REFUSED;
+        }
+        /* Allowed, or not something the guard can read (pdns gives its own error). */
+        json_decref(reply);
+    } else {
+        json_decref(patch);
+    }
+    mxg_audit_now(since);
+    atomic_fetch_add(&f->forwarded, 1);
+    if (forward(f, "PATCH", uri, ctype, NULL, text, len, u, err, errlen) != MXG_OK) {
+        atomic_fetch_add(&f->upstream_errors, 1);
+        return PATCH_FAILED;
+    }
+    if (u->status != 500)
+        return PATCH_FORWARDED;
+    /* pdns answers 500 when the backend refuses the commit (a change in between): the 422 of
+     * that commit's audit record. */
+    json_t *reply =
+        ctl_call(f, json_pack("{s:s,s:s,s:s}", "op", "last-decision", "zone", zone, "since", since),
+                 err, errlen);
+    json_t *rec = ctl_ok(reply) ? json_object_get(reply, "record") : NULL;
+    const char *verdict = jstr(rec, "verdict");
+    if (verdict && strcmp(verdict, "reject") == 0) {
+        *refusal = refusal_from_record(rec);
+        free(u->body.p);
+        memset(&u->body, 0, sizeof(u->body));
+        atomic_fetch_add(&f->refused, 1);
+    }
+    json_decref(reply);
+    return *refusal ? PATCH_REFUSED : PATCH_FORWARDED;
+}
+
+static enum MHD_Result zone_patch(struct mxg_front *f, struct MHD_Connection *con,
+                                  struct request *rq, const char *zone)
+{
+    char err[512];
+    struct upstream u;
+    json_t *refusal;
+    const char *ctype = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
+    switch (
+        patch_guarded(f, zone, rq->uri, ctype, rq->body, rq->len, &u, &refusal, err, sizeof(err))) {
+    case PATCH_FORWARDED:
+        return answer_upstream(con, &u);
+    case PATCH_REFUSED:
+        return answer_json(con, 422, refusal);
+    case PATCH_FAILED:
+        break;
+    }
+    mxg_warn("api front: %s", err);
+    return answer_error(con, 502, err);
+}
+
+/* The zone's name with the trailing dot, as pdns's zone id. */
+static void zone_id(const char *zone, char *out, size_t outlen)
+{
+    size_t n = strlen(zone);
+    snprintf(out, outlen, "%s%s", zone, n && zone[n - 1] == '.' ? "" : ".");
+}
+
+static enum MHD_Result zone_create(struct mxg_front *f, struct MHD_Connection *con,
+                                   struct request *rq)
+{
+    json_t *body = parse_body(rq);
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return answer_error(con, 400, "the body is not a JSON object");
+    }
+    const char *kind = jstr(body, "kind"), *name_in = jstr(body, "name");
+    char name[1024];
+    if (!name_in || !*name_in ||
+        (size_t)snprintf(name, sizeof(name), "%s", name_in) >= sizeof(name)) {
+        json_decref(body);
+        return answer_error(con, 422, "Zone name empty or too long");
+    }
+    char kindl[16] = "native";
+    if (kind) {
+        if (strcasecmp(kind, "Native") == 0)
+            snprintf(kindl, sizeof(kindl), "native");
+        else if (strcasecmp(kind, "Master") == 0 || strcasecmp(kind, "Primary") == 0)
+            snprintf(kindl, sizeof(kindl), "master");
+        else if (strcasecmp(kind, "Slave") == 0 || strcasecmp(kind, "Secondary") == 0)
+            snprintf(kindl, sizeof(kindl), "slave");
+        else {
+            json_decref(body);
+            return answer_error(con, 422, "Zone kind is invalid");
+        }
+    }
+    json_t *req = json_pack("{s:s,s:s,s:s}", "op", "zone.add", "zone", name, "kind", kindl);
+    json_t *ns = json_object_get(body, "nameservers"), *masters = json_object_get(body, "masters");
+    if (req && json_array_size(ns) > 0)
+        json_object_set(req, "ns", ns);
+    if (req && json_array_size(masters) > 0)
+        json_object_set(req, "primaries", masters);
+    /* rrsets: after the zone exists, one guarded PATCH that REPLACEs each of them. */
+    json_t *rrsets = json_object_get(body, "rrsets");
+    char *patch = NULL;
+    if (json_array_size(rrsets) > 0) {
+        json_t *list = json_array(), *x;
+        size_t i;
+        json_array_foreach(rrsets, i, x)
+        {
+            json_t *c = json_is_object(x) ? json_deep_copy(x) : NULL;
+            if (!c)
+                continue;
+            json_object_del(c, "comments");
+            json_object_set_new(c, "changetype", json_string("REPLACE"));
+            json_array_append_new(list, c);
+        }
+        json_t *p = json_pack("{s:o}", "rrsets", list);
+        patch = p ? json_dumps(p, JSON_COMPACT) : NULL;
+        json_decref(p);
+        if (!patch) {
+            json_decref(req);
+            json_decref(body);
+            return answer_error(con, 500, "out of memory");
+        }
+    }
+    json_decref(body);
+    char err[512];
+    json_t *reply = ctl_call(f, req, err, sizeof(err));
+    if (!reply) {
+        free(patch);
+        return answer_error(con, 502, err);
+    }
+    if (!ctl_ok(reply)) {
+        enum MHD_Result rc = answer_ctl_error(con, reply);
+        json_decref(reply);
+        free(patch);
+        return rc;
+    }
+    json_decref(reply);
+    /* pdns learns of the zone by `rediscover`, which the daemon runs without waiting: ask until
+     * pdns knows it. */
+    char id[1100], uri[1200];
+    zone_id(name, id, sizeof(id));
+    snprintf(uri, sizeof(uri), API_ZONES "/%s", id);
+    struct upstream u;
+    for (int tries = 0;; tries++) {
+        if (forward(f, "GET", uri, NULL, NULL, NULL, 0, &u, err, sizeof(err)) != MXG_OK)
+            return answer_error(con, 502, err);
+        if ((u.status != 404 && u.status != 422) || tries >= 50)
+            break;
+        free(u.body.p);
+        struct timespec ts = {.tv_nsec = 100000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (patch && u.status == 200) {
+        free(u.body.p);
+        json_t *refusal = NULL;
+        enum patch_outcome po = patch_guarded(f, name, uri, "application/json", patch,
+                                              strlen(patch), &u, &refusal, err, sizeof(err));
+        free(patch);
+        if (po != PATCH_FORWARDED || u.status / 100 != 2) {
+            /* The zone is created with its rrsets or not at all: remove it again. */
+            json_decref(ctl_call(f, json_pack("{s:s,s:s}", "op", "zone.delete", "zone", name),
+                                 err + 256, sizeof(err) - 256));
+            if (po == PATCH_REFUSED)
+                return answer_json(con, 422, refusal);
+            if (po == PATCH_FAILED)
+                return answer_error(con, 502, err);
+            return answer_upstream(con, &u);
+        }
+        free(u.body.p);
+        if (forward(f, "GET", uri, NULL, NULL, NULL, 0, &u, err, sizeof(err)) != MXG_OK)
+            return answer_error(con, 502, err);
+    } else {
+        free(patch);
+    }
+    if (u.status == 200)
+        u.status = 201;
+    return answer_upstream(con, &u);
+}
+
+static enum MHD_Result zone_delete(struct mxg_front *f, struct MHD_Connection *con,
+                                   const char *zone)
+{
+    char err[512];
+    json_t *reply =
+        ctl_call(f, json_pack("{s:s,s:s}", "op", "zone.delete", "zone", zone), err, sizeof(err));
+    if (!reply)
+        return answer_error(con, 502, err);
+    if (!ctl_ok(reply)) {
+        const char *code;
+        ctl_error(reply, &code);
+        enum MHD_Result rc;
+        if (strcmp(code, "not-found") == 0) {
+            char msg[1200], id[1100];
+            zone_id(zone, id, sizeof(id));
+            snprintf(msg, sizeof(msg), "Could not find domain '%s'", id);
+            rc = answer_error(con, 404, msg);
+        } else {
+            rc = answer_ctl_error(con, reply);
+        }
+        json_decref(reply);
+        return rc;
+    }
+    json_decref(reply);
+    return answer(con, 204, NULL, "", 0);
+}
+
+/* ---- /api/v1/mxguard/ and /metrics ------------------------------------------------------- */
+
+static void arg_str(struct MHD_Connection *con, json_t *req, const char *key)
+{
+    const char *v = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, key);
+    if (v)
+        json_object_set_new(req, key, json_string(v));
+}
+
+/* A numeric query argument; false when present and not a number. */
+static bool arg_int(struct MHD_Connection *con, json_t *req, const char *key)
+{
+    const char *v = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, key);
+    if (!v)
+        return true;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (!*v || *end || errno || n < 0)
+        return false;
+    json_object_set_new(req, key, json_integer(n));
+    return true;
+}
+
+static enum MHD_Result mxg_endpoint(struct mxg_front *f, struct MHD_Connection *con,
+                                    struct request *rq, enum mxg_front_route r, const char *zone)
+{
+    json_t *req = NULL;
+    char err[512];
+    switch (r) {
+    case MXG_ROUTE_MXG_CHECK: {
+        const char *z = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "zone");
+        json_t *patch = parse_body(rq);
+        if (!z || !json_is_object(patch)) {
+            json_decref(patch);
+            return answer_error(con, 422, "POST a PATCH body, with ?zone=NAME");
+        }
+        req = json_pack("{s:s,s:s,s:o}", "op", "check", "zone", z, "patch", patch);
+        break;
+    }
+    case MXG_ROUTE_MXG_SCAN:
+        req = json_pack("{s:s}", "op", "scan");
+        break;
+    case MXG_ROUTE_MXG_AUDIT:
+        req = json_pack("{s:s}", "op", "audit.show");
+        if (!req)
+            break;
+        arg_str(con, req, "zone");
+        arg_str(con, req, "verdict");
+        arg_str(con, req, "since");
+        arg_str(con, req, "until");
+        if (!arg_int(con, req, "after") || !arg_int(con, req, "limit")) {
+            json_decref(req);
+            return answer_error(con, 422, "'after' and 'limit' must be numbers");
+        }
+        break;
+    case MXG_ROUTE_MXG_VERIFY:
+        req = json_pack("{s:s}", "op", "audit.verify");
+        if (req)
+            arg_str(con, req, "expect_head");
+        break;
+    case MXG_ROUTE_MXG_LAST:
+        req = json_pack("{s:s,s:s}", "op", "last-decision", "zone", zone);
+        break;
+    default:
+        return answer_error(con, 404, "Not Found");
+    }
+    json_t *reply = ctl_call(f, req, err, sizeof(err));
+    if (!reply)
+        return answer_error(con, 502, err);
+    return answer_ctl(con, reply);
+}
+
+static void metric(struct buf *b, const char *name, const char *type, const char *help,
+                   unsigned long long v)
+{
+    char line[512];
+    int n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name,
+                     type, name, v);
+    if (n > 0 && (size_t)n < sizeof(line))
+        buf_add(b, line, (size_t)n, UPSTREAM_CAP);
+}
+
+static unsigned long long num(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) && json_integer_value(v) > 0
+               ? (unsigned long long)json_integer_value(v)
+               : 0;
+}
+
+static enum MHD_Result metrics(struct mxg_front *f, struct MHD_Connection *con)
+{
+    char err[512];
+    json_t *s = ctl_call(f, json_pack("{s:s}", "op", "stats"), err, sizeof(err));
+    if (!s)
+        return answer_error(con, 502, err);
+    if (!ctl_ok(s)) {
+        enum MHD_Result rc = answer_ctl_error(con, s);
+        json_decref(s);
+        return rc;
+    }
+    struct buf b = {0};
+    metric(&b, "mxguard_uptime_seconds", "gauge", "Seconds since the daemon started.",
+           num(s, "uptime"));
+    metric(&b, "mxguard_backend_requests_total", "counter",
+           "Requests pdns sent to the remote backend.", num(s, "requests"));
+    metric(&b, "mxguard_lookups_total", "counter", "Lookups answered.", num(s, "lookups"));
+    metric(&b, "mxguard_cache_hits_total", "counter", "Lookups answered from the reply cache.",
+           num(s, "cache_hits"));
+    metric(&b, "mxguard_backend_errors_total", "counter", "Backend requests that failed.",
+           num(s, "errors"));
+    metric(&b, "mxguard_commits_total", "counter", "Write transactions that reached commit.",
+           num(s, "commits"));
+    static const char *const verdicts[] = {"allowed", "warned", "rejected", "fixed"};
+    static const char *const vnames[] = {"allow", "warn", "reject", "fix"};
+    buf_add(&b,
+            "# HELP mxguard_verdicts_total Commits by the guard's verdict.\n"
+            "# TYPE mxguard_verdicts_total counter\n",
+            strlen("# HELP mxguard_verdicts_total Commits by the guard's verdict.\n"
+                   "# TYPE mxguard_verdicts_total counter\n"),
+            UPSTREAM_CAP);
+    for (size_t i = 0; i < 4; i++) {
+        char line[128];
+        int n = snprintf(line, sizeof(line), "mxguard_verdicts_total{verdict=\"%s\"} %llu\n",
+                         vnames[i], num(s, verdicts[i]));
+        if (n > 0 && (size_t)n < sizeof(line))
+            buf_add(&b, line, (size_t)n, UPSTREAM_CAP);
+    }
+    metric(&b, "mxguard_api_requests_total", "counter", "Requests to the HTTP API front.",
+           atomic_load(&f->requests));
+    metric(&b, "mxguard_api_forwarded_total", "counter", "Requests forwarded to pdns's API.",
+           atomic_load(&f->forwarded));
+    metric(&b, "mxguard_api_refused_total", "counter", "PATCHes refused with 422.",
+           atomic_load(&f->refused));
+    metric(&b, "mxguard_api_upstream_errors_total", "counter",
+           "Forwards that failed: pdns's API unreachable.", atomic_load(&f->upstream_errors));
+    metric(&b, "mxguard_api_unauthorized_total", "counter", "Requests answered 401 or 403.",
+           atomic_load(&f->unauthorized));
+    metric(&b, "mxguard_api_too_large_total", "counter", "Requests answered 413.",
+           atomic_load(&f->too_large));
+    json_decref(s);
+    enum MHD_Result rc =
+        answer(con, 200, "text/plain; version=0.0.4; charset=utf-8", b.p ? b.p : "", b.len);
+    free(b.p);
+    return rc;
+}
+
+/* ---- the request handler --------------------------------------------------------------- */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
+{
+    (void)cls;
+    (void)con;
+    struct request *rq = calloc(1, sizeof(*rq));
+    if (rq)
+        rq->uri = strdup(uri ? uri : "/");
+    if (rq && !rq->uri) {
+        free(rq);
+        rq = NULL;
+    }
+    return rq;
+}
+
+static void on_done(void *cls, struct MHD_Connection *con, void **con_cls,
+                    enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)con;
+    (void)toe;
+    struct request *rq = *con_cls;
+    if (rq) {
+        free(rq->uri);
+        free(rq->body);
+        free(rq);
+    }
+    *con_cls = NULL;
+}
+
+static enum MHD_Result meta_post(struct mxg_front *f, struct MHD_Connection *con,
+                                 struct request *rq, enum mxg_front_auth auth, const char *method)
+{
+    json_t *body = parse_body(rq);
+    const char *kind = jstr(body, "kind");
+    bool guard = kind && has_prefix_ci(kind, GUARD_META);
+    json_decref(body);
+    if (guard && auth != MXG_AUTH_OPERATOR) {
+        atomic_fetch_add(&f->unauthorized, 1);
+        return answer_error(con, 403, "X-MXGUARD-* metadata needs the operator key");
+    }
+    return forward_answer(f, con, method, rq);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct mxg_front *f = cls;
+    struct request *rq = *con_cls;
+    if (!rq)
+        return MHD_NO;
+    if (!rq->started) {
+        rq->started = true;
+        atomic_fetch_add(&f->requests, 1);
+        const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > BODY_CAP) {
+            atomic_fetch_add(&f->too_large, 1);
+            return answer_error(con, 413, "request body too large");
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!rq->too_big) {
+            struct buf b = {rq->body, rq->len, rq->cap};
+            if (buf_add(&b, upload_data, *upload_data_size, BODY_CAP + 1) != MXG_OK)
+                rq->too_big = true;
+            rq->body = b.p;
+            rq->len = b.len;
+            rq->cap = b.cap;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (rq->too_big) {
+        atomic_fetch_add(&f->too_large, 1);
+        return answer_error(con, 413, "request body too large");
+    }
+
+    char zone[1024];
+    enum mxg_front_route r = mxg_front_route(method, url, zone, sizeof(zone));
+    const char *key = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-API-Key");
+    enum mxg_front_auth auth = mxg_front_auth(key, f->cfg->api_key, f->cfg->operator_key);
+    if (auth == MXG_AUTH_NONE) {
+        atomic_fetch_add(&f->unauthorized, 1);
+        return answer_error(con, 401, "Unauthorized");
+    }
+    if (mxg_front_operator_only(r) && auth != MXG_AUTH_OPERATOR) {
+        atomic_fetch_add(&f->unauthorized, 1);
+        return answer_error(con, 403,
+                            r == MXG_ROUTE_META_GUARD
+                                ? "X-MXGUARD-* metadata needs the operator key"
+                                : "this endpoint needs the operator key");
+    }
+    switch (r) {
+    case MXG_ROUTE_FORWARD:
+    case MXG_ROUTE_META_GUARD:
+        return forward_answer(f, con, method, rq);
+    case MXG_ROUTE_META_POST:
+        return meta_post(f, con, rq, auth, method);
+    case MXG_ROUTE_ZONE_PATCH:
+        return zone_patch(f, con, rq, zone);
+    case MXG_ROUTE_ZONE_CREATE:
+        return zone_create(f, con, rq);
+    case MXG_ROUTE_ZONE_DELETE:
+        return zone_delete(f, con, zone);
+    case MXG_ROUTE_METRICS:
+        return metrics(f, con);
+    case MXG_ROUTE_MXG_CHECK:
+    case MXG_ROUTE_MXG_SCAN:
+    case MXG_ROUTE_MXG_AUDIT:
+    case MXG_ROUTE_MXG_VERIFY:
+    case MXG_ROUTE_MXG_LAST:
+        return mxg_endpoint(f, con, rq, r, zone);
+    case MXG_ROUTE_BAD_METHOD:
+        return answer_error(con, 405, "Method Not Allowed");
+    case MXG_ROUTE_NOT_FOUND:
+        break;
+    }
+    return answer_error(con, 404, "Not Found");
+}
+
+/* ---- start and stop -------------------------------------------------------------------- */
+
+/* "IP:PORT" or "[IPv6]:PORT". */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl, char *err,
+                        size_t errlen)
+{
+    char host[64];
+    const char *colon = strrchr(s, ':');
+    memset(ss, 0, sizeof(*ss));
+    if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+        strlen(colon + 1) > 5 || strtoul(colon + 1, NULL, 10) == 0 ||
+        strtoul(colon + 1, NULL, 10) > 65535 || (size_t)(colon - s) >= sizeof(host))
+        goto bad;
+    uint16_t port = (uint16_t)strtoul(colon + 1, NULL, 10);
+    if (s[0] == '[') {
+        if (colon - s < 3 || colon[-1] != ']')
+            goto bad;
+        memcpy(host, s + 1, (size_t)(colon - s - 2));
+        host[colon - s - 2] = '\0';
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            goto bad;
+        *sl = sizeof(*a);
+        return MXG_OK;
+    }
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+        goto bad;
+    *sl = sizeof(*a);
+    return MXG_OK;
+bad:
+    snprintf(err, errlen, "api-listen: '%s': expected IP:PORT or [IPv6]:PORT", s);
+    return MXG_EINVAL;
+}
+
+int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = 0;
+    *out = NULL;
+    if (!cfg->api_listen) {
+        snprintf(err, errlen, "api-listen is not set");
+        return MXG_EINVAL;
+    }
+    int rc = parse_listen(cfg->api_listen, &ss, &sl, err, errlen);
+    if (rc != MXG_OK)
+        return rc;
+    if (!cfg->api_key && !cfg->operator_key) {
+        snprintf(err, errlen, "api-listen is set but neither api-key nor operator-key");
+        return MXG_EINVAL;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, errlen, "cannot initialise libcurl");
+        return MXG_EIO;
+    }
+    struct mxg_front *f = calloc(1, sizeof(*f));
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return MXG_ENOMEM;
+    }
+    f->cfg = cfg;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    uint16_t port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                             : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    f->mhd = MHD_start_daemon(
+        flags, port, NULL, NULL, on_request, f, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)CONN_TIMEOUT, MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_done, (void *)NULL, MHD_OPTION_END);
+    if (!f->mhd) {
+        snprintf(err, errlen, "cannot listen on %s: %s", cfg->api_listen, strerror(errno));
+        free(f);
+        return MXG_EIO;
+    }
+    mxg_info("API front on http://%s (pdns API %s)", cfg->api_listen,
+             cfg->pdns_api_url ? cfg->pdns_api_url : "http://127.0.0.1:8081");
+    *out = f;
+    return MXG_OK;
+}
+
+void mxg_front_stop(struct mxg_front *f)
+{
+    if (!f)
+        return;
+    MHD_stop_daemon(f->mhd);
+    free(f);
+    curl_global_cleanup();
+}

@@ -1,0 +1,190 @@
+/* test_front.c -- the HTTP API front's pure parts: routing, keys, the 422 body. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mxg/front.h"
+
+#define Z "/api/v1/servers/localhost/zones"
+
+static void test_route_zones(void **state)
+{
+    char zone[256];
+    assert_int_equal(mxg_front_route("PATCH", Z "/example.com.", zone, sizeof(zone)),
+                     MXG_ROUTE_ZONE_PATCH);
+    assert_string_equal(zone, "example.com.");
+    assert_int_equal(mxg_front_route("DELETE", Z "/example.com.", zone, sizeof(zone)),
+                     MXG_ROUTE_ZONE_DELETE);
+    /* methods in any case */
+    assert_int_equal(mxg_front_route("patch", Z "/example.com.", zone, sizeof(zone)),
+                     MXG_ROUTE_ZONE_PATCH);
+    assert_int_equal(
+        mxg_front_route("Put", Z "/example.com./metadata/X-MXGUARD-MODE", zone, sizeof(zone)),
+        MXG_ROUTE_META_GUARD);
+    assert_int_equal(mxg_front_route("GET", Z "/example.com.", zone, sizeof(zone)),
+                     MXG_ROUTE_FORWARD);
+    assert_int_equal(mxg_front_route("PUT", Z "/example.com.", zone, sizeof(zone)),
+                     MXG_ROUTE_FORWARD);
+    assert_int_equal(mxg_front_route("POST", Z, zone, sizeof(zone)), MXG_ROUTE_ZONE_CREATE);
+    assert_string_equal(zone, "");
+    assert_int_equal(mxg_front_route("GET", Z, zone, sizeof(zone)), MXG_ROUTE_FORWARD);
+    assert_int_equal(
+        mxg_front_route("GET", "/api/v1/servers/localhost/statistics", zone, sizeof(zone)),
+        MXG_ROUTE_FORWARD);
+    assert_int_equal(mxg_front_route("GET", "/api/v1/servers", zone, sizeof(zone)),
+                     MXG_ROUTE_FORWARD);
+    /* pdns's zone id escapes: "=2F" is '/' */
+    assert_int_equal(
+        mxg_front_route("PATCH", Z "/0=2F26.2.0.192.in-addr.arpa.", zone, sizeof(zone)),
+        MXG_ROUTE_ZONE_PATCH);
+    assert_string_equal(zone, "0/26.2.0.192.in-addr.arpa.");
+    /* a sub-resource of a zone is pdns's */
+    assert_int_equal(mxg_front_route("PUT", Z "/example.com./notify", zone, sizeof(zone)),
+                     MXG_ROUTE_FORWARD);
+    assert_int_equal(mxg_front_route("PUT", Z "/example.com./rectify", zone, sizeof(zone)),
+                     MXG_ROUTE_FORWARD);
+}
+
+static void test_route_metadata(void **state)
+{
+    char zone[256];
+    const char *m = Z "/example.com./metadata/X-MXGUARD-MODE";
+    assert_int_equal(mxg_front_route("PUT", m, zone, sizeof(zone)), MXG_ROUTE_META_GUARD);
+    assert_string_equal(zone, "example.com.");
+    assert_int_equal(mxg_front_route("POST", m, zone, sizeof(zone)), MXG_ROUTE_META_GUARD);
+    assert_int_equal(mxg_front_route("DELETE", m, zone, sizeof(zone)), MXG_ROUTE_META_GUARD);
+    assert_int_equal(mxg_front_route("GET", m, zone, sizeof(zone)), MXG_ROUTE_FORWARD);
+    assert_int_equal(
+        mxg_front_route("PUT", Z "/example.com./metadata/x-mxguard-whatever", zone, sizeof(zone)),
+        MXG_ROUTE_META_GUARD);
+    assert_int_equal(
+        mxg_front_route("PUT", Z "/example.com./metadata/ALLOW-AXFR-FROM", zone, sizeof(zone)),
+        MXG_ROUTE_FORWARD);
+    assert_int_equal(mxg_front_route("POST", Z "/example.com./metadata", zone, sizeof(zone)),
+                     MXG_ROUTE_META_POST);
+    assert_int_equal(mxg_front_route("GET", Z "/example.com./metadata", zone, sizeof(zone)),
+                     MXG_ROUTE_FORWARD);
+    assert_true(mxg_front_operator_only(MXG_ROUTE_META_GUARD));
+    assert_false(mxg_front_operator_only(MXG_ROUTE_META_POST)); /* decided on the body */
+    assert_false(mxg_front_operator_only(MXG_ROUTE_ZONE_PATCH));
+    assert_false(mxg_front_operator_only(MXG_ROUTE_FORWARD));
+}
+
+static void test_route_mxguard(void **state)
+{
+    char zone[256];
+    assert_int_equal(mxg_front_route("POST", "/api/v1/mxguard/check", zone, sizeof(zone)),
+                     MXG_ROUTE_MXG_CHECK);
+    assert_int_equal(mxg_front_route("GET", "/api/v1/mxguard/check", zone, sizeof(zone)),
+                     MXG_ROUTE_BAD_METHOD);
+    assert_int_equal(mxg_front_route("GET", "/api/v1/mxguard/scan", zone, sizeof(zone)),
+                     MXG_ROUTE_MXG_SCAN);
+    assert_int_equal(mxg_front_route("GET", "/api/v1/mxguard/audit", zone, sizeof(zone)),
+                     MXG_ROUTE_MXG_AUDIT);
+    assert_int_equal(mxg_front_route("GET", "/api/v1/mxguard/audit/verify", zone, sizeof(zone)),
+                     MXG_ROUTE_MXG_VERIFY);
+    assert_int_equal(mxg_front_route("GET", "/api/v1/mxguard/zones/example.com./last-decision",
+                                     zone, sizeof(zone)),
+                     MXG_ROUTE_MXG_LAST);
+    assert_string_equal(zone, "example.com.");
+    assert_int_equal(
+        mxg_front_route("GET", "/api/v1/mxguard/zones//last-decision", zone, sizeof(zone)),
+        MXG_ROUTE_NOT_FOUND);
+    assert_int_equal(
+        mxg_front_route("GET", "/api/v1/mxguard/zones/a/b/last-decision", zone, sizeof(zone)),
+        MXG_ROUTE_NOT_FOUND);
+    assert_int_equal(mxg_front_route("GET", "/api/v1/mxguard/nothing", zone, sizeof(zone)),
+                     MXG_ROUTE_NOT_FOUND);
+    assert_int_equal(mxg_front_route("GET", "/metrics", zone, sizeof(zone)), MXG_ROUTE_METRICS);
+    assert_true(mxg_front_operator_only(MXG_ROUTE_MXG_AUDIT));
+    assert_true(mxg_front_operator_only(MXG_ROUTE_MXG_VERIFY));
+    assert_true(mxg_front_operator_only(MXG_ROUTE_METRICS));
+    assert_false(mxg_front_operator_only(MXG_ROUTE_MXG_CHECK));
+    /* a zone id too long for the buffer is not a zone */
+    char small[4];
+    assert_int_equal(mxg_front_route("PATCH", Z "/example.com.", small, sizeof(small)),
+                     MXG_ROUTE_FORWARD);
+    assert_string_equal(small, "");
+}
+
+static void test_auth(void **state)
+{
+    assert_int_equal(mxg_front_auth(NULL, "panel", "op"), MXG_AUTH_NONE);
+    assert_int_equal(mxg_front_auth("", "panel", "op"), MXG_AUTH_NONE);
+    assert_int_equal(mxg_front_auth("panel", "panel", "op"), MXG_AUTH_PANEL);
+    assert_int_equal(mxg_front_auth("op", "panel", "op"), MXG_AUTH_OPERATOR);
+    assert_int_equal(mxg_front_auth("panelx", "panel", "op"), MXG_AUTH_NONE);
+    assert_int_equal(mxg_front_auth("pane", "panel", "op"), MXG_AUTH_NONE);
+    assert_int_equal(mxg_front_auth("Panel", "panel", "op"), MXG_AUTH_NONE);
+    /* an unset key matches nothing, not even the empty string */
+    assert_int_equal(mxg_front_auth("", NULL, NULL), MXG_AUTH_NONE);
+    assert_int_equal(mxg_front_auth("", "", ""), MXG_AUTH_NONE);
+    assert_int_equal(mxg_front_auth("op", NULL, "op"), MXG_AUTH_OPERATOR);
+    assert_int_equal(mxg_front_auth("panel", "panel", NULL), MXG_AUTH_PANEL);
+    /* the same key for both: the operator's rights */
+    assert_int_equal(mxg_front_auth("k", "k", "k"), MXG_AUTH_OPERATOR);
+}
+
+static void test_refusal(void **state)
+{
+    json_t *findings = json_loads(
+        "[{\"rule\":\"implicit-mail-moved\",\"severity\":\"warn\",\"name\":\"x.example.\","
+        "\"reason\":\"warned\"},"
+        "{\"rule\":\"mail-moved\",\"severity\":\"block\",\"name\":\"example.com.\","
+        "\"family\":\"A\",\"reason\":\"mail for example.com. would move\\nin A\"}]",
+        0, NULL);
+    json_t *remedies = json_loads("[\"keep the apex, proxy only www\"]", 0, NULL);
+    json_t *fix = json_array(), *verdict = json_string("reject");
+    assert_non_null(findings);
+    json_t *b = mxg_front_refusal(verdict, findings, fix, remedies, 42);
+    assert_non_null(b);
+    const char *e = json_string_value(json_object_get(b, "error"));
+    assert_non_null(e);
+    assert_non_null(strstr(e, "mail-moved at example.com.: mail for example.com. would move in A"));
+    assert_non_null(strstr(e, "; remedy: keep the apex, proxy only www"));
+    assert_null(strchr(e, '\n'));
+    json_t *mx = json_object_get(b, "mxguard");
+    assert_string_equal(json_string_value(json_object_get(mx, "verdict")), "reject");
+    assert_int_equal(json_integer_value(json_object_get(mx, "audit_seq")), 42);
+    assert_int_equal(json_array_size(json_object_get(mx, "findings")), 2);
+    assert_int_equal(json_array_size(json_object_get(mx, "remedies")), 1);
+    assert_true(json_is_array(json_object_get(mx, "fix")));
+    json_decref(b);
+
+    /* no remedy, a fix: the fix is the remedy; no seq: null */
+    json_array_append_new(fix, json_object());
+    b = mxg_front_refusal(verdict, findings, fix, NULL, 0);
+    e = json_string_value(json_object_get(b, "error"));
+    assert_non_null(strstr(e, "remedy: apply the fix"));
+    assert_true(json_is_null(json_object_get(json_object_get(b, "mxguard"), "audit_seq")));
+    assert_int_equal(json_array_size(json_object_get(json_object_get(b, "mxguard"), "remedies")),
+                     0);
+    json_decref(b);
+
+    /* nothing known */
+    b = mxg_front_refusal(NULL, NULL, NULL, NULL, 0);
+    assert_string_equal(json_string_value(json_object_get(b, "error")),
+                        "mxguard refused the change");
+    json_decref(b);
+
+    json_decref(findings);
+    json_decref(remedies);
+    json_decref(fix);
+    json_decref(verdict);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_route_zones),   cmocka_unit_test(test_route_metadata),
+        cmocka_unit_test(test_route_mxguard), cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_refusal),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
