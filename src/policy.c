@@ -864,7 +864,7 @@ static int judge_moves(struct pctx *c, struct dom *d)
     bool has = a->s[0].n + a->s[1].n > 0;
     int rc = MXG_OK;
     for (int f = 0; f < 2 && rc == MXG_OK; f++) {
-        char why[3 * NAMEBUF + 128] = "";
+        char why[4 * NAMEBUF + 256] = "";
         bool proxy = false, dedicated_new = false;
         char dwhy[2 * NAMEBUF + 64] = "";
         if (had && !has) {
