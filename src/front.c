@@ -251,11 +251,13 @@ json_t *mxg_front_refusal(json_t *verdict, json_t *findings, json_t *fix, json_t
     for (char *p = line; *p; p++)
         if (*p == '\n' || *p == '\r' || *p == '\t')
             *p = ' ';
-    json_t *mx =
-        json_pack("{s:O,s:O,s:O,s:O,s:o}", "verdict", verdict ? verdict : json_string("reject"),
-                  "findings", findings ? findings : json_array(), "fix", fix ? fix : json_array(),
-                  "remedies", json_is_array(remedies) ? remedies : json_array(), "audit_seq",
-                  audit_seq > 0 ? json_integer(audit_seq) : json_null());
+    /* Each member a reference of its own: borrowed ones taken, defaults new ("o" steals). */
+    json_t *mx = json_pack("{s:o,s:o,s:o,s:o,s:o}", "verdict",
+                           verdict ? json_incref(verdict) : json_string("reject"), "findings",
+                           findings ? json_incref(findings) : json_array(), "fix",
+                           fix ? json_incref(fix) : json_array(), "remedies",
+                           json_is_array(remedies) ? json_incref(remedies) : json_array(),
+                           "audit_seq", audit_seq > 0 ? json_integer(audit_seq) : json_null());
     if (!mx)
         return NULL;
     return json_pack("{s:s,s:o}", "error", line, "mxguard", mx);
