@@ -183,7 +183,14 @@ json_t *mxg_audit_body(const struct mxg_audit_entry *e)
                           "findings", d ? findings_json(d->findings, d->n_findings) : json_array(),
                           "changes", changes_json(e->changes, e->n_changes), "fix",
                           d ? changes_json(d->fix, d->n_fix) : json_array());
-    if (o && e->metadata && json_object_set(o, "metadata", e->metadata) != 0) {
+    if (o && ((e->metadata && json_object_set(o, "metadata", e->metadata) != 0) ||
+              (e->settings && json_object_set(o, "settings", e->settings) != 0))) {
+        json_decref(o);
+        return NULL;
+    }
+    /* A refusal's other remedy (keep the apex, proxy only www): the 422 and the operator page
+     * built from the record name it. */
+    if (o && d && d->remedy && json_object_set_new(o, "remedy", text_json(d->remedy)) != 0) {
         json_decref(o);
         return NULL;
     }

@@ -69,7 +69,35 @@ struct mxg_session {
     bool orphaned; /* freed by its connection while pending: the job frees it */
     void (*on_reply)(void *arg, char *reply, size_t len);
     void *on_reply_arg;
+    uint64_t commit_t0; /* uv_hrtime() when the commit in progress arrived */
 };
+
+const double mxg_commit_buckets[MXG_COMMIT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                       0.1,   0.25,   0.5,   1,    2.5,   5};
+
+void mxg_backend_count_decision(struct mxg_backend *be, const struct mxg_decision *d)
+{
+    bool seen[MXG_RULES_N + 1] = {false};
+    if (!be || !d || (unsigned)d->verdict >= 4)
+        return;
+    for (size_t i = 0; i < d->n_findings; i++) {
+        size_t r = mxg_rule_index(d->findings[i].rule);
+        if (!seen[r]) {
+            seen[r] = true;
+            be->stats.rule_verdicts[r][d->verdict]++;
+        }
+    }
+}
+
+static void count_commit_time(struct mxg_backend *be, uint64_t t0)
+{
+    uint64_t ns = uv_hrtime() - t0;
+    size_t b = 0;
+    while (b < MXG_COMMIT_BUCKETS && (double)ns / 1e9 > mxg_commit_buckets[b])
+        b++;
+    be->stats.commit_hist[b]++;
+    be->stats.commit_ns_sum += ns;
+}
 
 struct mxg_backend *mxg_backend_new(struct mxg_store *store, const struct mxg_config *cfg)
 {
@@ -978,6 +1006,9 @@ static void commit_outcome(struct mxg_session *s, struct mxg_reply *r, struct mx
                            const struct mxg_guard_opts *opts, struct mxg_guard_result *res, int rc)
 {
     const char *poisoned = mxg_txn_poisoned(t) ? "a write of this transaction was refused" : NULL;
+    count_commit_time(s->be, s->commit_t0);
+    if (rc == MXG_OK && res->judged)
+        mxg_backend_count_decision(s->be, &res->decision);
     if (rc != MXG_OK) {
         mxg_err("commit on %s failed: %s", mxg_txn_zone(t), mxg_strerror(rc));
         s->be->stats.rejected++;
@@ -1121,6 +1152,7 @@ static int m_commit_transaction(struct mxg_session *s, const struct mxg_request 
         return MXG_OK;
     }
     s->be->stats.commits++;
+    s->commit_t0 = uv_hrtime();
     if (s->be->loop)
         return commit_async(s, t, source);
     struct mxg_guard_opts opts = {.source = source, .guarded = true};

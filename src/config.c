@@ -51,6 +51,20 @@ static const char *const rule_ids[] = {
     "mail-moved",    "implicit-mail-moved", "mx-cname",    "mx-no-address",     "mx-ip-literal",
     "null-mx-mixed", "spf-moved",           "fix-no-host", "mail-host-changed", NULL,
 };
+_Static_assert(sizeof(rule_ids) / sizeof(rule_ids[0]) == MXG_RULES_N + 1, "MXG_RULES_N");
+
+size_t mxg_rule_index(const char *rule)
+{
+    for (size_t i = 0; rule && rule_ids[i]; i++)
+        if (strcmp(rule_ids[i], rule) == 0)
+            return i;
+    return MXG_RULES_N;
+}
+
+const char *mxg_rule_name(size_t i)
+{
+    return i < MXG_RULES_N ? rule_ids[i] : "other";
+}
 
 /* ASCII-only, locale-independent helpers. */
 static int ascii_lower(int c)
@@ -307,6 +321,8 @@ static const struct key_def keys[] = {
     {"operator-key", K_OPTSTR, F(operator_key), 0, NULL, 0, 0, ""},
     {"pdns-api-url", K_OPTSTR, F(pdns_api_url), 0, NULL, 0, 0, "http://127.0.0.1:8081"},
     {"pdns-api-key", K_OPTSTR, F(pdns_api_key), 0, NULL, 0, 0, ""},
+    {"api-timeout", K_UINT, F(api_timeout), 0, NULL, 1, 3600, "30"},
+    {"api-max-connections", K_UINT, F(api_max_connections), 0, NULL, 1, 10000, "1024"},
 };
 
 #undef F

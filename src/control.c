@@ -181,6 +181,8 @@ static json_t *op_check(struct mxg_control *c, json_t *req)
         struct mxg_guard_opts ro = {.source = "http", .guarded = true};
         rc = mxg_guard_record_refusal(c->store, t, &ro, &res);
         recorded = rc == MXG_OK;
+        if (recorded && c->backend)
+            mxg_backend_count_decision(c->backend, &res.decision);
     }
     if (rc == MXG_OK) {
         struct mxg_audit_entry e = {.zone = z.name,
@@ -334,18 +336,46 @@ static bool is_address(const char *s)
     return inet_pton(AF_INET, host, buf) == 1;
 }
 
+/* The audit source a zone op names: "cli" (default) or "http" (the HTTP front). */
+static bool source_arg(json_t *req, const char **source)
+{
+    *source = str_arg(req, "source");
+    if (!*source)
+        *source = "cli";
+    return strcmp(*source, "cli") == 0 || strcmp(*source, "http") == 0;
+}
+
+/* "primaries": an array of addresses, joined with commas into masters. */
+static json_t *primaries_arg(json_t *req, char *masters, size_t len)
+{
+    json_t *p = json_object_get(req, "primaries"), *v;
+    size_t i;
+    masters[0] = '\0';
+    json_array_foreach(p, i, v)
+    {
+        size_t used = strlen(masters);
+        if (!json_is_string(v) || !is_address(json_string_value(v)) ||
+            (size_t)snprintf(masters + used, len - used, "%s%s", used ? "," : "",
+                             json_string_value(v)) >= len - used)
+            return error_reply("invalid-request", "'primaries' must be addresses");
+    }
+    return NULL;
+}
+
 static json_t *op_zone_add(struct mxg_control *c, json_t *req)
 {
-    const char *name = str_arg(req, "zone"), *kind_s = str_arg(req, "kind");
+    const char *name = str_arg(req, "zone"), *kind_s = str_arg(req, "kind"), *source;
     char canon[MXG_NAME_TEXT_MAX], masters[1024] = "", err[512];
     enum mxg_zone_kind kind = MXG_KIND_NATIVE;
     if (!name || mxg_name_canon(name, canon, sizeof(canon)) != MXG_OK)
         return error_reply("invalid-request", "'zone' must be a valid zone name");
     if (kind_s && mxg_zone_kind_parse(kind_s, &kind) != MXG_OK)
         return error_reply("invalid-request", "'kind' must be native, master or slave");
+    if (!source_arg(req, &source))
+        return error_reply("invalid-request", "'source' must be cli or http");
     const char *ns[16];
     size_t nns = 0;
-    json_t *a = json_object_get(req, "ns"), *p = json_object_get(req, "primaries"), *v;
+    json_t *a = json_object_get(req, "ns"), *v;
     size_t i;
     json_array_foreach(a, i, v)
     {
@@ -353,17 +383,19 @@ static json_t *op_zone_add(struct mxg_control *c, json_t *req)
             return error_reply("invalid-request", "'ns' must be at most 16 names");
         ns[nns++] = json_string_value(v);
     }
-    json_array_foreach(p, i, v)
-    {
-        size_t used = strlen(masters);
-        if (!json_is_string(v) || !is_address(json_string_value(v)) ||
-            (size_t)snprintf(masters + used, sizeof(masters) - used, "%s%s", used ? "," : "",
-                             json_string_value(v)) >= sizeof(masters) - used)
-            return error_reply("invalid-request", "'primaries' must be addresses");
-    }
+    json_t *bad = primaries_arg(req, masters, sizeof(masters));
+    if (bad)
+        return bad;
     if (kind == MXG_KIND_SLAVE && !masters[0])
         return error_reply("invalid-request", "a slave zone needs 'primaries'");
-    int rc = mxg_zone_create(c->store, c->cfg, canon, kind, masters, ns, nns, err, sizeof(err));
+    const struct mxg_zone_spec spec = {.zone = canon,
+                                       .kind = kind,
+                                       .masters = masters,
+                                       .ns = ns,
+                                       .nns = nns,
+                                       .soa_edit_api = str_arg(req, "soa_edit_api"),
+                                       .source = source};
+    int rc = mxg_zone_create_spec(c->store, c->cfg, &spec, err, sizeof(err));
     if (rc != MXG_OK)
         return error_reply(rc == MXG_EEXIST  ? "exists"
                            : rc == MXG_EBUSY ? "refused"
@@ -377,12 +409,43 @@ static json_t *op_zone_delete(struct mxg_control *c, json_t *req)
 {
     struct mxg_zone z;
     char err[512];
+    const char *source;
+    if (!source_arg(req, &source))
+        return error_reply("invalid-request", "'source' must be cli or http");
     json_t *e = zone_arg(c, req, &z);
     if (e || z.id == 0)
         return e;
-    int rc = mxg_zone_remove(c->store, c->cfg, z.name, err, sizeof(err));
+    int rc = mxg_zone_remove(c->store, c->cfg, z.name, source, err, sizeof(err));
     if (rc != MXG_OK)
         return error_reply(rc == MXG_EBUSY ? "refused" : "store-error", "%s", err);
+    zones_changed(c);
+    return ok_reply();
+}
+
+/* zone.set: the zone's kind and primaries (pdns's PUT /zones/{id} "kind", "masters"). */
+static json_t *op_zone_set(struct mxg_control *c, json_t *req)
+{
+    struct mxg_zone z;
+    char err[512], masters[1024];
+    const char *source, *kind_s = str_arg(req, "kind");
+    if (!source_arg(req, &source))
+        return error_reply("invalid-request", "'source' must be cli or http");
+    json_t *e = zone_arg(c, req, &z);
+    if (e || z.id == 0)
+        return e;
+    enum mxg_zone_kind kind = z.kind;
+    if (kind_s && mxg_zone_kind_parse(kind_s, &kind) != MXG_OK)
+        return error_reply("invalid-request", "'kind' must be native, master or slave");
+    if (json_object_get(req, "primaries")) {
+        json_t *bad = primaries_arg(req, masters, sizeof(masters));
+        if (bad)
+            return bad;
+    } else {
+        snprintf(masters, sizeof(masters), "%s", z.masters);
+    }
+    int rc = mxg_zone_set_kind(c->store, c->cfg, z.name, kind, masters, source, err, sizeof(err));
+    if (rc != MXG_OK)
+        return error_reply(rc == MXG_EINVAL ? "invalid-request" : "store-error", "%s", err);
     zones_changed(c);
     return ok_reply();
 }
@@ -602,6 +665,39 @@ static json_t *op_audit_verify(struct mxg_control *c, json_t *req)
 
 /* ---- stats ---------------------------------------------------------------------------- */
 
+/* {"mail-moved": {"reject": n, ...}, ...}: the rules and verdicts seen, nothing for zeros. */
+static json_t *rule_verdicts_json(const struct mxg_backend_stats *s)
+{
+    json_t *o = json_object();
+    for (size_t r = 0; o && r <= MXG_RULES_N; r++) {
+        json_t *v = NULL;
+        for (int k = 0; k < 4; k++) {
+            if (!s->rule_verdicts[r][k])
+                continue;
+            if (!v && (v = json_object()) != NULL)
+                json_object_set_new(o, mxg_rule_name(r), v);
+            if (v)
+                json_object_set_new(v, mxg_verdict_name((enum mxg_verdict)k),
+                                    json_integer((json_int_t)s->rule_verdicts[r][k]));
+        }
+    }
+    return o;
+}
+
+/* {"buckets": [[le, cumulative count], ...], "count": n, "sum": seconds} */
+static json_t *commit_hist_json(const struct mxg_backend_stats *s)
+{
+    json_t *b = json_array();
+    uint64_t cum = 0;
+    for (size_t i = 0; b && i < MXG_COMMIT_BUCKETS; i++) {
+        cum += s->commit_hist[i];
+        json_array_append_new(b, json_pack("[f,I]", mxg_commit_buckets[i], (json_int_t)cum));
+    }
+    cum += s->commit_hist[MXG_COMMIT_BUCKETS];
+    return json_pack("{s:o,s:I,s:f}", "buckets", b ? b : json_array(), "count", (json_int_t)cum,
+                     "sum", (double)s->commit_ns_sum / 1e9);
+}
+
 static json_t *op_stats(struct mxg_control *c, json_t *req)
 {
     (void)req;
@@ -614,13 +710,17 @@ static json_t *op_stats(struct mxg_control *c, json_t *req)
         snprintf(hash, sizeof(hash), "unknown");
     char head[96];
     snprintf(head, sizeof(head), "%" PRId64 ":%s", seq, hash);
-    return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "ok", 1, "uptime",
-                     (json_int_t)((uint64_t)time(NULL) - c->started), "requests",
-                     (json_int_t)s->requests, "lookups", (json_int_t)s->lookups, "cache_hits",
-                     (json_int_t)s->cache_hits, "errors", (json_int_t)s->errors, "commits",
-                     (json_int_t)s->commits, "allowed", (json_int_t)s->allowed, "warned",
-                     (json_int_t)s->warned, "rejected", (json_int_t)s->rejected, "fixed",
-                     (json_int_t)s->fixed, "audit_head", head);
+    json_t *out = json_pack(
+        "{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:o,s:o}", "ok", 1, "uptime",
+        (json_int_t)((uint64_t)time(NULL) - c->started), "requests", (json_int_t)s->requests,
+        "lookups", (json_int_t)s->lookups, "cache_hits", (json_int_t)s->cache_hits, "errors",
+        (json_int_t)s->errors, "commits", (json_int_t)s->commits, "allowed", (json_int_t)s->allowed,
+        "warned", (json_int_t)s->warned, "rejected", (json_int_t)s->rejected, "fixed",
+        (json_int_t)s->fixed, "audit_head", head, "rule_verdicts", rule_verdicts_json(s),
+        "commit_seconds", commit_hist_json(s));
+    if (out && c->more_stats)
+        c->more_stats(c, out);
+    return out;
 }
 
 /* ---- dispatch ------------------------------------------------------------------------- */
@@ -638,12 +738,17 @@ static const struct member M_RESOLVE[] = {
     {"name", JSON_STRING}, {"type", JSON_STRING}, {NULL, JSON_NULL}};
 static const struct member M_CHECK[] = {
     {"zone", JSON_STRING}, {"patch", JSON_OBJECT}, {"record", JSON_STRING}, {NULL, JSON_NULL}};
-static const struct member M_ZONE_ADD[] = {{"zone", JSON_STRING},
+static const struct member M_ZONE_ADD[] = {
+    {"zone", JSON_STRING},     {"kind", JSON_STRING},         {"ns", JSON_ARRAY},
+    {"primaries", JSON_ARRAY}, {"soa_edit_api", JSON_STRING}, {"source", JSON_STRING},
+    {NULL, JSON_NULL}};
+static const struct member M_ZONE_DEL[] = {
+    {"zone", JSON_STRING}, {"source", JSON_STRING}, {NULL, JSON_NULL}};
+static const struct member M_ZONE_SET[] = {{"zone", JSON_STRING},
                                            {"kind", JSON_STRING},
-                                           {"ns", JSON_ARRAY},
                                            {"primaries", JSON_ARRAY},
+                                           {"source", JSON_STRING},
                                            {NULL, JSON_NULL}};
-static const struct member M_ZONE[] = {{"zone", JSON_STRING}, {NULL, JSON_NULL}};
 static const struct member M_AUDIT[] = {{"zone", JSON_STRING},   {"verdict", JSON_STRING},
                                         {"since", JSON_STRING},  {"until", JSON_STRING},
                                         {"after", JSON_INTEGER}, {"limit", JSON_INTEGER},
@@ -696,7 +801,8 @@ json_t *mxg_control_call(struct mxg_control *c, json_t *req)
         {"scan", op_scan, M_NONE},
         {"resolve", op_resolve, M_RESOLVE},
         {"zone.add", op_zone_add, M_ZONE_ADD},
-        {"zone.delete", op_zone_delete, M_ZONE},
+        {"zone.delete", op_zone_delete, M_ZONE_DEL},
+        {"zone.set", op_zone_set, M_ZONE_SET},
         {"zone.list", op_zone_list, M_NONE},
         {"audit.show", op_audit_show, M_AUDIT},
         {"audit.export", op_audit_show, M_AUDIT},

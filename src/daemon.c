@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,18 @@ static void rediscover_done(uv_process_t *p, int64_t status, int sig)
                  "change at its next zone-cache refresh",
                  (long long)status, sig);
     uv_close((uv_handle_t *)p, free_handle);
+}
+
+/* Connection counts of the backend socket (the control op "stats"). */
+static void daemon_stats(struct mxg_control *c, json_t *out)
+{
+    const struct daemon *d =
+        (const struct daemon *)(const void *)((const char *)c - offsetof(struct daemon, control));
+    const struct mxg_server_stats *s = d->backend_srv ? mxg_server_stats(d->backend_srv) : NULL;
+    if (s)
+        json_object_set_new(out, "connections",
+                            json_pack("{s:I,s:I,s:I}", "open", (json_int_t)s->open, "accepted",
+                                      (json_int_t)s->accepted, "refused", (json_int_t)s->refused));
 }
 
 static void rediscover_async(struct mxg_control *c)
@@ -291,6 +304,7 @@ int mxg_daemon_run(struct mxg_config *cfg)
                                      .backend = be,
                                      .started = (uint64_t)time(NULL),
                                      .zones_changed = rediscover_async,
+                                     .more_stats = daemon_stats,
                                      .user = &d.loop};
     struct mxg_line_handler ch = {.ctx = &d.control,
                                   .open = control_open,

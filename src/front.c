@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <semaphore.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,13 +31,17 @@
 
 #include "mxg/audit.h"
 #include "mxg/err.h"
+#include "mxg/front_ui.h"
 #include "mxg/log.h"
 
 #define BODY_CAP ((size_t)1024 * 1024)          /* request bodies: 413 beyond */
 #define UPSTREAM_CAP ((size_t)64 * 1024 * 1024) /* pdns's and the control socket's answers */
-#define CONN_TIMEOUT 30                         /* seconds a connection may idle (slow clients) */
+#define STACK_SIZE (512 * 1024)                 /* per connection thread */
+#define HEADER_CAP (32 * 1024)                  /* request line and headers */
+#define LISTEN_BACKLOG 4096                     /* connections waiting beyond the cap */
 #define UPSTREAM_TIMEOUT 60L                    /* seconds for one request to pdns */
 #define CONTROL_TIMEOUT 60                      /* seconds for one control op */
+#define CONTROL_SLOTS 8                         /* control-socket connections at once */
 #define API_ZONES "/api/v1/servers/localhost/zones"
 #define API_MXG "/api/v1/mxguard/"
 #define GUARD_META "X-MXGUARD-"
@@ -43,11 +49,13 @@
 struct mxg_front {
     struct MHD_Daemon *mhd;
     const struct mxg_config *cfg;
-    atomic_ulong requests, forwarded, refused, upstream_errors, unauthorized, too_large;
+    atomic_ulong requests, forwarded, refused, upstream_errors, unauthorized, too_large, timeouts;
+    sem_t ctl_slots; /* control-socket connections the front may hold at once */
 };
 
 struct request {
-    char *uri; /* as the client sent it, query included */
+    char *uri;      /* as the client sent it, query included */
+    uint64_t start; /* CLOCK_MONOTONIC ms when the request line arrived */
     char *body;
     size_t len, cap;
     bool started, too_big;
@@ -118,6 +126,11 @@ static bool zone_id_decode(const char *id, size_t n, char *out, size_t outlen)
 
 /* ---- routing --------------------------------------------------------------------------- */
 
+static bool is_ui_path(const char *path)
+{
+    return strcmp(path, "/ui/") == 0 || strcmp(path, "/ui") == 0;
+}
+
 enum mxg_front_route mxg_front_route(const char *method, const char *path, char *zone,
                                      size_t zonelen)
 {
@@ -129,6 +142,8 @@ enum mxg_front_route mxg_front_route(const char *method, const char *path, char 
          patch = strcasecmp(method, "PATCH") == 0;
     if (strcmp(path, "/metrics") == 0)
         return get ? MXG_ROUTE_METRICS : MXG_ROUTE_BAD_METHOD;
+    if (is_ui_path(path))
+        return get || strcasecmp(method, "HEAD") == 0 ? MXG_ROUTE_UI : MXG_ROUTE_BAD_METHOD;
     if (strncmp(path, API_MXG, strlen(API_MXG)) == 0) {
         const char *rest = path + strlen(API_MXG);
         if (strcmp(rest, "check") == 0)
@@ -168,6 +183,8 @@ enum mxg_front_route mxg_front_route(const char *method, const char *path, char 
             return MXG_ROUTE_ZONE_PATCH;
         if (del)
             return MXG_ROUTE_ZONE_DELETE;
+        if (put)
+            return MXG_ROUTE_ZONE_PUT;
         return MXG_ROUTE_FORWARD;
     }
     if (strcmp(slash, "/metadata") == 0 && post)
@@ -182,7 +199,7 @@ enum mxg_front_route mxg_front_route(const char *method, const char *path, char 
 bool mxg_front_operator_only(enum mxg_front_route r)
 {
     return r == MXG_ROUTE_META_GUARD || r == MXG_ROUTE_MXG_AUDIT || r == MXG_ROUTE_MXG_VERIFY ||
-           r == MXG_ROUTE_METRICS;
+           r == MXG_ROUTE_METRICS || r == MXG_ROUTE_UI;
 }
 
 /* ---- keys ------------------------------------------------------------------------------ */
@@ -267,6 +284,8 @@ json_t *mxg_front_refusal(json_t *verdict, json_t *findings, json_t *fix, json_t
 
 /* Sends one op; the reply, or NULL with err set when the daemon could not be reached. Steals
  * req. */
+static json_t *ctl_exchange(struct mxg_front *f, char *line, char *err, size_t errlen);
+
 static json_t *ctl_call(struct mxg_front *f, json_t *req, char *err, size_t errlen)
 {
     char *line = req ? json_dumps(req, JSON_COMPACT) : NULL;
@@ -275,6 +294,28 @@ static json_t *ctl_call(struct mxg_front *f, json_t *req, char *err, size_t errl
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    /* The ops run one at a time on the loop anyway: a few connections at once keep it busy,
+     * more would only take the control socket's max-connections from the CLI. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += CONTROL_TIMEOUT;
+    int w;
+    while ((w = sem_timedwait(&f->ctl_slots, &until)) != 0 && errno == EINTR)
+        ;
+    if (w != 0) {
+        snprintf(err, errlen, "mxguard's control socket: no free connection within %ds",
+                 CONTROL_TIMEOUT);
+        free(line);
+        return NULL;
+    }
+    json_t *reply = ctl_exchange(f, line, err, errlen);
+    sem_post(&f->ctl_slots);
+    return reply;
+}
+
+/* One request line and its reply over a new connection to the control socket; frees line. */
+static json_t *ctl_exchange(struct mxg_front *f, char *line, char *err, size_t errlen)
+{
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->cfg->control_socket);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -616,6 +657,18 @@ static void zone_id(const char *zone, char *out, size_t outlen)
     snprintf(out, outlen, "%s%s", zone, n && zone[n - 1] == '.' ? "" : ".");
 }
 
+/* pdns's zone kind as mxguard's control ops name it; NULL when mxguard has no such kind. */
+static const char *kind_word(const char *kind)
+{
+    if (strcasecmp(kind, "Native") == 0)
+        return "native";
+    if (strcasecmp(kind, "Master") == 0 || strcasecmp(kind, "Primary") == 0)
+        return "master";
+    if (strcasecmp(kind, "Slave") == 0 || strcasecmp(kind, "Secondary") == 0)
+        return "slave";
+    return NULL;
+}
+
 static enum MHD_Result zone_create(struct mxg_front *f, struct MHD_Connection *con,
                                    struct request *rq)
 {
@@ -631,20 +684,16 @@ static enum MHD_Result zone_create(struct mxg_front *f, struct MHD_Connection *c
         json_decref(body);
         return answer_error(con, 422, "Zone name empty or too long");
     }
-    char kindl[16] = "native";
-    if (kind) {
-        if (strcasecmp(kind, "Native") == 0)
-            snprintf(kindl, sizeof(kindl), "native");
-        else if (strcasecmp(kind, "Master") == 0 || strcasecmp(kind, "Primary") == 0)
-            snprintf(kindl, sizeof(kindl), "master");
-        else if (strcasecmp(kind, "Slave") == 0 || strcasecmp(kind, "Secondary") == 0)
-            snprintf(kindl, sizeof(kindl), "slave");
-        else {
-            json_decref(body);
-            return answer_error(con, 422, "Zone kind is invalid");
-        }
+    const char *kindl = kind ? kind_word(kind) : "native";
+    if (!kindl) {
+        json_decref(body);
+        return answer_error(con, 422, "Zone kind is invalid");
     }
-    json_t *req = json_pack("{s:s,s:s,s:s}", "op", "zone.add", "zone", name, "kind", kindl);
+    json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "op", "zone.add", "zone", name, "kind", kindl,
+                            "source", "http");
+    json_t *sea = json_object_get(body, "soa_edit_api");
+    if (req && json_is_string(sea))
+        json_object_set(req, "soa_edit_api", sea);
     json_t *ns = json_object_get(body, "nameservers"), *masters = json_object_get(body, "masters");
     if (req && json_array_size(ns) > 0)
         json_object_set(req, "ns", ns);
@@ -711,8 +760,9 @@ static enum MHD_Result zone_create(struct mxg_front *f, struct MHD_Connection *c
         free(patch);
         if (po != PATCH_FORWARDED || u.status / 100 != 2) {
             /* The zone is created with its rrsets or not at all: remove it again. */
-            json_decref(ctl_call(f, json_pack("{s:s,s:s}", "op", "zone.delete", "zone", name),
-                                 err + 256, sizeof(err) - 256));
+            json_decref(ctl_call(
+                f, json_pack("{s:s,s:s,s:s}", "op", "zone.delete", "zone", name, "source", "http"),
+                err + 256, sizeof(err) - 256));
             if (po == PATCH_REFUSED)
                 return answer_json(con, 422, refusal);
             if (po == PATCH_FAILED)
@@ -735,7 +785,8 @@ static enum MHD_Result zone_delete(struct mxg_front *f, struct MHD_Connection *c
 {
     char err[512];
     json_t *reply =
-        ctl_call(f, json_pack("{s:s,s:s}", "op", "zone.delete", "zone", zone), err, sizeof(err));
+        ctl_call(f, json_pack("{s:s,s:s,s:s}", "op", "zone.delete", "zone", zone, "source", "http"),
+                 err, sizeof(err));
     if (!reply)
         return answer_error(con, 502, err);
     if (!ctl_ok(reply)) {
@@ -755,6 +806,61 @@ static enum MHD_Result zone_delete(struct mxg_front *f, struct MHD_Connection *c
     }
     json_decref(reply);
     return answer(con, 204, NULL, "", 0);
+}
+
+/* PUT /zones/{id}: pdns applies through a remote backend what it can (soa_edit_api, api_rectify,
+ * dnssec, ...) and ignores kind and masters (reference §5.3): mxguard sets those itself, audited
+ * (zone.set), then forwards the body. Making a zone a secondary, or naming its primaries, hands
+ * its content to another server whose transfers are only warned about: operator key only. */
+static enum MHD_Result zone_put(struct mxg_front *f, struct MHD_Connection *con, struct request *rq,
+                                enum mxg_front_auth auth, const char *zone)
+{
+    json_t *body = parse_body(rq);
+    json_t *kind = json_object_get(body, "kind"), *masters = json_object_get(body, "masters");
+    const char *kw = json_is_string(kind) ? kind_word(json_string_value(kind)) : NULL;
+    bool masters_ok = json_is_array(masters);
+    size_t i;
+    json_t *x;
+    json_array_foreach(masters, i, x) masters_ok = masters_ok && json_is_string(x);
+    /* Not for mxguard (or not well-formed: pdns gives its own error). */
+    if (!json_is_object(body) || (!kind && !masters) || (kind && !kw) || (masters && !masters_ok)) {
+        json_decref(body);
+        return forward_answer(f, con, "PUT", rq);
+    }
+    if (auth != MXG_AUTH_OPERATOR && ((kw && strcmp(kw, "slave") == 0) || masters)) {
+        json_decref(body);
+        atomic_fetch_add(&f->unauthorized, 1);
+        return answer_error(con, 403,
+                            "making a zone a secondary, or setting its masters, needs "
+                            "the operator key");
+    }
+    json_t *req = json_pack("{s:s,s:s,s:s}", "op", "zone.set", "zone", zone, "source", "http");
+    if (req && kw)
+        json_object_set_new(req, "kind", json_string(kw));
+    if (req && masters)
+        json_object_set(req, "primaries", masters);
+    json_decref(body);
+    char err[512];
+    json_t *reply = ctl_call(f, req, err, sizeof(err));
+    if (!reply)
+        return answer_error(con, 502, err);
+    if (!ctl_ok(reply)) {
+        const char *code;
+        const char *msg = ctl_error(reply, &code);
+        enum MHD_Result rc;
+        if (strcmp(code, "not-found") == 0) {
+            char m[1200], id[1100];
+            zone_id(zone, id, sizeof(id));
+            snprintf(m, sizeof(m), "Could not find domain '%s'", id);
+            rc = answer_error(con, 404, m);
+        } else {
+            rc = answer_error(con, 422, msg);
+        }
+        json_decref(reply);
+        return rc;
+    }
+    json_decref(reply);
+    return forward_answer(f, con, "PUT", rq);
 }
 
 /* ---- /api/v1/mxguard/ and /metrics ------------------------------------------------------- */
@@ -848,6 +954,70 @@ static unsigned long long num(json_t *o, const char *key)
                : 0;
 }
 
+static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(struct buf *b, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n > 0 && (size_t)n < sizeof(line))
+        buf_add(b, line, (size_t)n, UPSTREAM_CAP);
+}
+
+/* The commit latency histogram and the decisions by rule, from the stats op. */
+static void metrics_decisions(struct buf *b, json_t *s)
+{
+    json_t *h = json_object_get(s, "commit_seconds"), *x;
+    size_t i;
+    buf_printf(b, "# HELP mxguard_commit_duration_seconds Time from commitTransaction to the "
+                  "reply, the guard included.\n# TYPE mxguard_commit_duration_seconds histogram\n");
+    json_array_foreach(json_object_get(h, "buckets"), i, x)
+    {
+        json_t *le = json_array_get(x, 0), *n = json_array_get(x, 1);
+        if (json_is_number(le) && json_is_integer(n))
+            buf_printf(b, "mxguard_commit_duration_seconds_bucket{le=\"%g\"} %lld\n",
+                       json_number_value(le), (long long)json_integer_value(n));
+    }
+    buf_printf(b, "mxguard_commit_duration_seconds_bucket{le=\"+Inf\"} %llu\n", num(h, "count"));
+    json_t *sum = json_object_get(h, "sum");
+    buf_printf(b, "mxguard_commit_duration_seconds_sum %.9f\n",
+               json_is_number(sum) ? json_number_value(sum) : 0.0);
+    buf_printf(b, "mxguard_commit_duration_seconds_count %llu\n", num(h, "count"));
+    buf_printf(b, "# HELP mxguard_rule_verdicts_total Decisions by rule found and verdict (the "
+                  "front's refusals included).\n# TYPE mxguard_rule_verdicts_total counter\n");
+    const char *rule;
+    json_t *verdicts;
+    json_object_foreach(json_object_get(s, "rule_verdicts"), rule, verdicts)
+    {
+        const char *verdict;
+        json_t *n;
+        json_object_foreach(verdicts, verdict, n)
+        {
+            if (json_is_integer(n) && strspn(rule, "abcdefghijklmnopqrstuvwxyz-") == strlen(rule))
+                buf_printf(b, "mxguard_rule_verdicts_total{rule=\"%s\",verdict=\"%s\"} %lld\n",
+                           rule, verdict, (long long)json_integer_value(n));
+        }
+    }
+}
+
+/* Connections: pdns's to the backend socket, and the front's own. */
+static void metrics_connections(struct buf *b, struct mxg_front *f, json_t *s)
+{
+    json_t *c = json_object_get(s, "connections");
+    metric(b, "mxguard_backend_connections", "gauge", "Open connections from pdns.",
+           num(c, "open"));
+    metric(b, "mxguard_backend_connections_accepted_total", "counter",
+           "Connections from pdns accepted.", num(c, "accepted"));
+    metric(b, "mxguard_backend_connections_refused_total", "counter",
+           "Connections from pdns closed at max-connections.", num(c, "refused"));
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(f->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    metric(b, "mxguard_api_connections", "gauge", "Open connections to the HTTP API front.",
+           info ? info->num_connections : 0);
+}
+
 static enum MHD_Result metrics(struct mxg_front *f, struct MHD_Connection *con)
 {
     char err[512];
@@ -886,6 +1056,8 @@ static enum MHD_Result metrics(struct mxg_front *f, struct MHD_Connection *con)
         if (n > 0 && (size_t)n < sizeof(line))
             buf_add(&b, line, (size_t)n, UPSTREAM_CAP);
     }
+    metrics_decisions(&b, s);
+    metrics_connections(&b, f, s);
     metric(&b, "mxguard_api_requests_total", "counter", "Requests to the HTTP API front.",
            atomic_load(&f->requests));
     metric(&b, "mxguard_api_forwarded_total", "counter", "Requests forwarded to pdns's API.",
@@ -898,6 +1070,9 @@ static enum MHD_Result metrics(struct mxg_front *f, struct MHD_Connection *con)
            atomic_load(&f->unauthorized));
     metric(&b, "mxguard_api_too_large_total", "counter", "Requests answered 413.",
            atomic_load(&f->too_large));
+    metric(&b, "mxguard_api_timeouts_total", "counter",
+           "Requests cut because their body took longer than api-timeout.",
+           atomic_load(&f->timeouts));
     json_decref(s);
     enum MHD_Result rc =
         answer(con, 200, "text/plain; version=0.0.4; charset=utf-8", b.p ? b.p : "", b.len);
@@ -907,11 +1082,20 @@ static enum MHD_Result metrics(struct mxg_front *f, struct MHD_Connection *con)
 
 /* ---- the request handler --------------------------------------------------------------- */
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 {
     (void)cls;
     (void)con;
     struct request *rq = calloc(1, sizeof(*rq));
+    if (rq)
+        rq->start = now_ms();
     if (rq)
         rq->uri = strdup(uri ? uri : "/");
     if (rq && !rq->uri) {
@@ -950,6 +1134,68 @@ static enum MHD_Result meta_post(struct mxg_front *f, struct MHD_Connection *con
     return forward_answer(f, con, method, rq);
 }
 
+/* ---- the operator page /ui/ --------------------------------------------------------------- */
+
+#define UI_CSP                                                                                     \
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; "     \
+    "form-action 'none'"
+
+/* An answer of the page: the HTML, or an error that a browser shows (a 401 asks for Basic
+ * credentials: the operator key as the password). */
+static enum MHD_Result answer_ui(struct MHD_Connection *con, unsigned status, const char *ctype,
+                                 const char *body)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body,
+                                                             MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, UI_CSP);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    if (status == 401)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"mxguard\"");
+    enum MHD_Result rc = MHD_queue_response(con, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* One op for the page: its reply, or an error reply naming why the daemon did not answer. */
+static json_t *ui_call(struct mxg_front *f, json_t *req)
+{
+    char err[512];
+    json_t *reply = ctl_call(f, req, err, sizeof(err));
+    return reply ? reply
+                 : json_pack("{s:b,s:{s:s,s:s}}", "ok", 0, "error", "code", "unavailable",
+                             "message", err);
+}
+
+static enum MHD_Result ui_page(struct mxg_front *f, struct MHD_Connection *con)
+{
+    /* stats first: its audit head says where the newest records start. */
+    json_t *stats = ui_call(f, json_pack("{s:s}", "op", "stats"));
+    if (ctl_ok(stats))
+        json_object_set_new(stats, "api_refused",
+                            json_integer((json_int_t)atomic_load(&f->refused)));
+    json_t *audit = ui_call(f, json_pack("{s:s,s:I,s:I}", "op", "audit.show", "after",
+                                         (json_int_t)mxg_front_ui_after(stats, MXG_UI_DECISIONS),
+                                         "limit", (json_int_t)MXG_UI_DECISIONS));
+    json_t *verify = ui_call(f, json_pack("{s:s}", "op", "audit.verify"));
+    json_t *scan = ui_call(f, json_pack("{s:s}", "op", "scan"));
+    char *page = mxg_front_ui_page(stats, scan, audit, verify);
+    json_decref(stats);
+    json_decref(audit);
+    json_decref(verify);
+    json_decref(scan);
+    if (!page)
+        return answer_ui(con, 500, "text/plain; charset=utf-8", "out of memory\n");
+    enum MHD_Result rc = answer_ui(con, 200, "text/html; charset=utf-8", page);
+    free(page);
+    return rc;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -970,6 +1216,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         return MHD_YES;
     }
     if (*upload_data_size) {
+        /* A body that trickles in is cut at api-timeout from the request line: a slow client
+         * holds a connection (a thread) for no longer than that. */
+        if (now_ms() - rq->start > (uint64_t)f->cfg->api_timeout * 1000) {
+            atomic_fetch_add(&f->timeouts, 1);
+            mxg_warn("api front: a request body took longer than api-timeout (%us): closed",
+                     f->cfg->api_timeout);
+            return MHD_NO;
+        }
         if (!rq->too_big) {
             struct buf b = {rq->body, rq->len, rq->cap};
             if (buf_add(&b, upload_data, *upload_data_size, BODY_CAP + 1) != MXG_OK)
@@ -989,9 +1243,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     char zone[1024];
     enum mxg_front_route r = mxg_front_route(method, url, zone, sizeof(zone));
     const char *key = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-API-Key");
+    /* A browser cannot send X-API-Key: the page also takes the key as a Basic password. */
+    char basic[1024];
+    if (!key && is_ui_path(url) &&
+        mxg_front_basic_password(
+            MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), basic,
+            sizeof(basic)))
+        key = basic;
     enum mxg_front_auth auth = mxg_front_auth(key, f->cfg->api_key, f->cfg->operator_key);
+    OPENSSL_cleanse(basic, sizeof(basic));
     if (auth == MXG_AUTH_NONE) {
         atomic_fetch_add(&f->unauthorized, 1);
+        if (is_ui_path(url))
+            return answer_ui(con, 401, "text/plain; charset=utf-8",
+                             "Unauthorized: sign in with the operator key as the password.\n");
         return answer_error(con, 401, "Unauthorized");
     }
     if (mxg_front_operator_only(r) && auth != MXG_AUTH_OPERATOR) {
@@ -1013,6 +1278,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         return zone_create(f, con, rq);
     case MXG_ROUTE_ZONE_DELETE:
         return zone_delete(f, con, zone);
+    case MXG_ROUTE_ZONE_PUT:
+        return zone_put(f, con, rq, auth, zone);
     case MXG_ROUTE_METRICS:
         return metrics(f, con);
     case MXG_ROUTE_MXG_CHECK:
@@ -1021,6 +1288,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     case MXG_ROUTE_MXG_VERIFY:
     case MXG_ROUTE_MXG_LAST:
         return mxg_endpoint(f, con, rq, r, zone);
+    case MXG_ROUTE_UI:
+        return ui_page(f, con);
     case MXG_ROUTE_BAD_METHOD:
         return answer_error(con, 405, "Method Not Allowed");
     case MXG_ROUTE_NOT_FOUND:
@@ -1030,6 +1299,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 }
 
 /* ---- start and stop -------------------------------------------------------------------- */
+
+/* libmicrohttpd's own complaints (a thread that could not start, a connection refused at the
+ * cap), as warnings. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    mxg_warn("api front: %s", line);
+}
 
 /* "IP:PORT" or "[IPv6]:PORT". */
 static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl, char *err,
@@ -1096,17 +1377,27 @@ int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *
         return MXG_ENOMEM;
     }
     f->cfg = cfg;
+    if (sem_init(&f->ctl_slots, 0, CONTROL_SLOTS) != 0) {
+        snprintf(err, errlen, "cannot create a semaphore: %s", strerror(errno));
+        free(f);
+        return MXG_EIO;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     uint16_t port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                              : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     f->mhd = MHD_start_daemon(
-        flags, port, NULL, NULL, on_request, f, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)CONN_TIMEOUT, MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)NULL,
-        MHD_OPTION_NOTIFY_COMPLETED, on_done, (void *)NULL, MHD_OPTION_END);
+        flags, port, NULL, NULL, on_request, f, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+        cfg->api_max_connections, MHD_OPTION_CONNECTION_TIMEOUT, cfg->api_timeout,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)STACK_SIZE, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HEADER_CAP, MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_done, (void *)NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)LISTEN_BACKLOG, MHD_OPTION_END);
     if (!f->mhd) {
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->api_listen, strerror(errno));
+        sem_destroy(&f->ctl_slots);
         free(f);
         return MXG_EIO;
     }
@@ -1121,6 +1412,7 @@ void mxg_front_stop(struct mxg_front *f)
     if (!f)
         return;
     MHD_stop_daemon(f->mhd);
+    sem_destroy(&f->ctl_slots);
     free(f);
     curl_global_cleanup();
 }

@@ -137,6 +137,7 @@ enum stmt_id {
     S_ZONE_DEL_NAMES,
     S_ZONE_NOTIFIED,
     S_ZONE_LASTCHECK,
+    S_ZONE_KIND,
     S_LOOKUP_ANY,
     S_LOOKUP_TYPE,
     S_HAS_BELOW,
@@ -188,6 +189,7 @@ static const char *const STMT_SQL[S_COUNT] = {
     [S_ZONE_DEL_NAMES] = "DELETE FROM mxg_names WHERE domain_id = ?1",
     [S_ZONE_NOTIFIED] = "UPDATE domains SET notified_serial = ?2 WHERE id = ?1",
     [S_ZONE_LASTCHECK] = "UPDATE domains SET last_check = ?2 WHERE id = ?1",
+    [S_ZONE_KIND] = "UPDATE domains SET type = ?2, master = ?3 WHERE id = ?1",
     [S_LOOKUP_ANY] = "SELECT type, content, ttl, prio, auth FROM records"
                      " WHERE domain_id = ?1 AND name = ?2 AND disabled = 0 ORDER BY type, id",
     [S_LOOKUP_TYPE] = "SELECT type, content, ttl, prio, auth FROM records"
@@ -465,6 +467,11 @@ static int sq_zone_list(struct mxg_store *st, mxg_zone_cb cb, void *ctx)
     return zone_rows(stmt(S(st), S_ZONE_LIST), cb, ctx);
 }
 
+static const char *kind_column(enum mxg_zone_kind kind)
+{
+    return kind == MXG_KIND_MASTER ? "MASTER" : kind == MXG_KIND_SLAVE ? "SLAVE" : "NATIVE";
+}
+
 static int sq_zone_add(struct mxg_store *st, const char *name, enum mxg_zone_kind kind,
                        const char *masters, int64_t *id)
 {
@@ -474,11 +481,7 @@ static int sq_zone_add(struct mxg_store *st, const char *name, enum mxg_zone_kin
         return MXG_EINVAL;
     sqlite3_stmt *q = stmt(s, S_ZONE_ADD);
     sqlite3_bind_text(q, 1, db, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2,
-                      kind == MXG_KIND_MASTER  ? "MASTER"
-                      : kind == MXG_KIND_SLAVE ? "SLAVE"
-                                               : "NATIVE",
-                      -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, kind_column(kind), -1, SQLITE_STATIC);
     if (masters && *masters)
         sqlite3_bind_text(q, 3, masters, -1, SQLITE_STATIC);
     int rc = done(q, sqlite3_step(q));
@@ -522,6 +525,23 @@ static int update_zone_int(struct sqlite_store *s, enum stmt_id id, int64_t zone
 static int sq_zone_set_notified(struct mxg_store *st, int64_t id, int64_t serial)
 {
     return update_zone_int(S(st), S_ZONE_NOTIFIED, id, serial);
+}
+
+static int sq_zone_set_kind(struct mxg_store *st, int64_t id, enum mxg_zone_kind kind,
+                            const char *masters)
+{
+    struct sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, S_ZONE_KIND);
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_text(q, 2, kind_column(kind), -1, SQLITE_STATIC);
+    if (masters && *masters)
+        sqlite3_bind_text(q, 3, masters, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 3);
+    int rc = done(q, sqlite3_step(q));
+    if (rc == MXG_OK && sqlite3_changes(s->db) == 0)
+        return MXG_ENOENT;
+    return rc;
 }
 
 static int sq_zone_set_last_check(struct mxg_store *st, int64_t id, int64_t when)
@@ -1113,6 +1133,7 @@ static const struct mxg_store_ops SQLITE_OPS = {
     .zone_delete = sq_zone_delete,
     .zone_set_notified = sq_zone_set_notified,
     .zone_set_last_check = sq_zone_set_last_check,
+    .zone_set_kind = sq_zone_set_kind,
     .lookup = sq_lookup,
     .has_below = sq_has_below,
     .list = sq_list,

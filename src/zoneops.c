@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "mxg/audit.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/log.h"
@@ -18,10 +19,21 @@ extern char **environ;
 
 #define DEFAULT_TTL 3600
 
-static int set_soa_edit_api(struct mxg_txn *t)
+static int set_soa_edit_api(struct mxg_txn *t, const char *value)
 {
-    static const char *const val[] = {"DEFAULT"};
+    const char *const val[] = {value ? value : "DEFAULT"};
+    if (value && !*value)
+        return MXG_OK;
     return mxg_txn_meta_set(t, "SOA-EDIT-API", val, 1);
+}
+
+/* The guard options of a zone operation with its audit source. */
+static struct mxg_guard_opts with_source(const struct mxg_guard_opts *o, const char *source)
+{
+    struct mxg_guard_opts x = *o;
+    if (source)
+        x.source = source;
+    return x;
 }
 
 /* Every zone operation is judged: a new zone can take names over from its parent, a deleted
@@ -37,6 +49,19 @@ int mxg_zone_create(struct mxg_store *st, const struct mxg_config *cfg, const ch
                     enum mxg_zone_kind kind, const char *masters, const char *const *ns, size_t nns,
                     char *err, size_t errlen)
 {
+    const struct mxg_zone_spec spec = {
+        .zone = zone, .kind = kind, .masters = masters, .ns = ns, .nns = nns};
+    return mxg_zone_create_spec(st, cfg, &spec, err, errlen);
+}
+
+int mxg_zone_create_spec(struct mxg_store *st, const struct mxg_config *cfg,
+                         const struct mxg_zone_spec *spec, char *err, size_t errlen)
+{
+    const char *zone = spec->zone, *masters = spec->masters;
+    const char *const *ns = spec->ns;
+    size_t nns = spec->nns;
+    enum mxg_zone_kind kind = spec->kind;
+    const struct mxg_guard_opts opts = with_source(&CLI_ADDED, spec->source);
     char nscanon[16][MXG_NAME_TEXT_MAX];
     if (nns > 16) {
         snprintf(err, errlen, "at most 16 NS names");
@@ -92,12 +117,12 @@ int mxg_zone_create(struct mxg_store *st, const struct mxg_config *cfg, const ch
         rc = mxg_txn_add(t, zone, &r);
     }
     if (rc == MXG_OK && kind != MXG_KIND_SLAVE)
-        rc = set_soa_edit_api(t);
+        rc = set_soa_edit_api(t, spec->soa_edit_api);
     if (rc == MXG_OK)
-        rc = mxg_guard_judge_apply(st, cfg, t, &CLI_ADDED, &res);
+        rc = mxg_guard_judge_apply(st, cfg, t, &opts, &res);
     if (rc == MXG_OK && res.refused) {
         MXG_STORE_CALL0(st, rollback);
-        rc = mxg_guard_record_refusal(st, t, &CLI_ADDED, &res);
+        rc = mxg_guard_record_refusal(st, t, &opts, &res);
         snprintf(err, errlen, "the guard refused to add zone %s (audit seq %lld)%s%s", zone,
                  (long long)res.audit_seq, res.decision.remedy ? ": " : "",
                  res.decision.remedy ? res.decision.remedy : "");
@@ -117,9 +142,10 @@ fail:
     return rc;
 }
 
-int mxg_zone_remove(struct mxg_store *st, const struct mxg_config *cfg, const char *zone, char *err,
-                    size_t errlen)
+int mxg_zone_remove(struct mxg_store *st, const struct mxg_config *cfg, const char *zone,
+                    const char *source, char *err, size_t errlen)
 {
+    const struct mxg_guard_opts opts = with_source(&CLI_DELETED, source);
     struct mxg_zone z;
     struct mxg_txn *t = NULL;
     struct mxg_guard_result res = {0};
@@ -134,10 +160,10 @@ int mxg_zone_remove(struct mxg_store *st, const struct mxg_config *cfg, const ch
         rc = MXG_STORE_CALL0(st, begin);
     if (rc == MXG_OK) {
         /* The audit record lists every RRset the deletion removes. */
-        rc = mxg_guard_judge_apply(st, cfg, t, &CLI_DELETED, &res);
+        rc = mxg_guard_judge_apply(st, cfg, t, &opts, &res);
         if (rc == MXG_OK && res.refused) {
             MXG_STORE_CALL0(st, rollback);
-            rc = mxg_guard_record_refusal(st, t, &CLI_DELETED, &res);
+            rc = mxg_guard_record_refusal(st, t, &opts, &res);
             snprintf(err, errlen, "the guard refused to delete zone %s (audit seq %lld)%s%s", zone,
                      (long long)res.audit_seq, res.decision.remedy ? ": " : "",
                      res.decision.remedy ? res.decision.remedy : "");
@@ -153,6 +179,50 @@ int mxg_zone_remove(struct mxg_store *st, const struct mxg_config *cfg, const ch
     mxg_txn_free(t);
     if (rc != MXG_OK)
         snprintf(err, errlen, "deleting zone %s: %s", zone, mxg_strerror(rc));
+    return rc;
+}
+
+int mxg_zone_set_kind(struct mxg_store *st, const struct mxg_config *cfg, const char *zone,
+                      enum mxg_zone_kind kind, const char *masters, const char *source, char *err,
+                      size_t errlen)
+{
+    struct mxg_zone z;
+    masters = masters ? masters : "";
+    if (kind == MXG_KIND_SLAVE && !*masters) {
+        snprintf(err, errlen, "a slave zone needs primaries");
+        return MXG_EINVAL;
+    }
+    int rc = MXG_STORE_CALL0(st, begin);
+    if (rc != MXG_OK) {
+        snprintf(err, errlen, "cannot start a store transaction: %s", mxg_strerror(rc));
+        return rc;
+    }
+    rc = MXG_STORE_CALL(st, zone_get, zone, &z);
+    if (rc == MXG_ENOENT) {
+        MXG_STORE_CALL0(st, rollback);
+        snprintf(err, errlen, "no zone %s", zone);
+        return rc;
+    }
+    json_t *settings = NULL;
+    if (rc == MXG_OK) {
+        settings = json_pack("{s:[s,s],s:[s,s]}", "kind", mxg_zone_kind_name(z.kind),
+                             mxg_zone_kind_name(kind), "masters", z.masters, masters);
+        rc = settings ? MXG_STORE_CALL(st, zone_set_kind, z.id, kind, masters) : MXG_ENOMEM;
+    }
+    if (rc == MXG_OK) {
+        const struct mxg_audit_entry e = {
+            .zone = z.name,
+            .source = source ? source : "cli",
+            .mode = mxg_mode_name(mxg_guard_effective_mode(st, cfg, z.id)),
+            .settings = settings};
+        int64_t seq;
+        char hash[MXG_HASH_HEX];
+        rc = mxg_audit_append(st, &e, &seq, hash, NULL);
+    }
+    json_decref(settings);
+    rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
+    if (rc != MXG_OK)
+        snprintf(err, errlen, "changing zone %s: %s", zone, mxg_strerror(rc));
     return rc;
 }
 
@@ -229,7 +299,7 @@ int mxg_zone_import(struct mxg_store *st, const struct mxg_config *cfg, const ch
     if (rc == MXG_OK)
         rc = mxg_txn_new(id, zone, true, 0, &c.txn);
     if (rc == MXG_OK && created)
-        rc = set_soa_edit_api(c.txn);
+        rc = set_soa_edit_api(c.txn, NULL);
     if (rc != MXG_OK) {
         snprintf(err, errlen, "preparing zone %s: %s", zone, mxg_strerror(rc));
         goto fail;

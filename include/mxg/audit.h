@@ -31,6 +31,7 @@ struct mxg_audit_entry {
     const struct mxg_rrset_change *changes;
     size_t n_changes;
     json_t *metadata; /* optional: {"kind": [values]} changed by the transaction (borrowed) */
+    json_t *settings; /* optional: zone settings changed, {"kind": [before, after], ...} */
 };
 
 /* Current time as RFC 3339 UTC with milliseconds ("2026-11-23T20:10:00.123Z"). */

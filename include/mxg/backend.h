@@ -16,6 +16,11 @@
 
 struct mxg_backend;
 struct mxg_session;
+struct mxg_decision;
+
+/* The commit latency histogram's upper bounds in seconds (Prometheus "le"). */
+#define MXG_COMMIT_BUCKETS 12
+extern const double mxg_commit_buckets[MXG_COMMIT_BUCKETS];
 
 struct mxg_backend_stats {
     uint64_t requests;
@@ -27,7 +32,17 @@ struct mxg_backend_stats {
     uint64_t rejected;   /* ... refused (by the guard, a refused write or a store error) */
     uint64_t fixed;      /* ... committed with the guard's fix */
     uint64_t cache_hits; /* lookups answered from the reply cache */
+    /* Decisions by rule (MXG_RULES_N: other) and verdict: each decision counts once for every
+     * rule among its findings; refusals of the front's pre-flight check count too. */
+    uint64_t rule_verdicts[MXG_RULES_N + 1][4];
+    /* Commit latency (commitTransaction received to reply): counts per bucket of
+     * mxg_commit_buckets (the last: above every bound), and the sum in nanoseconds. */
+    uint64_t commit_hist[MXG_COMMIT_BUCKETS + 1];
+    uint64_t commit_ns_sum;
 };
+
+/* Counts one decision in rule_verdicts. */
+void mxg_backend_count_decision(struct mxg_backend *be, const struct mxg_decision *d);
 
 /* Borrows store and cfg; both must outlive the backend. Returns NULL on allocation failure. */
 struct mxg_backend *mxg_backend_new(struct mxg_store *store, const struct mxg_config *cfg);

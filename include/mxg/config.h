@@ -69,11 +69,13 @@ struct mxg_config {
     unsigned max_connections;
 
     /* The HTTP API front (PRODUCT.md §6): off while api_listen is NULL. */
-    char *api_listen;   /* "IP:PORT" or "[IPv6]:PORT" */
-    char *api_key;      /* panels' X-API-Key (NULL: unset) */
-    char *operator_key; /* the operator's X-API-Key (NULL: unset) */
-    char *pdns_api_url; /* where the front forwards to */
-    char *pdns_api_key; /* X-API-Key sent to pdns (NULL: unset) */
+    char *api_listen;             /* "IP:PORT" or "[IPv6]:PORT" */
+    char *api_key;                /* panels' X-API-Key (NULL: unset) */
+    char *operator_key;           /* the operator's X-API-Key (NULL: unset) */
+    char *pdns_api_url;           /* where the front forwards to */
+    char *pdns_api_key;           /* X-API-Key sent to pdns (NULL: unset) */
+    unsigned api_timeout;         /* seconds: idle connections, and reading one request */
+    unsigned api_max_connections; /* the front's connection cap */
 };
 
 /* Fills cfg with the documented defaults (allocates the default strings).
@@ -94,6 +96,12 @@ void mxg_config_free(struct mxg_config *cfg);
 /* Parsers shared with the rest of mxguard. Each returns 0 or MXG_EINVAL. */
 int mxg_parse_mode(const char *s, enum mxg_mode *out); /* case-insensitive */
 const char *mxg_mode_name(enum mxg_mode m);
+
+/* The rule ids of PRODUCT.md §3, numbered 0..MXG_RULES_N-1; MXG_RULES_N for any other id
+ * ("other", e.g. invalid-record). */
+#define MXG_RULES_N 9
+size_t mxg_rule_index(const char *rule);
+const char *mxg_rule_name(size_t i);
 int mxg_cidr_parse(const char *s, struct mxg_cidr *out);
 /* True when the address (family 4/6, 4 or 16 bytes) lies inside the range. */
 bool mxg_cidr_contains(const struct mxg_cidr *range, int family, const uint8_t *addr);

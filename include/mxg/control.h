@@ -26,6 +26,8 @@ struct mxg_control {
      * pdns-control synchronously (fine in the CLI; the daemon must not block: pdns answers
      * `rediscover` by asking this very daemon for getAllDomains). */
     void (*zones_changed)(struct mxg_control *c);
+    /* Adds the daemon's own members to a stats reply (connections); NULL: none. */
+    void (*more_stats)(struct mxg_control *c, json_t *out);
     void *user;
 };
 

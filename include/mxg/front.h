@@ -3,9 +3,9 @@
  * A libmicrohttpd listener on api-listen (off when unset) with its own threads, so the libuv
  * lookup loop never runs HTTP work. What mxguard owns (PATCH of a zone through the guard, zone
  * create and delete, X-MXGUARD-* metadata for the operator key only, /api/v1/mxguard/...,
- * /metrics) it answers; everything else is forwarded to pdns's API (pdns-api-url) with libcurl.
- * mxguard's own operations go through the daemon's control socket: the ops run on the loop,
- * one at a time, with the store handle they already use. */
+ * /metrics, the operator page /ui/) it answers; everything else is forwarded to pdns's API
+ * (pdns-api-url) with libcurl. mxguard's own operations go through the daemon's control socket:
+ * the ops run on the loop, one at a time, with the store handle they already use. */
 #ifndef MXG_FRONT_H
 #define MXG_FRONT_H
 
@@ -32,6 +32,7 @@ enum mxg_front_route {
     MXG_ROUTE_ZONE_PATCH,  /* PATCH /api/v1/servers/localhost/zones/{id} */
     MXG_ROUTE_ZONE_CREATE, /* POST /api/v1/servers/localhost/zones */
     MXG_ROUTE_ZONE_DELETE, /* DELETE /api/v1/servers/localhost/zones/{id} */
+    MXG_ROUTE_ZONE_PUT,    /* PUT /api/v1/servers/localhost/zones/{id}: kind and masters */
     MXG_ROUTE_META_GUARD,  /* a write of X-MXGUARD-* metadata: operator key only */
     MXG_ROUTE_META_POST,   /* POST .../zones/{id}/metadata: the body names the kind */
     MXG_ROUTE_MXG_CHECK,   /* POST /api/v1/mxguard/check?zone= */
@@ -40,6 +41,7 @@ enum mxg_front_route {
     MXG_ROUTE_MXG_VERIFY,  /* GET /api/v1/mxguard/audit/verify */
     MXG_ROUTE_MXG_LAST,    /* GET /api/v1/mxguard/zones/{id}/last-decision */
     MXG_ROUTE_METRICS,     /* GET /metrics */
+    MXG_ROUTE_UI,          /* GET /ui/ (or /ui): the read-only operator page */
     MXG_ROUTE_NOT_FOUND,   /* under /api/v1/mxguard/ but no such endpoint */
     MXG_ROUTE_BAD_METHOD,  /* a known mxguard endpoint, the wrong method */
 };

@@ -85,6 +85,9 @@ struct mxg_store_ops {
     int (*zone_delete)(struct mxg_store *st, int64_t id);
     int (*zone_set_notified)(struct mxg_store *st, int64_t id, int64_t serial);
     int (*zone_set_last_check)(struct mxg_store *st, int64_t id, int64_t when);
+    /* The zone's kind and primaries (comma-separated, "" for none). MXG_ENOENT: no such id. */
+    int (*zone_set_kind)(struct mxg_store *st, int64_t id, enum mxg_zone_kind kind,
+                         const char *masters);
 
     int (*lookup)(struct mxg_store *st, int64_t zone_id, const char *name, const char *type,
                   mxg_record_cb cb, void *ctx);

@@ -19,9 +19,33 @@ int mxg_zone_create(struct mxg_store *st, const struct mxg_config *cfg, const ch
                     enum mxg_zone_kind kind, const char *masters, const char *const *ns, size_t nns,
                     char *err, size_t errlen);
 
-/* Deletes a zone with its records and metadata. Returns 0, MXG_ENOENT or a store error. */
-int mxg_zone_remove(struct mxg_store *st, const struct mxg_config *cfg, const char *zone, char *err,
-                    size_t errlen);
+/* A zone to create, with everything pdns's POST /zones can say about it. */
+struct mxg_zone_spec {
+    const char *zone; /* canonical */
+    enum mxg_zone_kind kind;
+    const char *masters; /* comma-separated, or NULL */
+    const char *const *ns;
+    size_t nns;
+    const char *soa_edit_api; /* NULL: "DEFAULT" (pdns's default); "": none */
+    const char *source;       /* audit source; NULL: "cli" */
+};
+
+/* mxg_zone_create with a spec; MXG_EBUSY when the guard refuses (err names the audit seq). */
+int mxg_zone_create_spec(struct mxg_store *st, const struct mxg_config *cfg,
+                         const struct mxg_zone_spec *spec, char *err, size_t errlen);
+
+/* Deletes a zone with its records and metadata, judged and audited under source (NULL: "cli").
+ * Returns 0, MXG_ENOENT, MXG_EBUSY (refused) or a store error. */
+int mxg_zone_remove(struct mxg_store *st, const struct mxg_config *cfg, const char *zone,
+                    const char *source, char *err, size_t errlen);
+
+/* Sets a zone's kind and primaries (comma-separated, "" for none; a slave needs one), in one
+ * transaction with an audit record (source, verdict allow: the served answers do not change)
+ * whose "settings" member holds the kind and primaries before and after. Returns 0, MXG_ENOENT,
+ * MXG_EINVAL or a store error, with a message in err. */
+int mxg_zone_set_kind(struct mxg_store *st, const struct mxg_config *cfg, const char *zone,
+                      enum mxg_zone_kind kind, const char *masters, const char *source, char *err,
+                      size_t errlen);
 
 /* Imports an RFC 1035 master file into zone: creates the zone (native, SOA-EDIT-API=DEFAULT)
  * when absent, else replaces all its records. One guarded transaction: on a parse error

@@ -11,7 +11,7 @@
 #   it_finish                    # prints summary, exit 1 on failures
 #
 # Everything binds to 127.0.0.1 or to unix sockets below the work dir.
-# Ports are chosen by the tests (DNS 5300-5399, HTTP 8080-8099) and passed in
+# Ports are chosen by the tests (DNS 5300-5399, HTTP 8080-8119) and passed in
 # explicitly; nothing here picks a port on its own.
 #
 # Every process started through it_spawn (mxguard, pdns_server) is recorded by
@@ -317,7 +317,7 @@ pdns_start() {
     done
     if [ -z "$kind" ] || [ -z "$port" ]; then it_die "pdns_start: --kind and --port are required"; fi
     it_check_port "$port" 5300 5399 DNS
-    [ -z "$api" ] || it_check_port "$api" 8080 8099 HTTP
+    [ -z "$api" ] || it_check_port "$api" 8080 8119 HTTP
     name=${name:-pdns-$kind-$port}
     local dir="$IT_WORK/$name"
     mkdir -p "$dir"

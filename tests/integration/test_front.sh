@@ -7,7 +7,10 @@
 #   X-MXGUARD-MODE: 403 for the panel key, the operator key writes it (audited);
 #   zone create (201, the zone as GET returns it, visible in dig) and delete (204, gone);
 #   /api/v1/mxguard/check, scan, audit, audit/verify, last-decision; /metrics;
-#   413 for an oversized body; lexicon (provider powerdns) create/list/update/delete through the
+#   PUT /zones/{id} kind and masters (audited; a secondary needs the operator key);
+#   soa_edit_api on create; /metrics parsed by python3-prometheus-client, its counters moving;
+#   413 for an oversized body; slow clients cut at api-timeout; 1,000 concurrent requests;
+#   lexicon (provider powerdns) create/list/update/delete through the
 #   front, and failing on a refused change; pdns API down: 502.
 #
 # Ports: DNS 5386 (pdns on mxguard), pdns API 8097, the front 8099.
@@ -31,6 +34,7 @@ std() { printf '@ IN A %s\n@ IN MX 10 @\nwww IN A 192.0.2.20\n' "$OLD"; }
 std | g_zone fr.example
 std | g_zone example.com
 std | g_zone md.example
+printf '@ IN A %s\n@ IN MX 10 mail\nmail IN A 192.0.2.25\n' "$OLD" | g_zone race.example
 
 mxg_write_config "$IT_WORK/mxguard" "$PDNS_CONTROL --config-dir=$IT_WORK/pdns-front"
 {
@@ -40,6 +44,7 @@ mxg_write_config "$IT_WORK/mxguard" "$PDNS_CONTROL --config-dir=$IT_WORK/pdns-fr
     echo "operator-key=$OPER"
     echo "pdns-api-url=http://127.0.0.1:$G_API"
     echo "pdns-api-key=secret"
+    echo "api-timeout=3"
 } >>"$MXG_CONF"
 mapfile -t zones < <(g_zone_list)
 mxg_import_zones "${zones[@]}"
@@ -106,6 +111,46 @@ assert_eq "$seq http reject" "$(jq_ 'str(r["records"][0]["seq"]) + " " + r["reco
 r=$(fc "${P[@]}" "$URL/api/v1/mxguard/zones/fr.example./last-decision")
 assert_eq "$seq" "$(bodyof "$r" | jq_ 'r["record"]["seq"]')" "last-decision names the refusal"
 
+# --- a refusal at commit (a change in between): the 422 of that commit, never pdns's 500 ----------
+# Two PATCHes that each keep mail but together move it: the MX to the apex, and the apex A to
+# the proxy. Sent at once, both can pass the front's check; pdns then commits one and the other's
+# commit is refused (pdns: 500), which the front answers with the 422 of that commit's audit
+# record. Never both committed, never a 500.
+RZ="$Z/race.example."
+mx_apex=$(body "$(rr race.example. MX 3600 '10 race.example.')")
+a_proxy=$(body "$(rr race.example. A 3600 "$NEW")")
+hits=0 both=0 bad=0
+for ((round = 0; round < 25; round++)); do
+    fc "${P[@]}" -X PATCH --data "$mx_apex" "$RZ" >"$IT_WORK/race1" &
+    p1=$!
+    fc "${P[@]}" -X PATCH --data "$a_proxy" "$RZ" >"$IT_WORK/race2" &
+    p2=$!
+    wait "$p1" "$p2" || true
+    s1=$(tail -n1 "$IT_WORK/race1")
+    s2=$(tail -n1 "$IT_WORK/race2")
+    case "$s1 $s2" in
+    "204 204") both=$((both + 1)) ;;
+    "204 422" | "422 204")
+        for f in "$IT_WORK/race1" "$IT_WORK/race2"; do
+            [ "$(tail -n1 "$f")" = 422 ] || continue
+            q=$(sed '$d' "$f" | jq_ 'r["mxguard"]["audit_seq"]')
+            src=$(fc "${O[@]}" "$URL/api/v1/mxguard/audit?after=$((q - 1))&limit=1" | sed '$d' | jq_ 'r["records"][0]["source"]')
+            [ "$src" = api ] && hits=$((hits + 1))
+        done
+        ;;
+    *) bad=$((bad + 1)); it_log "round $round: $s1 $s2: $(cat "$IT_WORK/race1" "$IT_WORK/race2")" ;;
+    esac
+    # back to the start: MX to mail first (the apex A may then move back freely)
+    g_api -X PATCH --data "$(body "$(rr race.example. MX 3600 '10 mail.race.example.')")" \
+        "http://127.0.0.1:$G_API/api/v1/servers/localhost/zones/race.example." >/dev/null
+    g_api -X PATCH --data "$(body "$(rr race.example. A 3600 "$OLD")")" \
+        "http://127.0.0.1:$G_API/api/v1/servers/localhost/zones/race.example." >/dev/null
+done
+it_log "race: $hits refusals at commit answered 422 (audit source api), $both both-committed, $bad other"
+assert_eq 0 "$both" "two PATCHes that together move mail: never both committed"
+assert_eq 0 "$bad" "two PATCHes at once: each answered 204 or 422, never pdns's 500"
+assert_answer "$PORT" race.example A "$OLD"
+
 # --- check, scan, verify ------------------------------------------------------------------------
 r=$(fc "${P[@]}" -X POST --data "$(body "$(rr fr.example. A 3600 $NEW)")" "$URL/api/v1/mxguard/check?zone=fr.example")
 assert_eq 200 "$(status "$r")" "check: 200"
@@ -132,12 +177,43 @@ assert_contains "$(bodyof "$r")" "X-MXGUARD-MODE" "the metadata change is audite
 assert_eq 200 "$(status "$(fc "${P[@]}" -X PUT --data '{"kind":"ALLOW-AXFR-FROM","metadata":["127.0.0.1"]}' "$Z/md.example./metadata/ALLOW-AXFR-FROM")")" \
     "panel key writes other metadata: 200"
 
+# --- PUT /zones/{id}: kind and masters --------------------------------------------------------
+kind_of() { fc "${P[@]}" "$Z/$1" | sed '$d' | jq_ 'r["kind"] + " " + ",".join(r["masters"])'; }
+r=$(fc "${P[@]}" -X PUT -H 'Content-Type: application/json' --data '{"kind":"Master"}' "$Z/md.example.")
+assert_eq 204 "$(status "$r")" "panel key PUTs kind Master: 204"
+assert_eq "Master " "$(kind_of md.example.)" "GET shows kind Master"
+r=$(fc "${O[@]}" "$URL/api/v1/mxguard/zones/md.example./last-decision")
+assert_eq "http native master" "$(bodyof "$r" | jq_ 'r["record"]["source"] + " " + " ".join(r["record"]["settings"]["kind"])')" \
+    "the kind change is audited (source http, before and after)"
+r=$(fc "${P[@]}" -X PUT --data '{"kind":"Slave","masters":["192.0.2.53"]}' "$Z/md.example.")
+assert_eq 403 "$(status "$r")" "panel key makes the zone a secondary: 403"
+assert_eq 403 "$(status "$(fc "${P[@]}" -X PUT --data '{"masters":["192.0.2.53"]}' "$Z/md.example.")")" "panel key sets masters: 403"
+assert_eq "Master " "$(kind_of md.example.)" "... and the kind is unchanged"
+r=$(fc "${O[@]}" -X PUT --data '{"kind":"Slave","masters":["192.0.2.53","192.0.2.54:5300"]}' "$Z/md.example.")
+assert_eq 204 "$(status "$r")" "operator key makes the zone a secondary: 204"
+assert_eq "Slave 192.0.2.53,192.0.2.54:5300" "$(kind_of md.example.)" "GET shows kind Slave and its masters"
+r=$(fc "${O[@]}" -X PUT --data '{"kind":"Native","masters":[]}' "$Z/md.example.")
+assert_eq 204 "$(status "$r")" "back to Native: 204"
+assert_eq "Native " "$(kind_of md.example.)" "GET shows kind Native, no masters"
+assert_eq 422 "$(status "$(fc "${O[@]}" -X PUT --data '{"kind":"Slave","masters":["not an address"]}' "$Z/md.example.")")" \
+    "masters that are no addresses: 422"
+assert_eq 404 "$(status "$(fc "${P[@]}" -X PUT --data '{"kind":"Master"}' "$Z/nonexistent.example.")")" "PUT of an unknown zone: 404"
+r=$(fc "${P[@]}" -X PUT --data '{"soa_edit_api":"INCEPTION-INCREMENT"}' "$Z/md.example.")
+assert_eq 204 "$(status "$r")" "PUT soa_edit_api (pdns's own): 204"
+assert_eq INCEPTION-INCREMENT "$(fc "${P[@]}" "$Z/md.example." | sed '$d' | jq_ 'r["soa_edit_api"]')" "GET shows soa_edit_api"
+
 # --- zone create and delete -----------------------------------------------------------------------
 r=$(fc "${P[@]}" -X POST -H 'Content-Type: application/json' \
     --data '{"name":"new.example.","kind":"Native","nameservers":["ns1.example.net."]}' "$Z")
 it_log "POST /zones: $r"
 assert_eq 201 "$(status "$r")" "POST /zones: 201"
 assert_eq "new.example." "$(bodyof "$r" | jq_ 'r["name"]')" "201 body is the zone as GET returns it"
+assert_eq DEFAULT "$(bodyof "$r" | jq_ 'r["soa_edit_api"]')" "a new zone gets soa_edit_api DEFAULT, as with pdns"
+r=$(fc "${P[@]}" -X POST --data '{"name":"sea.example.","kind":"Native","nameservers":["ns1.example.net."],"soa_edit_api":"EPOCH"}' "$Z")
+assert_eq 201 "$(status "$r")" "POST /zones with soa_edit_api: 201"
+assert_eq EPOCH "$(bodyof "$r" | jq_ 'r["soa_edit_api"]')" "... and the zone has it"
+r=$(fc "${O[@]}" "$URL/api/v1/mxguard/zones/sea.example./last-decision")
+assert_eq http "$(bodyof "$r" | jq_ 'r["record"]["source"]')" "the zone creation is audited with source http"
 assert_rcode "$PORT" NOERROR new.example SOA
 assert_eq 409 "$(status "$(fc "${P[@]}" -X POST --data '{"name":"new.example.","kind":"Native","nameservers":["ns1.example.net."]}' "$Z")")" \
     "POST /zones of an existing zone: 409"
@@ -169,6 +245,59 @@ assert_eq 404 "$(status "$(fc "${P[@]}" "$Z/bad.example.")")" "... and the zone 
 head -c 2000000 /dev/zero | tr '\0' 'a' >"$IT_WORK/big.json"
 assert_eq 413 "$(status "$(fc "${P[@]}" -X PATCH --data-binary "@$IT_WORK/big.json" "$Z/fr.example.")")" "a 2 MB body: 413"
 
+# slow clients: idle, and a body that trickles in, are cut at api-timeout (3 s here)
+slow() {
+    python3 - "$FRONT" "$1" <<'PY'
+import socket, sys, time
+port, how = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port))
+t0 = time.monotonic()
+try:
+    if how == "trickle":
+        s.sendall(b"PATCH /api/v1/servers/localhost/zones/fr.example. HTTP/1.1\r\nHost: x\r\n"
+                  b"X-API-Key: panel-key-1\r\nContent-Length: 400\r\n\r\n")
+        for _ in range(400):
+            s.sendall(b" ")
+            time.sleep(0.25)
+    else:
+        s.settimeout(60)
+        s.recv(1)
+except OSError:
+    pass
+print(round(time.monotonic() - t0))
+PY
+}
+t=$(slow idle)
+assert_ok "an idle connection is closed within 10 s (took ${t}s)" test "$t" -le 10
+t=$(slow trickle)
+assert_ok "a trickling body is cut within 15 s, not after its 100 s (took ${t}s)" test "$t" -le 15
+
+# 1,000 requests at once, half of them forwarded, half mxguard's own: every one answered
+python3 - "$URL" "$PANEL" >"$IT_WORK/c1000.out" <<'PY'
+import sys, threading, urllib.request
+url, key = sys.argv[1], sys.argv[2]
+codes = {}
+lock = threading.Lock()
+def one(i):
+    path = "/api/v1/servers/localhost/zones/fr.example." if i % 2 else "/api/v1/mxguard/zones/fr.example./last-decision"
+    req = urllib.request.Request(url + path, headers={"X-API-Key": key})
+    try:
+        code = urllib.request.urlopen(req, timeout=120).status
+    except urllib.error.HTTPError as e:
+        code = e.code
+    except Exception as e:
+        code = type(e).__name__
+    with lock:
+        codes[code] = codes.get(code, 0) + 1
+ts = [threading.Thread(target=one, args=(i,)) for i in range(1000)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(" ".join("%s:%d" % kv for kv in sorted(codes.items(), key=str)))
+PY
+it_log "1,000 concurrent requests: $(cat "$IT_WORK/c1000.out")"
+assert_eq "200:1000" "$(cat "$IT_WORK/c1000.out")" "1,000 concurrent requests: all 200"
+it_alive "$MXG_PID" && it_pass "mxguard alive after the load" || it_fail "mxguard died under load"
+
 # malformed bodies: pdns's own answer, through the front as straight to pdns
 for b in '{"rrsets": [' '{"rrsets": 5}' '[]'; do
     want=$(curl -sS -o /dev/null -w '%{http_code}' -X PATCH -H 'X-API-Key: secret' --data "$b" "http://127.0.0.1:$G_API/api/v1/servers/localhost/zones/fr.example.")
@@ -185,12 +314,45 @@ wait "${pids[@]}" || true
 assert_eq 100 "$(grep -c '^200$' "$IT_WORK/par.out" || true)" "100 parallel GETs through the front: all 200"
 
 # --- /metrics ------------------------------------------------------------------------------------
+# prom FILE -- the samples of a scrape as "name{labels} value" lines, parsed by
+# python3-prometheus-client's text parser (a parse error fails the test). Debian's python3: the
+# package installs for it, whatever other python3 comes first on PATH.
+prom() {
+    /usr/bin/python3 -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in fam.samples:
+        labels = ",".join("%s=%s" % kv for kv in sorted(s.labels.items()))
+        print("%s{%s} %s" % (s.name, labels, s.value))
+' "$1"
+}
+sample() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
+# moved A B N -- B >= A + N
+moved() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[2]) >= float(sys.argv[1]) + float(sys.argv[3]) else 1)' "$@"; }
 r=$(fc "${O[@]}" "$URL/metrics")
 assert_eq 200 "$(status "$r")" "/metrics: 200"
-m=$(bodyof "$r")
-assert_contains "$m" 'mxguard_lookups_total ' "/metrics has lookups"
-assert_contains "$m" 'mxguard_verdicts_total{verdict="reject"}' "/metrics has verdicts"
-assert_contains "$m" 'mxguard_api_refused_total 1' "/metrics counts the 422"
+bodyof "$r" >"$IT_WORK/m1.txt"
+assert_ok "/metrics parses with prometheus_client" prom "$IT_WORK/m1.txt"
+prom "$IT_WORK/m1.txt" >"$IT_WORK/m1.samples"
+assert_ok "/metrics counts the 422s" moved 0 "$(sample "$IT_WORK/m1.samples" 'mxguard_api_refused_total{}')" 1
+assert_ok "/metrics: verdicts by rule (the front's refusals)" moved 0 \
+    "$(sample "$IT_WORK/m1.samples" 'mxguard_rule_verdicts_total{rule=mail-moved,verdict=reject}')" 1
+# traffic: lookups and an allowed commit
+for ((i = 0; i < 20; i++)); do dig_rcode "$PORT" "n$i.fr.example" A >/dev/null; done
+r=$(fc "${P[@]}" -X PATCH --data "$(body "$(rr www.fr.example. A 3600 198.51.100.8)")" "$Z/fr.example.")
+assert_eq 204 "$(status "$r")" "an allowed PATCH between two scrapes"
+fc "${O[@]}" "$URL/metrics" | sed '$d' >"$IT_WORK/m2.txt"
+prom "$IT_WORK/m2.txt" >"$IT_WORK/m2.samples"
+for k in 'mxguard_lookups_total{}:20' 'mxguard_commits_total{}:1' 'mxguard_commit_duration_seconds_count{}:1' \
+    'mxguard_api_requests_total{}:2' 'mxguard_api_forwarded_total{}:1'; do
+    name=${k%:*}
+    a=$(sample "$IT_WORK/m1.samples" "$name")
+    b=$(sample "$IT_WORK/m2.samples" "$name")
+    assert_ok "$name moved by at least ${k##*:} ($a -> $b)" moved "${a:-0}" "${b:-0}" "${k##*:}"
+done
+assert_contains "$(cat "$IT_WORK/m2.samples")" 'mxguard_commit_duration_seconds_bucket{le=+Inf}' "the commit latency histogram"
+assert_contains "$(cat "$IT_WORK/m2.samples")" 'mxguard_backend_connections{}' "backend connections"
 
 # --- lexicon -------------------------------------------------------------------------------------
 if command -v lexicon >/dev/null; then

@@ -397,9 +397,34 @@ static void test_newest_record_altered_then_append(void **state)
     verify_names(f, 5, "not a valid JSON object");
 }
 
+/* A refusal's remedy goes into the record (the 422 and the operator page name it); none, no key. */
+static void test_body_remedy(void **state)
+{
+    struct mxg_decision d = {.verdict = MXG_VERDICT_REJECT,
+                             .remedy = (char *)(uintptr_t) "keep example.com. where it is"};
+    struct mxg_audit_entry e = {
+        .zone = "example.com.", .source = "http", .mode = "reject", .decision = &d};
+    json_t *o = mxg_audit_body(&e);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "verdict")), "reject");
+    assert_string_equal(json_string_value(json_object_get(o, "remedy")),
+                        "keep example.com. where it is");
+    json_decref(o);
+    d.remedy = NULL;
+    o = mxg_audit_body(&e);
+    assert_non_null(o);
+    assert_null(json_object_get(o, "remedy"));
+    json_decref(o);
+    e.decision = NULL;
+    o = mxg_audit_body(&e);
+    assert_null(json_object_get(o, "remedy"));
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_body_remedy),
         cmocka_unit_test_setup_teardown(test_chain_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_shape_and_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edit_detected, setup, teardown),

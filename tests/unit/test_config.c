@@ -160,7 +160,9 @@ static const char full_text[] =
     "api-key=panel secret\n"
     "operator-key=operator-secret\n"
     "pdns-api-url=http://127.0.0.1:8081/\n"
-    "pdns-api-key=pdns-secret\n";
+    "pdns-api-key=pdns-secret\n"
+    "api-timeout=10\n"
+    "api-max-connections=200\n";
 
 static void check_full(const struct mxg_config *cfg)
 {
@@ -211,6 +213,8 @@ static void check_full(const struct mxg_config *cfg)
     assert_string_equal(cfg->setuid_user, "mxguard");
     assert_string_equal(cfg->setgid_group, "mxguard");
     assert_int_equal(cfg->max_connections, 65535);
+    assert_int_equal(cfg->api_timeout, 10);
+    assert_int_equal(cfg->api_max_connections, 200);
 }
 
 static void test_every_key(void **state)
@@ -794,7 +798,9 @@ static const char default_dump[] = "backend-socket=/run/mxguard/backend.sock\n"
                                    "api-key=\n"
                                    "operator-key=\n"
                                    "pdns-api-url=http://127.0.0.1:8081\n"
-                                   "pdns-api-key=\n";
+                                   "pdns-api-key=\n"
+                                   "api-timeout=30\n"
+                                   "api-max-connections=1024\n";
 
 /* Dumps cfg, loads the dump, dumps again: both dumps must match. Returns the first. */
 static char *round_trip(const struct mxg_config *cfg)
@@ -859,7 +865,9 @@ static void test_dump_full(void **state)
                              "api-key=panel secret\n"
                              "operator-key=operator-secret\n"
                              "pdns-api-url=http://127.0.0.1:8081/\n"
-                             "pdns-api-key=pdns-secret\n");
+                             "pdns-api-key=pdns-secret\n"
+                             "api-timeout=10\n"
+                             "api-max-connections=200\n");
     free(out);
 
     /* The reloaded dump also carries the same values, not just the same text. */

@@ -151,6 +151,55 @@ static void test_zones_and_audit(void **state)
     json_decref(j);
 }
 
+/* zone.set: kind and primaries, audited with both sides; soa_edit_api and source on zone.add. */
+static void test_zone_settings(void **state)
+{
+    struct fixture *f = *state;
+    expect_ok(f, "{\"op\":\"zone.add\",\"zone\":\"example.com\",\"soa_edit_api\":\"EPOCH\","
+                 "\"source\":\"http\"}");
+    json_t *j = call(f, "{\"op\":\"last-decision\",\"zone\":\"example.com\"}");
+    json_t *rec = json_object_get(j, "record");
+    assert_string_equal(json_string_value(json_object_get(rec, "source")), "http");
+    char *meta = json_dumps(json_object_get(rec, "metadata"), JSON_COMPACT);
+    assert_non_null(meta);
+    assert_non_null(strstr(meta, "EPOCH"));
+    free(meta);
+    json_decref(j);
+    expect_ok(f, "{\"op\":\"zone.set\",\"zone\":\"example.com\",\"kind\":\"slave\","
+                 "\"primaries\":[\"192.0.2.1\",\"192.0.2.2:5300\"],\"source\":\"http\"}");
+    j = call(f, "{\"op\":\"zone.list\"}");
+    json_t *z = json_array_get(json_object_get(j, "zones"), 0);
+    assert_string_equal(json_string_value(json_object_get(z, "kind")), "slave");
+    assert_string_equal(json_string_value(json_object_get(z, "masters")),
+                        "192.0.2.1,192.0.2.2:5300");
+    json_decref(j);
+    j = call(f, "{\"op\":\"last-decision\",\"zone\":\"example.com\"}");
+    rec = json_object_get(j, "record");
+    json_t *kind = json_object_get(json_object_get(rec, "settings"), "kind");
+    assert_string_equal(json_string_value(json_array_get(kind, 0)), "native");
+    assert_string_equal(json_string_value(json_array_get(kind, 1)), "slave");
+    assert_string_equal(json_string_value(json_object_get(rec, "verdict")), "allow");
+    json_decref(j);
+    /* Only the kind: the primaries stay; a slave without primaries, bad ones, bad source. */
+    expect_ok(f, "{\"op\":\"zone.set\",\"zone\":\"example.com\",\"kind\":\"master\"}");
+    expect_error(f,
+                 "{\"op\":\"zone.set\",\"zone\":\"example.com\",\"kind\":\"slave\","
+                 "\"primaries\":[]}",
+                 "invalid-request");
+    expect_error(f, "{\"op\":\"zone.set\",\"zone\":\"example.com\",\"primaries\":[\"x y\"]}",
+                 "invalid-request");
+    expect_error(f, "{\"op\":\"zone.set\",\"zone\":\"example.com\",\"kind\":\"bogus\"}",
+                 "invalid-request");
+    expect_error(f, "{\"op\":\"zone.set\",\"zone\":\"example.com\",\"source\":\"api\"}",
+                 "invalid-request");
+    expect_error(f, "{\"op\":\"zone.set\",\"zone\":\"nope.example\",\"kind\":\"master\"}",
+                 "not-found");
+    j = call(f, "{\"op\":\"audit.verify\"}");
+    assert_true(json_is_true(json_object_get(j, "valid")));
+    assert_int_equal(json_integer_value(json_object_get(j, "records")), 3);
+    json_decref(j);
+}
+
 static void test_check_writes_nothing(void **state)
 {
     struct fixture *f = *state;
@@ -226,6 +275,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zones_and_audit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zone_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
     };

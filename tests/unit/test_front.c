@@ -30,6 +30,8 @@ static void test_route_zones(void **state)
     assert_int_equal(mxg_front_route("GET", Z "/example.com.", zone, sizeof(zone)),
                      MXG_ROUTE_FORWARD);
     assert_int_equal(mxg_front_route("PUT", Z "/example.com.", zone, sizeof(zone)),
+                     MXG_ROUTE_ZONE_PUT);
+    assert_int_equal(mxg_front_route("PUT", Z "/example.com./rectify", zone, sizeof(zone)),
                      MXG_ROUTE_FORWARD);
     assert_int_equal(mxg_front_route("POST", Z, zone, sizeof(zone)), MXG_ROUTE_ZONE_CREATE);
     assert_string_equal(zone, "");
