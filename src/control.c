@@ -386,9 +386,14 @@ static json_t *op_zone_add(struct mxg_control *c, json_t *req)
     json_t *bad = primaries_arg(req, masters, sizeof(masters));
     if (bad)
         return bad;
-    if (kind == MXG_KIND_SLAVE && !masters[0])
+    /* pdns's API creates a secondary without primaries; the CLI asks for them. */
+    bool pdns_form = json_is_true(json_object_get(req, "pdns_form"));
+    if (kind == MXG_KIND_SLAVE && !masters[0] && !pdns_form)
         return error_reply("invalid-request", "a slave zone needs 'primaries'");
-    const struct mxg_zone_spec spec = {.zone = canon,
+    json_t *serial = json_object_get(req, "serial");
+    const struct mxg_zone_spec spec = {.pdns_form = pdns_form,
+                                       .serial = serial ? (long long)json_integer_value(serial) : 0,
+                                       .zone = canon,
                                        .kind = kind,
                                        .masters = masters,
                                        .ns = ns,
@@ -443,6 +448,9 @@ static json_t *op_zone_set(struct mxg_control *c, json_t *req)
     } else {
         snprintf(masters, sizeof(masters), "%s", z.masters);
     }
+    /* pdns's API makes a secondary without primaries; the CLI asks for them. */
+    if (kind == MXG_KIND_SLAVE && !masters[0] && strcmp(source, "cli") == 0)
+        return error_reply("invalid-request", "a slave zone needs 'primaries'");
     int rc = mxg_zone_set_kind(c->store, c->cfg, z.name, kind, masters, source, err, sizeof(err));
     if (rc != MXG_OK)
         return error_reply(rc == MXG_EINVAL ? "invalid-request" : "store-error", "%s", err);
@@ -741,7 +749,7 @@ static const struct member M_CHECK[] = {
 static const struct member M_ZONE_ADD[] = {
     {"zone", JSON_STRING},     {"kind", JSON_STRING},         {"ns", JSON_ARRAY},
     {"primaries", JSON_ARRAY}, {"soa_edit_api", JSON_STRING}, {"source", JSON_STRING},
-    {NULL, JSON_NULL}};
+    {"pdns_form", JSON_TRUE},  {"serial", JSON_INTEGER},      {NULL, JSON_NULL}};
 static const struct member M_ZONE_DEL[] = {
     {"zone", JSON_STRING}, {"source", JSON_STRING}, {NULL, JSON_NULL}};
 static const struct member M_ZONE_SET[] = {{"zone", JSON_STRING},

@@ -545,9 +545,13 @@ static enum MHD_Result forward_answer(struct mxg_front *f, struct MHD_Connection
 
 /* ---- the routes mxguard owns ----------------------------------------------------------- */
 
+/* A body read as pdns reads it: a member given twice counts with its last value (pdns's JSON
+ * parser keeps the last), so what mxguard judges is what pdns will do. */
+#define BODY_FLAGS (JSON_ALLOW_NUL | JSON_DECODE_ANY)
+
 static json_t *parse_body(struct request *rq)
 {
-    return rq->len ? json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    return rq->len ? json_loadb(rq->body, rq->len, BODY_FLAGS, NULL) : NULL;
 }
 
 /* The 422 body from an audit record (last-decision's "record"). */
@@ -580,7 +584,7 @@ static enum patch_outcome patch_guarded(struct mxg_front *f, const char *zone, c
     char since[32];
     *refusal = NULL;
     memset(u, 0, sizeof(*u));
-    json_t *patch = len ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_t *patch = len ? json_loadb(text, len, BODY_FLAGS, NULL) : NULL;
     if (json_is_object(patch)) {
         json_t *reply = ctl_call(f,
                                  json_pack("{s:s,s:s,s:O,s:s}", "op", "check", "zone", zone,
@@ -660,6 +664,8 @@ static void zone_id(const char *zone, char *out, size_t outlen)
 /* pdns's zone kind as mxguard's control ops name it; NULL when mxguard has no such kind. */
 static const char *kind_word(const char *kind)
 {
+    if (!kind)
+        return NULL;
     if (strcasecmp(kind, "Native") == 0)
         return "native";
     if (strcasecmp(kind, "Master") == 0 || strcasecmp(kind, "Primary") == 0)
@@ -669,31 +675,95 @@ static const char *kind_word(const char *kind)
     return NULL;
 }
 
+/* Checks a POST /zones body as pdns does, in pdns's order; name receives the zone's name when
+ * it is well-formed ("" else), why the 422 text. */
+static bool create_valid(json_t *body, char *name, size_t namelen, char *why, size_t whylen)
+{
+    const char *n = jstr(body, "name");
+    name[0] = '\0';
+    if (!n) {
+        snprintf(why, whylen, "Key 'name' not present or not a String");
+        return false;
+    }
+    size_t len = strlen(n);
+    if (len == 0 || n[len - 1] != '.' || len >= namelen) {
+        snprintf(why, whylen, "DNS Name '%.1000s' is not canonical", n);
+        return false;
+    }
+    memcpy(name, n, len + 1);
+    if (!jstr(body, "kind")) {
+        snprintf(why, whylen, "Key 'kind' not present or not a String");
+        return false;
+    }
+    const char *kw = kind_word(jstr(body, "kind"));
+    json_t *ns = json_object_get(body, "nameservers"), *x;
+    bool slave = kw && strcmp(kw, "slave") == 0;
+    if (ns && !json_is_null(ns) && !json_is_array(ns) && !slave) {
+        snprintf(why, whylen, "Nameservers is not a list");
+        return false;
+    }
+    size_t i;
+    json_array_foreach(ns, i, x)
+    {
+        const char *v = json_is_string(x) ? json_string_value(x) : "";
+        size_t vl = strlen(v);
+        if (!vl) {
+            snprintf(why, whylen, "Nameservers must be non-empty strings");
+            return false;
+        }
+        if (v[vl - 1] != '.') {
+            snprintf(why, whylen, "Nameserver is not canonical: '%.1000s'", v);
+            return false;
+        }
+    }
+    const char *text = jstr(body, "zone");
+    if (text && *text) {
+        snprintf(why, whylen, "mxguard does not take zone data as text: give rrsets");
+        return false;
+    }
+    return true;
+}
+
+/* True when pdns knows zone (name with the trailing dot). */
+static bool zone_known(struct mxg_front *f, const char *name)
+{
+    char uri[1200], err[512];
+    struct upstream u;
+    snprintf(uri, sizeof(uri), API_ZONES "/%s", name);
+    if (forward(f, "GET", uri, NULL, NULL, NULL, 0, &u, err, sizeof(err)) != MXG_OK)
+        return false;
+    free(u.body.p);
+    return u.status == 200;
+}
+
 static enum MHD_Result zone_create(struct mxg_front *f, struct MHD_Connection *con,
                                    struct request *rq)
 {
+    if (rq->len && !rq->body[0])
+        return answer_error(con, 400, "the body is not JSON");
     json_t *body = parse_body(rq);
-    if (!json_is_object(body)) {
+    if (!body)
+        return answer_error(con, 400, "Bad Request");
+    char name[1024], why[1200];
+    if (!create_valid(body, name, sizeof(name), why, sizeof(why))) {
+        /* pdns looks for an existing zone right after reading the name: 409 comes first. */
+        enum MHD_Result rc = name[0] && zone_known(f, name) ? answer_error(con, 409, "Conflict")
+                                                            : answer_error(con, 422, why);
         json_decref(body);
-        return answer_error(con, 400, "the body is not a JSON object");
+        return rc;
     }
-    const char *kind = jstr(body, "kind"), *name_in = jstr(body, "name");
-    char name[1024];
-    if (!name_in || !*name_in ||
-        (size_t)snprintf(name, sizeof(name), "%s", name_in) >= sizeof(name)) {
-        json_decref(body);
-        return answer_error(con, 422, "Zone name empty or too long");
-    }
-    const char *kindl = kind ? kind_word(kind) : "native";
-    if (!kindl) {
-        json_decref(body);
-        return answer_error(con, 422, "Zone kind is invalid");
-    }
+    const char *kindl = kind_word(jstr(body, "kind"));
+    if (!kindl) /* pdns makes any other kind Native */
+        kindl = "native";
     json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "op", "zone.add", "zone", name, "kind", kindl,
                             "source", "http");
-    json_t *sea = json_object_get(body, "soa_edit_api");
+    json_t *sea = json_object_get(body, "soa_edit_api"), *serial = json_object_get(body, "serial");
     if (req && json_is_string(sea))
         json_object_set(req, "soa_edit_api", sea);
+    if (req && json_is_integer(serial))
+        json_object_set(req, "serial", serial);
+    if (req)
+        json_object_set_new(req, "pdns_form", json_true());
     json_t *ns = json_object_get(body, "nameservers"), *masters = json_object_get(body, "masters");
     if (req && json_array_size(ns) > 0)
         json_object_set(req, "ns", ns);
@@ -1126,7 +1196,11 @@ static enum MHD_Result meta_post(struct mxg_front *f, struct MHD_Connection *con
     json_t *body = parse_body(rq);
     const char *kind = jstr(body, "kind");
     bool guard = kind && has_prefix_ci(kind, GUARD_META);
+    bool readable = json_is_object(body);
     json_decref(body);
+    /* A body mxguard cannot read might still name X-MXGUARD-* to pdns: not forwarded. */
+    if (!readable)
+        return answer_error(con, 400, "the body is not a JSON object");
     if (guard && auth != MXG_AUTH_OPERATOR) {
         atomic_fetch_add(&f->unauthorized, 1);
         return answer_error(con, 403, "X-MXGUARD-* metadata needs the operator key");

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -54,6 +55,42 @@ int mxg_zone_create(struct mxg_store *st, const struct mxg_config *cfg, const ch
     return mxg_zone_create_spec(st, cfg, &spec, err, errlen);
 }
 
+/* The serial SOA-EDIT-API gives a zone created with serial (pdns's API applies it on create). */
+static long long soa_edit_api_serial(const char *kind, long long serial, const struct tm *tm)
+{
+    if (!kind)
+        kind = "DEFAULT";
+    if (strcasecmp(kind, "DEFAULT") == 0) {
+        long long today =
+            (tm->tm_year + 1900LL) * 1000000 + (tm->tm_mon + 1) * 10000 + tm->tm_mday * 100LL + 1;
+        return serial < today ? today : serial + 1;
+    }
+    if (strcasecmp(kind, "INCREASE") == 0 || strcasecmp(kind, "SOA-EDIT-INCREASE") == 0)
+        return serial + 1;
+    if (strcasecmp(kind, "EPOCH") == 0)
+        return (long long)time(NULL);
+    return serial;
+}
+
+/* The new zone's SOA content, in the CLI's form or in pdns's API form (zoneops.h). */
+static void soa_content(const struct mxg_zone_spec *spec, const char *ns0, char *out, size_t outlen)
+{
+    char zdb[MXG_NAME_TEXT_MAX], mname[MXG_NAME_TEXT_MAX];
+    mxg_name_to_db(spec->zone, zdb, sizeof(zdb));
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    if (ns0 && !spec->pdns_form)
+        mxg_name_to_db(ns0, mname, sizeof(mname));
+    else
+        snprintf(mname, sizeof(mname), "a.misconfigured.dns.server.invalid");
+    long long serial = spec->pdns_form ? soa_edit_api_serial(spec->soa_edit_api, spec->serial, &tm)
+                                       : (tm.tm_year + 1900LL) * 1000000 + (tm.tm_mon + 1) * 10000 +
+                                             tm.tm_mday * 100LL + 1;
+    snprintf(out, outlen, "%s hostmaster%s%s %lld 10800 3600 604800 3600", mname, *zdb ? "." : "",
+             zdb, serial);
+}
+
 int mxg_zone_create_spec(struct mxg_store *st, const struct mxg_config *cfg,
                          const struct mxg_zone_spec *spec, char *err, size_t errlen)
 {
@@ -74,17 +111,8 @@ int mxg_zone_create_spec(struct mxg_store *st, const struct mxg_config *cfg,
             return MXG_EINVAL;
         }
     }
-    char zdb[MXG_NAME_TEXT_MAX], mname[MXG_NAME_TEXT_MAX], content[3 * MXG_NAME_TEXT_MAX];
-    mxg_name_to_db(zone, zdb, sizeof(zdb));
-    if (nns > 0)
-        mxg_name_to_db(nscanon[0], mname, sizeof(mname));
-    else
-        snprintf(mname, sizeof(mname), "a.misconfigured.dns.server.invalid");
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    snprintf(content, sizeof(content), "%s hostmaster%s%s %04d%02d%02d01 10800 3600 604800 3600",
-             mname, *zdb ? "." : "", zdb, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    char content[3 * MXG_NAME_TEXT_MAX];
+    soa_content(spec, nns ? nscanon[0] : NULL, content, sizeof(content));
 
     int64_t id = 0;
     struct mxg_txn *t = NULL;
@@ -102,8 +130,9 @@ int mxg_zone_create_spec(struct mxg_store *st, const struct mxg_config *cfg,
     if (rc == MXG_OK)
         rc = mxg_txn_new(id, zone, false, 0, &t);
     /* Secondary zones start empty, as pdns's own do: the first SOA check then finds nothing
-     * and transfers the zone, whatever the primary's serial. */
-    if (kind == MXG_KIND_SLAVE)
+     * and transfers the zone, whatever the primary's serial. (pdns's API adds the NS records
+     * it is given, also to a secondary.) */
+    if (kind == MXG_KIND_SLAVE && !spec->pdns_form)
         nns = 0;
     char soa_type[] = "SOA", ns_type[] = "NS"; /* mxg_txn_rec's fields are not const */
     struct mxg_txn_rec soa = {
@@ -116,7 +145,7 @@ int mxg_zone_create_spec(struct mxg_store *st, const struct mxg_config *cfg,
         struct mxg_txn_rec r = {.type = ns_type, .content = nsdb, .ttl = DEFAULT_TTL, .auth = true};
         rc = mxg_txn_add(t, zone, &r);
     }
-    if (rc == MXG_OK && kind != MXG_KIND_SLAVE)
+    if (rc == MXG_OK && (kind != MXG_KIND_SLAVE || spec->pdns_form))
         rc = set_soa_edit_api(t, spec->soa_edit_api);
     if (rc == MXG_OK)
         rc = mxg_guard_judge_apply(st, cfg, t, &opts, &res);
@@ -188,10 +217,6 @@ int mxg_zone_set_kind(struct mxg_store *st, const struct mxg_config *cfg, const 
 {
     struct mxg_zone z;
     masters = masters ? masters : "";
-    if (kind == MXG_KIND_SLAVE && !*masters) {
-        snprintf(err, errlen, "a slave zone needs primaries");
-        return MXG_EINVAL;
-    }
     int rc = MXG_STORE_CALL0(st, begin);
     if (rc != MXG_OK) {
         snprintf(err, errlen, "cannot start a store transaction: %s", mxg_strerror(rc));

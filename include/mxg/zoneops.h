@@ -28,6 +28,12 @@ struct mxg_zone_spec {
     size_t nns;
     const char *soa_edit_api; /* NULL: "DEFAULT" (pdns's default); "": none */
     const char *source;       /* audit source; NULL: "cli" */
+    /* pdns's API form (POST /zones): the SOA of pdns's default-soa-content ("a.misconfigured.
+     * dns.server.invalid hostmaster.<zone> <serial> 10800 3600 604800 3600") with serial and
+     * soa_edit_api applied as pdns applies them; NS records and SOA-EDIT-API for secondaries
+     * too; a secondary needs no primaries. Else the CLI's form (mname = first NS). */
+    bool pdns_form;
+    long long serial; /* pdns_form: the body's "serial" (0 when absent) */
 };
 
 /* mxg_zone_create with a spec; MXG_EBUSY when the guard refuses (err names the audit seq). */
@@ -39,10 +45,10 @@ int mxg_zone_create_spec(struct mxg_store *st, const struct mxg_config *cfg,
 int mxg_zone_remove(struct mxg_store *st, const struct mxg_config *cfg, const char *zone,
                     const char *source, char *err, size_t errlen);
 
-/* Sets a zone's kind and primaries (comma-separated, "" for none; a slave needs one), in one
+/* Sets a zone's kind and primaries (comma-separated, "" for none), in one
  * transaction with an audit record (source, verdict allow: the served answers do not change)
- * whose "settings" member holds the kind and primaries before and after. Returns 0, MXG_ENOENT,
- * MXG_EINVAL or a store error, with a message in err. */
+ * whose "settings" member holds the kind and primaries before and after. Returns 0, MXG_ENOENT
+ * or a store error, with a message in err. */
 int mxg_zone_set_kind(struct mxg_store *st, const struct mxg_config *cfg, const char *zone,
                       enum mxg_zone_kind kind, const char *masters, const char *source, char *err,
                       size_t errlen);

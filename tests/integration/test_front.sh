@@ -169,6 +169,11 @@ assert_eq 403 "$(status "$(fc "${P[@]}" -X POST --data "$meta" "$Z/md.example./m
 assert_eq 403 "$(status "$(fc "${P[@]}" -X DELETE "$M")")" "panel key DELETEs X-MXGUARD-MODE: 403"
 assert_eq 403 "$(status "$(fc "${P[@]}" -X PUT --data '{"kind":"x-mxguard-mode","metadata":["off"]}' "$Z/md.example./metadata/x-mxguard-mode")")" \
     "panel key, lower case kind: 403"
+# pdns keeps the last of a member given twice: so does the front
+assert_eq 403 "$(status "$(fc "${P[@]}" -X POST --data '{"kind":"ALLOW-AXFR-FROM","kind":"X-MXGUARD-MODE","metadata":["off"]}' "$Z/md.example./metadata")")" \
+    "panel key, X-MXGUARD-MODE as the second of two kinds: 403"
+assert_eq 400 "$(status "$(fc "${P[@]}" -X POST --data '{"kind":"X-MXGUARD-MODE","metadata":["off"],"x":1e999}' "$Z/md.example./metadata")")" \
+    "a metadata body mxguard cannot read is not forwarded: 400"
 assert_not_contains "$(g_sql "SELECT kind FROM domainmetadata" || true)" "X-MXGUARD" "no guard metadata written by the panel"
 r=$(fc "${O[@]}" -X PUT -H 'Content-Type: application/json' --data '{"kind":"X-MXGUARD-MODE","metadata":["warn"]}' "$M")
 assert_eq 200 "$(status "$r")" "operator key PUTs X-MXGUARD-MODE: 200"
