@@ -814,8 +814,15 @@ static enum MHD_Result zone_create(struct mxg_front *f, struct MHD_Connection *c
     snprintf(uri, sizeof(uri), API_ZONES "/%s", id);
     struct upstream u;
     for (int tries = 0;; tries++) {
-        if (forward(f, "GET", uri, NULL, NULL, NULL, 0, &u, err, sizeof(err)) != MXG_OK)
+        if (forward(f, "GET", uri, NULL, NULL, NULL, 0, &u, err, sizeof(err)) != MXG_OK) {
+            /* pdns's API is away: the zone is not left behind without pdns having seen it. */
+            free(patch);
+            json_decref(ctl_call(
+                f, json_pack("{s:s,s:s,s:s}", "op", "zone.delete", "zone", name, "source", "http"),
+                err + 256, sizeof(err) - 256));
+            atomic_fetch_add(&f->upstream_errors, 1);
             return answer_error(con, 502, err);
+        }
         if ((u.status != 404 && u.status != 422) || tries >= 50)
             break;
         free(u.body.p);
