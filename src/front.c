@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -42,6 +44,9 @@
 #define UPSTREAM_TIMEOUT 60L                    /* seconds for one request to pdns */
 #define CONTROL_TIMEOUT 60                      /* seconds for one control op */
 #define CONTROL_SLOTS 8                         /* control-socket connections at once */
+#define UPSTREAM_SLOTS                                                                             \
+    32 /* requests to pdns's API at once: each may take a pdns thread and a                        \
+          backend connection */
 #define API_ZONES "/api/v1/servers/localhost/zones"
 #define API_MXG "/api/v1/mxguard/"
 #define GUARD_META "X-MXGUARD-"
@@ -51,6 +56,14 @@ struct mxg_front {
     const struct mxg_config *cfg;
     atomic_ulong requests, forwarded, refused, upstream_errors, unauthorized, too_large, timeouts;
     sem_t ctl_slots; /* control-socket connections the front may hold at once */
+    sem_t upstream_slots;
+    /* Idle control-socket connections kept for the next op, and pdns's API connections kept
+     * alive across requests (a libcurl share): no new connection per request. */
+    pthread_mutex_t ctl_lock;
+    int ctl_idle[CONTROL_SLOTS];
+    size_t n_idle;
+    CURLSH *share;
+    pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
 };
 
 struct request {
@@ -314,7 +327,34 @@ static json_t *ctl_call(struct mxg_front *f, json_t *req, char *err, size_t errl
 }
 
 /* One request line and its reply over a new connection to the control socket; frees line. */
-static json_t *ctl_exchange(struct mxg_front *f, char *line, char *err, size_t errlen)
+/* An idle pooled connection that the daemon has not closed meanwhile, or -1. */
+static int ctl_take(struct mxg_front *f)
+{
+    int fd = -1;
+    pthread_mutex_lock(&f->ctl_lock);
+    while (fd < 0 && f->n_idle) {
+        fd = f->ctl_idle[--f->n_idle];
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 0) != 0) { /* readable here means closed (or garbage): not reused */
+            close(fd);
+            fd = -1;
+        }
+    }
+    pthread_mutex_unlock(&f->ctl_lock);
+    return fd;
+}
+
+static void ctl_give_back(struct mxg_front *f, int fd)
+{
+    pthread_mutex_lock(&f->ctl_lock);
+    if (f->n_idle < CONTROL_SLOTS)
+        f->ctl_idle[f->n_idle++] = fd;
+    else
+        close(fd);
+    pthread_mutex_unlock(&f->ctl_lock);
+}
+
+static int ctl_connect(struct mxg_front *f, char *err, size_t errlen)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->cfg->control_socket);
@@ -327,11 +367,21 @@ static json_t *ctl_exchange(struct mxg_front *f, char *line, char *err, size_t e
                  strerror(errno));
         if (fd >= 0)
             close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static json_t *ctl_exchange(struct mxg_front *f, char *line, char *err, size_t errlen)
+{
+    int fd = ctl_take(f);
+    if (fd < 0)
+        fd = ctl_connect(f, err, errlen);
+    if (fd < 0) {
         free(line);
         return NULL;
     }
     size_t len = strlen(line), off = 0;
-    line[len] = '\0';
     bool ok = true;
     while (ok && off < len) {
         ssize_t w = send(fd, line + off, len - off, MSG_NOSIGNAL);
@@ -350,7 +400,10 @@ static json_t *ctl_exchange(struct mxg_front *f, char *line, char *err, size_t e
             continue;
         ok = r > 0 && buf_add(&b, chunk, (size_t)r, UPSTREAM_CAP) == MXG_OK;
     }
-    close(fd);
+    if (ok)
+        ctl_give_back(f, fd); /* one reply per request line: the connection is clean again */
+    else
+        close(fd);
     json_t *reply = ok ? json_loadb(b.p, b.len, 0, NULL) : NULL;
     free(b.p);
     if (!reply)
@@ -444,9 +497,35 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 
 /* Sends method uri (path and query) with body to pdns's API. Returns 0, or MXG_EIO with the
  * reason in err (pdns unreachable). */
+static int forward_one(struct mxg_front *f, const char *method, const char *uri, const char *ctype,
+                       const char *accept, const char *body, size_t len, struct upstream *u,
+                       char *err, size_t errlen);
+
+/* One request to pdns's API, waiting for one of UPSTREAM_SLOTS: a burst of panel requests
+ * queues here instead of opening more pdns threads and backend connections than either has. */
 static int forward(struct mxg_front *f, const char *method, const char *uri, const char *ctype,
                    const char *accept, const char *body, size_t len, struct upstream *u, char *err,
                    size_t errlen)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += UPSTREAM_TIMEOUT;
+    int w;
+    memset(u, 0, sizeof(*u));
+    while ((w = sem_timedwait(&f->upstream_slots, &until)) != 0 && errno == EINTR)
+        ;
+    if (w != 0) {
+        snprintf(err, errlen, "pdns API: no free connection within %lds", UPSTREAM_TIMEOUT);
+        return MXG_EIO;
+    }
+    int rc = forward_one(f, method, uri, ctype, accept, body, len, u, err, errlen);
+    sem_post(&f->upstream_slots);
+    return rc;
+}
+
+static int forward_one(struct mxg_front *f, const char *method, const char *uri, const char *ctype,
+                       const char *accept, const char *body, size_t len, struct upstream *u,
+                       char *err, size_t errlen)
 {
     memset(u, 0, sizeof(*u));
     CURL *c = curl_easy_init();
@@ -487,6 +566,8 @@ static int forward(struct mxg_front *f, const char *method, const char *uri, con
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, u);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (f->share)
+        curl_easy_setopt(c, CURLOPT_SHARE, f->share);
     if (strcmp(method, "GET") == 0) {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(method, "HEAD") == 0) {
@@ -1381,6 +1462,50 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 
 /* ---- start and stop -------------------------------------------------------------------- */
 
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ctx)
+{
+    (void)h;
+    (void)access;
+    struct mxg_front *f = ctx;
+    pthread_mutex_lock(&f->share_lock[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ctx)
+{
+    (void)h;
+    struct mxg_front *f = ctx;
+    pthread_mutex_unlock(&f->share_lock[data]);
+}
+
+/* Connections to pdns's API shared by every request thread (kept alive by libcurl). */
+static void share_init(struct mxg_front *f)
+{
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&f->share_lock[i], NULL);
+    pthread_mutex_init(&f->ctl_lock, NULL);
+    f->share = curl_share_init();
+    if (f->share &&
+        (curl_share_setopt(f->share, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+         curl_share_setopt(f->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+         curl_share_setopt(f->share, CURLSHOPT_USERDATA, f) != CURLSHE_OK ||
+         curl_share_setopt(f->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+         curl_share_setopt(f->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)) {
+        curl_share_cleanup(f->share);
+        f->share = NULL; /* a new connection per request then */
+    }
+}
+
+static void share_free(struct mxg_front *f)
+{
+    if (f->share)
+        curl_share_cleanup(f->share);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&f->share_lock[i]);
+    while (f->n_idle)
+        close(f->ctl_idle[--f->n_idle]);
+    pthread_mutex_destroy(&f->ctl_lock);
+}
+
 /* libmicrohttpd's own complaints (a thread that could not start, a connection refused at the
  * cap), as warnings. */
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -1458,7 +1583,10 @@ int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *
         return MXG_ENOMEM;
     }
     f->cfg = cfg;
-    if (sem_init(&f->ctl_slots, 0, CONTROL_SLOTS) != 0) {
+    share_init(f);
+    if (sem_init(&f->ctl_slots, 0, CONTROL_SLOTS) != 0 ||
+        sem_init(&f->upstream_slots, 0, UPSTREAM_SLOTS) != 0) {
+        share_free(f);
         snprintf(err, errlen, "cannot create a semaphore: %s", strerror(errno));
         free(f);
         return MXG_EIO;
@@ -1479,6 +1607,8 @@ int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *
     if (!f->mhd) {
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->api_listen, strerror(errno));
         sem_destroy(&f->ctl_slots);
+        sem_destroy(&f->upstream_slots);
+        share_free(f);
         free(f);
         return MXG_EIO;
     }
@@ -1494,6 +1624,7 @@ void mxg_front_stop(struct mxg_front *f)
         return;
     MHD_stop_daemon(f->mhd);
     sem_destroy(&f->ctl_slots);
+    share_free(f);
     free(f);
     curl_global_cleanup();
 }
