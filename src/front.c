@@ -32,6 +32,7 @@
 #include <openssl/sha.h>
 
 #include "mxg/audit.h"
+#include "mxg/control.h"
 #include "mxg/err.h"
 #include "mxg/front_ui.h"
 #include "mxg/log.h"
@@ -63,6 +64,12 @@ struct mxg_front {
     int ctl_idle[CONTROL_SLOTS];
     size_t n_idle;
     CURLSH *share;
+    /* The guard's pre-flight check runs here, on the request's thread, with a store handle of
+     * the front's own: a burst of PATCHes never holds up the lookup loop. */
+    pthread_mutex_t check_lock;
+    struct mxg_store *store;
+    struct mxg_control ctl;
+    atomic_ulong rule_refusals[MXG_RULES_N + 1];
     pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
 };
 
@@ -327,6 +334,23 @@ static json_t *ctl_call(struct mxg_front *f, json_t *req, char *err, size_t errl
 }
 
 /* One request line and its reply over a new connection to the control socket; frees line. */
+/* A control op run in the front itself (check): the same code as the daemon's, on the front's
+ * own store handle. Steals req. */
+static json_t *local_call(struct mxg_front *f, json_t *req, char *err, size_t errlen)
+{
+    if (!req) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_lock(&f->check_lock);
+    json_t *reply = mxg_control_call(&f->ctl, req);
+    pthread_mutex_unlock(&f->check_lock);
+    json_decref(req);
+    if (!reply)
+        snprintf(err, errlen, "out of memory");
+    return reply;
+}
+
 /* An idle pooled connection that the daemon has not closed meanwhile, or -1. */
 static int ctl_take(struct mxg_front *f)
 {
@@ -654,6 +678,22 @@ static json_t *refusal_from_record(json_t *rec)
 
 enum patch_outcome { PATCH_FORWARDED, PATCH_REFUSED, PATCH_FAILED };
 
+/* A refusal of the pre-flight check, once for each rule among its findings (/metrics). */
+static void count_refusal(struct mxg_front *f, json_t *findings)
+{
+    bool seen[MXG_RULES_N + 1] = {false};
+    size_t i;
+    json_t *x;
+    json_array_foreach(findings, i, x)
+    {
+        size_t r = mxg_rule_index(jstr(x, "rule"));
+        if (!seen[r]) {
+            seen[r] = true;
+            atomic_fetch_add(&f->rule_refusals[r], 1);
+        }
+    }
+}
+
 /* A PATCH of zone through the guard: refused (*refusal: the 422 body), or forwarded (u: pdns's
  * answer; a 500 that the commit's audit record shows was a refusal becomes PATCH_REFUSED), or
  * failed (err: pdns or the daemon unreachable). */
@@ -667,10 +707,10 @@ static enum patch_outcome patch_guarded(struct mxg_front *f, const char *zone, c
     memset(u, 0, sizeof(*u));
     json_t *patch = len ? json_loadb(text, len, BODY_FLAGS, NULL) : NULL;
     if (json_is_object(patch)) {
-        json_t *reply = ctl_call(f,
-                                 json_pack("{s:s,s:s,s:O,s:s}", "op", "check", "zone", zone,
-                                           "patch", patch, "record", "http"),
-                                 err, errlen);
+        json_t *reply = local_call(f,
+                                   json_pack("{s:s,s:s,s:O,s:s}", "op", "check", "zone", zone,
+                                             "patch", patch, "record", "http"),
+                                   err, errlen);
         json_decref(patch);
         if (!reply)
             return PATCH_FAILED;
@@ -681,6 +721,7 @@ static enum patch_outcome patch_guarded(struct mxg_front *f, const char *zone, c
                 json_object_get(reply, "verdict"), json_object_get(reply, "findings"),
                 json_object_get(reply, "fix"), json_object_get(reply, "remedies"),
                 json_is_integer(seq) ? (long long)json_integer_value(seq) : 0);
+            count_refusal(f, json_object_get(reply, "findings"));
             json_decref(reply);
             atomic_fetch_add(&f->refused, 1);
             return PATCH_REFUSED;
@@ -1058,8 +1099,10 @@ static enum MHD_Result mxg_endpoint(struct mxg_front *f, struct MHD_Connection *
             json_decref(patch);
             return answer_error(con, 422, "POST a PATCH body, with ?zone=NAME");
         }
-        req = json_pack("{s:s,s:s,s:o}", "op", "check", "zone", z, "patch", patch);
-        break;
+        json_t *reply =
+            local_call(f, json_pack("{s:s,s:s,s:o}", "op", "check", "zone", z, "patch", patch), err,
+                       sizeof(err));
+        return reply ? answer_ctl(con, reply) : answer_error(con, 500, err);
     }
     case MXG_ROUTE_MXG_SCAN:
         req = json_pack("{s:s}", "op", "scan");
@@ -1122,6 +1165,32 @@ static void buf_printf(struct buf *b, const char *fmt, ...)
     va_end(ap);
     if (n > 0 && (size_t)n < sizeof(line))
         buf_add(b, line, (size_t)n, UPSTREAM_CAP);
+}
+
+/* The front's own refusals (its pre-flight check runs in the front) join the daemon's
+ * decisions by rule. */
+static void add_front_refusals(struct mxg_front *f, json_t *s)
+{
+    json_t *rv = json_object_get(s, "rule_verdicts");
+    if (!json_is_object(rv)) {
+        rv = json_object();
+        if (!rv || json_object_set_new(s, "rule_verdicts", rv) != 0)
+            return;
+    }
+    for (size_t r = 0; r <= MXG_RULES_N; r++) {
+        unsigned long n = atomic_load(&f->rule_refusals[r]);
+        if (!n)
+            continue;
+        json_t *v = json_object_get(rv, mxg_rule_name(r));
+        if (!json_is_object(v)) {
+            v = json_object();
+            if (!v || json_object_set_new(rv, mxg_rule_name(r), v) != 0)
+                continue;
+        }
+        json_t *old = json_object_get(v, "reject");
+        json_int_t was = json_is_integer(old) ? json_integer_value(old) : 0;
+        json_object_set_new(v, "reject", json_integer(was + (json_int_t)n));
+    }
 }
 
 /* The commit latency histogram and the decisions by rule, from the stats op. */
@@ -1214,6 +1283,7 @@ static enum MHD_Result metrics(struct mxg_front *f, struct MHD_Connection *con)
         if (n > 0 && (size_t)n < sizeof(line))
             buf_add(&b, line, (size_t)n, UPSTREAM_CAP);
     }
+    add_front_refusals(f, s);
     metrics_decisions(&b, s);
     metrics_connections(&b, f, s);
     metric(&b, "mxguard_api_requests_total", "counter", "Requests to the HTTP API front.",
@@ -1584,8 +1654,18 @@ int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *
     }
     f->cfg = cfg;
     share_init(f);
+    pthread_mutex_init(&f->check_lock, NULL);
+    if (mxg_store_open(cfg->store, &f->store, err, errlen) != MXG_OK) {
+        pthread_mutex_destroy(&f->check_lock);
+        share_free(f);
+        free(f);
+        return MXG_EIO;
+    }
+    f->ctl = (struct mxg_control){.store = f->store, .cfg = cfg};
     if (sem_init(&f->ctl_slots, 0, CONTROL_SLOTS) != 0 ||
         sem_init(&f->upstream_slots, 0, UPSTREAM_SLOTS) != 0) {
+        mxg_store_close(f->store);
+        pthread_mutex_destroy(&f->check_lock);
         share_free(f);
         snprintf(err, errlen, "cannot create a semaphore: %s", strerror(errno));
         free(f);
@@ -1608,6 +1688,8 @@ int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->api_listen, strerror(errno));
         sem_destroy(&f->ctl_slots);
         sem_destroy(&f->upstream_slots);
+        mxg_store_close(f->store);
+        pthread_mutex_destroy(&f->check_lock);
         share_free(f);
         free(f);
         return MXG_EIO;
