@@ -9,7 +9,7 @@ PACKAGES=(
   pdns-server pdns-backend-remote pdns-backend-bind pdns-backend-sqlite3
   bind9-dnsutils sqlite3 curl python3 procps iproute2 systemd valgrind
   libmicrohttpd-dev libcurl4-openssl-dev lexicon
-  chromium fonts-dejavu-core python3-prometheus-client
+  chromium fonts-dejavu-core python3-prometheus-client ldnsutils
 )
 
 missing=()

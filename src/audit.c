@@ -184,7 +184,8 @@ json_t *mxg_audit_body(const struct mxg_audit_entry *e)
                           "changes", changes_json(e->changes, e->n_changes), "fix",
                           d ? changes_json(d->fix, d->n_fix) : json_array());
     if (o && ((e->metadata && json_object_set(o, "metadata", e->metadata) != 0) ||
-              (e->settings && json_object_set(o, "settings", e->settings) != 0))) {
+              (e->settings && json_object_set(o, "settings", e->settings) != 0) ||
+              (e->keys && json_object_set(o, "keys", e->keys) != 0))) {
         json_decref(o);
         return NULL;
     }

@@ -14,6 +14,8 @@
 #include <arpa/inet.h>
 
 #include "mxg/backend.h"
+#include "mxg/backend_keys.h"
+#include "mxg/chain_cache.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/guard.h"
@@ -54,6 +56,7 @@ struct mxg_backend {
     struct commit_job *running;
     struct commit_job *queue_head, *queue_tail;
     struct reply_cache cache;
+    struct mxg_chain_cache *chains; /* auth flags and NSEC/NSEC3 chains of signed zones */
 };
 
 struct mxg_session {
@@ -106,6 +109,11 @@ struct mxg_backend *mxg_backend_new(struct mxg_store *store, const struct mxg_co
         return NULL;
     be->store = store;
     be->cfg = cfg;
+    be->chains = mxg_chain_cache_new();
+    if (!be->chains) {
+        free(be);
+        return NULL;
+    }
     return be;
 }
 
@@ -143,6 +151,7 @@ void mxg_backend_free(struct mxg_backend *be)
     if (!be)
         return;
     mxg_backend_set_cache(be, false);
+    mxg_chain_cache_free(be->chains);
     free(be);
 }
 
@@ -289,6 +298,8 @@ struct rec_ctx {
     json_t *arr;
     const char *qname; /* echoed owner, or NULL to use the stored name */
     bool skip_ent;
+    /* A signed zone's chain: auth flags as pdns's rectify would set them (nsec.h). */
+    const struct mxg_chain *chain;
 };
 
 static int add_record(void *ctx, const struct mxg_record *rec)
@@ -316,7 +327,11 @@ static int add_record(void *ctx, const struct mxg_record *rec)
         json_object_set_new_nocheck(o, "qname", json_string(c->qname ? c->qname : rec->name)) !=
             0 ||
         json_object_set_new_nocheck(o, "ttl", json_integer((json_int_t)rec->ttl)) != 0 ||
-        json_object_set_new_nocheck(o, "auth", json_integer(rec->auth ? 1 : 0)) != 0 ||
+        json_object_set_new_nocheck(
+            o, "auth",
+            json_integer(
+                (c->chain ? mxg_chain_auth(c->chain, rec->name, rec->type) : rec->auth) ? 1 : 0)) !=
+            0 ||
         json_object_set_new_nocheck(o, "domain_id", json_integer((json_int_t)rec->domain_id)) !=
             0) {
         json_decref(o);
@@ -370,6 +385,11 @@ static int m_lookup(struct mxg_session *s, const struct mxg_request *req, struct
     if (!c.arr)
         return MXG_ENOMEM;
     struct mxg_txn *t = txn_on(s, zone_id);
+    rc = mxg_chain_cache_get(s->be->chains, st, zone_id, &c.chain);
+    if (rc != MXG_OK) {
+        json_decref(c.arr);
+        return rc == MXG_ENOMEM ? rc : store_failed(s, r, "lookup", rc);
+    }
     rc = t ? mxg_txn_lookup(t, st, canon, type_filter, add_record, &c)
            : MXG_STORE_CALL(st, lookup, zone_id, canon, type_filter, add_record, &c);
     if (rc != MXG_OK) {
@@ -423,6 +443,11 @@ static int m_list(struct mxg_session *s, const struct mxg_request *req, struct m
     if (!c.arr)
         return MXG_ENOMEM;
     struct mxg_txn *t = txn_on(s, z.id);
+    rc = mxg_chain_cache_get(s->be->chains, st, z.id, &c.chain);
+    if (rc != MXG_OK) {
+        json_decref(c.arr);
+        return rc == MXG_ENOMEM ? rc : store_failed(s, r, "list", rc);
+    }
     rc = t ? mxg_txn_list(t, st, add_record, &c) : MXG_STORE_CALL(st, list, z.id, add_record, &c);
     if (rc != MXG_OK) {
         json_decref(c.arr);
@@ -1394,6 +1419,85 @@ static int m_create_slave_domain(struct mxg_session *s, const struct mxg_request
     return MXG_OK;
 }
 
+/* Name relative to apex as pdns wants it back: "" for the apex, else without the zone. */
+static void relative(const char *name, const char *apex, char *out, size_t outlen)
+{
+    size_t n = strlen(name), a = strlen(apex);
+    if (strcmp(name, apex) == 0 || n <= a)
+        snprintf(out, outlen, "%s", "");
+    else if (strcmp(apex, ".") == 0)
+        snprintf(out, outlen, "%.*s", (int)(n - 1), name);
+    else
+        snprintf(out, outlen, "%.*s", (int)(n - a - 1), name);
+}
+
+/* getBeforeAndAfterNamesAbsolute {id, qname}: NSEC -- qname relative to the zone with a trailing
+ * dot ("www.", "." for the apex), the names before (or equal) and after in the chain, relative;
+ * NSEC3 -- qname a hash label, the hashes before (or equal) and after, and the absolute owner of
+ * the first as "unhashed". */
+static int m_get_before_and_after(struct mxg_session *s, const struct mxg_request *req,
+                                  struct mxg_reply *r)
+{
+    struct mxg_store *st = s->be->store;
+    int64_t id;
+    const char *qname;
+    struct mxg_zone z;
+    if (mxg_param_int(req, "id", &id) != MXG_OK)
+        return fail(s, r, "getBeforeAndAfterNamesAbsolute: parameter 'id' must be an integer");
+    if (mxg_param_string(req, "qname", &qname) != MXG_OK || strlen(qname) >= MXG_NAME_TEXT_MAX)
+        return fail(s, r, "getBeforeAndAfterNamesAbsolute: parameter 'qname' must be a name");
+    int rc = MXG_STORE_CALL(st, zone_get_by_id, id, &z);
+    if (rc == MXG_ENOENT)
+        return fail(s, r, "getBeforeAndAfterNamesAbsolute: no zone with id %" PRId64, id);
+    const struct mxg_chain *chain = NULL;
+    if (rc == MXG_OK)
+        rc = mxg_chain_cache_get(s->be->chains, st, id, &chain);
+    if (rc != MXG_OK)
+        return rc == MXG_ENOMEM ? rc : store_failed(s, r, "getBeforeAndAfterNamesAbsolute", rc);
+    if (!chain)
+        return fail(s, r, "getBeforeAndAfterNamesAbsolute: zone %s has no DNSSEC keys", z.name);
+    const char *before, *after, *owner = "";
+    char q[MXG_NAME_TEXT_MAX], abs[MXG_NAME_TEXT_MAX * 2];
+    size_t ql = strlen(qname);
+    snprintf(q, sizeof(q), "%.*s", (int)(ql && qname[ql - 1] == '.' ? ql - 1 : ql), qname);
+    rc = mxg_chain_nsec3(chain, q, &before, &after, &owner);
+    if (rc == MXG_EINVAL) { /* an NSEC chain */
+        char canon[MXG_NAME_TEXT_MAX];
+        if (!q[0])
+            snprintf(abs, sizeof(abs), "%s", z.name);
+        else
+            snprintf(abs, sizeof(abs), "%s.%s", q, strcmp(z.name, ".") == 0 ? "" : z.name);
+        if (mxg_name_canon(abs, canon, sizeof(canon)) != MXG_OK)
+            return fail(s, r, "getBeforeAndAfterNamesAbsolute: qname '%.255s' does not parse",
+                        qname);
+        rc = mxg_chain_nsec(chain, canon, &before, &after);
+        if (rc == MXG_OK) {
+            char b[MXG_NAME_TEXT_MAX], a[MXG_NAME_TEXT_MAX];
+            relative(before, z.name, b, sizeof(b));
+            relative(after, z.name, a, sizeof(a));
+            mxg_reply_set(r, json_pack("{s:s,s:s,s:s}", "before", b, "after", a, "unhashed", b));
+            return MXG_OK;
+        }
+    }
+    if (rc == MXG_ENOENT)
+        return fail(s, r, "getBeforeAndAfterNamesAbsolute: zone %s has no names", z.name);
+    if (rc != MXG_OK)
+        return fail(s, r, "getBeforeAndAfterNamesAbsolute: '%.255s' is no hash", qname);
+    mxg_reply_set(r,
+                  json_pack("{s:s,s:s,s:s}", "before", before, "after", after, "unhashed", owner));
+    return MXG_OK;
+}
+
+/* The DNSSEC key and TSIG methods (backend_keys.c). */
+static int m_keys(struct mxg_session *s, const struct mxg_request *req, struct mxg_reply *r)
+{
+    bool failed = false;
+    int rc = mxg_keys_handle(s->be->store, s->be->cfg, req, r, &failed);
+    if (failed)
+        s->be->stats.errors++;
+    return rc;
+}
+
 typedef int (*handler_fn)(struct mxg_session *, const struct mxg_request *, struct mxg_reply *);
 
 static const handler_fn HANDLERS[MXG_M_COUNT] = {
@@ -1420,6 +1524,18 @@ static const handler_fn HANDLERS[MXG_M_COUNT] = {
     [MXG_M_SET_STALE] = m_set_stale,
     [MXG_M_SUPER_MASTER_BACKEND] = m_super_master_backend,
     [MXG_M_CREATE_SLAVE_DOMAIN] = m_create_slave_domain,
+    [MXG_M_GET_DOMAIN_KEYS] = m_keys,
+    [MXG_M_ADD_DOMAIN_KEY] = m_keys,
+    [MXG_M_REMOVE_DOMAIN_KEY] = m_keys,
+    [MXG_M_ACTIVATE_DOMAIN_KEY] = m_keys,
+    [MXG_M_DEACTIVATE_DOMAIN_KEY] = m_keys,
+    [MXG_M_PUBLISH_DOMAIN_KEY] = m_keys,
+    [MXG_M_UNPUBLISH_DOMAIN_KEY] = m_keys,
+    [MXG_M_GET_TSIG_KEY] = m_keys,
+    [MXG_M_GET_TSIG_KEYS] = m_keys,
+    [MXG_M_SET_TSIG_KEY] = m_keys,
+    [MXG_M_DELETE_TSIG_KEY] = m_keys,
+    [MXG_M_GET_BEFORE_AND_AFTER] = m_get_before_and_after,
     [MXG_M_SEARCH_RECORDS] = m_search_records,
 };
 

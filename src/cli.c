@@ -541,8 +541,23 @@ static void print_record(json_t *rec)
         printf("%s%s %s %s", i ? "; " : " ", json_string_value(json_object_get(f, "rule")),
                json_string_value(json_object_get(f, "name")),
                json_string_value(json_object_get(f, "family")));
-    printf(" (%zu change%s)\n", json_array_size(json_object_get(rec, "changes")),
-           json_array_size(json_object_get(rec, "changes")) == 1 ? "" : "s");
+    json_t *keys = json_object_get(rec, "keys"), *key = json_object_get(keys, "key"),
+           *tsig = json_object_get(keys, "tsig");
+    if (key) /* a DNSSEC key change: " add key 3 (KSK, algorithm 13, active, published)" */
+        printf(" %s key %lld (%s, algorithm %lld, %s, %s)\n",
+               json_string_value(json_object_get(keys, "action")),
+               (long long)json_integer_value(json_object_get(key, "id")),
+               json_string_value(json_object_get(key, "role")),
+               (long long)json_integer_value(json_object_get(key, "algorithm")),
+               json_is_true(json_object_get(key, "active")) ? "active" : "inactive",
+               json_is_true(json_object_get(key, "published")) ? "published" : "unpublished");
+    else if (tsig) /* " tsig-add axfr-key. (hmac-sha256)" */
+        printf(" %s %s (%s)\n", json_string_value(json_object_get(keys, "action")),
+               json_string_value(json_object_get(tsig, "name")),
+               json_string_value(json_object_get(tsig, "algorithm")));
+    else
+        printf(" (%zu change%s)\n", json_array_size(json_object_get(rec, "changes")),
+               json_array_size(json_object_get(rec, "changes")) == 1 ? "" : "s");
 }
 
 static int cmd_audit(struct cli *c, struct mxg_config *cfg)

@@ -260,6 +260,21 @@ int mxg_name_labels(const char *canon)
     return (int)knot_dname_labels(wire, NULL);
 }
 
+int mxg_name_to_wire_lower(const char *canon, uint8_t *out, size_t outlen, size_t *len)
+{
+    uint8_t wire[WIRE_SCRATCH];
+    size_t wlen = 0;
+    int rc = text_to_wire(canon, wire, &wlen);
+    if (rc != MXG_OK)
+        return rc;
+    if (wlen > outlen)
+        return MXG_ERANGE;
+    knot_dname_to_lower(wire);
+    memcpy(out, wire, wlen);
+    *len = wlen;
+    return MXG_OK;
+}
+
 int mxg_name_rkey(const char *canon, uint8_t *out, size_t outlen, size_t *keylen)
 {
     uint8_t wire[WIRE_SCRATCH];

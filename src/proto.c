@@ -35,6 +35,18 @@ static const char *const METHOD_NAMES[MXG_M_COUNT] = {
     [MXG_M_SET_STALE] = "setStale",
     [MXG_M_SUPER_MASTER_BACKEND] = "superMasterBackend",
     [MXG_M_CREATE_SLAVE_DOMAIN] = "createSlaveDomain",
+    [MXG_M_GET_DOMAIN_KEYS] = "getDomainKeys",
+    [MXG_M_ADD_DOMAIN_KEY] = "addDomainKey",
+    [MXG_M_REMOVE_DOMAIN_KEY] = "removeDomainKey",
+    [MXG_M_ACTIVATE_DOMAIN_KEY] = "activateDomainKey",
+    [MXG_M_DEACTIVATE_DOMAIN_KEY] = "deactivateDomainKey",
+    [MXG_M_PUBLISH_DOMAIN_KEY] = "publishDomainKey",
+    [MXG_M_UNPUBLISH_DOMAIN_KEY] = "unpublishDomainKey",
+    [MXG_M_GET_TSIG_KEY] = "getTSIGKey",
+    [MXG_M_GET_TSIG_KEYS] = "getTSIGKeys",
+    [MXG_M_SET_TSIG_KEY] = "setTSIGKey",
+    [MXG_M_DELETE_TSIG_KEY] = "deleteTSIGKey",
+    [MXG_M_GET_BEFORE_AND_AFTER] = "getBeforeAndAfterNamesAbsolute",
     [MXG_M_SEARCH_RECORDS] = "searchRecords",
 };
 

@@ -161,6 +161,15 @@ enum stmt_id {
     S_ZONE_CLEAR_NAMES,
     S_SEARCH,
     S_KEYED,
+    S_KEY_LIST,
+    S_KEY_GET,
+    S_KEY_ADD,
+    S_KEY_FLAGS,
+    S_KEY_DEL,
+    S_TSIG_GET,
+    S_TSIG_LIST,
+    S_TSIG_ADD,
+    S_TSIG_DEL,
     S_AP_FIND,
     S_AP_ADD,
     S_AP_DEL,
@@ -224,6 +233,21 @@ static const char *const STMT_SQL[S_COUNT] = {
     [S_KEYED] = "SELECT " ZONE_COLS " FROM domains d"
                 " WHERE EXISTS (SELECT 1 FROM cryptokeys k WHERE k.domain_id = d.id)"
                 " ORDER BY d.name",
+    /* Keys as pdns's gsql backends read and write them (NULL flags read as false). */
+    [S_KEY_LIST] = "SELECT id, domain_id, flags, active, published, content FROM cryptokeys"
+                   " WHERE domain_id = ?1 ORDER BY id",
+    [S_KEY_GET] = "SELECT id, domain_id, flags, active, published, content FROM cryptokeys"
+                  " WHERE domain_id = ?1 AND id = ?2",
+    [S_KEY_ADD] = "INSERT INTO cryptokeys (domain_id, flags, active, published, content)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_KEY_FLAGS] = "UPDATE cryptokeys SET active = coalesce(?3, active),"
+                    " published = coalesce(?4, published) WHERE domain_id = ?1 AND id = ?2",
+    [S_KEY_DEL] = "DELETE FROM cryptokeys WHERE domain_id = ?1 AND id = ?2",
+    [S_TSIG_GET] = "SELECT name, algorithm, secret FROM tsigkeys WHERE name = ?1 ORDER BY id"
+                   " LIMIT 1",
+    [S_TSIG_LIST] = "SELECT name, algorithm, secret FROM tsigkeys ORDER BY name, id",
+    [S_TSIG_ADD] = "INSERT INTO tsigkeys (name, algorithm, secret) VALUES (?1, ?2, ?3)",
+    [S_TSIG_DEL] = "DELETE FROM tsigkeys WHERE name = ?1",
     [S_AP_FIND] = "SELECT account FROM supermasters WHERE ip = ?1 AND nameserver = ?2",
     [S_AP_ADD] = "INSERT INTO supermasters (ip, nameserver, account) VALUES (?1, ?2, ?3)",
     [S_AP_DEL] = "DELETE FROM supermasters WHERE ip = ?1 AND nameserver = ?2",
@@ -890,6 +914,179 @@ static int sq_keyed_zones(struct mxg_store *st, mxg_zone_cb cb, void *ctx)
     return zone_rows(stmt(S(st), S_KEYED), cb, ctx);
 }
 
+/* Calls cb for each key row of a prepared key query. */
+static int key_rows(sqlite3_stmt *q, mxg_key_cb cb, void *ctx, bool *any)
+{
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t flags = sqlite3_column_int64(q, 2);
+        struct mxg_key k = {
+            .id = sqlite3_column_int64(q, 0),
+            .zone_id = sqlite3_column_int64(q, 1),
+            .flags = flags < 0 || flags > 65535 ? 0 : (unsigned)flags,
+            .active = sqlite3_column_int(q, 3) != 0,
+            .published = sqlite3_column_int(q, 4) != 0,
+            .content = col_text(q, 5),
+        };
+        *any = true;
+        int r = cb(ctx, &k);
+        if (r != 0) {
+            sqlite3_reset(q);
+            return r;
+        }
+    }
+    return done(q, rc);
+}
+
+static int sq_key_list(struct mxg_store *st, int64_t zone_id, mxg_key_cb cb, void *ctx)
+{
+    sqlite3_stmt *q = stmt(S(st), S_KEY_LIST);
+    sqlite3_bind_int64(q, 1, zone_id);
+    bool any = false;
+    return key_rows(q, cb, ctx, &any);
+}
+
+static int sq_key_get(struct mxg_store *st, int64_t zone_id, int64_t id, mxg_key_cb cb, void *ctx)
+{
+    sqlite3_stmt *q = stmt(S(st), S_KEY_GET);
+    sqlite3_bind_int64(q, 1, zone_id);
+    sqlite3_bind_int64(q, 2, id);
+    bool any = false;
+    int rc = key_rows(q, cb, ctx, &any);
+    return rc == MXG_OK && !any ? MXG_ENOENT : rc;
+}
+
+static int sq_key_add(struct mxg_store *st, int64_t zone_id, const struct mxg_key *key, int64_t *id)
+{
+    struct sqlite_store *s = S(st);
+    if (!s->in_txn)
+        return MXG_ETXN;
+    sqlite3_stmt *q = stmt(s, S_KEY_ADD);
+    sqlite3_bind_int64(q, 1, zone_id);
+    sqlite3_bind_int64(q, 2, key->flags);
+    sqlite3_bind_int(q, 3, key->active ? 1 : 0);
+    sqlite3_bind_int(q, 4, key->published ? 1 : 0);
+    sqlite3_bind_text(q, 5, key->content, -1, SQLITE_STATIC);
+    int rc = done(q, sqlite3_step(q));
+    if (rc == MXG_OK && id)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+/* Runs a prepared write on one key (zone ?1, id ?2): MXG_ENOENT when it touched no row. */
+static int key_write(struct sqlite_store *s, sqlite3_stmt *q)
+{
+    int rc = done(q, sqlite3_step(q));
+    if (rc == MXG_OK && sqlite3_changes(s->db) == 0)
+        return MXG_ENOENT;
+    return rc;
+}
+
+static int sq_key_set_flags(struct mxg_store *st, int64_t zone_id, int64_t id, int active,
+                            int published)
+{
+    struct sqlite_store *s = S(st);
+    if (!s->in_txn)
+        return MXG_ETXN;
+    sqlite3_stmt *q = stmt(s, S_KEY_FLAGS);
+    sqlite3_bind_int64(q, 1, zone_id);
+    sqlite3_bind_int64(q, 2, id);
+    if (active >= 0)
+        sqlite3_bind_int(q, 3, active ? 1 : 0);
+    if (published >= 0)
+        sqlite3_bind_int(q, 4, published ? 1 : 0);
+    return key_write(s, q);
+}
+
+static int sq_key_remove(struct mxg_store *st, int64_t zone_id, int64_t id)
+{
+    struct sqlite_store *s = S(st);
+    if (!s->in_txn)
+        return MXG_ETXN;
+    sqlite3_stmt *q = stmt(s, S_KEY_DEL);
+    sqlite3_bind_int64(q, 1, zone_id);
+    sqlite3_bind_int64(q, 2, id);
+    return key_write(s, q);
+}
+
+/* Calls cb for each row (name, algorithm, secret) of a prepared TSIG query. */
+static int tsig_rows(sqlite3_stmt *q, mxg_tsig_cb cb, void *ctx, bool *any)
+{
+    int rc;
+    char name[MXG_NAME_TEXT_MAX];
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        db_to_canon(col_text(q, 0), name, sizeof(name));
+        struct mxg_tsig k = {.name = name, .algorithm = col_text(q, 1), .secret = col_text(q, 2)};
+        *any = true;
+        int r = cb(ctx, &k);
+        if (r != 0) {
+            sqlite3_reset(q);
+            return r;
+        }
+    }
+    return done(q, rc);
+}
+
+static int sq_tsig_get(struct mxg_store *st, const char *name, mxg_tsig_cb cb, void *ctx)
+{
+    char db[MXG_NAME_TEXT_MAX];
+    if (canon_to_db(name, db, sizeof(db)) != MXG_OK)
+        return MXG_EINVAL;
+    sqlite3_stmt *q = stmt(S(st), S_TSIG_GET);
+    sqlite3_bind_text(q, 1, db, -1, SQLITE_STATIC);
+    bool any = false;
+    int rc = tsig_rows(q, cb, ctx, &any);
+    return rc == MXG_OK && !any ? MXG_ENOENT : rc;
+}
+
+static int sq_tsig_list(struct mxg_store *st, mxg_tsig_cb cb, void *ctx)
+{
+    bool any = false;
+    return tsig_rows(stmt(S(st), S_TSIG_LIST), cb, ctx, &any);
+}
+
+/* Deletes every key named db (db form); *gone tells whether there was one. */
+static int tsig_del(struct sqlite_store *s, const char *db, bool *gone)
+{
+    sqlite3_stmt *q = stmt(s, S_TSIG_DEL);
+    sqlite3_bind_text(q, 1, db, -1, SQLITE_STATIC);
+    int rc = done(q, sqlite3_step(q));
+    *gone = rc == MXG_OK && sqlite3_changes(s->db) > 0;
+    return rc;
+}
+
+static int sq_tsig_set(struct mxg_store *st, const struct mxg_tsig *key)
+{
+    struct sqlite_store *s = S(st);
+    char db[MXG_NAME_TEXT_MAX];
+    bool gone = false;
+    if (!s->in_txn)
+        return MXG_ETXN;
+    if (canon_to_db(key->name, db, sizeof(db)) != MXG_OK)
+        return MXG_EINVAL;
+    int rc = tsig_del(s, db, &gone);
+    if (rc != MXG_OK)
+        return rc;
+    sqlite3_stmt *q = stmt(s, S_TSIG_ADD);
+    sqlite3_bind_text(q, 1, db, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, key->algorithm, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, key->secret, -1, SQLITE_STATIC);
+    return done(q, sqlite3_step(q));
+}
+
+static int sq_tsig_delete(struct mxg_store *st, const char *name)
+{
+    struct sqlite_store *s = S(st);
+    char db[MXG_NAME_TEXT_MAX];
+    bool gone = false;
+    if (!s->in_txn)
+        return MXG_ETXN;
+    if (canon_to_db(name, db, sizeof(db)) != MXG_OK)
+        return MXG_EINVAL;
+    int rc = tsig_del(s, db, &gone);
+    return rc == MXG_OK && !gone ? MXG_ENOENT : rc;
+}
+
 static void bind_ap(sqlite3_stmt *q, const char *ip, const char *nameserver, char *db, size_t dblen)
 {
     /* pdns's gsql stores nameservers without trailing dot. */
@@ -1147,6 +1344,15 @@ static const struct mxg_store_ops SQLITE_OPS = {
     .zone_clear = sq_zone_clear,
     .search = sq_search,
     .keyed_zones = sq_keyed_zones,
+    .key_list = sq_key_list,
+    .key_get = sq_key_get,
+    .key_add = sq_key_add,
+    .key_set_flags = sq_key_set_flags,
+    .key_remove = sq_key_remove,
+    .tsig_get = sq_tsig_get,
+    .tsig_list = sq_tsig_list,
+    .tsig_set = sq_tsig_set,
+    .tsig_delete = sq_tsig_delete,
     .autoprimary_find = sq_autoprimary_find,
     .autoprimary_add = sq_autoprimary_add,
     .autoprimary_delete = sq_autoprimary_delete,

@@ -25,13 +25,15 @@
 
 struct mxg_audit_entry {
     const char *zone;   /* canonical */
-    const char *source; /* api, dnsupdate, pdnsutil, axfr, ixfr, metadata, cli, unknown */
+    const char *source; /* api, dnsupdate, pdnsutil, axfr, ixfr, metadata, dnssec, cli, unknown */
     const char *mode;   /* the effective mode */
     const struct mxg_decision *decision; /* verdict, findings, fix; NULL: allow, nothing found */
     const struct mxg_rrset_change *changes;
     size_t n_changes;
     json_t *metadata; /* optional: {"kind": [values]} changed by the transaction (borrowed) */
     json_t *settings; /* optional: zone settings changed, {"kind": [before, after], ...} */
+    json_t *keys;     /* optional: the DNSSEC or TSIG key change (source dnssec): what and which
+                         key, never key material (backend_keys.h) */
 };
 
 /* Current time as RFC 3339 UTC with milliseconds ("2026-11-23T20:10:00.123Z"). */

@@ -68,6 +68,10 @@ int mxg_name_labels(const char *canon);
  * The key may contain any byte but 0x00 is used only as label terminator. */
 int mxg_name_rkey(const char *canon, uint8_t *out, size_t outlen, size_t *keylen);
 
+/* Wire form of a name, lowercased (for hashing: NSEC3, RFC 5155 §5). Returns 0, MXG_EINVAL or
+ * MXG_ERANGE (out too small). */
+int mxg_name_to_wire_lower(const char *canon, uint8_t *out, size_t outlen, size_t *len);
+
 /* Record types. Mnemonics are case-insensitive on input ("a", "Mx", "TYPE65534").
  * Writes the canonical uppercase mnemonic (knot's name, or pdns's own for ALIAS and LUA,
  * or TYPEnnn for types without one) and the numeric type. "ANY" and "TYPE0"/"ENT" are

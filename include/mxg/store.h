@@ -45,6 +45,27 @@ typedef int (*mxg_record_cb)(void *ctx, const struct mxg_record *rec);
 typedef int (*mxg_zone_cb)(void *ctx, const struct mxg_zone *zone);
 typedef int (*mxg_meta_cb)(void *ctx, const char *kind, const char *value);
 
+/* A DNSSEC key as pdns keeps it: flags 256 (ZSK) or 257 (KSK/CSK), content the ISC
+ * private-key text ("Private-key-format: v1.2\nAlgorithm: 13 (ECDSAP256SHA256)\n..."). */
+struct mxg_key {
+    int64_t id;
+    int64_t zone_id;
+    unsigned flags;
+    bool active;
+    bool published;
+    const char *content;
+};
+
+/* A TSIG key: name canonical, algorithm as pdns names it ("hmac-sha256"), secret base64. */
+struct mxg_tsig {
+    const char *name;
+    const char *algorithm;
+    const char *secret;
+};
+
+typedef int (*mxg_key_cb)(void *ctx, const struct mxg_key *key);
+typedef int (*mxg_tsig_cb)(void *ctx, const struct mxg_tsig *key);
+
 struct mxg_store;
 
 /* Which audit records to read; NULL/0 fields do not filter. mxg_audit_list (audit.h) applies
@@ -109,8 +130,30 @@ struct mxg_store_ops {
     /* Records whose name or content matches a SQL LIKE pattern (escape '\\'), any zone. */
     int (*search)(struct mxg_store *st, const char *like, unsigned max, mxg_record_cb cb,
                   void *ctx);
-    /* Zones that have DNSSEC keys in cryptokeys (served unsigned for now). */
+    /* Zones that have DNSSEC keys in cryptokeys. */
     int (*keyed_zones)(struct mxg_store *st, mxg_zone_cb cb, void *ctx);
+
+    /* DNSSEC keys (pdns's cryptokeys table, read and written as pdns's gsql backends do).
+     * key_list: the zone's keys in id order; key_get: one key of the zone (MXG_ENOENT: none with
+     * that id in that zone). The writes need a write transaction (MXG_ETXN otherwise): key_add
+     * stores key (its id and zone_id are ignored) and sets *id; key_set_flags changes the active
+     * and published flags (-1 keeps one as it is); key_remove deletes it. Both return
+     * MXG_ENOENT when the zone has no key with that id. */
+    int (*key_list)(struct mxg_store *st, int64_t zone_id, mxg_key_cb cb, void *ctx);
+    int (*key_get)(struct mxg_store *st, int64_t zone_id, int64_t id, mxg_key_cb cb, void *ctx);
+    int (*key_add)(struct mxg_store *st, int64_t zone_id, const struct mxg_key *key, int64_t *id);
+    int (*key_set_flags)(struct mxg_store *st, int64_t zone_id, int64_t id, int active,
+                         int published);
+    int (*key_remove)(struct mxg_store *st, int64_t zone_id, int64_t id);
+    /* TSIG keys (pdns's tsigkeys table; names canonical, compared case-insensitively).
+     * tsig_get: the key of that name (the first by id when a pdns database holds several
+     * algorithms for it; MXG_ENOENT: none); tsig_list: every key by name. The writes need a
+     * write transaction: tsig_set replaces every key of the name by this one; tsig_delete
+     * removes them (MXG_ENOENT when there is none). */
+    int (*tsig_get)(struct mxg_store *st, const char *name, mxg_tsig_cb cb, void *ctx);
+    int (*tsig_list)(struct mxg_store *st, mxg_tsig_cb cb, void *ctx);
+    int (*tsig_set)(struct mxg_store *st, const struct mxg_tsig *key);
+    int (*tsig_delete)(struct mxg_store *st, const char *name);
 
     /* Autoprimaries (pdns's supermasters table): NOTIFY from ip naming nameserver creates a
      * slave zone. autoprimary_find copies the account (may be "") into account. */

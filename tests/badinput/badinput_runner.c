@@ -38,10 +38,11 @@
  * starting with "mxguard: ", no "result" only with a "log"; control: "ok" a boolean, a failure
  * exactly {"ok": false, "error": {"code", "message"}} with a printable-ASCII message.
  * Unless the case says "store changed", a full dump of the store (zones, records, metadata,
- * audit log, autoprimaries) taken before the first send equals the one after the last send and
- * the one after the session is closed (which rolls back an open transaction) -- but for the audit
- * records of poisoned commits: each commit answered "a write of this transaction was refused"
- * adds exactly one, with verdict reject and the finding invalid-record (PRODUCT.md §5). */
+ * DNSSEC and TSIG keys, audit log, autoprimaries) taken before the first send equals the one
+ * after the last send and the one after the session is closed (which rolls back an open
+ * transaction) -- but for the audit records of poisoned commits: each commit answered "a write
+ * of this transaction was refused" adds exactly one, with verdict reject and the finding
+ * invalid-record (PRODUCT.md §5). */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -497,6 +498,19 @@ static int dump_meta(void *ctx, const char *kind, const char *value)
     return 0;
 }
 
+static int dump_key(void *ctx, const struct mxg_key *k)
+{
+    buf_printf(ctx, "  key %lld %u %d %d |%s|\n", (long long)k->id, k->flags, k->active ? 1 : 0,
+               k->published ? 1 : 0, k->content);
+    return 0;
+}
+
+static int dump_tsig(void *ctx, const struct mxg_tsig *k)
+{
+    buf_printf(ctx, "tsig %s %s |%s|\n", k->name, k->algorithm, k->secret);
+    return 0;
+}
+
 struct dump_ctx {
     struct mxg_store *st;
     struct buf *b;
@@ -513,6 +527,8 @@ static int dump_zone(void *arg, const struct mxg_zone *z)
     int rc = MXG_STORE_CALL(d->st, list, z->id, dump_rec, d->b);
     if (rc == MXG_OK)
         rc = MXG_STORE_CALL(d->st, meta_list, z->id, NULL, dump_meta, d->b);
+    if (rc == MXG_OK)
+        rc = MXG_STORE_CALL(d->st, key_list, z->id, dump_key, d->b);
     if (rc != MXG_OK)
         d->rc = rc;
     return 0;
@@ -561,7 +577,8 @@ static char *store_dump(struct mxg_store *st, int64_t upto, int64_t *refusals, i
     struct audit_dump ad = {.b = &b, .upto = upto};
     if (MXG_STORE_CALL(st, zone_list, dump_zone, &d) != MXG_OK || d.rc != MXG_OK ||
         MXG_STORE_CALL(st, audit_list, &all, dump_audit, &ad) != MXG_OK ||
-        MXG_STORE_CALL(st, autoprimary_list, dump_ap, &b) != MXG_OK)
+        MXG_STORE_CALL(st, autoprimary_list, dump_ap, &b) != MXG_OK ||
+        MXG_STORE_CALL(st, tsig_list, dump_tsig, &b) != MXG_OK)
         die("dumping the store");
     if (refusals)
         *refusals = ad.refusals;
