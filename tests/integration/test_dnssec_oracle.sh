@@ -6,7 +6,7 @@
 # with mail, hosts of several types, empty non-terminals, wildcards, a signed delegation (DS
 # and glue), an insecure one and one with occluded data. pdnsutil loads them into gsqlite3,
 # signs them (secure-zone, set-nsec3) and rectifies them; mxguard imports the same files and
-# takes the very keys and NSEC3PARAM rows. Then every generated query (positive, NODATA,
+# takes the very keys; pdnsutil set-nsec3 and rectify-zone run through pdns on mxguard. Then every generated query (positive, NODATA,
 # NXDOMAIN, wildcard, referral, DS, DNSKEY; well over 1,000) is asked of both with
 # dig +dnssec: rcode, flags and every section must be equal, RRSIG signature bytes aside.
 # Every zone's AXFR from pdns on mxguard must pass ldns-verify-zone.
@@ -59,15 +59,30 @@ sqlite3 -cmd '.timeout 5000' "$MXG_STORE" "
 ATTACH '$GS_DB' AS g;
 INSERT INTO cryptokeys (domain_id, flags, active, published, content)
   SELECT d.id, k.flags, k.active, k.published, k.content
-  FROM g.cryptokeys k JOIN g.domains gd ON gd.id = k.domain_id JOIN domains d ON d.name = gd.name;
-INSERT INTO domainmetadata (domain_id, kind, content)
-  SELECT d.id, m.kind, m.content
-  FROM g.domainmetadata m JOIN g.domains gd ON gd.id = m.domain_id JOIN domains d ON d.name = gd.name
-  WHERE m.kind IN ('NSEC3PARAM', 'NSEC3NARROW');" || it_die "cannot copy the keys"
+  FROM g.cryptokeys k JOIN g.domains gd ON gd.id = k.domain_id JOIN domains d ON d.name = gd.name;" ||
+    it_die "cannot copy the keys"
 assert_eq "$(sqlite3 "$GS_DB" 'SELECT count(*) FROM cryptokeys')" "$(sqlite3 "$MXG_STORE" 'SELECT count(*) FROM cryptokeys')" \
     "mxguard's store has the same keys"
 mxg_start ""
-pdns_start --kind remote --port "$PORT_M" --name pdns-mxg -- --remote-dnssec=yes
+pdns_start --kind remote --port "$PORT_M" --name pdns-mxg -- --remote-dnssec=yes \
+    --zone-metadata-cache-ttl=0 --dnssec-key-cache-ttl=0
+# NSEC3 set and the zones rectified through pdns on mxguard, with pdnsutil, as an operator would
+echo "remote-dnssec=yes" >>"$PDNS_DIR/pdns.conf"
+MX_DIR=$PDNS_DIR
+pm() { "$PDNSUTIL" --config-dir="$MX_DIR" "$@" >>"$MX_DIR/pdnsutil.log" 2>&1 || { it_tail "$MX_DIR/pdnsutil.log"; it_die "pdnsutil (remote) $*"; }; }
+while read -r zone file chain; do
+    case $chain in
+        nsec3) pm set-nsec3 "$zone" '1 0 1 ab' ;;
+        nsec3-optout) pm set-nsec3 "$zone" '1 1 0 -' ;;
+    esac
+    pm rectify-zone "$zone"
+done <"$GEN/zones.txt"
+assert_eq "$(sqlite3 "$GS_DB" "SELECT group_concat(content, '|') FROM (SELECT content FROM domainmetadata WHERE kind = 'NSEC3PARAM' ORDER BY domain_id)")" \
+    "$(sqlite3 "$MXG_STORE" "SELECT group_concat(content, '|') FROM (SELECT content FROM domainmetadata WHERE kind = 'NSEC3PARAM' ORDER BY domain_id)")" \
+    "pdnsutil set-nsec3 through pdns on mxguard stored the same NSEC3PARAM as on gsqlite3"
+pm show-zone z01.sig.test
+assert_contains "$(tail -n 30 "$MX_DIR/pdnsutil.log")" "NSEC3" "pdnsutil show-zone through mxguard reports the NSEC3 zone"
+pm export-zone-ds z00.sig.test
 
 # --- the same answers ----------------------------------------------------------------------------
 out=$(python3 "$ORACLE" compare --queries "$GEN/queries.txt" --port-a "$PORT_M" --port-b "$PORT_G" --dig "$DIG" 2>&1) && ok=1 || ok=0
