@@ -1706,6 +1706,9 @@ void mxg_front_stop(struct mxg_front *f)
         return;
     MHD_stop_daemon(f->mhd);
     sem_destroy(&f->ctl_slots);
+    sem_destroy(&f->upstream_slots);
+    mxg_store_close(f->store);
+    pthread_mutex_destroy(&f->check_lock);
     share_free(f);
     free(f);
     curl_global_cleanup();
