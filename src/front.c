@@ -344,6 +344,7 @@ static json_t *local_call(struct mxg_front *f, json_t *req, char *err, size_t er
     }
     pthread_mutex_lock(&f->check_lock);
     json_t *reply = mxg_control_call(&f->ctl, req);
+    mxg_store_end_reads(f->store); /* the next check reads what is committed by then */
     pthread_mutex_unlock(&f->check_lock);
     json_decref(req);
     if (!reply)
@@ -1662,6 +1663,9 @@ int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *
         return MXG_EIO;
     }
     f->ctl = (struct mxg_control){.store = f->store, .cfg = cfg};
+    /* One read snapshot per check, as the daemon's loop reads: consistent and fewer
+     * transactions. */
+    mxg_store_batch_reads(f->store, true);
     if (sem_init(&f->ctl_slots, 0, CONTROL_SLOTS) != 0 ||
         sem_init(&f->upstream_slots, 0, UPSTREAM_SLOTS) != 0) {
         mxg_store_close(f->store);
