@@ -1,10 +1,12 @@
 /* front.c -- the HTTP API front (PRODUCT.md §6): pdns's API on libmicrohttpd, guarded.
  *
- * libmicrohttpd runs its own threads (one per connection, up to max-connections), so no HTTP
- * work ever runs on the libuv lookup loop. Forwarding to pdns's API uses libcurl, one easy handle
- * per request. mxguard's own operations (check, zone.add, zone.delete, audit, stats) are the
- * control socket's ops, sent over the daemon's control socket: they run on the loop with the
- * store handle they always use, one at a time, exactly as for the CLI. */
+ * libmicrohttpd runs a pool of POOL_THREADS threads, each serving many connections (reads and
+ * writes are event-driven, so a slow client holds no thread), so no HTTP work ever runs on the
+ * libuv lookup loop. Forwarding to pdns's API uses libcurl, one easy handle per request, the
+ * connections shared and kept alive. The guard's pre-flight check runs in the request's thread
+ * on the front's own store handle; the other ops (zone.add, zone.delete, zone.set, audit,
+ * stats) are the control socket's, sent over the daemon's control socket: they run on the loop
+ * with the store handle they always use, one at a time, exactly as for the CLI. */
 #include "mxg/front.h"
 
 #include <arpa/inet.h>
@@ -39,12 +41,13 @@
 
 #define BODY_CAP ((size_t)1024 * 1024)          /* request bodies: 413 beyond */
 #define UPSTREAM_CAP ((size_t)64 * 1024 * 1024) /* pdns's and the control socket's answers */
-#define STACK_SIZE (512 * 1024)                 /* per connection thread */
+#define STACK_SIZE (512 * 1024)                 /* per request thread */
 #define HEADER_CAP (32 * 1024)                  /* request line and headers */
-#define LISTEN_BACKLOG 4096                     /* connections waiting beyond the cap */
-#define UPSTREAM_TIMEOUT 60L                    /* seconds for one request to pdns */
-#define CONTROL_TIMEOUT 60                      /* seconds for one control op */
-#define CONTROL_SLOTS 8                         /* control-socket connections at once */
+#define POOL_THREADS 16      /* request threads; each reads and writes many connections */
+#define LISTEN_BACKLOG 4096  /* connections waiting beyond the cap */
+#define UPSTREAM_TIMEOUT 60L /* seconds for one request to pdns */
+#define CONTROL_TIMEOUT 60   /* seconds for one control op */
+#define CONTROL_SLOTS 8      /* control-socket connections at once */
 #define UPSTREAM_SLOTS                                                                             \
     32 /* requests to pdns's API at once: each may take a pdns thread and a                        \
           backend connection */
@@ -1450,7 +1453,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     }
     if (*upload_data_size) {
         /* A body that trickles in is cut at api-timeout from the request line: a slow client
-         * holds a connection (a thread) for no longer than that. */
+         * holds a connection for no longer than that. */
         if (now_ms() - rq->start > (uint64_t)f->cfg->api_timeout * 1000) {
             atomic_fetch_add(&f->timeouts, 1);
             mxg_warn("api front: a request body took longer than api-timeout (%us): closed",
@@ -1675,8 +1678,7 @@ int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *
         free(f);
         return MXG_EIO;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG |
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     uint16_t port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                              : ntohs(((struct sockaddr_in *)&ss)->sin_port);
@@ -1684,10 +1686,10 @@ int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *
         flags, port, NULL, NULL, on_request, f, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
         cfg->api_max_connections, MHD_OPTION_CONNECTION_TIMEOUT, cfg->api_timeout,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)STACK_SIZE, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)HEADER_CAP, MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)NULL,
-        MHD_OPTION_NOTIFY_COMPLETED, on_done, (void *)NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)LISTEN_BACKLOG, MHD_OPTION_END);
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)STACK_SIZE, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)POOL_THREADS, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_CAP,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done,
+        (void *)NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LISTEN_BACKLOG, MHD_OPTION_END);
     if (!f->mhd) {
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->api_listen, strerror(errno));
         sem_destroy(&f->ctl_slots);
