@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -615,6 +616,32 @@ static char *quote_txt(const char *c, size_t len)
     return q;
 }
 
+/* libzscanner's scanner is a 200 KiB struct: one buffer per thread, kept for the thread's life
+ * (zs_init/zs_deinit per record still reset it), instead of an allocation per record. */
+static pthread_key_t scanner_key;
+static pthread_once_t scanner_once = PTHREAD_ONCE_INIT;
+static bool scanner_key_ok;
+
+static void scanner_key_init(void)
+{
+    scanner_key_ok = pthread_key_create(&scanner_key, free) == 0;
+}
+
+static zs_scanner_t *scanner_buffer(void)
+{
+    if (pthread_once(&scanner_once, scanner_key_init) != 0 || !scanner_key_ok)
+        return NULL;
+    zs_scanner_t *s = pthread_getspecific(scanner_key);
+    if (s == NULL) {
+        s = malloc(sizeof(*s));
+        if (s != NULL && pthread_setspecific(scanner_key, s) != 0) {
+            free(s);
+            s = NULL;
+        }
+    }
+    return s;
+}
+
 /* pdns writes a name inside content as DNSName::toString() does, and reads it back as one
  * blank-delimited token (RecordTextReader::xfrName): '(' ')' ';' '"' '@' '$' '#' stand there as
  * plain octets ("10 m(ai)l.example.com", "q\"uote.example.com") where a master file would
@@ -840,10 +867,9 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
      * TYPEnnn takes both the type's own syntax and the generic \# form. */
     size_t linecap = 4 * len + 32;
     char *line = malloc(linecap);
-    zs_scanner_t *s = malloc(sizeof(*s));
+    zs_scanner_t *s = scanner_buffer();
     if (line == NULL || s == NULL) {
         free(line);
-        free(s);
         free(quoted);
         return MXG_ENOMEM;
     }
@@ -869,7 +895,6 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
     free(quoted);
     if (zs_init(s, ".", KNOT_CLASS_IN, 0) != 0) {
         free(line);
-        free(s);
         return MXG_ENOMEM;
     }
     if (zs_set_input_string(s, line, w) != 0 || zs_parse_record(s) != 0 ||
@@ -897,7 +922,6 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
         }
     }
     zs_deinit(s);
-    free(s);
     free(line);
     return rc;
 }
