@@ -1457,12 +1457,12 @@ static int m_get_before_and_after(struct mxg_session *s, const struct mxg_reques
     if (!chain)
         return fail(s, r, "getBeforeAndAfterNamesAbsolute: zone %s has no DNSSEC keys", z.name);
     const char *before, *after, *owner = "";
-    char q[MXG_NAME_TEXT_MAX], abs[MXG_NAME_TEXT_MAX * 2];
+    char q[MXG_NAME_TEXT_MAX];
     size_t ql = strlen(qname);
     snprintf(q, sizeof(q), "%.*s", (int)(ql && qname[ql - 1] == '.' ? ql - 1 : ql), qname);
     rc = mxg_chain_nsec3(chain, q, &before, &after, &owner);
     if (rc == MXG_EINVAL) { /* an NSEC chain */
-        char canon[MXG_NAME_TEXT_MAX];
+        char canon[MXG_NAME_TEXT_MAX], abs[MXG_NAME_TEXT_MAX * 2];
         if (!q[0])
             snprintf(abs, sizeof(abs), "%s", z.name);
         else

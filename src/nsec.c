@@ -2,6 +2,7 @@
 #include "mxg/nsec.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,24 +56,41 @@ static int hexval(int c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* A decimal field of at most max, then blanks; *p moves past both. */
+static bool field(const char **p, unsigned long max, unsigned long *out)
+{
+    char *end;
+    if (!isdigit((unsigned char)**p))
+        return false;
+    errno = 0;
+    *out = strtoul(*p, &end, 10);
+    if (errno || *out > max || (*end != ' ' && *end != '\t'))
+        return false;
+    while (*end == ' ' || *end == '\t')
+        end++;
+    *p = end;
+    return true;
+}
+
 int mxg_nsec3param_parse(const char *text, struct mxg_nsec3param *out)
 {
-    unsigned alg, flags, iter;
-    char salt[600];
+    unsigned long alg, flags, iter;
     memset(out, 0, sizeof(*out));
-    if (!text || sscanf(text, "%u %u %u %599s", &alg, &flags, &iter, salt) != 4 || alg > 255 ||
-        flags > 255 || iter > 65535)
+    const char *p = text;
+    if (!text || !field(&p, 255, &alg) || !field(&p, 255, &flags) || !field(&p, 65535, &iter))
         return MXG_EINVAL;
     out->algorithm = (uint8_t)alg;
     out->flags = (uint8_t)flags;
     out->iterations = (uint16_t)iter;
-    if (strcmp(salt, "-") == 0)
+    size_t n = strcspn(p, " \t\r\n");
+    if (!n || p[n + strspn(p + n, " \t\r\n")])
+        return MXG_EINVAL;
+    if (n == 1 && p[0] == '-')
         return MXG_OK;
-    size_t n = strlen(salt);
     if (n % 2 || n / 2 > sizeof(out->salt))
         return MXG_EINVAL;
     for (size_t i = 0; i < n; i += 2) {
-        int hi = hexval(salt[i]), lo = hexval(salt[i + 1]);
+        int hi = hexval(p[i]), lo = hexval(p[i + 1]);
         if (hi < 0 || lo < 0)
             return MXG_EINVAL;
         out->salt[out->saltlen++] = (uint8_t)(hi * 16 + lo);

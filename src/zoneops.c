@@ -62,7 +62,7 @@ static long long soa_edit_api_serial(const char *kind, long long serial, const s
         kind = "DEFAULT";
     if (strcasecmp(kind, "DEFAULT") == 0) {
         long long today =
-            (tm->tm_year + 1900LL) * 1000000 + (tm->tm_mon + 1) * 10000 + tm->tm_mday * 100LL + 1;
+            (tm->tm_year + 1900LL) * 1000000 + (tm->tm_mon + 1LL) * 10000 + tm->tm_mday * 100LL + 1;
         return serial < today ? today : serial + 1;
     }
     if (strcasecmp(kind, "INCREASE") == 0 || strcasecmp(kind, "SOA-EDIT-INCREASE") == 0)
@@ -85,8 +85,8 @@ static void soa_content(const struct mxg_zone_spec *spec, const char *ns0, char 
     else
         snprintf(mname, sizeof(mname), "a.misconfigured.dns.server.invalid");
     long long serial = spec->pdns_form ? soa_edit_api_serial(spec->soa_edit_api, spec->serial, &tm)
-                                       : (tm.tm_year + 1900LL) * 1000000 + (tm.tm_mon + 1) * 10000 +
-                                             tm.tm_mday * 100LL + 1;
+                                       : (tm.tm_year + 1900LL) * 1000000 +
+                                             (tm.tm_mon + 1LL) * 10000 + tm.tm_mday * 100LL + 1;
     snprintf(out, outlen, "%s hostmaster%s%s %lld 10800 3600 604800 3600", mname, *zdb ? "." : "",
              zdb, serial);
 }
