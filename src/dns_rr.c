@@ -16,6 +16,42 @@
 #define TYPE_ALIAS 65401
 #define TYPE_LUA 65402
 
+/* Types pdns names otherwise than libknot: pdns's mnemonic, and the type whose rdata layout
+ * they share, through which libknot parses and renders them (ALIAS, MB, MG and MR carry one
+ * name like CNAME; RKEY is laid out as DNSKEY, DLV as DS). LUA has no wire form. */
+static const struct pdns_type {
+    uint16_t type;
+    uint16_t twin;
+    const char *name;
+} pdns_types[] = {
+    {7, KNOT_RRTYPE_CNAME, "MB"},
+    {10, 10, "TYPE10"}, /* libknot's NULL, which pdns has no name for */
+    {21, 21, "TYPE21"}, /* libknot's RT, likewise */
+    {38, 38, "A6"},     /* kept in the generic form */
+    {8, KNOT_RRTYPE_CNAME, "MG"},
+    {9, KNOT_RRTYPE_CNAME, "MR"},
+    {57, KNOT_RRTYPE_DNSKEY, "RKEY"},
+    {32769, KNOT_RRTYPE_DS, "DLV"},
+    {TYPE_ALIAS, KNOT_RRTYPE_CNAME, "ALIAS"},
+    {TYPE_LUA, 0, "LUA"},
+};
+
+static const struct pdns_type *pdns_type_of(uint16_t type)
+{
+    for (size_t i = 0; i < sizeof(pdns_types) / sizeof(pdns_types[0]); i++) {
+        if (pdns_types[i].type == type) {
+            return &pdns_types[i];
+        }
+    }
+    return NULL;
+}
+
+uint16_t mxg_rrtype_twin(uint16_t type)
+{
+    const struct pdns_type *pt = pdns_type_of(type);
+    return pt != NULL && pt->twin != 0 ? pt->twin : type;
+}
+
 /* Scratch for rendering when the caller's buffer is too small or the rendering fails there:
  * big enough for any 64 KiB rdata (a full NSEC type bitmap renders to ~650 KiB). */
 #define RENDER_SCRATCH ((size_t)8 * MXG_CONTENT_MAX)
@@ -70,10 +106,9 @@ int mxg_rrtype_name(uint16_t type, char *out, size_t outlen)
         return MXG_EINVAL;
     }
     int n;
-    if (type == TYPE_ALIAS) {
-        n = snprintf(out, outlen, "ALIAS");
-    } else if (type == TYPE_LUA) {
-        n = snprintf(out, outlen, "LUA");
+    const struct pdns_type *pt = pdns_type_of(type);
+    if (pt != NULL) {
+        n = snprintf(out, outlen, "%s", pt->name);
     } else {
         n = knot_rrtype_to_string(type, out, outlen);
     }
@@ -102,11 +137,12 @@ int mxg_rrtype_parse(const char *in, char *out, size_t outlen, uint16_t *type)
             return MXG_EINVAL;
         }
     }
-    if (strcasecmp(in, "ALIAS") == 0) {
-        num = TYPE_ALIAS;
-    } else if (strcasecmp(in, "LUA") == 0) {
-        num = TYPE_LUA;
-    } else {
+    for (size_t i = 0; i < sizeof(pdns_types) / sizeof(pdns_types[0]) && num == 0; i++) {
+        if (strcasecmp(in, pdns_types[i].name) == 0) {
+            num = pdns_types[i].type;
+        }
+    }
+    if (num == 0) {
         /* libknot's TYPEnnn goes through strtoul: accept plain digits only. */
         if (strncasecmp(in, "TYPE", 4) == 0 && len > 4) {
             for (size_t i = 4; i < len; i++) {
@@ -148,7 +184,6 @@ static const struct rr_fmt rr_fmts[] = {
     {KNOT_RRTYPE_PTR, TOK(0), 0},
     {KNOT_RRTYPE_DNAME, TOK(0), 0},
     {KNOT_RRTYPE_NSEC, TOK(0), 0},
-    {TYPE_ALIAS, TOK(0), 0},
     {KNOT_RRTYPE_SOA, TOK(0) | TOK(1), 0},
     {KNOT_RRTYPE_MINFO, TOK(0) | TOK(1), 0},
     {KNOT_RRTYPE_RP, TOK(0) | TOK(1), 0},
@@ -182,6 +217,7 @@ static const struct rr_fmt generic_fmt = {0, 0, TOK(2)};
 
 static const struct rr_fmt *fmt_of(uint16_t type)
 {
+    type = mxg_rrtype_twin(type);
     for (size_t i = 0; i < sizeof(rr_fmts) / sizeof(rr_fmts[0]); i++) {
         if (rr_fmts[i].type == type) {
             return &rr_fmts[i];
@@ -448,8 +484,8 @@ int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *ou
         set_err(err, errlen, "rdata longer than 65535 octets");
         return MXG_ERANGE;
     }
-    /* ALIAS carries one name, like CNAME: let knot check and render it as one. */
-    uint16_t ktype = type == TYPE_ALIAS ? KNOT_RRTYPE_CNAME : type;
+    /* A type libknot does not know (ALIAS, MB, ...) is checked and rendered as its twin. */
+    uint16_t ktype = mxg_rrtype_twin(type);
 
     /* A one-record wire image (root owner) for knot_rrset_rr_from_wire, which checks the rdata
      * against the type's descriptor (name bounds, fixed fields, no trailing bytes). */
@@ -829,8 +865,8 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
         len = strlen(c);
     }
 
-    /* ALIAS is parsed as CNAME. */
-    uint16_t ptype = num == TYPE_ALIAS ? KNOT_RRTYPE_CNAME : num;
+    /* A type libknot does not know (ALIAS, MB, ...) is parsed as its twin. */
+    uint16_t ptype = mxg_rrtype_twin(num);
     /* A control character is refused even escaped, before name fields are rewritten. */
     for (const unsigned char *p = (const unsigned char *)c; p < (const unsigned char *)c + len;
          p++) {

@@ -96,6 +96,11 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
  * small. */
 int mxg_rrtype_name(uint16_t type, char *out, size_t outlen);
 
+/* The type whose rdata layout a type libknot does not know shares (ALIAS, MB, MG, MR: CNAME;
+ * RKEY: DNSKEY; DLV: DS), through which it is parsed and rendered; any other type itself
+ * (LUA too: it has no wire form). */
+uint16_t mxg_rrtype_twin(uint16_t type);
+
 /* Renders the wire rdata (uncompressed, RFC 1035 format) of one record of the given numeric type
  * as pdns content, exactly as mxg_rr_normalize() writes it (ALIAS: one wire name).
  * Returns 0; MXG_EINVAL with a reason in err (may be NULL) when the rdata is malformed for the
