@@ -9,9 +9,12 @@
  * keyed by the lowercased owner name (records of every type hang off it).
  *
  * Records come from a TSV file, one record a line: name<TAB>type<TAB>ttl<TAB>content,
- * content in pdns's text form (what `dig AXFR` prints). One zone, domain id 1.
+ * content in pdns's text form (what `dig AXFR` prints). Any number of zones: an SOA starts a
+ * zone (its owner), and the records after it belong to it until the next zone's SOA; zones are
+ * numbered from 1 in file order. A name belongs to the zone it first appears in.
  *
  * Usage: floor_backend -s SOCKET -t RECORDS.tsv [-z ZONE] [-r TRACE] [-v]
+ *   -z ZONE   the zone of records that come before the first SOA
  *   -r TRACE  append every request line received to TRACE (to see what pdns asks)
  *   -v        log connections to stderr
  *
@@ -35,7 +38,7 @@
 #include <jansson.h>
 
 #define NAME_MAX_LEN 256
-#define BUCKETS 1024
+#define BUCKETS 262144
 #define MAX_EVENTS 64
 #define READ_CHUNK 65536
 
@@ -50,6 +53,12 @@ struct node {
     struct record *recs;
     size_t nrecs, cap;
     struct node *next;
+    size_t zone; /* index into zones */
+};
+
+struct zone_info {
+    char name[NAME_MAX_LEN];
+    long serial;
 };
 
 struct conn {
@@ -64,8 +73,9 @@ struct conn {
 static struct node *table[BUCKETS];
 static struct node **order; /* nodes in file order, for list */
 static size_t norder, ordercap;
-static char zone[NAME_MAX_LEN];
-static long zone_serial;
+static struct zone_info *zones;
+static size_t nzones, zonecap;
+static char zarg_canon[NAME_MAX_LEN]; /* -z: the zone of records before any SOA */
 static FILE *trace;
 static bool verbose;
 static volatile sig_atomic_t stop;
@@ -115,17 +125,36 @@ static struct node *find(const char *cname)
     return NULL;
 }
 
+static void add_zone(const char *cname)
+{
+    if (nzones == zonecap) {
+        zonecap = zonecap ? 2 * zonecap : 16;
+        zones = xrealloc(zones, zonecap * sizeof(*zones));
+    }
+    memcpy(zones[nzones].name, cname, strlen(cname) + 1);
+    zones[nzones].serial = 0;
+    nzones++;
+}
+
 static void add_record(const char *name, const char *type, long ttl, const char *content)
 {
     char c[NAME_MAX_LEN];
     if (!canon(name, strlen(name), c))
         die("bad owner name in records file");
+    if (strcasecmp(type, "SOA") == 0 && (nzones == 0 || strcmp(zones[nzones - 1].name, c) != 0))
+        add_zone(c);
+    if (nzones == 0) {
+        if (!zarg_canon[0])
+            die("records before the first SOA and no -z");
+        add_zone(zarg_canon);
+    }
     struct node *nd = find(c);
     if (!nd) {
         nd = calloc(1, sizeof(*nd));
         if (!nd)
             die("out of memory");
         memcpy(nd->name, c, strlen(c) + 1);
+        nd->zone = nzones - 1;
         uint32_t b = hash(c) % BUCKETS;
         nd->next = table[b];
         table[b] = nd;
@@ -148,8 +177,6 @@ static void add_record(const char *name, const char *type, long ttl, const char 
     if (!r->content)
         die("out of memory");
     if (strcmp(r->type, "SOA") == 0) {
-        if (!zone[0])
-            memcpy(zone, c, strlen(c) + 1);
         /* serial: third field of the SOA content */
         const char *p = content;
         for (int f = 0; f < 2 && p; f++) {
@@ -158,7 +185,7 @@ static void add_record(const char *name, const char *type, long ttl, const char 
                 p++;
         }
         if (p)
-            zone_serial = strtol(p, NULL, 10);
+            zones[nzones - 1].serial = strtol(p, NULL, 10);
     }
 }
 
@@ -200,27 +227,30 @@ static void load_tsv(const char *path)
 
 /* ---- methods ------------------------------------------------------------------------------ */
 
-static json_t *domain_info(void)
+static json_t *domain_info(size_t z)
 {
-    return json_pack("{s:i,s:s,s:s,s:I,s:i,s:i,s:[]}", "id", 1, "zone", zone, "kind", "native",
-                     "serial", (json_int_t)zone_serial, "notified_serial", 0, "last_check", 0,
-                     "masters");
+    return json_pack("{s:I,s:s,s:s,s:I,s:i,s:i,s:[]}", "id", (json_int_t)(z + 1), "zone",
+                     zones[z].name, "kind", "native", "serial", (json_int_t)zones[z].serial,
+                     "notified_serial", 0, "last_check", 0, "masters");
 }
 
-static bool in_zone(const char *cname)
-{
-    size_t n = strlen(cname), z = strlen(zone);
-    if (n < z || strcmp(cname + n - z, zone) != 0)
-        return false;
-    return n == z || cname[n - z - 1] == '.';
-}
-
-static bool is_zone(json_t *params, const char *key)
+/* Index of the zone named by params[key], or -1. */
+static long zone_of(json_t *params, const char *key)
 {
     json_t *v = json_object_get(params, key);
     char c[NAME_MAX_LEN];
-    return json_is_string(v) && canon(json_string_value(v), json_string_length(v), c) &&
-           strcmp(c, zone) == 0;
+    if (!json_is_string(v) || !canon(json_string_value(v), json_string_length(v), c))
+        return -1;
+    struct node *nd = find(c);
+    return nd && strcmp(zones[nd->zone].name, c) == 0 ? (long)nd->zone : -1;
+}
+
+static json_t *all_domains(void)
+{
+    json_t *arr = json_array();
+    for (size_t z = 0; z < nzones; z++)
+        json_array_append_new(arr, domain_info(z));
+    return arr;
 }
 
 static json_t *m_lookup(json_t *params)
@@ -233,10 +263,8 @@ static json_t *m_lookup(json_t *params)
         !canon(json_string_value(jq), json_string_length(jq), c))
         return json_false();
     json_int_t zid = json_is_integer(jz) ? json_integer_value(jz) : -1;
-    if (zid >= 0 ? zid != 1 : !in_zone(c))
-        return json_false();
     struct node *nd = find(c);
-    if (!nd)
+    if (!nd || (zid >= 0 && (json_int_t)nd->zone + 1 != zid))
         return json_false();
     const char *qtype = json_string_value(jt);
     bool any = strcasecmp(qtype, "ANY") == 0;
@@ -247,7 +275,7 @@ static json_t *m_lookup(json_t *params)
             continue;
         json_array_append_new(arr, json_pack("{s:s,s:O,s:s,s:I,s:i,s:i}", "qtype", r->type, "qname",
                                              jq, "content", r->content, "ttl", (json_int_t)r->ttl,
-                                             "auth", 1, "domain_id", 1));
+                                             "auth", 1, "domain_id", (json_int_t)nd->zone + 1));
     }
     if (json_array_size(arr) == 0) {
         json_decref(arr);
@@ -259,17 +287,21 @@ static json_t *m_lookup(json_t *params)
 static json_t *m_list(json_t *params)
 {
     json_t *jid = json_object_get(params, "domain_id");
-    if (!is_zone(params, "zonename") ||
-        (json_is_integer(jid) && json_integer_value(jid) >= 0 && json_integer_value(jid) != 1))
+    long z = zone_of(params, "zonename");
+    if (z < 0 ||
+        (json_is_integer(jid) && json_integer_value(jid) >= 0 && json_integer_value(jid) != z + 1))
         return json_false();
     json_t *arr = json_array();
     for (size_t k = 0; k < norder; k++) {
         struct node *nd = order[k];
+        if (nd->zone != (size_t)z)
+            continue;
         for (size_t i = 0; i < nd->nrecs; i++) {
             struct record *r = &nd->recs[i];
             json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:i,s:i}", "qtype", r->type,
                                                  "qname", nd->name, "content", r->content, "ttl",
-                                                 (json_int_t)r->ttl, "auth", 1, "domain_id", 1));
+                                                 (json_int_t)r->ttl, "auth", 1, "domain_id",
+                                                 (json_int_t)z + 1));
         }
     }
     return arr;
@@ -292,13 +324,14 @@ static json_t *dispatch(const char *line, size_t len)
         else if (strcmp(method, "initialize") == 0)
             result = json_true();
         else if (strcmp(method, "getAllDomains") == 0)
-            result = json_pack("[o]", domain_info());
-        else if (strcmp(method, "getDomainInfo") == 0)
-            result = is_zone(params, "name") ? domain_info() : json_false();
-        else if (strcmp(method, "getAllDomainMetadata") == 0)
-            result = is_zone(params, "name") ? json_object() : json_false();
+            result = all_domains();
+        else if (strcmp(method, "getDomainInfo") == 0) {
+            long z = zone_of(params, "name");
+            result = z >= 0 ? domain_info((size_t)z) : json_false();
+        } else if (strcmp(method, "getAllDomainMetadata") == 0)
+            result = zone_of(params, "name") >= 0 ? json_object() : json_false();
         else if (strcmp(method, "getDomainMetadata") == 0)
-            result = is_zone(params, "name") ? json_array() : json_false();
+            result = zone_of(params, "name") >= 0 ? json_array() : json_false();
         else if (strcmp(method, "list") == 0)
             result = m_list(params);
         else
@@ -451,11 +484,11 @@ int main(int argc, char **argv)
     }
     if (!sock || !tsv || optind != argc)
         usage();
-    if (zarg && !canon(zarg, strlen(zarg), zone))
+    if (zarg && !canon(zarg, strlen(zarg), zarg_canon))
         die("bad zone name");
     load_tsv(tsv);
-    if (!zone[0])
-        die("no zone name (no SOA in the records and no -z)");
+    if (nzones == 0)
+        die("no zone (no SOA in the records and no -z)");
     if (tracepath && !(trace = fopen(tracepath, "a")))
         die("cannot open trace file");
 
@@ -478,8 +511,8 @@ int main(int argc, char **argv)
     struct epoll_event lev = {.events = EPOLLIN, .data.ptr = NULL};
     epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev);
     if (verbose)
-        fprintf(stderr, "floor_backend: zone %s, serial %ld, %zu names, on %s\n", zone, zone_serial,
-                norder, sock);
+        fprintf(stderr, "floor_backend: %zu zones (the first %s), %zu names, on %s\n", nzones,
+                zones[0].name, norder, sock);
 
     struct epoll_event evs[MAX_EVENTS];
     while (!stop) {

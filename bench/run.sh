@@ -33,6 +33,13 @@
 #   BENCH_BACKENDS     which backends part 1 measures ["mxguard gsqlite3 bind floor"]
 #   BENCH_OUT          results file [/tmp/mxguard-bench-<timestamp>.txt]
 #   BENCH_TMP          parent of the work dir [/tmp]; BENCH_KEEP=1 keeps the work dir
+#   BENCH_DATASET      small: bench/zones/example.com.zone and bench/queries.txt [small];
+#                      scale: bench/scale_gen.py's hosting store (2,001 zones, ~106k records)
+#                      and its Zipf-like stream, generated in the work dir from BENCH_SEED [1]
+#                      with BENCH_QUERIES [1000000] queries
+#   BENCH_CACHES       off: pdns's packet and query caches off [off]; on: pdns's defaults
+#   BENCH_CHECK        queries of the stream whose answers are compared [400]
+#   BENCH_CAPTURE      queries of the stream whose lookups part 2 replays [100000]
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -56,6 +63,8 @@ PROFILE_COUNT=${BENCH_PROFILE_COUNT:-200000}
 read -r -a BACKENDS <<<"${BENCH_BACKENDS:-mxguard gsqlite3 bind floor}"
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${BENCH_OUT:-/tmp/mxguard-bench-$STAMP.txt}
+DATASET=${BENCH_DATASET:-small}
+CACHES=${BENCH_CACHES:-off}
 ZONE=example.com
 ZONEFILE=$BENCH_DIR/zones/example.com.zone
 QUERIES=$BENCH_DIR/queries.txt
@@ -171,6 +180,20 @@ gcc $CFLAGS -o "$WORK/bin/lookup_client" "$BENCH_DIR/lookup_client.c" || die "ca
 cp "$MXGUARD" "$WORK/bin/mxguard"
 MXG_SHA=$(sha256sum "$WORK/bin/mxguard" | cut -c1-16)
 
+case $DATASET in
+small) ;;
+scale)
+    SCALE=$WORK/scale
+    log "generating the scale dataset (seed ${BENCH_SEED:-1})"
+    python3 "$BENCH_DIR/scale_gen.py" --out "$SCALE" --seed "${BENCH_SEED:-1}" \
+        --queries "${BENCH_QUERIES:-1000000}" >"$WORK/scale.log" || die "scale_gen.py failed"
+    ZONE=c00000.hosting.test
+    QUERIES=$SCALE/queries.txt
+    ;;
+*) die "BENCH_DATASET must be small or scale" ;;
+esac
+case $CACHES in on | off) ;; *) die "BENCH_CACHES must be on or off" ;; esac
+
 # ---------------------------------------------------------------- pdns setup --
 
 # pdns_conf DIR PORT -- the common part of every pdns.conf.
@@ -192,6 +215,9 @@ api=no
 webserver=no
 allow-axfr-ips=127.0.0.0/8
 EOF
+    if [ "$CACHES" = on ]; then # pdns's defaults
+        sed -i '/^cache-ttl=/d; /^query-cache-ttl=/d; /^negquery-cache-ttl=/d' "$1/pdns.conf"
+    fi
 }
 
 declare -A PDNS_PID BACKEND_PID
@@ -204,8 +230,12 @@ start_pdns() { # NAME DIR PORT
 # bind: the zone file as is.
 D=$WORK/pdns-bind
 pdns_conf "$D" "${PORT[bind]}"
-printf 'options { directory "%s"; };\nzone "%s" { type master; file "%s"; };\n' \
-    "$BENCH_DIR/zones" "$ZONE" "$ZONEFILE" >"$D/named.conf"
+if [ "$DATASET" = scale ]; then
+    cp "$SCALE/named.conf" "$D/named.conf"
+else
+    printf 'options { directory "%s"; };\nzone "%s" { type master; file "%s"; };\n' \
+        "$BENCH_DIR/zones" "$ZONE" "$ZONEFILE" >"$D/named.conf"
+fi
 printf 'launch=bind\nbind-config=%s\n' "$D/named.conf" >>"$D/pdns.conf"
 start_pdns bind "$D" "${PORT[bind]}"
 BACKEND_PID[bind]=""
@@ -216,6 +246,8 @@ BACKEND_PID[bind]=""
 # rest of the line after the fourth field.
 awk '!seen[$0]++ && NF >= 5 { c = $0; sub(/^[^ \t]+[ \t]+[^ \t]+[ \t]+[^ \t]+[ \t]+[^ \t]+[ \t]+/, "", c);
     print $1 "\t" $4 "\t" $2 "\t" c }' "$WORK/axfr.txt" >"$WORK/records.tsv"
+# The scale store: every zone's records as generated (the AXFR above checks one zone loaded).
+if [ "$DATASET" = scale ]; then cp "$SCALE/records.tsv" "$WORK/records.tsv"; fi
 NRECORDS=$(wc -l <"$WORK/records.tsv")
 [ "$NRECORDS" -gt 10 ] || die "AXFR from pdns+bind gave only $NRECORDS records"
 NNAMES=$(cut -f1 "$WORK/records.tsv" | sort -u | wc -l)
@@ -226,8 +258,12 @@ D=$WORK/pdns-gsqlite3
 pdns_conf "$D" "${PORT[gsqlite3]}"
 sqlite3 "$D/pdns.sqlite3" <"$SCHEMA"
 printf 'launch=gsqlite3\ngsqlite3-database=%s\n' "$D/pdns.sqlite3" >>"$D/pdns.conf"
-"$PDNSUTIL" --config-dir="$D" load-zone "$ZONE" "$ZONEFILE" >"$D/pdnsutil.log" 2>&1 ||
-    { cat "$D/pdnsutil.log" >&2; die "pdnsutil load-zone failed"; }
+if [ "$DATASET" = scale ]; then
+    sqlite3 "$D/pdns.sqlite3" <"$SCALE/gsqlite3.sql" || die "loading the scale rows failed"
+else
+    "$PDNSUTIL" --config-dir="$D" load-zone "$ZONE" "$ZONEFILE" >"$D/pdnsutil.log" 2>&1 ||
+        { cat "$D/pdnsutil.log" >&2; die "pdnsutil load-zone failed"; }
+fi
 start_pdns gsqlite3 "$D" "${PORT[gsqlite3]}"
 BACKEND_PID[gsqlite3]=""
 
@@ -241,8 +277,13 @@ control-socket=$M/control.sock
 store=sqlite:$M/store.sqlite3
 log-level=warning
 EOF
-"$WORK/bin/mxguard" import --zone "$ZONE" "$ZONEFILE" --config "$M/mxguard.conf" >"$M/import.log" 2>&1 ||
-    { cat "$M/import.log" >&2; die "mxguard import failed"; }
+if [ "$DATASET" = scale ]; then
+    # mxguard serves pdns's gsqlite3 schema: the same database, copied.
+    cp "$WORK/pdns-gsqlite3/pdns.sqlite3" "$M/store.sqlite3"
+else
+    "$WORK/bin/mxguard" import --zone "$ZONE" "$ZONEFILE" --config "$M/mxguard.conf" >"$M/import.log" 2>&1 ||
+        { cat "$M/import.log" >&2; die "mxguard import failed"; }
+fi
 spawn "$M/mxguard.log" "$WORK/bin/mxguard" serve --config "$M/mxguard.conf"
 BACKEND_PID[mxguard]=$LAST_PID
 wait_socket "$MXG_SOCK" "$LAST_PID" || { cat "$M/mxguard.log" >&2; die "mxguard did not start"; }
@@ -282,8 +323,8 @@ while read -r qn qt; do
             log "answers differ for $qn $qt: bind [$ref] $b [$got]"
         fi
     done
-done <"$QUERIES"
-log "answer check: $(grep -c . "$QUERIES") queries x 4 backends, $MISMATCH mismatches"
+done < <(head -n "${BENCH_CHECK:-400}" "$QUERIES")
+log "answer check: $(head -n "${BENCH_CHECK:-400}" "$QUERIES" | grep -c .) queries x 4 backends, $MISMATCH mismatches"
 
 # ------------------------------------------- capture the lookups pdns sends --
 
@@ -297,11 +338,12 @@ pdns_conf "$C" "$CAPTURE_PORT"
 printf 'launch=remote\nremote-connection-string=unix:path=%s,timeout=2000\n' "$C/backend.sock" >>"$C/pdns.conf"
 start_pdns capture "$C" "$CAPTURE_PORT"
 : >"$C/trace.jsonl" # drop the start-up and readiness-probe requests
-"$DNSPERF" -s 127.0.0.1 -p "$CAPTURE_PORT" -d "$QUERIES" -n 1 -c 1 -q 1 >"$C/dnsperf.log" 2>&1 ||
+head -n "${BENCH_CAPTURE:-100000}" "$QUERIES" >"$WORK/capture-queries.txt"
+"$DNSPERF" -s 127.0.0.1 -p "$CAPTURE_PORT" -d "$WORK/capture-queries.txt" -n 1 -c 1 -q 10 >"$C/dnsperf.log" 2>&1 ||
     die "dnsperf failed against the capture pdns"
 grep '"method": *"lookup"' "$C/trace.jsonl" >"$WORK/lookup-mix.jsonl" || true
 NMIX=$(wc -l <"$WORK/lookup-mix.jsonl")
-NQ=$(grep -c . "$QUERIES")
+NQ=$(grep -c . "$WORK/capture-queries.txt")
 [ "$NMIX" -gt 0 ] || die "captured no lookups"
 NOTHER=$(grep -vc '"method": *"lookup"' "$C/trace.jsonl" || true)
 log "captured $NMIX lookups (+$NOTHER other requests) for $NQ queries"
@@ -428,10 +470,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else
     echo "           dnsperf, pdns_server, the backend and lookup_client all share these CPUs"
     echo "load avg:  start $LOAD_START, end $LOAD_END (1/5/15 min; includes this benchmark)"
     echo "pdns:      $("$PDNS_SERVER" --version 2>&1 | sed -n 's/.*PowerDNS Authoritative Server \([^ ]*\).*/\1/p' | head -1)," \
-        "caches off (cache-ttl=0 query-cache-ttl=0 negquery-cache-ttl=0), default threads"
+        "$([ "$CACHES" = off ] && echo "caches off (cache-ttl=0 query-cache-ttl=0 negquery-cache-ttl=0)" || echo "caches on (pdns's defaults)"), default threads"
     echo "mxguard:   $MXGUARD (sha256 $MXG_SHA...)"
-    echo "zone:      $ZONEFILE ($NRECORDS records, $NNAMES names)"
-    echo "queries:   $QUERIES ($NQ queries), answers identical on all 4 backends: $([ "$MISMATCH" -eq 0 ] && echo yes || echo "NO, $MISMATCH mismatches")"
+    if [ "$DATASET" = scale ]; then
+        echo "dataset:   scale, $(head -n 1 "$SCALE/summary.txt") ($NRECORDS records, $NNAMES names)"
+        sed -n '2,4p' "$SCALE/summary.txt" | sed 's/^/           /'
+    else
+        echo "zone:      $ZONEFILE ($NRECORDS records, $NNAMES names)"
+    fi
+    echo "queries:   $QUERIES ($(grep -c . "$QUERIES") queries); the first ${BENCH_CHECK:-400} answered identically on all 4 backends: $([ "$MISMATCH" -eq 0 ] && echo yes || echo "NO, $MISMATCH mismatches")"
     echo "settings:  rounds=$ROUNDS duration=${DURATION}s warmup=${WARMUP}s dnsperf -c $CLIENTS -q $OUTSTANDING;" \
         "lookup_client runs=$LC_RUNS duration=${LC_DURATION}s conns=$LC_CONNS"
     echo "lookup mix: $NMIX lookups pdns sent for the $NQ queries ($(awk -v a="$NMIX" -v b="$NQ" 'BEGIN { printf "%.2f", a / b }') per query)"
