@@ -25,19 +25,26 @@
 
 struct commit_job;
 
-/* The reply cache: open addressing over CACHE_SLOTS, keyed by "qtype NUL zone-id NUL qname". */
-#define CACHE_SLOTS 8192 /* a power of two, twice CACHE_ENTRIES_MAX */
-#define CACHE_ENTRIES_MAX 4096
-#define CACHE_BYTES_MAX ((size_t)8 << 20)
+/* The reply cache: open addressing over CACHE_SLOTS, keyed by "qtype NUL zone-id NUL qname",
+ * the qname lowercased when it is plain (printable ASCII, no '"' or '\\'): pdns passes the
+ * question's case through, and a stream of mixed-case questions would otherwise cache every
+ * spelling of a name apart. A reply made for one spelling is given to another with the
+ * spelling's qname written over the cached one's (same length, same bytes but letters).
+ * Sized for a long-tailed stream over a hosting store (tens of thousands of names asked). */
+#define CACHE_SLOTS 131072 /* a power of two, twice CACHE_ENTRIES_MAX */
+#define CACHE_ENTRIES_MAX 65536
+#define CACHE_BYTES_MAX ((size_t)64 << 20)
 #define CACHE_REPLY_MAX 16384
 #define CACHE_KEY_MAX 600
 
 struct cache_entry {
     uint64_t hash;
-    char *key; /* key and reply in one allocation */
+    char *key; /* key, reply and qname in one allocation */
     size_t keylen;
     char *reply;
     size_t len;
+    char *qname; /* as the cached reply spells it */
+    size_t qlen;
 };
 
 struct reply_cache {
@@ -1551,6 +1558,18 @@ static uint64_t cache_hash(const char *key, size_t len)
 
 /* The cache key of a lookup, or 0 when it is not to be cached (a parameter missing or odd:
  * the handler answers those). */
+/* A name written in JSON as it is, whose letters may be folded: printable ASCII, no '"' or
+ * '\\'. */
+static bool plain_name(const char *name, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\')
+            return false;
+    }
+    return true;
+}
+
 static size_t cache_key(const struct mxg_request *req, char *key, size_t keysize)
 {
     const char *qname = NULL, *qtype = NULL;
@@ -1569,7 +1588,37 @@ static size_t cache_key(const struct mxg_request *req, char *key, size_t keysize
         return 0;
     /* The key is bytes with a length (it holds NULs), not a C string. */
     memcpy(key + n, qname, nl); // NOLINT(bugprone-not-null-terminated-result)
+    if (plain_name(qname, nl)) {
+        char *k = key + n;
+        for (size_t i = 0; i < nl; i++) {
+            if (k[i] >= 'A' && k[i] <= 'Z')
+                k[i] = (char)(k[i] - 'A' + 'a');
+        }
+    }
     return (size_t)n + nl;
+}
+
+/* A copy of a cached reply for a question spelled qname: the entry's spelling of the qname in
+ * every "qname" member replaced by this one (plain names only: equal but for letter case, same
+ * length, and written in JSON as they are). */
+static char *cache_reply_for(const struct cache_entry *e, const char *qname, size_t qlen)
+{
+    char *copy = malloc(e->len);
+    if (!copy)
+        return NULL;
+    memcpy(copy, e->reply, e->len);
+    if (qlen != e->qlen || memcmp(qname, e->qname, qlen) == 0)
+        return copy;
+    static const char member[] = "\"qname\":\"";
+    size_t ml = sizeof(member) - 1;
+    for (size_t i = 0; i + ml + qlen < e->len; i++) {
+        if (copy[i] == '"' && memcmp(copy + i, member, ml) == 0 &&
+            memcmp(copy + i + ml, e->qname, qlen) == 0 && copy[i + ml + qlen] == '"') {
+            memcpy(copy + i + ml, qname, qlen);
+            i += ml + qlen;
+        }
+    }
+    return copy;
 }
 
 static struct cache_entry *cache_slot(struct reply_cache *c, uint64_t h, const char *key,
@@ -1584,24 +1633,31 @@ static struct cache_entry *cache_slot(struct reply_cache *c, uint64_t h, const c
 }
 
 static void cache_put(struct reply_cache *c, uint64_t h, const char *key, size_t klen,
-                      const char *reply, size_t len)
+                      const char *reply, size_t len, const char *qname, size_t qlen)
 {
     if (len > CACHE_REPLY_MAX)
         return;
-    if (c->n >= CACHE_ENTRIES_MAX || c->bytes + klen + len > CACHE_BYTES_MAX)
+    size_t size = klen + len + qlen;
+    if (c->n >= CACHE_ENTRIES_MAX || c->bytes + size > CACHE_BYTES_MAX)
         cache_clear(c);
     struct cache_entry *e = cache_slot(c, h, key, klen);
     if (e->key)
         return;
-    char *mem = malloc(klen + len);
+    char *mem = malloc(size);
     if (!mem)
         return;
     memcpy(mem, key, klen);
     memcpy(mem + klen, reply, len);
-    *e = (struct cache_entry){
-        .hash = h, .key = mem, .keylen = klen, .reply = mem + klen, .len = len};
+    memcpy(mem + klen + len, qname, qlen);
+    *e = (struct cache_entry){.hash = h,
+                              .key = mem,
+                              .keylen = klen,
+                              .reply = mem + klen,
+                              .len = len,
+                              .qname = mem + klen + len,
+                              .qlen = qlen};
     c->n++;
-    c->bytes += klen + len;
+    c->bytes += size;
 }
 
 int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char **reply,
@@ -1625,8 +1681,10 @@ int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char
         char key[CACHE_KEY_MAX];
         size_t klen = 0;
         uint64_t h = 0, gen = 0;
+        const char *qname = NULL;
         if (c->slots && req.method == MXG_M_LOOKUP && !s->txn &&
-            (klen = cache_key(&req, key, sizeof(key))) > 0) {
+            (klen = cache_key(&req, key, sizeof(key))) > 0 &&
+            mxg_param_string(&req, "qname", &qname) == MXG_OK) {
             gen = mxg_store_generation(s->be->store);
             if (gen != c->generation) {
                 cache_clear(c);
@@ -1635,11 +1693,10 @@ int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char
             h = cache_hash(key, klen);
             const struct cache_entry *e = cache_slot(c, h, key, klen);
             if (e->key) {
+                char *copy = cache_reply_for(e, qname, strlen(qname));
                 mxg_request_free(&req);
-                char *copy = malloc(e->len);
                 if (!copy)
                     return MXG_ENOMEM;
-                memcpy(copy, e->reply, e->len);
                 s->be->stats.lookups++;
                 s->be->stats.cache_hits++;
                 *reply = copy;
@@ -1650,12 +1707,12 @@ int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char
         uint64_t errors = s->be->stats.errors;
         rc = HANDLERS[req.method](s, &req, &r);
         if (klen > 0 && rc == MXG_OK && s->be->stats.errors == errors) {
-            mxg_request_free(&req);
             if (!r.result && !r.no_result)
                 mxg_reply_set(&r, json_false());
             rc = mxg_reply_encode(&r, reply, replylen);
             if (rc == MXG_OK && mxg_store_generation(s->be->store) == gen)
-                cache_put(c, h, key, klen, *reply, *replylen);
+                cache_put(c, h, key, klen, *reply, *replylen, qname, strlen(qname));
+            mxg_request_free(&req);
             return rc;
         }
         if (rc == MXG_BACKEND_PENDING) {

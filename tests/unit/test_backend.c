@@ -877,15 +877,29 @@ static void test_reply_cache(void **state)
     r1 = raw(s, q);
     assert_non_null(strstr(r1, "192.0.2.7"));
     free(r1);
-    /* The name echoed as asked: another spelling is another entry. */
+    /* Another spelling of the name is the same entry, its reply echoing the name as asked. */
     r1 = raw(s, qcase);
     assert_non_null(strstr(r1, "\"qname\":\"WWW.example.com.\""));
+    assert_null(strstr(r1, "\"qname\":\"www.example.com.\""));
+    assert_non_null(strstr(r1, "192.0.2.7"));
     free(r1);
     r1 = raw(s, q);
     assert_non_null(strstr(r1, "\"qname\":\"www.example.com.\""));
+    assert_null(strstr(r1, "WWW"));
     free(r1);
     uint64_t hits = mxg_backend_stats(be)->cache_hits;
-    assert_int_equal(hits, 2);
+    assert_int_equal(hits, 3);
+    /* A name with escapes is not folded: each spelling is its own entry. */
+    const char *qesc = "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\","
+                       "\"qname\":\"w\\\\032x.example.com.\",\"zone-id\":1}}";
+    const char *qescase = "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\","
+                          "\"qname\":\"W\\\\032X.example.com.\",\"zone-id\":1}}";
+    free(raw(s, qesc));
+    free(raw(s, qescase));
+    assert_int_equal(mxg_backend_stats(be)->cache_hits, hits);
+    free(raw(s, qescase));
+    assert_int_equal(mxg_backend_stats(be)->cache_hits, hits + 1);
+    hits = mxg_backend_stats(be)->cache_hits;
 
     /* A transaction of this session: its lookups see its own writes, never the cache. */
     free(raw(s, "{\"method\":\"startTransaction\",\"parameters\":{\"domain_id\":1,"
