@@ -49,6 +49,7 @@ struct cache_entry {
 
 struct reply_cache {
     struct cache_entry *slots; /* NULL: the cache is off */
+    uint32_t *used;            /* the slots in use, n of them: a clear touches only those */
     size_t n, bytes;
     uint64_t generation;
 };
@@ -128,9 +129,9 @@ static void cache_clear(struct reply_cache *c)
 {
     if (c->n == 0)
         return;
-    for (size_t i = 0; i < CACHE_SLOTS; i++) {
-        free(c->slots[i].key);
-        c->slots[i] = (struct cache_entry){0};
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->slots[c->used[i]].key);
+        c->slots[c->used[i]] = (struct cache_entry){0};
     }
     c->n = 0;
     c->bytes = 0;
@@ -142,14 +143,22 @@ void mxg_backend_set_cache(struct mxg_backend *be, bool on)
         cache_clear(&be->cache);
         if (!on) {
             free(be->cache.slots);
+            free(be->cache.used);
             be->cache.slots = NULL;
+            be->cache.used = NULL;
         }
         return;
     }
     if (on) {
         be->cache.slots = calloc(CACHE_SLOTS, sizeof(*be->cache.slots));
-        if (!be->cache.slots)
+        be->cache.used = calloc(CACHE_ENTRIES_MAX, sizeof(*be->cache.used));
+        if (!be->cache.slots || !be->cache.used) {
+            free(be->cache.slots);
+            free(be->cache.used);
+            be->cache.slots = NULL;
+            be->cache.used = NULL;
             mxg_warn("no memory for the reply cache: lookups run uncached");
+        }
     }
 }
 
@@ -1656,7 +1665,7 @@ static void cache_put(struct reply_cache *c, uint64_t h, const char *key, size_t
                               .len = len,
                               .qname = mem + klen + len,
                               .qlen = qlen};
-    c->n++;
+    c->used[c->n++] = (uint32_t)(e - c->slots);
     c->bytes += size;
 }
 
