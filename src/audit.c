@@ -174,15 +174,21 @@ static json_t *findings_json(const struct mxg_finding *f, size_t n)
     return a;
 }
 
-json_t *mxg_audit_body(const struct mxg_audit_entry *e)
+/* The record's members but seq, time, prev and hash; lists false leaves "changes" and "fix"
+ * out (mxg_audit_append writes them itself). */
+static json_t *body_json(const struct mxg_audit_entry *e, bool lists)
 {
     const struct mxg_decision *d = e->decision;
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "zone", e->zone, "source",
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o}", "zone", e->zone, "source",
                           e->source ? e->source : "unknown", "mode", e->mode ? e->mode : "",
                           "verdict", mxg_verdict_name(d ? d->verdict : MXG_VERDICT_ALLOW),
-                          "findings", d ? findings_json(d->findings, d->n_findings) : json_array(),
-                          "changes", changes_json(e->changes, e->n_changes), "fix",
-                          d ? changes_json(d->fix, d->n_fix) : json_array());
+                          "findings", d ? findings_json(d->findings, d->n_findings) : json_array());
+    if (o && lists &&
+        (json_object_set_new(o, "changes", changes_json(e->changes, e->n_changes)) != 0 ||
+         json_object_set_new(o, "fix", d ? changes_json(d->fix, d->n_fix) : json_array()) != 0)) {
+        json_decref(o);
+        return NULL;
+    }
     if (o && ((e->metadata && json_object_set(o, "metadata", e->metadata) != 0) ||
               (e->settings && json_object_set(o, "settings", e->settings) != 0) ||
               (e->keys && json_object_set(o, "keys", e->keys) != 0))) {
@@ -196,6 +202,234 @@ json_t *mxg_audit_body(const struct mxg_audit_entry *e)
         return NULL;
     }
     return o;
+}
+
+json_t *mxg_audit_body(const struct mxg_audit_entry *e)
+{
+    return body_json(e, true);
+}
+
+/* ---- canonical text written directly ---------------------------------------------------- */
+
+/* The change lists of an import are the bulk of its record (100,000 RRsets: megabytes): they
+ * are written here as jansson's canonical dump writes them (keys sorted, compact, strings
+ * escaped as dump_string() does without JSON_ENSURE_ASCII or JSON_ESCAPE_SLASH), not built as
+ * objects, sorted and dumped. `audit verify` re-dumps every record with jansson and compares. */
+struct tbuf {
+    char *p;
+    size_t len, cap;
+    bool failed;
+};
+
+static void tb_put(struct tbuf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->failed = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void tb_lit(struct tbuf *b, const char *s)
+{
+    tb_put(b, s, strlen(s));
+}
+
+/* A JSON string of s, which must be valid UTF-8 (json_string() refuses anything else). */
+static void tb_str(struct tbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    tb_put(b, "\"", 1);
+    const char *run = s;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        const char *esc = NULL;
+        char u[7];
+        if (*p >= 0x20 && *p != '"' && *p != '\\')
+            continue;
+        switch (*p) {
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        default:
+            memcpy(u, "\\u00", 4);
+            u[4] = hex[*p >> 4];
+            u[5] = hex[*p & 15];
+            u[6] = '\0';
+            esc = u;
+            break;
+        }
+        tb_put(b, run, (size_t)((const char *)p - run));
+        tb_lit(b, esc);
+        run = (const char *)p + 1;
+    }
+    tb_lit(b, run);
+    tb_put(b, "\"", 1);
+}
+
+static void tb_rrdata(struct tbuf *b, const struct mxg_rrdata *d, size_t n)
+{
+    char num[32];
+    tb_put(b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        tb_lit(b, i ? ",{\"content\":" : "{\"content\":");
+        /* as rrdata(): content that is not UTF-8 cannot be a JSON string */
+        tb_str(b, utf8_valid(d[i].content) ? d[i].content : "(not UTF-8)");
+        snprintf(num, sizeof(num), ",\"ttl\":%" JSON_INTEGER_FORMAT "}", (json_int_t)d[i].ttl);
+        tb_lit(b, num);
+    }
+    tb_put(b, "]", 1);
+}
+
+/* Room for the text of n changes, reserved at once (a large import's list is megabytes: growing
+ * it by doubling would copy it over and over). */
+static void tb_reserve_changes(struct tbuf *b, const struct mxg_rrset_change *c, size_t n)
+{
+    size_t need = b->len + 2;
+    for (size_t i = 0; i < n; i++) {
+        need += strlen(c[i].name) + strlen(c[i].type) + 48;
+        for (size_t j = 0; j < c[i].n_after; j++)
+            need += strlen(c[i].after[j].content) + 32;
+        for (size_t j = 0; j < c[i].n_before; j++)
+            need += strlen(c[i].before[j].content) + 32;
+    }
+    if (b->failed || need + 1 <= b->cap)
+        return;
+    char *p = realloc(b->p, need + 1);
+    if (!p) {
+        b->failed = true;
+        return;
+    }
+    b->p = p;
+    b->cap = need + 1;
+}
+
+static void tb_changes(struct tbuf *b, const struct mxg_rrset_change *c, size_t n)
+{
+    tb_reserve_changes(b, c, n);
+    tb_put(b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        /* json_pack's "s" refuses a name or type that is not UTF-8: so does this */
+        if (!utf8_valid(c[i].name) || !utf8_valid(c[i].type)) {
+            b->failed = true;
+            return;
+        }
+        tb_lit(b, i ? ",{\"after\":" : "{\"after\":");
+        tb_rrdata(b, c[i].after, c[i].n_after);
+        tb_lit(b, ",\"before\":");
+        tb_rrdata(b, c[i].before, c[i].n_before);
+        tb_lit(b, ",\"name\":");
+        tb_str(b, c[i].name);
+        tb_lit(b, ",\"type\":");
+        tb_str(b, c[i].type);
+        tb_put(b, "}", 1);
+    }
+    tb_put(b, "]", 1);
+}
+
+static void tb_json(struct tbuf *b, const json_t *v)
+{
+    size_t n = 0;
+    char *t = mxg_json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY, &n);
+    if (!t) {
+        b->failed = true;
+        return;
+    }
+    tb_put(b, t, n);
+    free(t);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The canonical text of the record whose other members are in rec (seq, time and prev
+ * included), with hash computed here and written into hash. Members in key order: "changes",
+ * "findings", "fix", then "hash", then the rest, each after the one before it. */
+static char *canonical_record(const struct mxg_audit_entry *e, json_t *rec, char hash[MXG_HASH_HEX])
+{
+    const char *keys[32] = {0};
+    size_t nk = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(rec, k, v)
+    {
+        /* every member but "findings" must sort after "hash" */
+        if (nk == sizeof(keys) / sizeof(keys[0]) ||
+            (strcmp(k, "findings") != 0 && strcmp(k, "hash") <= 0))
+            return NULL;
+        keys[nk++] = k;
+    }
+    qsort(keys, nk, sizeof(keys[0]), key_cmp);
+    const struct mxg_decision *d = e->decision;
+    struct tbuf head = {0}, tail = {0};
+    tb_lit(&head, "{\"changes\":");
+    tb_changes(&head, e->changes, e->n_changes);
+    tb_lit(&head, ",\"findings\":");
+    tb_json(&head, json_object_get(rec, "findings"));
+    tb_lit(&head, ",\"fix\":");
+    tb_changes(&head, d ? d->fix : NULL, d ? d->n_fix : 0);
+    for (size_t i = 0; i < nk; i++) {
+        if (strcmp(keys[i], "findings") == 0)
+            continue;
+        tb_lit(&tail, ",\"");
+        tb_lit(&tail, keys[i]);
+        tb_lit(&tail, "\":");
+        tb_json(&tail, json_object_get(rec, keys[i]));
+    }
+    tb_put(&tail, "}", 1);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *md_ctx = head.failed || tail.failed ? NULL : EVP_MD_CTX_new();
+    bool ok = md_ctx && EVP_DigestInit_ex(md_ctx, EVP_sha256(), NULL) &&
+              EVP_DigestUpdate(md_ctx, head.p, head.len) &&
+              EVP_DigestUpdate(md_ctx, tail.p, tail.len) &&
+              EVP_DigestFinal_ex(md_ctx, md, &mdlen) && mdlen == 32;
+    EVP_MD_CTX_free(md_ctx);
+    if (ok) {
+        for (unsigned int i = 0; i < mdlen; i++)
+            snprintf(hash + 2 * (size_t)i, 3, "%02x", md[i]);
+        tb_lit(&head, ",\"hash\":\"");
+        tb_lit(&head, hash);
+        tb_put(&head, "\"", 1);
+        tb_put(&head, tail.p, tail.len);
+    }
+    free(tail.p);
+    if (!ok || head.failed) {
+        free(head.p);
+        return NULL;
+    }
+    return head.p;
 }
 
 /* ---- the head ------------------------------------------------------------------------ */
@@ -288,19 +522,18 @@ int mxg_audit_append(struct mxg_store *st, const struct mxg_audit_entry *e, int6
         return rc;
     if (head == INT64_MAX) /* an edited seq column: no key is left to store a record under */
         return MXG_ERANGE;
-    json_t *rec = mxg_audit_body(e);
+    json_t *rec = body_json(e, false);
     if (!rec)
         return MXG_ENOMEM;
     mxg_audit_now(when);
+    char *text = NULL;
     if (json_object_set_new(rec, "seq", json_integer(head + 1)) != 0 ||
         json_object_set_new(rec, "time", json_string(when)) != 0 ||
         json_object_set_new(rec, "prev", json_string(prev)) != 0 ||
-        mxg_audit_hash(rec, hash) != MXG_OK ||
-        json_object_set_new(rec, "hash", json_string(hash)) != 0) {
+        !(text = canonical_record(e, rec, hash))) {
         json_decref(rec);
         return MXG_ENOMEM;
     }
-    char *text = mxg_audit_canonical(rec);
     /* The columns are copies of the record's members, so that verify finds them equal. */
     const char *zone = json_string_value(json_object_get(rec, "zone"));
     const char *verdict = json_string_value(json_object_get(rec, "verdict"));

@@ -283,12 +283,12 @@ static void rr_list_free(struct rr_list *l)
     memset(l, 0, sizeof(*l));
 }
 
-/* Copies the records of one type out of l. */
-static int rr_take(const struct rr_list *l, const char *type, struct mxg_rrdata **out, size_t *n)
+/* Moves the records of one type out of l (their strings change hands; l keeps the rest). */
+static int rr_take(struct rr_list *l, const char *type, struct mxg_rrdata **out, size_t *n)
 {
     size_t k = 0;
     for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->type[i], type) == 0)
+        if (l->data[i].content && strcmp(l->type[i], type) == 0)
             k++;
     *out = NULL;
     *n = 0;
@@ -298,16 +298,10 @@ static int rr_take(const struct rr_list *l, const char *type, struct mxg_rrdata 
     if (!d)
         return MXG_ENOMEM;
     for (size_t i = 0; i < l->n; i++) {
-        if (strcmp(l->type[i], type) != 0)
+        if (!l->data[i].content || strcmp(l->type[i], type) != 0)
             continue;
-        d[*n].ttl = l->data[i].ttl;
-        if (!(d[*n].content = strdup(l->data[i].content))) {
-            for (size_t j = 0; j < *n; j++)
-                free(d[j].content);
-            free(d);
-            *n = 0;
-            return MXG_ENOMEM;
-        }
+        d[*n] = l->data[i];
+        l->data[i].content = NULL;
         (*n)++;
     }
     *out = d;
@@ -326,13 +320,111 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The RRsets of name that differ between before and after, appended to res->changes. */
+/* The stored records of a zone that the transaction replaces (an import, an AXFR), read in one
+ * pass and sorted by owner: the BEFORE side of every name without a lookup per name. A
+ * lookup gives one owner's records in (type, id) order, and so does the listing. */
+struct stored_rec {
+    char *name, *type;
+    struct mxg_rrdata d;
+    size_t pos; /* listing order, to keep it among equal names */
+};
+
+struct stored {
+    struct stored_rec *v;
+    size_t n, cap;
+};
+
+static int stored_collect(void *ctx, const struct mxg_record *rec)
+{
+    struct stored *s = ctx;
+    if (strcmp(rec->type, "ENT") == 0)
+        return 0;
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        struct stored_rec *nv = realloc(s->v, ncap * sizeof(*nv));
+        if (!nv)
+            return MXG_ENOMEM;
+        s->v = nv;
+        s->cap = ncap;
+    }
+    struct stored_rec *r = &s->v[s->n];
+    r->name = strdup(rec->name);
+    r->type = strdup(rec->type);
+    r->d.content = strdup(rec->content);
+    r->d.ttl = rec->ttl;
+    r->pos = s->n;
+    if (!r->name || !r->type || !r->d.content) {
+        free(r->name);
+        free(r->type);
+        free(r->d.content);
+        return MXG_ENOMEM;
+    }
+    s->n++;
+    return 0;
+}
+
+static int cmp_stored(const void *a, const void *b)
+{
+    const struct stored_rec *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c != 0 ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static void stored_free(struct stored *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->v[i].name);
+        free(s->v[i].type);
+        free(s->v[i].d.content);
+    }
+    free(s->v);
+    memset(s, 0, sizeof(*s));
+}
+
+/* The BEFORE records of name from a stored snapshot, as rr_collect() gathers them. */
+static int stored_before(const struct stored *s, const char *name, struct rr_list *out)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(s->v[mid].name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int rc = MXG_OK;
+    for (size_t i = lo; rc == MXG_OK && i < s->n && strcmp(s->v[i].name, name) == 0; i++) {
+        struct mxg_record rec = {
+            .name = name, .type = s->v[i].type, .content = s->v[i].d.content, .ttl = s->v[i].d.ttl};
+        rc = rr_collect(out, &rec);
+    }
+    return rc;
+}
+
+/* Appends c to res->changes, whose capacity is the next power of two of its count (a commit
+ * of n RRsets must not cost n reallocations of a growing array). */
+static int push_change(struct mxg_guard_result *res, const struct mxg_rrset_change *c)
+{
+    size_t n = res->n_changes;
+    if (n == 0 || (n & (n - 1)) == 0) {
+        struct mxg_rrset_change *nc = realloc(res->changes, (n ? 2 * n : 1) * sizeof(*nc));
+        if (!nc)
+            return MXG_ENOMEM;
+        res->changes = nc;
+    }
+    res->changes[res->n_changes++] = *c;
+    return MXG_OK;
+}
+
+/* The RRsets of name that differ between before and after, appended to res->changes. pre: the
+ * stored records of a zone the transaction replaces (NULL: look the name up). */
 static int name_changes(struct mxg_store *st, struct mxg_txn *t, const char *name,
-                        struct mxg_guard_result *res)
+                        const struct stored *pre, struct mxg_guard_result *res)
 {
     struct rr_list before = {0}, after = {0};
     /* Before is the store, also for a transaction that replaces the whole zone. */
-    int rc = MXG_STORE_CALL(st, lookup, mxg_txn_zone_id(t), name, NULL, rr_collect, &before);
+    int rc = pre ? stored_before(pre, name, &before)
+                 : MXG_STORE_CALL(st, lookup, mxg_txn_zone_id(t), name, NULL, rr_collect, &before);
     if (rc == MXG_OK)
         rc = mxg_txn_lookup(t, st, name, NULL, rr_collect, &after);
     /* The distinct types on either side, sorted for a stable record. */
@@ -363,17 +455,13 @@ static int name_changes(struct mxg_store *st, struct mxg_txn *t, const char *nam
             mxg_rrset_change_clear(&c);
             break;
         }
-        struct mxg_rrset_change *nc = realloc(res->changes, (res->n_changes + 1) * sizeof(*nc));
-        if (nc)
-            res->changes = nc;
         c.name = strdup(name);
         c.type = strdup(types[i]);
-        if (!nc || !c.name || !c.type) {
+        if (!c.name || !c.type || push_change(res, &c) != MXG_OK) {
             mxg_rrset_change_clear(&c);
             rc = MXG_ENOMEM;
             break;
         }
-        res->changes[res->n_changes++] = c;
     }
     free(types);
     rr_list_free(&before);
@@ -405,11 +493,6 @@ static int names_add(struct names *ns, const char *name)
     return 0;
 }
 
-static int names_from_store(void *ctx, const struct mxg_record *rec)
-{
-    return names_add(ctx, rec->name);
-}
-
 static void names_free(struct names *ns)
 {
     for (size_t i = 0; i < ns->n; i++)
@@ -417,12 +500,14 @@ static void names_free(struct names *ns)
     free(ns->v);
 }
 
-/* Every name the transaction changes: its touched names, and for a wipe every stored name. */
-static int touched_names(struct mxg_store *st, struct mxg_txn *t, struct names *ns)
+/* Every name the transaction changes: its touched names, and for a wipe every stored name
+ * (pre: the stored records, read once). */
+static int touched_names(struct mxg_txn *t, const struct stored *pre, struct names *ns)
 {
     int rc = MXG_OK;
-    if (mxg_txn_wipes(t))
-        rc = MXG_STORE_CALL(st, list, mxg_txn_zone_id(t), names_from_store, ns);
+    for (size_t i = 0; rc == MXG_OK && pre && i < pre->n; i++)
+        if (i == 0 || strcmp(pre->v[i].name, pre->v[i - 1].name) != 0)
+            rc = names_add(ns, pre->v[i].name);
     for (size_t i = 0; rc == MXG_OK && i < mxg_txn_name_count(t); i++)
         rc = names_add(ns, mxg_txn_name_at(t, i)->name);
     if (rc != MXG_OK || ns->n < 2)
@@ -438,6 +523,25 @@ static int touched_names(struct mxg_store *st, struct mxg_txn *t, struct names *
     }
     ns->n = k;
     return MXG_OK;
+}
+
+/* The names the transaction changes into ns, and their changed RRsets into res->changes. */
+static int txn_changes(struct mxg_store *st, struct mxg_txn *t, struct names *ns,
+                       struct mxg_guard_result *res)
+{
+    struct stored pre = {0};
+    bool wipes = mxg_txn_wipes(t);
+    int rc = MXG_OK;
+    if (wipes &&
+        (rc = MXG_STORE_CALL(st, list, mxg_txn_zone_id(t), stored_collect, &pre)) == MXG_OK &&
+        pre.n > 1)
+        qsort(pre.v, pre.n, sizeof(*pre.v), cmp_stored);
+    if (rc == MXG_OK)
+        rc = touched_names(t, wipes ? &pre : NULL, ns);
+    for (size_t i = 0; rc == MXG_OK && i < ns->n; i++)
+        rc = name_changes(st, t, ns->v[i], wipes ? &pre : NULL, res);
+    stored_free(&pre);
+    return rc;
 }
 
 /* ---- mode ----------------------------------------------------------------------------- */
@@ -507,9 +611,7 @@ static int judge(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_
     res->mode = mxg_guard_effective_mode(st, cfg, z.id);
     res->audit_syslog = cfg->audit_syslog;
     struct names ns = {0};
-    rc = touched_names(st, t, &ns);
-    for (size_t i = 0; rc == MXG_OK && i < ns.n; i++)
-        rc = name_changes(st, t, ns.v[i], res);
+    rc = txn_changes(st, t, &ns, res);
     if (rc == MXG_OK && guarded && (res->n_changes > 0 || ev != MXG_ZONE_SAME)) {
         struct mxg_guard_view_ctx vctx = {.st = st, .txn = t, .cfg = cfg};
         struct mxg_view view;
@@ -640,9 +742,7 @@ static int judge_poisoned(struct mxg_store *st, const struct mxg_config *cfg, st
     res->mode = mxg_guard_effective_mode(st, cfg, mxg_txn_zone_id(t));
     res->audit_syslog = cfg->audit_syslog;
     struct names ns = {0};
-    int rc = touched_names(st, t, &ns);
-    for (size_t i = 0; rc == MXG_OK && i < ns.n; i++)
-        rc = name_changes(st, t, ns.v[i], res);
+    int rc = txn_changes(st, t, &ns, res);
     names_free(&ns);
     if (rc == MXG_OK && (rc = poisoned_decision(t, &res->decision)) == MXG_OK) {
         res->judged = true;

@@ -24,7 +24,9 @@ struct mxg_txn {
     char *poison_name, *poison_content; /* the refused write's, or NULL */
     struct mxg_txn_name *names;
     size_t n_names, cap_names;
-    size_t *slots; /* open addressing: index + 1 into names, 0 = empty */
+    /* Open addressing: the low 32 bits are index + 1 into names (0: empty), the high 32 bits
+     * the high half of the name's hash, so that a probe rarely has to read a name. */
+    uint64_t *slots;
     size_t n_slots;
     size_t records;
     struct meta_change *meta;
@@ -182,28 +184,33 @@ const struct mxg_txn_name *mxg_txn_name_at(const struct mxg_txn *t, size_t i)
 
 /* ---- the name table ------------------------------------------------------------------- */
 
+#define SLOT_INDEX(v) ((size_t)((v)&0xffffffffu))
+#define SLOT_OF(h, idx) (((h) & ~(uint64_t)0xffffffffu) | (uint64_t)(idx))
+
 static struct mxg_txn_name *find(const struct mxg_txn *t, const char *name)
 {
     size_t mask = t->n_slots - 1;
-    for (size_t i = hash_name(name) & mask;; i = (i + 1) & mask) {
-        size_t v = t->slots[i];
+    uint64_t h = hash_name(name);
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        uint64_t v = t->slots[i];
         if (v == 0)
             return NULL;
-        if (strcmp(t->names[v - 1].name, name) == 0)
-            return &t->names[v - 1];
+        if ((v >> 32) == (h >> 32) && strcmp(t->names[SLOT_INDEX(v) - 1].name, name) == 0)
+            return &t->names[SLOT_INDEX(v) - 1];
     }
 }
 
 static int rehash(struct mxg_txn *t, size_t n_slots)
 {
-    size_t *slots = calloc(n_slots, sizeof(*slots));
+    uint64_t *slots = calloc(n_slots, sizeof(*slots));
     if (!slots)
         return MXG_ENOMEM;
     for (size_t k = 0; k < t->n_names; k++) {
-        size_t i = hash_name(t->names[k].name) & (n_slots - 1);
+        uint64_t h = hash_name(t->names[k].name);
+        size_t i = (size_t)h & (n_slots - 1);
         while (slots[i])
             i = (i + 1) & (n_slots - 1);
-        slots[i] = k + 1;
+        slots[i] = SLOT_OF(h, k + 1);
     }
     free(t->slots);
     t->slots = slots;
@@ -218,7 +225,7 @@ static int get_or_add(struct mxg_txn *t, const char *name, struct mxg_txn_name *
         *out = e;
         return MXG_OK;
     }
-    if ((t->n_names + 1) * 10 > t->n_slots * 7 && rehash(t, t->n_slots * 2) != MXG_OK)
+    if ((t->n_names + 1) * 2 > t->n_slots && rehash(t, t->n_slots * 2) != MXG_OK)
         return MXG_ENOMEM;
     if (t->n_names == t->cap_names) {
         size_t ncap = t->cap_names ? t->cap_names * 2 : 16;
@@ -233,10 +240,11 @@ static int get_or_add(struct mxg_txn *t, const char *name, struct mxg_txn_name *
     e->name = strdup(name);
     if (!e->name)
         return MXG_ENOMEM;
-    size_t i = hash_name(name) & (t->n_slots - 1);
+    uint64_t h = hash_name(name);
+    size_t i = (size_t)h & (t->n_slots - 1);
     while (t->slots[i])
         i = (i + 1) & (t->n_slots - 1);
-    t->slots[i] = ++t->n_names;
+    t->slots[i] = SLOT_OF(h, ++t->n_names);
     *out = e;
     return MXG_OK;
 }

@@ -421,12 +421,125 @@ static void test_body_remedy(void **state)
     json_decref(o);
 }
 
+/* The change lists are written as text, not dumped by jansson: the record must still be exactly
+ * jansson's canonical form, for every octet a content can hold (control characters, quotes,
+ * backslashes, UTF-8 of every length, DEL, bytes that are not UTF-8), with every optional member
+ * present, and its hash member must be the hash of the rest. */
+static int newest_cb(void *ctx, const struct mxg_audit_row *row)
+{
+    *(char **)ctx = strdup(row->record);
+    return 1;
+}
+
+static void test_canonical_text_written_directly(void **state)
+{
+    struct fixture *f = *state;
+    char ctl[64];
+    for (int i = 1; i < 32; i++)
+        ctl[i - 1] = (char)i;
+    snprintf(ctl + 31, sizeof(ctl) - 31, "\"\\/\x7f");
+    struct mxg_rrdata d[5] = {
+        {.content = ctl, .ttl = 0},
+        {.content = (char *)(uintptr_t) "\"caf\xc3\xa9\" \"\xe2\x80\x93\" \"\xf0\x9f\x98\x80\"",
+         .ttl = 1000000000u},
+        {.content = (char *)(uintptr_t) "\"caf\xe9\"", .ttl = 2000000000u}, /* not UTF-8 */
+        {.content = (char *)(uintptr_t) "", .ttl = 3000000000u},
+        {.content = (char *)(uintptr_t) "10 mail.example.com", .ttl = 4000000000u}};
+    struct mxg_rrset_change ch[3] = {
+        {.name = (char *)(uintptr_t) "t\\\"x.example.com.",
+         .type = (char *)(uintptr_t) "TXT",
+         .after = d,
+         .n_after = 4},
+        {.name = (char *)(uintptr_t) "example.com.",
+         .type = (char *)(uintptr_t) "MX",
+         .before = d + 4,
+         .n_before = 1},
+        {.name = (char *)(uintptr_t) "e.example.com.", .type = (char *)(uintptr_t) "TYPE65534"}};
+    char *olds[] = {(char *)(uintptr_t) "192.0.2.1"}, *news[] = {(char *)(uintptr_t) "\x01\xff"};
+    struct mxg_finding fd = {.rule = "mail-moved",
+                             .severity = MXG_SEV_BLOCK,
+                             .name = (char *)(uintptr_t) "example.com.",
+                             .family = "A",
+                             .old_values = olds,
+                             .n_old = 1,
+                             .new_values = news,
+                             .n_new = 1,
+                             .reason = (char *)(uintptr_t) "moved \"away\""};
+    struct mxg_decision dec = {.verdict = MXG_VERDICT_FIX,
+                               .findings = &fd,
+                               .n_findings = 1,
+                               .fix = ch + 1,
+                               .n_fix = 2,
+                               .remedy = (char *)(uintptr_t) "keep \\ it"};
+    json_t *meta = json_pack("{s:[s,s]}", "X-MXGUARD-MODE", "fix", "\t");
+    json_t *settings = json_pack("{s:[s,s]}", "kind", "native", "master");
+    json_t *keys = json_pack("{s:s,s:i}", "op", "add", "id", 7);
+    struct mxg_audit_entry e = {.zone = "example.com.",
+                                .source = "cli",
+                                .mode = "fix",
+                                .decision = &dec,
+                                .changes = ch,
+                                .n_changes = 3,
+                                .metadata = meta,
+                                .settings = settings,
+                                .keys = keys};
+    int64_t seq = 0;
+    char hash[MXG_HASH_HEX];
+    char *text = NULL;
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    assert_int_equal(mxg_audit_append(f->st, &e, &seq, hash, &text), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+    assert_int_equal(seq, 6);
+    /* The text handed back is the stored one, jansson's canonical form of itself. */
+    char *stored = NULL;
+    struct mxg_audit_filter flt = {.newest_first = true, .limit = 1};
+    assert_int_equal(MXG_STORE_CALL(f->st, audit_list, &flt, newest_cb, &stored), 1);
+    assert_string_equal(stored, text);
+    json_t *o = json_loads(text, 0, NULL);
+    assert_non_null(o);
+    char *canon = mxg_audit_canonical(o);
+    assert_string_equal(canon, text);
+    char h[MXG_HASH_HEX];
+    assert_int_equal(mxg_audit_hash(o, h), MXG_OK);
+    assert_string_equal(h, hash);
+    assert_string_equal(json_string_value(json_object_get(o, "hash")), hash);
+    /* The members as the body builds them. */
+    json_t *body = mxg_audit_body(&e);
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        if (!json_equal(v, json_object_get(o, k))) {
+            print_error("member %s differs\n", k);
+            fail();
+        }
+    }
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(
+                json_object_get(json_array_get(json_object_get(o, "changes"), 0), "after"), 2),
+            "content")),
+        "(not UTF-8)");
+    json_decref(body);
+    json_decref(meta);
+    json_decref(settings);
+    json_decref(keys);
+    json_decref(o);
+    free(canon);
+    free(stored);
+    free(text);
+    struct mxg_audit_verify res;
+    assert_int_equal(mxg_audit_verify(f->st, NULL, &res), MXG_OK);
+    assert_int_equal(res.records, 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_body_remedy),
         cmocka_unit_test_setup_teardown(test_chain_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_shape_and_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_canonical_text_written_directly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edit_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reorder_detected, setup, teardown),
