@@ -510,6 +510,15 @@ int mxg_audit_head(struct mxg_store *st, int64_t *seq, char hash[MXG_HASH_HEX])
     return MXG_OK;
 }
 
+/* The name this process writes into each record's "node" member ("" for none). Set once at
+ * start, before any thread appends. */
+static char audit_node[MXG_NODE_NAME_MAX + 1];
+
+void mxg_audit_set_node(const char *name)
+{
+    snprintf(audit_node, sizeof(audit_node), "%s", name ? name : "");
+}
+
 int mxg_audit_append(struct mxg_store *st, const struct mxg_audit_entry *e, int64_t *seq,
                      char hash[MXG_HASH_HEX], char **record)
 {
@@ -530,6 +539,7 @@ int mxg_audit_append(struct mxg_store *st, const struct mxg_audit_entry *e, int6
     if (json_object_set_new(rec, "seq", json_integer(head + 1)) != 0 ||
         json_object_set_new(rec, "time", json_string(when)) != 0 ||
         json_object_set_new(rec, "prev", json_string(prev)) != 0 ||
+        (audit_node[0] && json_object_set_new(rec, "node", json_string(audit_node)) != 0) ||
         !(text = canonical_record(e, rec, hash))) {
         json_decref(rec);
         return MXG_ENOMEM;

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "mxg/cli.h"
+#include "mxg/audit.h"
 #include "mxg/config.h"
 #include "mxg/control.h"
 #include "mxg/daemon.h"
@@ -48,6 +49,8 @@ static const char USAGE[] =
     "  stats [--json]                counters of the running daemon\n"
     "  import --zone ZONE FILE       load an RFC 1035 master file into ZONE\n"
     "  autoprimary add IP NAMESERVER [ACCOUNT]   accept NOTIFY from IP for new zones\n"
+    "  store copy --from URI --to URI [--json]  copy a whole store (SQLite <-> PostgreSQL) and\n"
+    "                                           verify the copy\n"
     "  autoprimary delete IP NAMESERVER\n"
     "  autoprimary list [--json]\n"
     "  config check [--show]         validate the configuration file\n"
@@ -86,10 +89,14 @@ static int load_config(const struct cli *c, struct mxg_config *cfg)
 
 static int open_store(const struct mxg_config *cfg, struct mxg_store **st)
 {
-    char err[512];
+    char err[512], host[MXG_NODE_NAME_MAX + 1];
+    mxg_audit_set_node(mxg_config_node(cfg, host, sizeof(host)));
     int rc = mxg_store_open(cfg->store, st, err, sizeof(err));
-    if (rc != MXG_OK)
-        fprintf(stderr, "mxguard: cannot open store %s: %s\n", cfg->store, err);
+    if (rc != MXG_OK) {
+        char shown[512];
+        mxg_store_redact(cfg->store, shown, sizeof(shown));
+        fprintf(stderr, "mxguard: cannot open store %s: %s\n", shown, err);
+    }
     return rc;
 }
 
@@ -853,6 +860,56 @@ static int cmd_config_check(struct cli *c)
     return 0;
 }
 
+/* ---- store copy --------------------------------------------------------------------------- */
+
+static int cmd_store_copy(struct cli *c)
+{
+    const char *from = NULL, *to = NULL;
+    for (int i = 2; i + 1 < c->argc; i += 2) {
+        if (strcmp(c->argv[i], "--from") == 0)
+            from = c->argv[i + 1];
+        else if (strcmp(c->argv[i], "--to") == 0)
+            to = c->argv[i + 1];
+        else
+            return usage_error("store copy: expected --from URI --to URI");
+    }
+    if (!from || !to || c->argc != 6)
+        return usage_error("store copy: expected --from URI --to URI");
+    char err[512], shown[512];
+    struct mxg_store *src = NULL, *dst = NULL;
+    if (mxg_store_open(from, &src, err, sizeof(err)) != MXG_OK) {
+        mxg_store_redact(from, shown, sizeof(shown));
+        fprintf(stderr, "mxguard: cannot open store %s: %s\n", shown, err);
+        return EXIT_USAGE;
+    }
+    if (mxg_store_open(to, &dst, err, sizeof(err)) != MXG_OK) {
+        mxg_store_redact(to, shown, sizeof(shown));
+        fprintf(stderr, "mxguard: cannot open store %s: %s\n", shown, err);
+        mxg_store_close(src);
+        return EXIT_USAGE;
+    }
+    struct mxg_store_copy_stats n;
+    int rc = mxg_store_copy(src, dst, &n, err, sizeof(err));
+    mxg_store_close(src);
+    mxg_store_close(dst);
+    if (rc != MXG_OK) {
+        fprintf(stderr, "mxguard: store copy: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (c->json)
+        printf("{\"zones\":%lld,\"records\":%lld,\"metadata\":%lld,\"keys\":%lld,"
+               "\"tsig_keys\":%lld,\"autoprimaries\":%lld,\"audit_records\":%lld,"
+               "\"verified\":true}\n",
+               n.zones, n.records, n.metadata, n.keys, n.tsig_keys, n.autoprimaries,
+               n.audit_records);
+    else
+        printf("copied and verified: %lld zones, %lld records, %lld metadata values, %lld DNSSEC "
+               "keys, %lld TSIG keys, %lld autoprimaries, %lld audit records\n",
+               n.zones, n.records, n.metadata, n.keys, n.tsig_keys, n.autoprimaries,
+               n.audit_records);
+    return 0;
+}
+
 /* ---- main --------------------------------------------------------------------------------- */
 
 int mxg_cli_main(int argc, char **argv)
@@ -887,6 +944,10 @@ int mxg_cli_main(int argc, char **argv)
     } else if (strcmp(rest[0], "version") == 0) {
         printf("mxguard %s\n", MXG_VERSION);
         status = 0;
+    } else if (strcmp(rest[0], "store") == 0) {
+        status = (c.argc >= 2 && strcmp(rest[1], "copy") == 0)
+                     ? cmd_store_copy(&c)
+                     : usage_error("store: expected 'copy'");
     } else if (strcmp(rest[0], "config") == 0) {
         status = (c.argc >= 2 && strcmp(rest[1], "check") == 0)
                      ? cmd_config_check(&c)

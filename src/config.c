@@ -8,6 +8,7 @@
  * Syntax, as in pdns.conf: "key=value" lines; a '#' that starts the line or follows whitespace
  * begins a comment; whitespace around key and value is trimmed; blank lines are ignored; a
  * later line overrides an earlier one. */
+#include "mxg/audit.h"
 #include "mxg/config.h"
 
 #include <arpa/inet.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "mxg/err.h"
 #include "mxg/limits.h"
@@ -33,6 +35,8 @@ _Static_assert(sizeof(enum mxg_log_level) == sizeof(int), "enum size");
 #define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
 #define FILE_MODE_MAX 0777u
 #define SQLITE_PREFIX "sqlite:"
+#define PG_PREFIX "postgresql://"
+#define PG_PREFIX_SHORT "postgres://"
 
 /* ---- words ----------------------------------------------------------------------------- */
 
@@ -268,7 +272,7 @@ enum key_type {
     K_SOCKET,   /* char *: absolute path that fits sun_path */
     K_FILEMODE, /* mode_t: octal 0..0777 */
     K_OPTSTR,   /* char *: empty means unset (NULL) */
-    K_STORE,    /* char *: sqlite:PATH */
+    K_STORE,    /* char *: sqlite:PATH or postgresql://URI */
     K_ENUM,     /* enum: one of words, case-insensitive */
     K_BOOL,     /* bool: yes|no */
     K_UINT,     /* unsigned: decimal min..max */
@@ -298,6 +302,7 @@ static const struct key_def keys[] = {
     {"control-socket-mode", K_FILEMODE, F(control_socket_mode), 0, NULL, 0, 0, "0660"},
     {"control-socket-group", K_OPTSTR, F(control_socket_group), 0, NULL, 0, 0, ""},
     {"store", K_STORE, F(store), 0, NULL, 0, 0, "sqlite:/var/lib/mxguard/mxguard.sqlite3"},
+    {"node-name", K_OPTSTR, F(node_name), 0, NULL, 0, 0, ""},
     {"mode", K_ENUM, F(mode), 0, mode_words, 0, 0, "reject"},
     {"classify", K_ENUM, F(classify), 0, classify_words, 0, 0, "strict"},
     {"implicit-mx", K_ENUM, F(implicit_mx), 0, implicit_words, 0, 0, "warn"},
@@ -629,6 +634,19 @@ static int set_string(struct mxg_config *cfg, const struct key_def *k, const cha
 }
 
 /* Applies one value (trimmed, NUL-terminated, writable) to its key. */
+/* A node name goes into every audit record: short, and nothing that needs quoting in logs. */
+static bool node_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > MXG_NODE_NAME_MAX)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '-' || *s == '_'))
+            return false;
+    return true;
+}
+
 static int set_value(struct parser *p, struct mxg_config *cfg, const struct key_def *k, char *value)
 {
     for (const char *c = value; *c != '\0'; c++) {
@@ -668,14 +686,21 @@ static int set_value(struct parser *p, struct mxg_config *cfg, const struct key_
             *s = NULL;
             return MXG_OK;
         }
+        if (k->off == offsetof(struct mxg_config, node_name) && !node_name_ok(value))
+            return fail(p, "%s: '%s': expected 1..%d letters, digits, '.', '-' or '_'", k->name,
+                        value, MXG_NODE_NAME_MAX);
         return set_string(cfg, k, "", value);
     }
 
     case K_STORE:
-        if (ascii_caseprefix(value, "postgresql://") || ascii_caseprefix(value, "postgres://"))
-            return fail(p, "%s: PostgreSQL store not available in this version", k->name);
+        if (ascii_caseprefix(value, PG_PREFIX) || ascii_caseprefix(value, PG_PREFIX_SHORT)) {
+            /* libpq reads the rest (a connection URI); the scheme is stored in lower case. */
+            size_t skip =
+                ascii_caseprefix(value, PG_PREFIX) ? strlen(PG_PREFIX) : strlen(PG_PREFIX_SHORT);
+            return set_string(cfg, k, PG_PREFIX, value + skip);
+        }
         if (!ascii_caseprefix(value, SQLITE_PREFIX) || value[strlen(SQLITE_PREFIX)] == '\0')
-            return fail(p, "%s: '%s': expected sqlite:PATH", k->name, value);
+            return fail(p, "%s: '%s': expected sqlite:PATH or postgresql://...", k->name, value);
         /* The scheme is stored in lower case, so other modules compare it exactly. */
         return set_string(cfg, k, SQLITE_PREFIX, value + strlen(SQLITE_PREFIX));
 
@@ -713,6 +738,18 @@ static int set_value(struct parser *p, struct mxg_config *cfg, const struct key_
 }
 
 /* ---- defaults and loading -------------------------------------------------------------- */
+
+const char *mxg_config_node(const struct mxg_config *cfg, char *buf, size_t buflen)
+{
+    if (cfg->node_name)
+        return cfg->node_name;
+    if (!cfg->store || strncmp(cfg->store, PG_PREFIX, strlen(PG_PREFIX)) != 0)
+        return NULL;
+    if (buflen == 0 || gethostname(buf, buflen) != 0)
+        return NULL;
+    buf[buflen - 1] = '\0';
+    return node_name_ok(buf) ? buf : NULL;
+}
 
 int mxg_config_defaults(struct mxg_config *cfg)
 {

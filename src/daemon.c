@@ -15,6 +15,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "mxg/audit.h"
 #include "mxg/backend.h"
 #include "mxg/control.h"
 #include "mxg/daemon.h"
@@ -258,16 +259,19 @@ int mxg_daemon_run(struct mxg_config *cfg)
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
         mxg_warn("cannot ignore SIGPIPE: a client gone mid-reply will end the daemon");
 
+    char shown[512], host[MXG_NODE_NAME_MAX + 1];
+    mxg_store_redact(cfg->store, shown, sizeof(shown));
+    mxg_audit_set_node(mxg_config_node(cfg, host, sizeof(host)));
     int rc = mxg_store_open(cfg->store, &store, err, sizeof(err));
     if (rc != MXG_OK) {
-        mxg_err("cannot open store %s: %s", cfg->store, err);
+        mxg_err("cannot open store %s: %s", shown, err);
         return 2;
     }
     MXG_STORE_CALL(store, keyed_zones, note_keyed, NULL);
     /* A second handle for the writer thread: commits never block lookups on the loop. */
     rc = mxg_store_open(cfg->store, &wstore, err, sizeof(err));
     if (rc != MXG_OK) {
-        mxg_err("cannot open store %s: %s", cfg->store, err);
+        mxg_err("cannot open store %s: %s", shown, err);
         mxg_store_close(store);
         return 2;
     }
@@ -348,7 +352,7 @@ int mxg_daemon_run(struct mxg_config *cfg)
     uv_signal_start(&d.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&d.sighup, on_hup, SIGHUP);
 
-    mxg_info("mxguard %s serving store %s on %s (control %s, mode %s)", MXG_VERSION, cfg->store,
+    mxg_info("mxguard %s serving store %s on %s (control %s, mode %s)", MXG_VERSION, shown,
              cfg->backend_socket, cfg->control_socket, mxg_mode_name(cfg->mode));
 #ifdef MXG_HAVE_SYSTEMD
     sd_notify(0, "READY=1");

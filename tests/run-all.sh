@@ -4,9 +4,12 @@
 #   2. builds with -Werror and runs the unit tests and fuzz-corpus replays (ctest),
 #   3. runs the integration tests: real pdns_server instances against mxguard, driven by
 #      dig, curl, nsupdate and pdnsutil (tests/integration/run.sh),
-#   4. repeats 2 and 3 in an AddressSanitizer + UndefinedBehaviorSanitizer build and fails on
+#   4. in the release build, runs the write-path and guard integration tests again with the
+#      PostgreSQL store engine (PG_TESTS: one throw-away server for the pass, a database per
+#      store; tests/pg.sh),
+#   5. repeats 2 and 3 in an AddressSanitizer + UndefinedBehaviorSanitizer build and fails on
 #      any sanitizer report,
-#   5. runs the ctest tests (but the minutes-long full-disk test) and an integration subset
+#   6. runs the ctest tests (but the minutes-long full-disk test) and an integration subset
 #      under valgrind memcheck in a plain Debug build (build-vg/) and fails on any memcheck
 #      error or definite/indirect leak.
 # Options: --quick skips the sanitizer and valgrind passes; --no-valgrind skips the valgrind
@@ -116,7 +119,29 @@ run_valgrind_pass() {
   return 0
 }
 
+# The write path and the guard on the PostgreSQL engine: every test here runs against its own
+# database on one server started for the pass. (test_fleet.sh runs in every pass, on a server of
+# its own; tests that read SQLite's own files or pragmas stay on SQLite.)
+PG_TESTS=(test_write_api.sh test_write_dnsupdate.sh test_write_pdnsutil.sh test_write_refusals.sh
+  test_guard_api.sh test_guard_clients.sh test_guard_shapes.sh test_guard_crash.sh
+  test_pdns_clients.sh test_dnssec_keys.sh test_concurrency.sh test_sigterm_commit.sh
+  test_front.sh test_axfr_secondary.sh test_notify_primary.sh test_autosecondary.sh)
+
+run_pg_pass() {
+  local dir=$1 tmp start=$SECONDS
+  echo "=== postgresql: integration tests ${PG_TESTS[*]} on the PostgreSQL store engine"
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/mxg-it-postgresql.XXXXXX")
+  if MXGUARD="$dir/mxguard" MXG_TEST_TMP="$tmp" \
+    bash tests/integration/run.sh --engine postgresql "${PG_TESTS[@]}"; then
+    total_pass=$((total_pass + 1)); rm -rf "$tmp"
+  else
+    total_fail=$((total_fail + 1))
+  fi
+  echo "=== postgresql: $((SECONDS - start)) s for the pass"
+}
+
 run_pass release "$ROOT/build"
+run_pg_pass "$ROOT/build"
 if [ "$quick" -eq 0 ]; then
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \

@@ -36,6 +36,14 @@ struct mxg_audit_entry {
                          key, never key material (backend_keys.h) */
 };
 
+/* Longest node name (config key node-name). */
+#define MXG_NODE_NAME_MAX 64
+
+/* Records appended from now on name this node in a "node" member (NULL or "": none). Called
+ * once at start (daemon, CLI): nodes sharing a PostgreSQL store write one chain, and each record
+ * says which node wrote it. */
+void mxg_audit_set_node(const char *name);
+
 /* Current time as RFC 3339 UTC with milliseconds ("2026-11-23T20:10:00.123Z"). */
 void mxg_audit_now(char buf[32]);
 

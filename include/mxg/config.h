@@ -72,6 +72,7 @@ struct mxg_config {
     char *api_listen;             /* "IP:PORT" or "[IPv6]:PORT" */
     char *api_key;                /* panels' X-API-Key (NULL: unset) */
     char *operator_key;           /* the operator's X-API-Key (NULL: unset) */
+    char *node_name;              /* the audit records' "node" (NULL: see mxg_config_node) */
     char *pdns_api_url;           /* where the front forwards to */
     char *pdns_api_key;           /* X-API-Key sent to pdns (NULL: unset) */
     unsigned api_timeout;         /* seconds: idle connections, and reading one request */
@@ -108,5 +109,9 @@ bool mxg_cidr_contains(const struct mxg_cidr *range, int family, const uint8_t *
 
 /* Writes the effective configuration as key=value lines (for `mxguard config check --show`). */
 int mxg_config_dump(const struct mxg_config *cfg, char **out);
+
+/* The node name audit records carry: node-name, else for a PostgreSQL store (a fleet) the host
+ * name (written into buf), else NULL (one node: records name none). */
+const char *mxg_config_node(const struct mxg_config *cfg, char *buf, size_t buflen);
 
 #endif

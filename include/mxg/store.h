@@ -1,10 +1,10 @@
 /* store.h -- the one interface between mxguard and where zones live.
  *
- * An engine (store_sqlite.c; PostgreSQL later) fills struct mxg_store_ops. The data model is
- * PowerDNS's generic-SQL schema of 4.7 (domains, records, domainmetadata, cryptokeys,
- * tsigkeys, comments), so a pdns gsqlite3 database can be served as it is; mxguard keeps its own
- * tables beside it. Names cross this interface in canonical form (dns.h), content in pdns form
- * with the priority inside MX/SRV content, types as canonical mnemonics.
+ * An engine (src/store/sqlite.c, src/store/postgresql.c) fills struct mxg_store_ops. The data model
+ * is PowerDNS's generic-SQL schema of 4.7 (domains, records, domainmetadata, cryptokeys, tsigkeys,
+ * comments), so a pdns gsqlite3 database can be served as it is; mxguard keeps its own tables
+ * beside it. Names cross this interface in canonical form (dns.h), content in pdns form with the
+ * priority inside MX/SRV content, types as canonical mnemonics.
  *
  * All calls are made from one thread per store handle. Writes happen inside
  * mxg_store_begin()/mxg_store_commit() (or _rollback()); reads inside a write transaction see
@@ -210,13 +210,31 @@ struct mxg_store {
     const struct mxg_store_ops *ops;
 };
 
-/* Opens the store named by uri ("sqlite:/path"), creating and migrating its schema when needed.
- * Returns 0 and a new handle in *out; or MXG_EINVAL (unknown scheme), MXG_ESTORE/MXG_EIO with
- * a message in err. */
+/* Opens the store named by uri ("sqlite:/path", "postgresql://..."), creating and migrating its
+ * schema when needed. Returns 0 and a new handle in *out; or MXG_EINVAL (unknown scheme),
+ * MXG_ESTORE/MXG_EIO with a message in err. */
 int mxg_store_open(const char *uri, struct mxg_store **out, char *err, size_t errlen);
 
 /* Engines. */
 int mxg_store_sqlite_open(const char *path, struct mxg_store **out, char *err, size_t errlen);
+/* conninfo: a libpq connection URI or keyword/value string. */
+int mxg_store_pg_open(const char *conninfo, struct mxg_store **out, char *err, size_t errlen);
+
+/* What mxg_store_copy copied (and then found in both stores). */
+struct mxg_store_copy_stats {
+    long long zones, records, metadata, keys, tsig_keys, autoprimaries, audit_records;
+};
+
+/* Copies everything of from into to, which must hold no zone and no audit record: zones (kind,
+ * primaries, notified serial), their enabled records (pdns's rectify rows and disabled records
+ * are left out), metadata, DNSSEC keys (new ids), TSIG keys, autoprimaries and the audit chain
+ * as stored (seq, time, text, hash). One transaction on to; then both are read back and must
+ * agree (a digest over everything read), else MXG_ESTORE. err says what failed. */
+int mxg_store_copy(struct mxg_store *from, struct mxg_store *to, struct mxg_store_copy_stats *stats,
+                   char *err, size_t errlen);
+
+/* uri as it may be logged: a password in it ("user:secret@", "password=secret") is "***". */
+void mxg_store_redact(const char *uri, char *out, size_t outlen);
 
 /* Current schema version of mxguard's own tables. */
 #define MXG_STORE_SCHEMA_VERSION 3

@@ -148,5 +148,8 @@ g_check_verdict() {
     return 0
 }
 
-# g_sql SQL -- query the store (read-only use while the daemon runs is fine with WAL).
-g_sql() { sqlite3 -cmd '.timeout 2000' "$MXG_STORE" "$1"; }
+# g_sql SQL -- query the store (read-only use while the daemon runs is fine with WAL), on
+# either engine (store_sql in lib.sh).
+g_sql() {
+    if [ -n "${MXG_TEST_PG_STATE:-}" ]; then store_sql "$1"; else sqlite3 -cmd '.timeout 2000' "$MXG_STORE" "$1"; fi
+}

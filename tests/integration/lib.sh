@@ -45,6 +45,7 @@ if [ "$IT_VALGRIND" = 1 ]; then IT_SLOW=10; fi
 
 IT_WORK=""            # temp work dir of this test
 IT_PIDS=()            # every PID we started
+IT_ON_EXIT=()         # commands run at the end (it_on_exit)
 IT_FAILS=0            # failed assertions
 IT_CHECKS=0           # all assertions
 IT_NAME=$(basename "${0:-test}" .sh)
@@ -93,6 +94,10 @@ it_init() {
     it_log "work dir $IT_WORK"
 }
 
+# it_on_exit CMD -- run CMD (eval'd) at the end of the test, after its processes are stopped,
+# newest first: servers that are not children of the test (a PostgreSQL server).
+it_on_exit() { IT_ON_EXIT+=("$*"); }
+
 # it_spawn NAME LOGFILE CMD... -- start CMD in the background with stdout and
 # stderr into LOGFILE, record its PID; the PID is left in IT_LAST_PID.
 it_spawn() {
@@ -136,6 +141,9 @@ it_cleanup() {
     set +e
     for ((i = ${#IT_PIDS[@]} - 1; i >= 0; i--)); do
         it_stop_pid "${IT_PIDS[$i]}"
+    done
+    for ((i = ${#IT_ON_EXIT[@]} - 1; i >= 0; i--)); do
+        eval "${IT_ON_EXIT[$i]}"
     done
     # A sanitizer build reports leaks and undefined behaviour when the daemon exits: any
     # report in a log of the test fails the test.
@@ -198,13 +206,48 @@ mxg_write_config() {
     MXG_SOCK="$dir/backend.sock"
     MXG_CTL_SOCK="$dir/control.sock"
     MXG_STORE="$dir/store.sqlite3"
+    MXG_STORE_URI="sqlite:$MXG_STORE"
+    if [ -n "${MXG_TEST_PG_STATE:-}" ]; then
+        # The PostgreSQL engine (run.sh --engine postgresql): a database of its own per store.
+        MXG_PG_DB="mxg_$(printf '%s' "$dir" | md5sum | cut -c1-16)"
+        bash "$IT_REPO_ROOT/tests/pg.sh" createdb "$MXG_TEST_PG_STATE" "$MXG_PG_DB" 2>/dev/null || true
+        MXG_STORE_URI=$(bash "$IT_REPO_ROOT/tests/pg.sh" uri "$MXG_TEST_PG_STATE" "$MXG_PG_DB")
+    fi
     {
         echo "backend-socket=$MXG_SOCK"
         echo "control-socket=$MXG_CTL_SOCK"
-        echo "store=sqlite:$MXG_STORE"
+        echo "store=$MXG_STORE_URI"
         echo "log-level=${MXG_LOG_LEVEL:-debug}"
         if [ -n "$ctl" ]; then echo "pdns-control=$ctl"; fi
     } >"$MXG_CONF"
+}
+
+# store_sql SQL -- run SQL on the test's mxguard store, whichever engine holds it: sqlite3 on
+# the file, or psql on its PostgreSQL database, rows printed as sqlite3 prints them (columns
+# joined by '|', no header). "PRAGMA integrity_check" on PostgreSQL checks what the server does
+# not: no row of records, domainmetadata or cryptokeys without its zone, no mxguard index row of
+# a zone that is gone; it prints "ok" or what it found.
+store_sql() {
+    if [ -n "${MXG_TEST_PG_STATE:-}" ]; then
+        local sql=$1
+        if [ "$sql" = "PRAGMA integrity_check" ]; then
+            sql="SELECT coalesce(string_agg(what, ', '), 'ok') FROM ("
+            sql+=" SELECT 'record without zone' AS what FROM records r WHERE NOT EXISTS"
+            sql+="  (SELECT 1 FROM domains d WHERE d.id = r.domain_id)"
+            sql+=" UNION SELECT 'metadata without zone' FROM domainmetadata m WHERE NOT EXISTS"
+            sql+="  (SELECT 1 FROM domains d WHERE d.id = m.domain_id)"
+            sql+=" UNION SELECT 'key without zone' FROM cryptokeys k WHERE NOT EXISTS"
+            sql+="  (SELECT 1 FROM domains d WHERE d.id = k.domain_id)"
+            sql+=" UNION SELECT 'name index row without zone' FROM mxg_names n WHERE NOT EXISTS"
+            sql+="  (SELECT 1 FROM domains d WHERE d.id = n.domain_id)"
+            sql+=" UNION SELECT 'target index row without record' FROM mxg_targets t WHERE NOT EXISTS"
+            sql+="  (SELECT 1 FROM records r WHERE r.domain_id = t.domain_id AND r.name = t.name"
+            sql+="   AND r.type = t.type)) problems"
+        fi
+        bash "$IT_REPO_ROOT/tests/pg.sh" psql "$MXG_TEST_PG_STATE" "$MXG_PG_DB" -A -t -F '|' -c "$sql"
+    else
+        sqlite3 "$MXG_STORE" "$1"
+    fi
 }
 
 # mxg_argv -- set MXG_ARGV to the command that runs the mxguard binary: the binary itself, or

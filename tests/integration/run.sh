@@ -3,6 +3,10 @@
 #
 #   tests/integration/run.sh                 # every tests/integration/test_*.sh
 #   tests/integration/run.sh test_differential.sh difftest_gsqlite3_vs_bind.sh
+#   tests/integration/run.sh --engine postgresql test_write_api.sh ...
+#
+# With --engine postgresql, one PostgreSQL server is started for the run (tests/pg.sh) and every
+# mxguard store the tests make is a database of its own on it (MXG_TEST_PG_STATE, lib.sh).
 #
 # Each test runs in sequence under `timeout` (MXG_IT_TIMEOUT seconds, default
 # 300; timeout signals the whole process group and the test's trap stops
@@ -17,6 +21,21 @@ export MXGUARD=${MXGUARD:-$repo/build/mxguard}
 case $MXGUARD in /*) ;; *) MXGUARD=$repo/$MXGUARD ;; esac
 limit=${MXG_IT_TIMEOUT:-300}
 logdir=$(mktemp -d "${MXG_TEST_TMP:-/tmp}/mxg-it-logs.XXXX")
+
+engine=sqlite
+if [ "${1:-}" = --engine ]; then
+    engine=${2:?--engine sqlite|postgresql}
+    shift 2
+fi
+pg_state=
+if [ "$engine" = postgresql ]; then
+    pg_state=$logdir/pg.state
+    bash "$repo/tests/pg.sh" start "$pg_state" || { echo "cannot start PostgreSQL"; exit 1; }
+    export MXG_TEST_PG_STATE=$pg_state
+    trap 'bash "$repo/tests/pg.sh" stop "$pg_state"' EXIT
+elif [ "$engine" != sqlite ]; then
+    echo "unknown engine $engine (sqlite, postgresql)"; exit 2
+fi
 
 tests=()
 if [ $# -gt 0 ]; then
@@ -56,6 +75,10 @@ for t in "${tests[@]}"; do
         fi
     fi
 done
+if [ -n "$pg_state" ]; then
+    bash "$repo/tests/pg.sh" stop "$pg_state"
+    trap - EXIT
+fi
 [ "$failed" -eq 0 ] && rm -rf "$logdir"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed${pg_state:+ (engine postgresql)}"
 [ "$failed" -eq 0 ]

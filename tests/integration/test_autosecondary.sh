@@ -128,7 +128,7 @@ else
     tail -n 8 "$MXG_LOG" | sed 's/^/       /'
 fi
 assert_eq "slave 127.0.0.1" "$(zone_json auto.example)" "auto.example is of kind slave with primary 127.0.0.1"
-assert_eq "SLAVE|127.0.0.1" "$(sqlite3 "$MXG_STORE" "select upper(type), master from domains where name = 'auto.example'")" \
+assert_eq "SLAVE|127.0.0.1" "$(store_sql "select upper(type), master from domains where name = 'auto.example'")" \
     "store: domains row kind SLAVE, master 127.0.0.1"
 if wait_for 150 serial_is auto.example 2024050501; then
     it_pass "secondary transferred auto.example (serial 2024050501) within 15 s"
@@ -170,8 +170,8 @@ assert_rcode "$SEC_PORT" REFUSED late.example SOA
 # --- the zone created earlier is unaffected ------------------------------------------------------
 assert_eq "slave 127.0.0.1" "$(zone_json auto.example)" "auto.example still a slave of 127.0.0.1"
 assert_answer "$SEC_PORT" www.auto.example A 192.0.2.51
-assert_eq 1 "$(sqlite3 "$MXG_STORE" 'select count(*) from domains')" "store holds exactly one zone"
-assert_eq ok "$(sqlite3 "$MXG_STORE" 'PRAGMA integrity_check')" "store integrity_check"
+assert_eq 1 "$(store_sql 'select count(*) from domains')" "store holds exactly one zone"
+assert_eq ok "$(store_sql 'PRAGMA integrity_check')" "store integrity_check"
 if it_alive "$MXG_PID"; then it_pass "mxguard still running"; else it_fail "mxguard died"; fi
 
 it_finish

@@ -41,7 +41,7 @@ wait_serial() {
 }
 # store_count -- records of example.com in mxguard's store (ENT rows excluded).
 store_count() {
-    sqlite3 "$MXG_STORE" "select count(*) from records r join domains d on d.id = r.domain_id
+    store_sql "select count(*) from records r join domains d on d.id = r.domain_id
         where d.name = 'example.com' and r.type is not null and r.type != ''"
 }
 # pri_count -- records the primary transfers (AXFR minus the repeated SOA).
@@ -117,8 +117,8 @@ assert_eq "$(pri_count)" "$(store_count)" "store count follows the removal (the 
 # bind primary serves, so a refusable record cannot be constructed here: skipped.
 
 # --- the store is sane --------------------------------------------------------------------------
-assert_eq ok "$(sqlite3 "$MXG_STORE" 'PRAGMA integrity_check')" "store integrity_check"
-assert_eq slave "$(sqlite3 "$MXG_STORE" "select lower(type) from domains where name = 'example.com'")" \
+assert_eq ok "$(store_sql 'PRAGMA integrity_check')" "store integrity_check"
+assert_eq slave "$(store_sql "select lower(type) from domains where name = 'example.com'")" \
     "zone is still of kind slave"
 [ "$first_ok" = yes ] || it_log "NOTE: the first transfer (primary serial below today's date) failed; see above"
 

@@ -98,7 +98,7 @@ assert_answer "$PORT" 200.2.0.192.in-addr.arpa PTR "host$N.example.com."
 for nt in "c1.example.com TXT" "c2.example.com TXT" "c2.example.com A" "c3.example.net TXT" "c4.example.net TXT" \
     "200.2.0.192.in-addr.arpa PTR"; do
     read -r nm ty <<<"$nt"
-    assert_eq 1 "$(sqlite3 "$MXG_STORE" "select count(*) from records where name = '$nm' and type = '$ty'")" \
+    assert_eq 1 "$(store_sql "select count(*) from records where name = '$nm' and type = '$ty'")" \
         "store holds exactly one $nm $ty"
 done
 # ... and RRsets nobody wrote are intact
@@ -133,7 +133,7 @@ assert_eq 0 "$(grep -c '^ERROR' "$IT_WORK/dns.all" || true)" "no unanswered quer
 assert_eq 0 "$(grep -v -c -E '^(NOERROR|NXDOMAIN|SERVFAIL|ERROR.*)$' "$IT_WORK/dns.all" || true)" \
     "only NOERROR/NXDOMAIN answers"
 
-assert_eq ok "$(sqlite3 "$MXG_STORE" 'PRAGMA integrity_check')" "store integrity_check"
+assert_eq ok "$(store_sql 'PRAGMA integrity_check')" "store integrity_check"
 assert_eq 0 "$(grep -c -i -E 'commit .*refused|commit .*failed|busy|locked' "$MXG_LOG" || true)" \
     "mxguard logged no refused/failed commit or lock error"
 it_alive "$MXG_PID" && it_pass "mxguard still running" || it_fail "mxguard died"

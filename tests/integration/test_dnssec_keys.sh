@@ -214,7 +214,7 @@ assert_eq "$(printf 'dnssec %s. add %s\ndnssec %s. activate %s\ndnssec %s. unpub
 # --- the audit holds no key material -----------------------------------------------------------
 out=$(audit_json)
 assert_contains "$out" '"source":"dnssec"' "audit show --json: dnssec records"
-recs=$(sqlite3 "$MXG_STORE" 'select record from mxg_audit')
+recs=$(store_sql 'select record from mxg_audit')
 assert_not_contains "$recs" "PrivateKey" "no audit row holds a private key"
 assert_not_contains "$recs" "Private-key-format" "no audit row holds key content"
 assert_not_contains "$recs" "$exported_priv" "no audit row holds the imported key's secret part"
@@ -270,9 +270,9 @@ for ((i = 0; i < 150; i++)); do [ "$(sec_serial)" = 2024030101 ] && break; sleep
 assert_eq 2024030101 "$(sec_serial)" "the slave zone transferred with TSIG (serial 2024030101)"
 assert_answer "$PORT" mail.example.org A 192.0.2.25
 assert_contains "$(cat "$PRI_DIR/pdns.log")" "authorized key 'xfr-in" "the primary logs the TSIG-signed transfer"
-assert_eq 7 "$(sqlite3 "$MXG_STORE" "select count(*) from records r join domains d on d.id = r.domain_id where d.name = 'example.org' and r.type is not null and r.type != ''")" \
+assert_eq 7 "$(store_sql "select count(*) from records r join domains d on d.id = r.domain_id where d.name = 'example.org' and r.type is not null and r.type != ''")" \
     "the store holds the primary's 7 records"
 
 assert_ok "audit verify at the end" mxg audit verify
-assert_eq ok "$(sqlite3 "$MXG_STORE" 'PRAGMA integrity_check')" "store integrity_check"
+assert_eq ok "$(store_sql 'PRAGMA integrity_check')" "store integrity_check"
 it_finish

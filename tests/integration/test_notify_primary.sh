@@ -96,7 +96,7 @@ wait_notify_count() {
     return 1
 }
 notified_serial() {
-    sqlite3 "$MXG_STORE" "select coalesce(notified_serial, 'NULL') from domains where name = '$ZONE'"
+    store_sql "select coalesce(cast(notified_serial as text), 'NULL') from domains where name = '$ZONE'"
 }
 # wait_notified SERIAL TENTHS -- until the store's notified_serial is SERIAL.
 wait_notified() {
@@ -112,16 +112,16 @@ serial() { dig_short "$PORT" "$ZONE" SOA | awk '{print $3}'; }
 # --- mxguard with a master zone, pdns as its primary ------------------------------------------
 mxg_start
 assert_ok "zone add $ZONE --kind master" mxg zone add "$ZONE" --kind master --ns "ns1.$ZONE"
-assert_eq MASTER "$(sqlite3 "$MXG_STORE" "select upper(type) from domains where name = '$ZONE'")" \
+assert_eq MASTER "$(store_sql "select upper(type) from domains where name = '$ZONE'")" \
     "store: zone is of kind master"
-assert_eq DEFAULT "$(sqlite3 "$MXG_STORE" "select m.content from domainmetadata m join domains d
+assert_eq DEFAULT "$(store_sql "select m.content from domainmetadata m join domains d
     on d.id = m.domain_id where d.name = '$ZONE' and m.kind = 'SOA-EDIT-API'")" \
     "store: zone add sets SOA-EDIT-API=DEFAULT"
 assert_eq NULL "$(notified_serial)" "store: a new zone has no notified_serial"
 # The zone's own ALSO-NOTIFY metadata as well as the global also-notify: pdns reads the metadata
 # through the backend when it queues the NOTIFY, while its global list can still be unset in its
 # very first communicator cycle ("no valid nameservers or ALSO-NOTIFYs found").
-sqlite3 "$MXG_STORE" "insert into domainmetadata (domain_id, kind, content) select id,
+store_sql "insert into domainmetadata (domain_id, kind, content) select id,
     'ALSO-NOTIFY', '127.0.0.1:$LISTEN_PORT' from domains where name = '$ZONE'"
 
 pdns_start --kind remote --port "$PORT" --api-port "$API" --name primary \
@@ -179,7 +179,7 @@ assert_eq "$s1" "$(notified_serial)" "store notified_serial still $s1"
 
 # --- the listener saw nothing but NOTIFYs for the zone -------------------------------------------
 assert_eq "" "$(grep -v -E "^(READY|NOTIFY $ZONE\. )" "$NLOG" || true)" "listener log holds only NOTIFYs for $ZONE"
-assert_eq ok "$(sqlite3 "$MXG_STORE" 'PRAGMA integrity_check')" "store integrity_check"
+assert_eq ok "$(store_sql 'PRAGMA integrity_check')" "store integrity_check"
 if it_alive "$MXG_PID"; then it_pass "mxguard still running"; else it_fail "mxguard died"; fi
 
 it_finish

@@ -161,8 +161,8 @@ assert_eq "$snap" "$(list_zone example.com)" "zone unchanged after the refused l
 assert_eq 2030010101 "$(serial)" "serial unchanged after the refused load-zone"
 
 # --- mxguard's own view agrees --------------------------------------------------------------
-cnt=$(sqlite3 "$MXG_STORE" "select count(*) from records r join domains d on d.id = r.domain_id where d.name = 'example.com' and r.type is not null and r.type != ''")
+cnt=$(store_sql "select count(*) from records r join domains d on d.id = r.domain_id where d.name = 'example.com' and r.type is not null and r.type != ''")
 assert_eq "$(grep -c . <<<"$(list_zone example.com)")" "$cnt" "store row count equals list-zone"
-assert_eq ok "$(sqlite3 "$MXG_STORE" 'PRAGMA integrity_check')" "store integrity_check"
+assert_eq ok "$(store_sql 'PRAGMA integrity_check')" "store integrity_check"
 
 it_finish

@@ -31,9 +31,9 @@ mxg_start
 pdns_start --kind remote --port "$PORT" --name pdns-remote
 
 store_dump() {
-    sqlite3 "$MXG_STORE" "select domain_id, name, type, content, ttl from records order by 1, 2, 3, 4, 5"
+    store_sql "select domain_id, name, type, content, ttl from records order by 1, 2, 3, 4, 5"
 }
-meta_dump() { sqlite3 "$MXG_STORE" "select domain_id, kind, content from domainmetadata order by 1, 2, 3"; }
+meta_dump() { store_sql "select domain_id, kind, content from domainmetadata order by 1, 2, 3"; }
 initial=$(store_dump)
 initial_meta=$(meta_dump)
 
@@ -362,10 +362,10 @@ assert_rcode "$PORT" NXDOMAIN chain3.example.net A
 assert_rcode "$PORT" NXDOMAIN www.example.net A
 assert_answer "$PORT" mx1.example.net A 198.51.100.25
 assert_answer "$PORT" example.net NS $'ns1.example.net.\nns2.example.net.'
-assert_eq 11 "$(sqlite3 "$MXG_STORE" "select count(*) from records r join domains d on d.id = r.domain_id where d.name = 'example.net' and r.type != ''")" \
+assert_eq 11 "$(store_sql "select count(*) from records r join domains d on d.id = r.domain_id where d.name = 'example.net' and r.type != ''")" \
     "example.net holds exactly the 11 fed records"
 assert_answer "$PORT" www.example.com A 192.0.2.20     # the other zone untouched
-assert_eq ok "$(sqlite3 "$MXG_STORE" 'PRAGMA integrity_check')" "store integrity_check"
+assert_eq ok "$(store_sql 'PRAGMA integrity_check')" "store integrity_check"
 it_alive "$MXG_PID" && it_pass "mxguard still running" || it_fail "mxguard died"
 
 it_finish

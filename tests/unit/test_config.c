@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "mxg/audit.h"
 #include "mxg/config.h"
 #include "mxg/err.h"
 #include "mxg/limits.h"
@@ -141,6 +142,7 @@ static const char full_text[] =
     "control-socket-mode=640\n"
     "control-socket-group=mxguard-admin\n"
     "store=sqlite:/srv/mxguard/db.sqlite3\n"
+    "node-name=dns-1.fra\n"
     "mode=FIX\n"
     "classify=Proxy\n"
     "implicit-mx=yes\n"
@@ -330,6 +332,36 @@ static void test_syntax_details(void **state)
     assert_int_equal(cfg.backend_socket_mode, 0);
     assert_int_equal(cfg.control_socket_mode, 0777);
     mxg_config_free(&cfg);
+
+    /* A PostgreSQL URI is kept as libpq will read it, the scheme in lower case. */
+    assert_int_equal(
+        load("store=POSTGRES:///mxguard?host=/run/postgresql\n", &cfg, err, sizeof(err)), MXG_OK);
+    assert_string_equal(cfg.store, "postgresql:///mxguard?host=/run/postgresql");
+    mxg_config_free(&cfg);
+}
+
+/* The audit records' node: node-name; else the host name on a PostgreSQL store (a fleet);
+ * else none (SQLite: one node). */
+static void test_node_name(void **state)
+{
+    struct mxg_config cfg;
+    char err[256], buf[MXG_NODE_NAME_MAX + 1];
+    assert_int_equal(load("store=sqlite:/x.sqlite3\n", &cfg, err, sizeof(err)), MXG_OK);
+    assert_null(mxg_config_node(&cfg, buf, sizeof(buf)));
+    mxg_config_free(&cfg);
+    assert_int_equal(load("store=postgresql:///pdns\n", &cfg, err, sizeof(err)), MXG_OK);
+    char host[256] = "";
+    gethostname(host, sizeof(host));
+    const char *n = mxg_config_node(&cfg, buf, sizeof(buf));
+    if (n)
+        assert_string_equal(n, host);
+    else
+        assert_true(strlen(host) > MXG_NODE_NAME_MAX || strchr(host, ' ')); /* unusable name */
+    mxg_config_free(&cfg);
+    assert_int_equal(load("store=postgresql:///pdns\nnode-name=ns2_fra\n", &cfg, err, sizeof(err)),
+                     MXG_OK);
+    assert_string_equal(mxg_config_node(&cfg, buf, sizeof(buf)), "ns2_fra");
+    mxg_config_free(&cfg);
 }
 
 static void test_socket_path_limit(void **state)
@@ -390,12 +422,14 @@ static void test_bad_values(void **state)
         {"control-socket-mode=rw", "control-socket-mode: 'rw'"},
         {"control-socket-mode=-1", "expected an octal mode"},
         {"control-socket-mode=07777777777777777777777", "expected an octal mode"},
-        {"store=", "store: '': expected sqlite:PATH"},
+        {"store=", "store: '': expected sqlite:PATH or postgresql://..."},
         {"store=sqlite:", "expected sqlite:PATH"},
         {"store=/var/lib/x.sqlite3", "expected sqlite:PATH"},
         {"store=mysql://x", "expected sqlite:PATH"},
-        {"store=postgresql://user@host/db", "PostgreSQL store not available in this version"},
-        {"store=postgres://host/db", "PostgreSQL store not available in this version"},
+        {"node-name=dns 1", "node-name: 'dns 1': expected 1..64 letters, digits"},
+        {"node-name=n\"1", "expected 1..64 letters"},
+        {"node-name=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+         "expected 1..64"},
         {"mode=", "mode: invalid value '' (expected off|warn|reject|fix)"},
         {"mode=block", "mode: invalid value 'block'"},
         {"classify=loose", "classify: invalid value 'loose' (expected strict|proxy)"},
@@ -777,6 +811,7 @@ static const char default_dump[] = "backend-socket=/run/mxguard/backend.sock\n"
                                    "control-socket-mode=0660\n"
                                    "control-socket-group=\n"
                                    "store=sqlite:/var/lib/mxguard/mxguard.sqlite3\n"
+                                   "node-name=\n"
                                    "mode=reject\n"
                                    "classify=strict\n"
                                    "implicit-mx=warn\n"
@@ -844,6 +879,7 @@ static void test_dump_full(void **state)
                              "control-socket-mode=0640\n"
                              "control-socket-group=mxguard-admin\n"
                              "store=sqlite:/srv/mxguard/db.sqlite3\n"
+                             "node-name=dns-1.fra\n"
                              "mode=fix\n"
                              "classify=proxy\n"
                              "implicit-mx=yes\n"
@@ -971,25 +1007,16 @@ static void test_example_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_empty_text_gives_defaults),
-        cmocka_unit_test(test_every_key),
-        cmocka_unit_test(test_every_rule_and_severity),
-        cmocka_unit_test(test_enum_words),
-        cmocka_unit_test(test_syntax_details),
-        cmocka_unit_test(test_socket_path_limit),
-        cmocka_unit_test(test_label_limits),
-        cmocka_unit_test(test_bad_values),
-        cmocka_unit_test(test_error_names_line),
-        cmocka_unit_test(test_line_length),
-        cmocka_unit_test(test_load_file),
-        cmocka_unit_test(test_load_file_errors),
-        cmocka_unit_test(test_cidr_parse),
-        cmocka_unit_test(test_cidr_contains),
-        cmocka_unit_test(test_parse_mode),
-        cmocka_unit_test(test_dump_defaults),
-        cmocka_unit_test(test_dump_full),
-        cmocka_unit_test(test_dump_refuses_unloadable),
+        cmocka_unit_test(test_defaults),         cmocka_unit_test(test_empty_text_gives_defaults),
+        cmocka_unit_test(test_every_key),        cmocka_unit_test(test_every_rule_and_severity),
+        cmocka_unit_test(test_enum_words),       cmocka_unit_test(test_syntax_details),
+        cmocka_unit_test(test_node_name),        cmocka_unit_test(test_socket_path_limit),
+        cmocka_unit_test(test_label_limits),     cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_error_names_line), cmocka_unit_test(test_line_length),
+        cmocka_unit_test(test_load_file),        cmocka_unit_test(test_load_file_errors),
+        cmocka_unit_test(test_cidr_parse),       cmocka_unit_test(test_cidr_contains),
+        cmocka_unit_test(test_parse_mode),       cmocka_unit_test(test_dump_defaults),
+        cmocka_unit_test(test_dump_full),        cmocka_unit_test(test_dump_refuses_unloadable),
 #ifdef MXG_TEST_DATA
         cmocka_unit_test(test_example_file),
 #endif

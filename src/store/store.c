@@ -12,11 +12,39 @@ int mxg_store_open(const char *uri, struct mxg_store **out, char *err, size_t er
     if (strncmp(uri, "sqlite:", 7) == 0 && uri[7] != '\0')
         return mxg_store_sqlite_open(uri + 7, out, err, errlen);
     if (strncmp(uri, "postgresql://", 13) == 0 || strncmp(uri, "postgres://", 11) == 0) {
-        snprintf(err, errlen, "PostgreSQL store not available in this version");
-        return MXG_EUNSUPP;
+        return mxg_store_pg_open(uri, out, err, errlen);
     }
-    snprintf(err, errlen, "unknown store '%s' (expected sqlite:PATH)", uri);
+    snprintf(err, errlen, "unknown store '%s' (expected sqlite:PATH or postgresql://...)", uri);
     return MXG_EINVAL;
+}
+
+void mxg_store_redact(const char *uri, char *out, size_t outlen)
+{
+    size_t n = 0;
+    const char *auth = strstr(uri, "://");
+    const char *at = auth ? strchr(auth + 3, '@') : NULL;
+    const char *colon = auth ? strchr(auth + 3, ':') : NULL;
+    const char *slash = auth ? strchr(auth + 3, '/') : NULL;
+    for (const char *p = uri; *p && n + 1 < outlen;) {
+        /* user:password@ -> user:***@ */
+        if (at && colon && colon < at && (!slash || at < slash) && p == colon + 1) {
+            n += (size_t)snprintf(out + n, outlen - n, "***");
+            p = at;
+            continue;
+        }
+        /* password=VALUE in the query -> password=*** */
+        if ((p > uri && (p[-1] == '?' || p[-1] == '&')) && strncmp(p, "password=", 9) == 0) {
+            n += (size_t)snprintf(out + n, outlen - n, "password=***");
+            p += 9;
+            while (*p && *p != '&')
+                p++;
+            continue;
+        }
+        out[n++] = *p++;
+    }
+    if (n >= outlen)
+        n = outlen - 1;
+    out[n] = '\0';
 }
 
 const char *mxg_zone_kind_name(enum mxg_zone_kind kind)

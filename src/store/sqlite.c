@@ -1,4 +1,4 @@
-/* store_sqlite.c -- the embedded SQLite store engine.
+/* sqlite.c -- the embedded SQLite store engine.
  *
  * Tables: PowerDNS 4.7 generic-SQL schema (exactly what pdns's gsqlite3 backend creates) plus
  * mxguard's own: mxg_meta (schema version and markers) and mxg_names (one row per owner name,
@@ -21,9 +21,8 @@
 
 #include <sqlite3.h>
 
-#include "mxg/dns.h"
+#include "engine.h"
 #include "mxg/err.h"
-#include "mxg/store.h"
 
 /* Bytes of the database file read through a memory map (SQLite caps it at its compile-time
  * maximum, 2 GiB in Debian's build). */
@@ -384,21 +383,9 @@ static const char *col_text(sqlite3_stmt *q, int i)
     return t ? (const char *)t : "";
 }
 
-/* "www.example.com" (db) -> "www.example.com." (canonical); lowercases. */
 static void db_to_canon(const char *db, char *out, size_t outlen)
 {
-    size_t n = strlen(db);
-    if (n + 2 > outlen)
-        n = outlen - 2;
-    for (size_t i = 0; i < n; i++) {
-        char c = db[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c + 32);
-        out[i] = c;
-    }
-    if (n == 0 || out[n - 1] != '.')
-        out[n++] = '.';
-    out[n] = '\0';
+    mxg_engine_db_to_canon(db, out, outlen);
 }
 
 static int canon_to_db(const char *canon, char *out, size_t outlen)
@@ -406,40 +393,11 @@ static int canon_to_db(const char *canon, char *out, size_t outlen)
     return mxg_name_to_db(canon, out, outlen);
 }
 
-static int64_t soa_serial(const char *content, bool *ok)
-{
-    /* mname rname serial ... */
-    const char *p = content;
-    for (int field = 0; field < 2; field++) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        while (*p && *p != ' ' && *p != '\t')
-            p++;
-    }
-    while (*p == ' ' || *p == '\t')
-        p++;
-    char *end = NULL;
-    unsigned long long v = strtoull(p, &end, 10);
-    *ok = end != p && v <= UINT32_MAX;
-    return *ok ? (int64_t)v : 0;
-}
-
 static void zone_from_row(sqlite3_stmt *q, struct mxg_zone *z)
 {
-    memset(z, 0, sizeof(*z));
-    z->id = sqlite3_column_int64(q, 0);
-    db_to_canon(col_text(q, 1), z->name, sizeof(z->name));
-    const char *kind = col_text(q, 2);
-    if (mxg_zone_kind_parse(kind, &z->kind) != MXG_OK)
-        z->kind = MXG_KIND_NATIVE;
-    snprintf(z->masters, sizeof(z->masters), "%s", col_text(q, 3));
-    z->last_check = sqlite3_column_int64(q, 4);
-    z->notified_serial = sqlite3_column_int64(q, 5);
-    if (sqlite3_column_type(q, 6) != SQLITE_NULL) {
-        bool ok = false;
-        z->serial = soa_serial(col_text(q, 6), &ok);
-        z->has_soa = true;
-    }
+    mxg_engine_zone(z, sqlite3_column_int64(q, 0), col_text(q, 1), col_text(q, 2), col_text(q, 3),
+                    sqlite3_column_int64(q, 4), sqlite3_column_int64(q, 5),
+                    sqlite3_column_type(q, 6) == SQLITE_NULL ? NULL : col_text(q, 6));
 }
 
 static int zone_get_common(struct sqlite_store *s, sqlite3_stmt *q, struct mxg_zone *out)
@@ -495,11 +453,6 @@ static int sq_zone_list(struct mxg_store *st, mxg_zone_cb cb, void *ctx)
     return zone_rows(stmt(S(st), S_ZONE_LIST), cb, ctx);
 }
 
-static const char *kind_column(enum mxg_zone_kind kind)
-{
-    return kind == MXG_KIND_MASTER ? "MASTER" : kind == MXG_KIND_SLAVE ? "SLAVE" : "NATIVE";
-}
-
 static int sq_zone_add(struct mxg_store *st, const char *name, enum mxg_zone_kind kind,
                        const char *masters, int64_t *id)
 {
@@ -509,7 +462,7 @@ static int sq_zone_add(struct mxg_store *st, const char *name, enum mxg_zone_kin
         return MXG_EINVAL;
     sqlite3_stmt *q = stmt(s, S_ZONE_ADD);
     sqlite3_bind_text(q, 1, db, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, kind_column(kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, mxg_engine_kind_column(kind), -1, SQLITE_STATIC);
     if (masters && *masters)
         sqlite3_bind_text(q, 3, masters, -1, SQLITE_STATIC);
     int rc = done(q, sqlite3_step(q));
@@ -561,7 +514,7 @@ static int sq_zone_set_kind(struct mxg_store *st, int64_t id, enum mxg_zone_kind
     struct sqlite_store *s = S(st);
     sqlite3_stmt *q = stmt(s, S_ZONE_KIND);
     sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_text(q, 2, kind_column(kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, mxg_engine_kind_column(kind), -1, SQLITE_STATIC);
     if (masters && *masters)
         sqlite3_bind_text(q, 3, masters, -1, SQLITE_STATIC);
     else
@@ -577,33 +530,16 @@ static int sq_zone_set_last_check(struct mxg_store *st, int64_t id, int64_t when
     return update_zone_int(S(st), S_ZONE_LASTCHECK, id, when);
 }
 
-static bool has_prio(const char *type)
-{
-    return strcmp(type, "MX") == 0 || strcmp(type, "SRV") == 0;
-}
-
 /* Emits one record row (type, content, ttl, prio, auth starting at column base). */
 static int emit_row(sqlite3_stmt *q, int base, const char *name, int64_t zone_id, mxg_record_cb cb,
                     void *ctx)
 {
-    char buf[MXG_CONTENT_MAX + 32];
-    const char *type = sqlite3_column_type(q, base) == SQLITE_NULL ? "ENT" : col_text(q, base);
-    const char *content = col_text(q, base + 1);
-    if (has_prio(type) && sqlite3_column_type(q, base + 3) != SQLITE_NULL) {
-        snprintf(buf, sizeof(buf), "%lld %s", (long long)sqlite3_column_int64(q, base + 3),
-                 content);
-        content = buf;
-    }
-    int64_t ttl = sqlite3_column_int64(q, base + 2);
-    struct mxg_record rec = {
-        .name = name,
-        .type = type,
-        .content = content,
-        .ttl = ttl < 0 ? 0 : (ttl > UINT32_MAX ? UINT32_MAX : (uint32_t)ttl),
-        .domain_id = zone_id,
-        .auth = sqlite3_column_type(q, base + 4) == SQLITE_NULL || sqlite3_column_int(q, base + 4),
-    };
-    return cb(ctx, &rec);
+    return mxg_engine_emit(
+        name, sqlite3_column_type(q, base) == SQLITE_NULL ? NULL : col_text(q, base),
+        col_text(q, base + 1), sqlite3_column_int64(q, base + 2),
+        sqlite3_column_type(q, base + 3) != SQLITE_NULL, sqlite3_column_int64(q, base + 3),
+        sqlite3_column_type(q, base + 4) == SQLITE_NULL || sqlite3_column_int(q, base + 4), zone_id,
+        cb, ctx);
 }
 
 static int sq_lookup(struct mxg_store *st, int64_t zone_id, const char *name, const char *type,
@@ -632,20 +568,11 @@ static int sq_lookup(struct mxg_store *st, int64_t zone_id, const char *name, co
 static int sq_has_below(struct mxg_store *st, int64_t zone_id, const char *name, bool *out)
 {
     struct sqlite_store *s = S(st);
-    uint8_t key[MXG_NAME_WIRE_MAX * 2 + 2];
-    size_t klen = 0;
-    int rc = mxg_name_rkey(name, key, sizeof(key) - 1, &klen);
+    uint8_t key[MXG_RKEY_MAX], hi[MXG_RKEY_MAX];
+    size_t klen = 0, hlen = 0;
+    int rc = mxg_engine_rkey_range(name, key, &klen, hi, &hlen);
     if (rc != MXG_OK)
         return rc;
-    uint8_t hi[sizeof(key)];
-    memcpy(hi, key, klen);
-    size_t hlen = klen;
-    if (hlen == 0) {
-        hi[0] = 0xff; /* the root: everything is below */
-        hlen = 1;
-    } else {
-        hi[hlen - 1]++; /* the terminator 0x00 becomes 0x01: just past every extension */
-    }
     sqlite3_stmt *q = stmt(s, S_HAS_BELOW);
     sqlite3_bind_int64(q, 1, zone_id);
     sqlite3_bind_blob(q, 2, key, (int)klen, SQLITE_STATIC);
@@ -752,7 +679,7 @@ static int sq_rollback(struct mxg_store *st)
 
 static int name_index(struct sqlite_store *s, enum stmt_id id, int64_t zone_id, const char *name)
 {
-    uint8_t key[MXG_NAME_WIRE_MAX * 2 + 2];
+    uint8_t key[MXG_RKEY_MAX];
     size_t klen = 0;
     int rc = mxg_name_rkey(name, key, sizeof(key), &klen);
     if (rc != MXG_OK)
@@ -761,25 +688,6 @@ static int name_index(struct sqlite_store *s, enum stmt_id id, int64_t zone_id, 
     sqlite3_bind_int64(q, 1, zone_id);
     sqlite3_bind_blob(q, 2, key, (int)klen, SQLITE_STATIC);
     return done(q, sqlite3_step(q));
-}
-
-/* The record types whose target mxg_targets keeps. */
-static bool target_type(const char *type)
-{
-    return strcmp(type, "MX") == 0 || strcmp(type, "CNAME") == 0 || strcmp(type, "ALIAS") == 0 ||
-           strcmp(type, "DNAME") == 0;
-}
-
-/* The canonical target and its reversed-label key, from content as the records table holds it
- * (MX without its priority). MXG_ENOENT when there is nothing to index: content that is no name,
- * or the root (a null MX). */
-static int target_key(const char *content, char *canon, size_t canonlen, uint8_t *key,
-                      size_t keylen, size_t *klen)
-{
-    if (mxg_name_canon(content, canon, canonlen) != MXG_OK || strcmp(canon, ".") == 0 ||
-        mxg_name_rkey(canon, key, keylen, klen) != MXG_OK)
-        return MXG_ENOENT;
-    return MXG_OK;
 }
 
 /* Binds S_TARGET_ADD's parameters (db: the owner in db form). */
@@ -810,7 +718,7 @@ static int sq_rrset_delete(struct mxg_store *st, int64_t zone_id, const char *na
     int rc = done(q, sqlite3_step(q));
     if (rc != MXG_OK)
         return rc;
-    if (!type || target_type(type)) {
+    if (!type || mxg_engine_target_type(type)) {
         q = stmt(s, type ? S_TARGET_DEL_TYPE : S_TARGET_DEL_ANY);
         sqlite3_bind_int64(q, 1, zone_id);
         sqlite3_bind_text(q, 2, db, -1, SQLITE_STATIC);
@@ -839,17 +747,10 @@ static int sq_record_add(struct mxg_store *st, int64_t zone_id, const struct mxg
         return MXG_ETXN;
     if (canon_to_db(rec->name, db, sizeof(db)) != MXG_OK)
         return MXG_EINVAL;
-    const char *content = rec->content;
+    const char *content = NULL;
     long long prio = -1;
-    if (has_prio(rec->type)) {
-        char *end = NULL;
-        prio = strtoll(content, &end, 10);
-        if (end == content || prio < 0 || prio > 65535)
-            return MXG_EINVAL;
-        while (*end == ' ' || *end == '\t')
-            end++;
-        content = end;
-    }
+    if (mxg_engine_split_prio(rec->type, rec->content, &prio, &content) != MXG_OK)
+        return MXG_EINVAL;
     sqlite3_stmt *q = stmt(s, S_REC_ADD);
     sqlite3_bind_int64(q, 1, zone_id);
     sqlite3_bind_text(q, 2, db, -1, SQLITE_STATIC);
@@ -862,10 +763,10 @@ static int sq_record_add(struct mxg_store *st, int64_t zone_id, const struct mxg
     if (rc != MXG_OK)
         return rc;
     char target[MXG_NAME_TEXT_MAX];
-    uint8_t key[MXG_NAME_WIRE_MAX * 2 + 2];
+    uint8_t key[MXG_RKEY_MAX];
     size_t klen = 0;
-    if (target_type(rec->type) &&
-        target_key(content, target, sizeof(target), key, sizeof(key), &klen) == MXG_OK) {
+    if (mxg_engine_target_type(rec->type) &&
+        mxg_engine_target_key(content, target, sizeof(target), key, &klen) == MXG_OK) {
         q = stmt(s, S_TARGET_ADD);
         bind_target(q, rec->type, key, klen, zone_id, db, target);
         if ((rc = done(q, sqlite3_step(q))) != MXG_OK)
@@ -1162,9 +1063,9 @@ static int sq_referrers(struct mxg_store *st, const char *type, const char *targ
                         int (*cb)(void *ctx, int64_t zone_id, const char *owner), void *ctx)
 {
     struct sqlite_store *s = S(st);
-    if (!target_type(type))
+    if (!mxg_engine_target_type(type))
         return MXG_EINVAL;
-    uint8_t key[MXG_NAME_WIRE_MAX * 2 + 2];
+    uint8_t key[MXG_RKEY_MAX];
     size_t klen = 0;
     if (mxg_name_rkey(target, key, sizeof(key), &klen) != MXG_OK)
         return MXG_EINVAL;
@@ -1190,23 +1091,12 @@ static int sq_referrers_below(struct mxg_store *st, const char *type, const char
                               void *ctx)
 {
     struct sqlite_store *s = S(st);
-    if (!target_type(type))
+    if (!mxg_engine_target_type(type))
         return MXG_EINVAL;
-    /* [key of root, the same key with its last terminator 0x00 raised to 0x01): root and every
-     * name below it. For the root itself (empty key) the bound is 64 bytes 0xff, above every
-     * key: a first label has at most 63 bytes and then its terminator 0x00. */
-    uint8_t lo[MXG_NAME_WIRE_MAX * 2 + 2], hi[sizeof(lo)];
-    size_t llen = 0, hlen;
-    if (mxg_name_rkey(root, lo, sizeof(lo), &llen) != MXG_OK)
+    uint8_t lo[MXG_RKEY_MAX], hi[MXG_RKEY_MAX];
+    size_t llen = 0, hlen = 0;
+    if (mxg_engine_rkey_range(root, lo, &llen, hi, &hlen) != MXG_OK)
         return MXG_EINVAL;
-    if (llen == 0) {
-        hlen = 64;
-        memset(hi, 0xff, hlen);
-    } else {
-        memcpy(hi, lo, llen);
-        hlen = llen;
-        hi[hlen - 1]++;
-    }
     char owner[MXG_NAME_TEXT_MAX];
     sqlite3_stmt *q = stmt(s, S_REFERRERS_BELOW);
     sqlite3_bind_text(q, 1, type, -1, SQLITE_STATIC);
@@ -1411,7 +1301,7 @@ static int rebuild_names(sqlite3 *db, char *err, size_t errlen)
     int step;
     while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
         char canon[MXG_NAME_TEXT_MAX];
-        uint8_t key[MXG_NAME_WIRE_MAX * 2 + 2];
+        uint8_t key[MXG_RKEY_MAX];
         size_t klen = 0;
         if (mxg_name_canon(col_text(sel, 1), canon, sizeof(canon)) != MXG_OK ||
             mxg_name_rkey(canon, key, sizeof(key), &klen) != MXG_OK)
@@ -1455,11 +1345,11 @@ static int rebuild_targets(sqlite3 *db, char *err, size_t errlen)
     int step;
     while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
         char owner[MXG_NAME_TEXT_MAX], owner_db[MXG_NAME_TEXT_MAX], target[MXG_NAME_TEXT_MAX];
-        uint8_t key[MXG_NAME_WIRE_MAX * 2 + 2];
+        uint8_t key[MXG_RKEY_MAX];
         size_t klen = 0;
         if (mxg_name_canon(col_text(sel, 1), owner, sizeof(owner)) != MXG_OK ||
             mxg_name_to_db(owner, owner_db, sizeof(owner_db)) != MXG_OK ||
-            target_key(col_text(sel, 3), target, sizeof(target), key, sizeof(key), &klen) != MXG_OK)
+            mxg_engine_target_key(col_text(sel, 3), target, sizeof(target), key, &klen) != MXG_OK)
             continue; /* nothing a reverse lookup could find */
         sqlite3_reset(ins);
         bind_target(ins, col_text(sel, 2), key, klen, sqlite3_column_int64(sel, 0), owner_db,
