@@ -250,6 +250,31 @@ store_sql() {
     fi
 }
 
+# pg_database PREFIX -- a PostgreSQL database of the test's own, PREFIX_<work dir>: on the
+# run's server (run.sh --engine postgresql) or on one the test starts here and stops at its end.
+# Sets PG_STATE, PG_DB and PG_URI (the store URI).
+pg_database() {
+    PG_STATE=${MXG_TEST_PG_STATE:-}
+    if [ -z "$PG_STATE" ]; then
+        PG_STATE=$IT_WORK/pg.state
+        bash "$IT_REPO_ROOT/tests/pg.sh" start "$PG_STATE" || it_die "cannot start PostgreSQL"
+        it_on_exit bash "$IT_REPO_ROOT/tests/pg.sh" stop "$PG_STATE"
+    fi
+    PG_DB="$1_$(basename "$IT_WORK" | tr -c 'a-zA-Z0-9\n' _)"
+    bash "$IT_REPO_ROOT/tests/pg.sh" createdb "$PG_STATE" "$PG_DB"
+    PG_URI=$(bash "$IT_REPO_ROOT/tests/pg.sh" uri "$PG_STATE" "$PG_DB")
+}
+
+# mxg_set_store URI [KEY=VALUE]... -- point $MXG_CONF at the store URI (it may hold '&', which
+# sed would read), and append the other keys.
+mxg_set_store() {
+    grep -v '^store=' "$MXG_CONF" >"$MXG_CONF.tmp"
+    printf 'store=%s\n' "$1" >>"$MXG_CONF.tmp"
+    shift
+    [ $# -eq 0 ] || printf '%s\n' "$@" >>"$MXG_CONF.tmp"
+    mv "$MXG_CONF.tmp" "$MXG_CONF"
+}
+
 # mxg_argv -- set MXG_ARGV to the command that runs the mxguard binary: the binary itself, or
 # with MXG_VALGRIND=1 valgrind with a log per process in the work dir (a child forked to run
 # pdns_control writes none). An array, not a function, so that it_spawn's PID is the process

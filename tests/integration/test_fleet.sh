@@ -22,15 +22,8 @@ set -euo pipefail
 mxg_require
 it_init
 
-if [ -z "${MXG_TEST_PG_STATE:-}" ]; then
-    MXG_TEST_PG_STATE=$IT_WORK/pg.state
-    bash "$IT_REPO_ROOT/tests/pg.sh" start "$MXG_TEST_PG_STATE" || it_die "cannot start PostgreSQL"
-    it_on_exit bash "$IT_REPO_ROOT/tests/pg.sh" stop "$MXG_TEST_PG_STATE"
-fi
-DB="fleet_$(basename "$IT_WORK" | tr -c 'a-zA-Z0-9\n' _)"
-bash "$IT_REPO_ROOT/tests/pg.sh" createdb "$MXG_TEST_PG_STATE" "$DB"
-URI=$(bash "$IT_REPO_ROOT/tests/pg.sh" uri "$MXG_TEST_PG_STATE" "$DB")
-MXG_PG_DB=$DB
+pg_database fleet
+MXG_TEST_PG_STATE=$PG_STATE MXG_PG_DB=$PG_DB URI=$PG_URI
 
 OLD=192.0.2.10
 MAIL=192.0.2.25
@@ -47,9 +40,7 @@ done
 declare -a N_CONF N_SOCK N_PID N_DIR N_PORT N_API
 for i in 1 2 3; do
     mxg_write_config "$IT_WORK/n$i"
-    grep -v '^store=' "$MXG_CONF" >"$MXG_CONF.tmp"
-    printf 'store=%s\nmode=reject\nnode-name=n%s\n' "$URI" "$i" >>"$MXG_CONF.tmp"
-    mv "$MXG_CONF.tmp" "$MXG_CONF"
+    mxg_set_store "$URI" mode=reject "node-name=n$i"
     if [ "$i" = 1 ]; then
         mapfile -t zones < <(g_zone_list)
         mxg_import_zones "${zones[@]}"

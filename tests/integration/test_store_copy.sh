@@ -17,16 +17,7 @@ set -euo pipefail
 mxg_require
 it_init
 
-if [ -z "${MXG_TEST_PG_STATE:-}" ]; then
-    PG_STATE=$IT_WORK/pg.state
-    bash "$IT_REPO_ROOT/tests/pg.sh" start "$PG_STATE" || it_die "cannot start PostgreSQL"
-    it_on_exit bash "$IT_REPO_ROOT/tests/pg.sh" stop "$PG_STATE"
-else
-    PG_STATE=$MXG_TEST_PG_STATE
-fi
-DB="copy_$(basename "$IT_WORK" | tr -c 'a-zA-Z0-9\n' _)"
-bash "$IT_REPO_ROOT/tests/pg.sh" createdb "$PG_STATE" "$DB"
-PG_URI=$(bash "$IT_REPO_ROOT/tests/pg.sh" uri "$PG_STATE" "$DB")
+pg_database copy
 SQ="$IT_WORK/orig/store.sqlite3"
 BACK="$IT_WORK/back.sqlite3"
 
@@ -63,9 +54,7 @@ assert_contains "$out" "1 TSIG keys, 1 autoprimaries" "the copy counts the TSIG 
 
 # --- pdns on the copy ------------------------------------------------------------------------
 mxg_write_config "$IT_WORK/copy"
-grep -v '^store=' "$MXG_CONF" >"$MXG_CONF.tmp"
-printf 'store=%s\nmode=reject\nnode-name=copy\n' "$PG_URI" >>"$MXG_CONF.tmp"
-mv "$MXG_CONF.tmp" "$MXG_CONF"
+mxg_set_store "$PG_URI" mode=reject node-name=copy
 COPY_CONF=$MXG_CONF
 mxg_start
 pdns_start --kind remote --port 5315 --api-port 8109 --name pdns-copy -- \

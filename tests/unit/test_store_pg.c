@@ -35,10 +35,11 @@ struct fixture {
     char uri[700];
 };
 
-static void admin(const char *sql)
+/* Runs sql on database dbname of the test server; fails the test when it fails. */
+static void sql_on(const char *dbname, const char *sql)
 {
     char conninfo[700];
-    snprintf(conninfo, sizeof(conninfo), "host=%s user=%s dbname=postgres", pg_dir, pg_user);
+    snprintf(conninfo, sizeof(conninfo), "host=%s user=%s dbname=%s", pg_dir, pg_user, dbname);
     PGconn *c = PQconnectdb(conninfo);
     assert_int_equal(PQstatus(c), CONNECTION_OK);
     PGresult *r = PQexec(c, sql);
@@ -48,18 +49,15 @@ static void admin(const char *sql)
     PQfinish(c);
 }
 
-/* Runs sql on the test database itself. */
+/* On the server's maintenance database, and on the test database itself. */
+static void admin(const char *sql)
+{
+    sql_on("postgres", sql);
+}
+
 static void db_sql(const char *sql)
 {
-    char conninfo[700];
-    snprintf(conninfo, sizeof(conninfo), "host=%s user=%s dbname=mxgunit", pg_dir, pg_user);
-    PGconn *c = PQconnectdb(conninfo);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
+    sql_on("mxgunit", sql);
 }
 
 static int group_setup(void **state)
