@@ -28,7 +28,7 @@ fi
 
 cmd=${1:-}
 state=${2:-}
-[ -n "$cmd" ] && [ -n "$state" ] || { echo "usage: pg.sh start|stop|uri|createdb|psql STATE [DB]" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$state" ] || { echo "usage: pg.sh start|stop|host|user|uri|createdb|psql STATE [DB]" >&2; exit 2; }
 
 dir_of() { cat "$state"; }
 # The server's options: its socket in DIR only, no TCP; lock waits over 200 ms logged.
@@ -73,6 +73,12 @@ case "$cmd" in
     "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "$(server_opts "$dir")" \
       start >/dev/null || { tail -n 20 "$dir/server.log" >&2; exit 1; }
+    ;;
+  host)
+    dir_of
+    ;;
+  user)
+    echo "$PGUSER_NAME"
     ;;
   uri)
     echo "postgresql:///${3:?database}?host=$(dir_of)&user=$PGUSER_NAME"

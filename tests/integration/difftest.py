@@ -19,8 +19,9 @@ Queries (several hundred) are generated from the zone files:
   * names at and below delegations (NS owners other than the apex),
   * names outside every zone (REFUSED),
   * AXFR of every zone (compared as sets of records).
-Each query runs as `dig +norec +tries=1 +time=2 -p PORT @127.0.0.1 NAME TYPE`
-(a dig without an answer is retried twice before it counts). The rcode, the
+Each query runs as `dig +norec +tries=1 +time=2 -p PORT @127.0.0.1 NAME TYPE`, up to
+--batch of them through one `dig -f` (a query without an answer is asked again alone, twice,
+before it counts). The rcode, the
 header flags and the QUESTION/ANSWER/AUTHORITY/ADDITIONAL sections are
 compared; sections order-insensitively. The OPT pseudo-section (cookie, nsid,
 udp size), query time, server and message size lines are ignored.
@@ -35,7 +36,7 @@ Differences that are only in case elsewhere are still printed, as warnings;
 Known systematic differences between backends that are not bugs are listed
 in ALLOWANCES below. Each one is applied explicitly, printed with its count
 in the summary, and can be disabled with --no-allowances. There are none
-between pdns+bind and pdns+gsqlite3 (see difftest_gsqlite3_vs_bind.sh).
+between pdns+bind and pdns+gsqlite3 (see test_difftest_selfcheck.sh).
 
 Exit status: 0 when every query matched, 1 on any mismatch, 2 on usage or
 setup errors (e.g. a server that does not answer at all).
@@ -392,6 +393,41 @@ def run_dig(port, name, qtype, timeout_s, attempts=3):
     return Result(raw, "NO-REPLY", None, {s: [] for s in SECTIONS}, error=err, tries=attempts)
 
 
+DIG_BANNER = "; <<>> DiG "
+
+
+def run_dig_batch(port, queries, timeout_s):
+    """One `dig -f` for many (name, type) queries, each with its own Result. A query whose
+    block does not parse (no reply, or the output could not be split) is asked again alone
+    with run_dig's retries."""
+    lines = ["+norec +tries=1 +time=%d -p %d @127.0.0.1 %s %s" % (timeout_s, port, n, t)
+             for n, t in queries]
+    try:
+        p = subprocess.run(["dig", "-f", "-"], input="\n".join(lines).encode() + b"\n",
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=(timeout_s + 1) * len(queries) + 10, check=False)
+        raw = p.stdout.decode("utf-8", "replace")
+    except subprocess.TimeoutExpired:
+        raw = ""
+    blocks, cur = [], None
+    for line in raw.splitlines(keepends=True):
+        if line.startswith(DIG_BANNER):
+            cur = [line]
+            blocks.append(cur)
+        elif cur is not None:
+            cur.append(line)
+    results = []
+    for i, (name, qtype) in enumerate(queries):
+        res = None
+        if len(blocks) == len(queries):
+            text = "".join(blocks[i])
+            status, flags, secs = parse_dig(text)
+            if status is not None:
+                res = Result(text, status, flags, secs)
+        results.append(res or run_dig(port, name, qtype, timeout_s))
+    return results
+
+
 # ------------------------------------------------------------- comparison --
 
 def split_rr(line):
@@ -480,6 +516,7 @@ def main():
                     help="print full details of at most N mismatches (rest: one line each)")
     ap.add_argument("--list-queries", action="store_true", help="print the queries and exit")
     ap.add_argument("--min-queries", type=int, default=300)
+    ap.add_argument("--batch", type=int, default=60, help="queries per `dig -f` (1 = one dig each)")
     args = ap.parse_args()
 
     if args.zone:
@@ -513,14 +550,21 @@ def main():
 
     t0 = time.time()
 
-    def job(q):
-        name, qtype = q
-        r = run_dig(args.ref_port, name, qtype, args.timeout)
-        c = run_dig(args.cand_port, name, qtype, args.timeout)
-        return q, r, c
+    # AXFRs one dig each; the other queries in batches of one `dig -f` per server.
+    def job(chunk):
+        if chunk[0][1] == "AXFR":
+            return [(q, run_dig(args.ref_port, q[0], q[1], args.timeout),
+                     run_dig(args.cand_port, q[0], q[1], args.timeout)) for q in chunk]
+        rs = run_dig_batch(args.ref_port, chunk, args.timeout)
+        cs = run_dig_batch(args.cand_port, chunk, args.timeout)
+        return list(zip(chunk, rs, cs))
 
+    plain = [q for q in queries if q[1] != "AXFR"]
+    size = max(1, min(args.batch, -(-len(plain) // args.threads)))
+    chunks = [[q] for q in queries if q[1] == "AXFR"]
+    chunks += [plain[i:i + size] for i in range(0, len(plain), size)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.threads) as ex:
-        results = list(ex.map(job, queries))
+        results = [t for part in ex.map(job, chunks) for t in part]
     elapsed = time.time() - t0
 
     mismatches, warnings, allowed = [], [], collections.Counter()

@@ -38,6 +38,7 @@ PDNSUTIL=${PDNSUTIL:-pdnsutil}
 PDNS_CONTROL=${PDNS_CONTROL:-pdns_control}
 DIG=${DIG:-dig}
 PDNS_SQLITE_SCHEMA=${PDNS_SQLITE_SCHEMA:-/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql}
+PDNS_PGSQL_SCHEMA=${PDNS_PGSQL_SCHEMA:-/usr/share/doc/pdns-backend-pgsql/schema.pgsql.sql}
 # Under valgrind mxguard runs some 20-50 times slower: waits and timeouts scale by IT_SLOW.
 IT_VALGRIND=${MXG_VALGRIND:-0}
 IT_SLOW=1
@@ -356,7 +357,7 @@ it_default_zones() {
 
 # -------------------------------------------------------------------- pdns --
 
-# pdns_start --kind remote|bind|gsqlite3 --port DNSPORT [--api-port PORT]
+# pdns_start --kind remote|bind|gsqlite3|gpgsql --port DNSPORT [--api-port PORT]
 #            [--zone ZONE=FILE]... [--socket PATH] [--name NAME]
 #            [--zone-cache-refresh SECONDS] [-- EXTRA_PDNS_ARGS...]
 # Creates $IT_WORK/NAME (default pdns-KIND-PORT) with pdns.conf and the
@@ -368,6 +369,8 @@ it_default_zones() {
 #             load-zone + rectify-zone for every --zone. Rectifying adds
 #             the empty-non-terminal rows; IT_GSQLITE3_RECTIFY=no skips it
 #             (then _tcp.example.com & co. answer NXDOMAIN instead of NODATA).
+#   gpgsql:   the database of pg_database, given pdns's schema if it has none; the
+#             zones loaded as for gsqlite3.
 pdns_start() {
     local kind="" port="" api="" name="" sock="" zcr=300 zones=() extra=()
     while [ $# -gt 0 ]; do
@@ -449,23 +452,29 @@ pdns_start() {
             } >>"$conf"
             ;;
         gsqlite3)
-            local db="$dir/pdns.sqlite3" zf zone file
+            local db="$dir/pdns.sqlite3"
             sqlite3 "$db" <"$PDNS_SQLITE_SCHEMA" || it_die "cannot create $db"
             {
                 echo "launch=gsqlite3"
                 echo "gsqlite3-database=$db"
             } >>"$conf"
-            for zf in "${zones[@]}"; do
-                zone=${zf%%=*} file=${zf#*=}
-                [ -f "$file" ] || it_die "zone file $file not found"
-                {
-                    "$PDNSUTIL" --config-dir="$dir" create-zone "$zone" &&
-                    (cd "$(dirname "$file")" && "$PDNSUTIL" --config-dir="$dir" load-zone "$zone" "$file") &&
-                    if [ "${IT_GSQLITE3_RECTIFY:-yes}" = yes ]; then
-                        "$PDNSUTIL" --config-dir="$dir" rectify-zone "$zone"
-                    fi
-                } >>"$dir/pdnsutil.log" 2>&1 || { it_tail "$dir/pdnsutil.log"; it_die "pdnsutil could not load $zone from $file"; }
-            done
+            pdns_load_zones "$dir" "${zones[@]}"
+            ;;
+        gpgsql)
+            # The database of pg_database ($PG_STATE, $PG_DB): pdns's schema if it has none yet.
+            [ -n "${PG_DB:-}" ] || it_die "pdns_start gpgsql: call pg_database first"
+            local pgsh="$IT_REPO_ROOT/tests/pg.sh"
+            if [ -z "$(bash "$pgsh" psql "$PG_STATE" "$PG_DB" -A -t -c "SELECT to_regclass('domains')")" ]; then
+                bash "$pgsh" psql "$PG_STATE" "$PG_DB" -f "$PDNS_PGSQL_SCHEMA" >/dev/null ||
+                    it_die "cannot load $PDNS_PGSQL_SCHEMA"
+            fi
+            {
+                echo "launch=gpgsql"
+                echo "gpgsql-host=$(bash "$pgsh" host "$PG_STATE")"
+                echo "gpgsql-dbname=$PG_DB"
+                echo "gpgsql-user=$(bash "$pgsh" user "$PG_STATE")"
+            } >>"$conf"
+            pdns_load_zones "$dir" "${zones[@]}"
             ;;
         *) it_die "pdns_start: unknown backend kind '$kind'" ;;
     esac
@@ -478,6 +487,24 @@ pdns_start() {
         it_die "pdns_server ($kind) did not answer on 127.0.0.1:$port"
     fi
     it_log "pdns ($kind) answering on 127.0.0.1:$port${api:+, API on 127.0.0.1:$api}"
+}
+
+# pdns_load_zones DIR [ZONE=FILE]... -- pdnsutil (with DIR's pdns.conf) create-zone, load-zone
+# and rectify-zone for every zone, as an operator fills a gsqlite3 or gpgsql database.
+pdns_load_zones() {
+    local dir=$1 zf zone file
+    shift
+    for zf in "$@"; do
+        zone=${zf%%=*} file=${zf#*=}
+        [ -f "$file" ] || it_die "zone file $file not found"
+        {
+            "$PDNSUTIL" --config-dir="$dir" create-zone "$zone" &&
+            (cd "$(dirname "$file")" && "$PDNSUTIL" --config-dir="$dir" load-zone "$zone" "$file") &&
+            if [ "${IT_GSQLITE3_RECTIFY:-yes}" = yes ]; then
+                "$PDNSUTIL" --config-dir="$dir" rectify-zone "$zone"
+            fi
+        } >>"$dir/pdnsutil.log" 2>&1 || { it_tail "$dir/pdnsutil.log"; it_die "pdnsutil could not load $zone from $file"; }
+    done
 }
 
 # it_check_port PORT LOW HIGH WHAT -- keep tests inside the agreed ranges.

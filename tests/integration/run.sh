@@ -2,7 +2,7 @@
 # tests/integration/run.sh -- run the mxguard integration tests.
 #
 #   tests/integration/run.sh                 # every tests/integration/test_*.sh
-#   tests/integration/run.sh test_differential.sh difftest_gsqlite3_vs_bind.sh
+#   tests/integration/run.sh test_differential.sh test_difftest_selfcheck.sh
 #   tests/integration/run.sh --engine postgresql test_write_api.sh ...
 #
 # With --engine postgresql, one PostgreSQL server is started for the run (tests/pg.sh) and every

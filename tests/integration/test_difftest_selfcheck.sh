@@ -30,4 +30,16 @@ rc=0
 python3 "$IT_LIB_DIR/difftest.py" --ref-port "$REF_PORT" --cand-port "$CAND_PORT" \
     --ref-label bind --cand-label gsqlite3 "${zargs[@]}" "$@" || rc=$?
 if [ "$rc" -eq 0 ]; then it_pass "difftest bind vs gsqlite3"; else it_fail "difftest bind vs gsqlite3 (exit $rc)"; fi
+
+# One address changed under gsqlite3: the A, ANY and AXFR queries that see it must differ.
+sqlite3 "$PDNS_DIR/pdns.sqlite3" \
+    "UPDATE records SET content = '192.0.2.99' WHERE name = 'ns1.example.com' AND type = 'A'"
+rc=0
+python3 "$IT_LIB_DIR/difftest.py" --ref-port "$REF_PORT" --cand-port "$CAND_PORT" \
+    --ref-label bind --cand-label gsqlite3 "${zargs[@]}" "$@" >"$IT_WORK/changed.out" 2>&1 || rc=$?
+assert_eq 1 "$rc" "difftest fails when one record differs"
+seen=$(grep '^MISMATCH' "$IT_WORK/changed.out" | sort -u | tr '\n' ' ')
+assert_contains "$seen" "MISMATCH ns1.example.com. A" "it names the A query of the changed record"
+assert_contains "$seen" "MISMATCH example.com. AXFR" "and the zone's AXFR"
+assert_not_contains "$seen" "MISMATCH www.example.com. A" "and not an unchanged name ($seen)"
 it_finish
