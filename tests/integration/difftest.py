@@ -400,10 +400,11 @@ def run_dig_batch(port, queries, timeout_s):
     """One `dig -f` for many (name, type) queries, each with its own Result. A query whose
     block does not parse (no reply, or the output could not be split) is asked again alone
     with run_dig's retries."""
-    lines = ["+norec +tries=1 +time=%d -p %d @127.0.0.1 %s %s" % (timeout_s, port, n, t)
-             for n, t in queries]
+    # The options on the command line hold for every line (a batch line takes a few words only).
+    lines = ["%s %s" % q for q in queries]
     try:
-        p = subprocess.run(["dig", "-f", "-"], input="\n".join(lines).encode() + b"\n",
+        p = subprocess.run(["dig", "+norec", "+tries=1", "+time=%d" % timeout_s, "-p", str(port),
+                            "@127.0.0.1", "-f", "-"], input="\n".join(lines).encode() + b"\n",
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=(timeout_s + 1) * len(queries) + 10, check=False)
         raw = p.stdout.decode("utf-8", "replace")
