@@ -120,12 +120,16 @@ run_valgrind_pass() {
 }
 
 # The write path and the guard on the PostgreSQL engine: every test here runs against its own
-# database on one server started for the pass. (test_fleet.sh runs in every pass, on a server of
-# its own; tests that read SQLite's own files or pragmas stay on SQLite.)
+# database on one server started for the pass. (test_fleet.sh and test_gpgsql_interop.sh run in
+# every pass, on a server of their own. Tests that compare SQLite files byte for byte with
+# gsqlite3's, or crash a daemon against SQLite's journal, stay on SQLite: test_escaped_names.sh,
+# test_crash_safety.sh, test_full_disk.sh; test_fleet.sh kills nodes during commits on PostgreSQL.)
 PG_TESTS=(test_write_api.sh test_write_dnsupdate.sh test_write_pdnsutil.sh test_write_refusals.sh
   test_guard_api.sh test_guard_clients.sh test_guard_shapes.sh test_guard_crash.sh
+  test_guard_audit.sh test_audit_syslog.sh
   test_pdns_clients.sh test_dnssec_keys.sh test_concurrency.sh test_sigterm_commit.sh
-  test_front.sh test_axfr_secondary.sh test_notify_primary.sh test_autosecondary.sh)
+  test_front.sh test_front_diff.sh test_front_race.sh
+  test_axfr_secondary.sh test_notify_primary.sh test_autosecondary.sh)
 
 run_pg_pass() {
   local dir=$1 tmp start=$SECONDS

@@ -251,6 +251,36 @@ store_sql() {
     fi
 }
 
+# store_json SELECT -- the rows of a query on the test's store as one JSON array of objects.
+store_json() {
+    if [ -n "${MXG_TEST_PG_STATE:-}" ]; then
+        store_sql "SELECT coalesce(json_agg(t), '[]') FROM ($1) t"
+    else
+        sqlite3 -json "$MXG_STORE" "$1" | grep . || echo '[]'
+    fi
+}
+
+# store_snapshot / store_restore -- keep the test's whole store (mxguard stopped) and put it back
+# as it was: a copy of the SQLite file, or a PostgreSQL database made from a template.
+store_snapshot() {
+    if [ -n "${MXG_TEST_PG_STATE:-}" ]; then
+        bash "$IT_REPO_ROOT/tests/pg.sh" psql "$MXG_TEST_PG_STATE" postgres \
+            -c "DROP DATABASE IF EXISTS ${MXG_PG_DB}_snap" -c "CREATE DATABASE ${MXG_PG_DB}_snap TEMPLATE $MXG_PG_DB"
+    else
+        sqlite3 "$MXG_STORE" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+        cp "$MXG_STORE" "$IT_WORK/store.snapshot"
+    fi
+}
+store_restore() {
+    if [ -n "${MXG_TEST_PG_STATE:-}" ]; then
+        bash "$IT_REPO_ROOT/tests/pg.sh" psql "$MXG_TEST_PG_STATE" postgres \
+            -c "DROP DATABASE $MXG_PG_DB" -c "CREATE DATABASE $MXG_PG_DB TEMPLATE ${MXG_PG_DB}_snap"
+    else
+        rm -f "$MXG_STORE-wal" "$MXG_STORE-shm"
+        cp "$IT_WORK/store.snapshot" "$MXG_STORE"
+    fi
+}
+
 # pg_database PREFIX -- a PostgreSQL database of the test's own, PREFIX_<work dir>: on the
 # run's server (run.sh --engine postgresql) or on one the test starts here and stops at its end.
 # Sets PG_STATE, PG_DB and PG_URI (the store URI).

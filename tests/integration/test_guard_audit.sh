@@ -70,7 +70,7 @@ HEAD=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["head"])' "$v
 loghead=$(grep -o 'audit head [0-9]*:[0-9a-f]*' "$MXG_LOG" | tail -n 1 | awk '{print $3}')
 assert_eq "$loghead" "$HEAD" "verify --json head equals the daemon's last 'audit head' log line"
 assert_eq 9 "${HEAD%%:*}" "head is seq 9"
-sqlite3 -json "$MXG_STORE" 'SELECT seq, zone, verdict, record, hash FROM mxg_audit ORDER BY seq' >"$IT_WORK/rows.json"
+store_json 'SELECT seq, zone, verdict, record, hash FROM mxg_audit ORDER BY seq' >"$IT_WORK/rows.json"
 python3 - "$IT_WORK/export.jsonl" "$IT_WORK/rows.json" >"$IT_WORK/chain.txt" <<'PY'
 import hashlib, json, re, sys
 recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -118,9 +118,8 @@ assert_ok "verify --expect-head with the current head" mxg audit verify --expect
 
 # --- tampering, with the daemon stopped -----------------------------------------------------------
 mxg_stop
-sqlite3 "$MXG_STORE" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
-cp "$MXG_STORE" "$IT_WORK/store.orig"
-restore() { rm -f "$MXG_STORE-wal" "$MXG_STORE-shm"; cp "$IT_WORK/store.orig" "$MXG_STORE"; }
+store_snapshot
+restore() { store_restore; }
 # verify_broken LABEL WANT_SEQ -- verify must exit 1; first_bad (--json) and the text name WANT_SEQ.
 verify_broken() {
     local out rc=0 js fb
@@ -133,30 +132,25 @@ verify_broken() {
 }
 assert_ok "stopped daemon: verify passes on the copy" mxg audit verify
 
-assert_contains "$(sqlite3 "$MXG_STORE" 'SELECT record FROM mxg_audit WHERE seq=3')" '"verdict":"reject"' "record 3 is the first refusal"
-sqlite3 "$MXG_STORE" "UPDATE mxg_audit SET record=replace(record,'reject','allow') WHERE seq=3"
+assert_contains "$(store_sql 'SELECT record FROM mxg_audit WHERE seq=3')" '"verdict":"reject"' "record 3 is the first refusal"
+store_sql "UPDATE mxg_audit SET record=replace(record,'reject','allow') WHERE seq=3"
 verify_broken "record 3 edited" 3
 restore
 assert_ok "restored: verify passes" mxg audit verify
 
-sqlite3 "$MXG_STORE" "DELETE FROM mxg_audit WHERE seq=4"
+store_sql "DELETE FROM mxg_audit WHERE seq=4"
 verify_broken "row 4 deleted" 4
 restore
 
-python3 - "$MXG_STORE" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-r4, r5 = (db.execute("SELECT record FROM mxg_audit WHERE seq=?", (s,)).fetchone()[0] for s in (4, 5))
-db.execute("UPDATE mxg_audit SET record=? WHERE seq=4", (r5,))
-db.execute("UPDATE mxg_audit SET record=? WHERE seq=5", (r4,))
-db.commit()
-PY
-assert_eq "$(sqlite3 "$IT_WORK/store.orig" 'SELECT record FROM mxg_audit WHERE seq=5')" \
-    "$(sqlite3 "$MXG_STORE" 'SELECT record FROM mxg_audit WHERE seq=4')" "(rows 4 and 5 swapped)"
+r5=$(store_sql 'SELECT record FROM mxg_audit WHERE seq=5')
+store_sql "UPDATE mxg_audit SET record = CASE seq
+    WHEN 4 THEN (SELECT record FROM mxg_audit WHERE seq = 5)
+    ELSE (SELECT record FROM mxg_audit WHERE seq = 4) END WHERE seq IN (4, 5)"
+assert_eq "$r5" "$(store_sql 'SELECT record FROM mxg_audit WHERE seq=4')" "(rows 4 and 5 swapped)"
 verify_broken "rows 4 and 5 swapped" 4
 restore
 
-sqlite3 "$MXG_STORE" "DELETE FROM mxg_audit WHERE seq > 7"
+store_sql "DELETE FROM mxg_audit WHERE seq > 7"
 assert_ok "newest two cut off: plain verify passes (a chain cannot tell)" mxg audit verify
 assert_contains "$(mxg audit verify 2>&1)" "$H7" "verify reports head 7"
 mxg audit verify --expect-head "$HEAD" >"$IT_WORK/eh.txt" 2>&1 && rc=0 || rc=$?
@@ -190,7 +184,7 @@ for edit in "seq=100 WHERE seq=6" "time='2000-06-01T00:00:00.000Z' WHERE seq=6" 
     "zone='a1.example.' WHERE seq=6" "verdict='reject' WHERE seq=6" \
     "hash='0000000000000000000000000000000000000000000000000000000000000000' WHERE seq=6"; do
     col=${edit%%=*}
-    sqlite3 "$MXG_STORE" "UPDATE mxg_audit SET $edit"
+    store_sql "UPDATE mxg_audit SET $edit"
     verify_broken "$col column of row 6 edited" 6
     if [ "$col" != seq ]; then # (an edited seq moves the row in the listing's order)
         assert_contains "$(mxg audit verify 2>&1 || true)" "$col column" "$col column: verify says which column"
@@ -203,13 +197,17 @@ done
 
 # The newest row's hash column edited, then one more change (zone add, with the daemon stopped):
 # the new record chains to record 9 as written; only row 9 is bad.
-sqlite3 "$MXG_STORE" "UPDATE mxg_audit SET hash='aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' WHERE seq=9"
+store_sql "UPDATE mxg_audit SET hash='aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' WHERE seq=9"
 verify_broken "hash column of the newest row edited" 9
 assert_ok "one more change after the edit" mxg zone add a3.example --ns ns1.example.net
 assert_eq "${HEAD#*:}" "$(mxg audit export --after 9 | python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["prev"])')" \
     "record 10 chains to record 9's own hash, not to the edited column"
 verify_broken "after one more change, still row 9" 9
-sqlite3 "$MXG_STORE" "UPDATE mxg_audit SET hash=json_extract(record, '\$.hash') WHERE seq=9"
+if [ -n "${MXG_TEST_PG_STATE:-}" ]; then
+    store_sql "UPDATE mxg_audit SET hash = record::json->>'hash' WHERE seq=9"
+else
+    store_sql "UPDATE mxg_audit SET hash=json_extract(record, '\$.hash') WHERE seq=9"
+fi
 assert_ok "row 9's column put back: the whole chain verifies, record 10 too" mxg audit verify
 assert_contains "$(mxg audit verify 2>&1)" "10 records" "verify counts 10 records"
 restore
