@@ -580,6 +580,17 @@ dig_at() {
 # dig_short PORT NAME TYPE -- sorted +short answer.
 dig_short() { dig_at "$1" +short "$2" "$3" | sort; }
 
+# dig_answers PORT -- ask 127.0.0.1:PORT every "NAME TYPE" line of stdin through one `dig -f`;
+# print "NAME TYPE RDATA..." for each, in order: the RDATA of every answer record, space-joined
+# (nothing after the type for an empty answer or no reply).
+dig_answers() {
+    "$DIG" @127.0.0.1 -p "$1" +norec +tries=2 +time=$((IT_SLOW > 1 ? 10 : 2)) +noall +answer +cmd -f - |
+        awk '/^; <<>> DiG / { if (q != "") print q a; q = $(NF - 1) " " $NF; a = ""; next }
+             /^;/ || NF < 5 { next }
+             { r = $5; for (i = 6; i <= NF; i++) r = r " " $i; a = a " " r }
+             END { if (q != "") print q a }'
+}
+
 # dig_rcode PORT NAME TYPE -- the rcode word (NOERROR, NXDOMAIN, ...) or
 # TIMEOUT when no reply came.
 dig_rcode() {

@@ -107,16 +107,18 @@ total=$((3 * (PATCHES + UPDATES + EDITS)))
 it_log "$total writes over 3 nodes in $((SECONDS - start)) s"
 assert_eq 0 "$(grep -c '^FAILED' "$IT_WORK/acked" || true)" "every write acknowledged ($(grep -vc '^FAILED' "$IT_WORK/acked") of $total)"
 missing=0
-while read -r name type value; do
-    [[ $name == FAILED ]] && continue
-    for i in 1 2 3; do
-        got=$(dig_short "${N_PORT[$i]}" "$name" "$type" | tr '\n' ' ')
-        if [[ $got != *"$value"* ]]; then
+grep -v '^FAILED' "$IT_WORK/acked" >"$IT_WORK/acked.ok" || true
+for i in 1 2 3; do
+    awk '{ print $1, $2 }' "$IT_WORK/acked.ok" | dig_answers "${N_PORT[$i]}" >"$IT_WORK/answers.n$i"
+    [ "$(wc -l <"$IT_WORK/answers.n$i")" = "$(wc -l <"$IT_WORK/acked.ok")" ] ||
+        it_fail "node n$i: $(wc -l <"$IT_WORK/answers.n$i") answers to $(wc -l <"$IT_WORK/acked.ok") questions"
+    while read -r name type value && read -r got <&3; do
+        if [[ " $got " != *" $value "* ]]; then
             missing=$((missing + 1))
             [ "$missing" -le 5 ] && it_log "node n$i: $name $type answers '$got', want $value"
         fi
-    done
-done <"$IT_WORK/acked"
+    done <"$IT_WORK/acked.ok" 3<"$IT_WORK/answers.n$i"
+done
 assert_eq 0 "$missing" "every acknowledged change answered by every node ($(wc -l <"$IT_WORK/acked") changes x 3 nodes)"
 
 # ================================= two changes that move mail only together, on two nodes =====
@@ -183,14 +185,17 @@ stream() {
 # none is half there (a failed one may be whole or absent: pdns got no answer to it).
 settled() {
     local tag=$1 j code a b lost=0 half=0 i
-    while read -r j code; do
-        for i in 1 2 3; do
-            a=$(dig_short "${N_PORT[$i]}" "$tag-$j.example.com" TXT)
-            b=$(dig_short "${N_PORT[$i]}" "$tag-${j}b.example.com" TXT)
+    for i in 1 2 3; do
+        while read -r j code; do
+            printf '%s TXT\n%s TXT\n' "$tag-$j.example.com." "$tag-${j}b.example.com."
+        done <"$IT_WORK/stream.$tag" | dig_answers "${N_PORT[$i]}" | awk '{ print $3 }' >"$IT_WORK/settled.n$i"
+        while read -r j code && read -r a <&3 && read -r b <&3; do
             if [ "$code" = 204 ] && { [ -z "$a" ] || [ -z "$b" ]; }; then lost=$((lost + 1)); fi
             if { [ -n "$a" ] && [ -z "$b" ]; } || { [ -z "$a" ] && [ -n "$b" ]; }; then half=$((half + 1)); fi
-        done
-    done <"$IT_WORK/stream.$tag"
+        done <"$IT_WORK/stream.$tag" 3<"$IT_WORK/settled.n$i"
+        [ "$(wc -l <"$IT_WORK/settled.n$i")" = $((2 * $(wc -l <"$IT_WORK/stream.$tag"))) ] ||
+            it_fail "$tag: node n$i gave $(wc -l <"$IT_WORK/settled.n$i") answers"
+    done
     assert_eq 0 "$lost" "$tag: no acknowledged PATCH lost ($(grep -c ' 204$' "$IT_WORK/stream.$tag" || true) of $(wc -l <"$IT_WORK/stream.$tag") acknowledged)"
     assert_eq 0 "$half" "$tag: no PATCH half-applied"
 }
