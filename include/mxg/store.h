@@ -237,7 +237,7 @@ int mxg_store_copy(struct mxg_store *from, struct mxg_store *to, struct mxg_stor
 void mxg_store_redact(const char *uri, char *out, size_t outlen);
 
 /* Current schema version of mxguard's own tables. */
-#define MXG_STORE_SCHEMA_VERSION 3
+#define MXG_STORE_SCHEMA_VERSION 4
 
 /* Calls the optional batch_reads / end_reads of the engine, if it has them. */
 void mxg_store_batch_reads(struct mxg_store *st, bool on);

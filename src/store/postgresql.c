@@ -132,6 +132,50 @@ static const char MXG_SCHEMA[] =
     "CREATE INDEX IF NOT EXISTS mxg_targets_owner ON mxg_targets(domain_id, name, type);"
     "CREATE INDEX IF NOT EXISTS mxg_records_lookup ON records(domain_id, name, type);";
 
+/* mxguard's own tables, version 4: change capture, as in sqlite.c (which describes the columns).
+ * mxguard's connections set mxg.self for the session, and the triggers pass them by. The
+ * trigger functions run with their owner's rights (a panel's role needs none on mxg_changes)
+ * and wake every node (NOTIFY mxg_changes). */
+#define PG_CC_FUNC(tbl, did, oldv, newv)                                                           \
+    "CREATE OR REPLACE FUNCTION mxg_cc_" tbl "() RETURNS trigger LANGUAGE plpgsql"                 \
+    " SECURITY DEFINER SET search_path FROM CURRENT AS $f$ BEGIN"                                  \
+    " INSERT INTO mxg_changes (tbl, op, domain_id, old_name, old_type, old_content, old_ttl,"      \
+    " old_prio, old_disabled, new_name, new_type, new_content, new_ttl, new_prio,"                 \
+    " new_disabled) VALUES ('" tbl "', TG_OP, " did ", " oldv ", " newv ");"                       \
+    " PERFORM pg_notify('mxg_changes', ''); RETURN NULL; END $f$;"                                 \
+    "DROP TRIGGER IF EXISTS mxg_cc_" tbl " ON " tbl ";"
+#define PG_CC_TRIGGER(tbl, cols)                                                                   \
+    "CREATE TRIGGER mxg_cc_" tbl " AFTER INSERT OR DELETE OR UPDATE OF " cols " ON " tbl           \
+    " FOR EACH ROW WHEN (current_setting('mxg.self', true) IS DISTINCT FROM 'on')"                 \
+    " EXECUTE FUNCTION mxg_cc_" tbl "();"
+#define PG_CC_REC(r)                                                                               \
+    r ".name, " r ".type, " r ".content, " r ".ttl, " r ".prio, " r ".disabled::int"
+#define PG_CC_DOM(r) r ".name, " r ".type, " r ".master, NULL, NULL, NULL"
+#define PG_CC_META(r) "NULL, " r ".kind, " r ".content, NULL, NULL, NULL"
+#define PG_CC_KEY(r)                                                                               \
+    "NULL, NULL, " r ".content, " r ".flags, " r ".published::int, (NOT " r ".active)::int"
+static const char MXG_SCHEMA_V4[] =
+    "CREATE TABLE IF NOT EXISTS mxg_changes ("
+    " id BIGSERIAL PRIMARY KEY,"
+    " time TEXT NOT NULL DEFAULT to_char(clock_timestamp() AT TIME ZONE 'UTC',"
+    "  'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+    " tbl TEXT NOT NULL,"
+    " op TEXT NOT NULL,"
+    " domain_id INT,"
+    " old_name TEXT, old_type TEXT, old_content TEXT, old_ttl BIGINT, old_prio BIGINT,"
+    " old_disabled INT,"
+    " new_name TEXT, new_type TEXT, new_content TEXT, new_ttl BIGINT, new_prio BIGINT,"
+    " new_disabled INT);" PG_CC_FUNC("records", "coalesce(NEW.domain_id, OLD.domain_id)",
+                                     PG_CC_REC("OLD"), PG_CC_REC("NEW"))
+        PG_CC_TRIGGER("records", "domain_id, name, type, content, ttl, prio, disabled")
+            PG_CC_FUNC("domains", "coalesce(NEW.id, OLD.id)", PG_CC_DOM("OLD"), PG_CC_DOM("NEW"))
+                PG_CC_TRIGGER("domains", "name, type, master") PG_CC_FUNC(
+                    "domainmetadata", "coalesce(NEW.domain_id, OLD.domain_id)", PG_CC_META("OLD"),
+                    PG_CC_META("NEW")) PG_CC_TRIGGER("domainmetadata", "domain_id, kind, content")
+                    PG_CC_FUNC("cryptokeys", "coalesce(NEW.domain_id, OLD.domain_id)",
+                               PG_CC_KEY("OLD"), PG_CC_KEY("NEW"))
+                        PG_CC_TRIGGER("cryptokeys", "domain_id, flags, active, published, content");
+
 enum stmt_id {
     S_ZONE_GET,
     S_ZONE_GET_ID,
@@ -415,6 +459,7 @@ static int session_setup(struct pg_store *s, char *err, size_t errlen)
     PQsetNoticeProcessor(s->conn, notice, NULL);
     int rc = exec_plain(s->conn,
                         "SET client_min_messages = warning; SET lock_timeout = '10s';"
+                        " SET mxg.self = 'on';"
                         " LISTEN mxg_changes",
                         err, errlen);
     if (rc != MXG_OK)
@@ -1454,12 +1499,16 @@ static int migrate(PGconn *conn, char *err, size_t errlen)
         rc = MXG_ESTORE;
         goto fail;
     }
-    if (version < MXG_STORE_SCHEMA_VERSION) {
+    if (version < 3) {
         if ((rc = exec_plain(conn, MXG_SCHEMA, err, errlen)) != MXG_OK ||
             (rc = rebuild_indexes(conn, err, errlen)) != MXG_OK)
             goto fail;
+    }
+    if (version < 4 && (rc = exec_plain(conn, MXG_SCHEMA_V4, err, errlen)) != MXG_OK)
+        goto fail;
+    if (version < MXG_STORE_SCHEMA_VERSION) {
         if ((rc = exec_plain(conn,
-                             "INSERT INTO mxg_meta (key, value) VALUES ('schema_version', '3')"
+                             "INSERT INTO mxg_meta (key, value) VALUES ('schema_version', '4')"
                              " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                              err, errlen)) != MXG_OK)
             goto fail;

@@ -95,6 +95,61 @@ static const char PDNS_SCHEMA[] =
     " secret VARCHAR(255));"
     "CREATE UNIQUE INDEX namealgoindex ON tsigkeys(name, algorithm);";
 
+/* mxguard's own tables, version 4: change capture. Every change to zone data by another writer
+ * (a panel's SQL, pdns's gsqlite3, the sqlite3 shell) leaves a row in mxg_changes with the old
+ * and the new row, written by triggers; mxguard's own write transactions hold a row in mxg_self
+ * (never committed), and the triggers pass them by. The columns are shared by the four tables:
+ *   records         name, type, content, ttl, prio, disabled
+ *   domains         name, type (its kind), content (its primaries)
+ *   domainmetadata  type (the kind), content
+ *   cryptokeys      content, ttl (flags), prio (published), disabled (not active)
+ * The triggers use nothing but plain SQL, so they cannot make another writer's statement fail
+ * for want of a function. Only the columns that change what is served count: pdns's own
+ * bookkeeping (notified_serial, last_check, ordername, auth) is left out. */
+#define CC_COLS(side)                                                                              \
+    side "_name, " side "_type, " side "_content, " side "_ttl, " side "_prio, " side "_disabled"
+#define CC_TRIGGER(tbl, op, when_cols, did, oldv, newv)                                            \
+    "CREATE TRIGGER IF NOT EXISTS mxg_cc_" tbl "_" op " AFTER " op when_cols " ON " tbl            \
+    " WHEN NOT EXISTS (SELECT 1 FROM mxg_self) BEGIN INSERT INTO mxg_changes (tbl, op,"            \
+    " domain_id, " CC_COLS("old") ", " CC_COLS("new") ") VALUES ('" tbl "', '" op "', " did        \
+                                                      ", " oldv ", " newv "); END;"
+#define CC_NONE "NULL, NULL, NULL, NULL, NULL, NULL"
+#define CC_REC(r) r ".name, " r ".type, " r ".content, " r ".ttl, " r ".prio, " r ".disabled"
+#define CC_DOM(r) r ".name, " r ".type, " r ".master, NULL, NULL, NULL"
+#define CC_META(r) "NULL, " r ".kind, " r ".content, NULL, NULL, NULL"
+#define CC_KEY(r) "NULL, NULL, " r ".content, " r ".flags, " r ".published, NOT " r ".active"
+static const char MXG_SCHEMA_V4[] =
+    "CREATE TABLE IF NOT EXISTS mxg_self (x INTEGER);"
+    "CREATE TABLE IF NOT EXISTS mxg_changes ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+    " tbl TEXT NOT NULL,"
+    " op TEXT NOT NULL,"
+    " domain_id INTEGER,"
+    " old_name TEXT, old_type TEXT, old_content TEXT, old_ttl INTEGER, old_prio INTEGER,"
+    " old_disabled INTEGER,"
+    " new_name TEXT, new_type TEXT, new_content TEXT, new_ttl INTEGER, new_prio INTEGER,"
+    " new_disabled INTEGER);" CC_TRIGGER("records", "INSERT", "", "NEW.domain_id", CC_NONE,
+                                         CC_REC("NEW"))
+        CC_TRIGGER("records", "UPDATE", " OF domain_id, name, type, content, ttl, prio, disabled",
+                   "NEW.domain_id", CC_REC("OLD"),
+                   CC_REC("NEW")) CC_TRIGGER("records", "DELETE", "", "OLD.domain_id",
+                                             CC_REC("OLD"), CC_NONE)
+            CC_TRIGGER("domains", "INSERT", "", "NEW.id", CC_NONE, CC_DOM("NEW")) CC_TRIGGER(
+                "domains", "UPDATE", " OF name, type, master", "NEW.id", CC_DOM("OLD"),
+                CC_DOM("NEW")) CC_TRIGGER("domains", "DELETE", "", "OLD.id", CC_DOM("OLD"), CC_NONE)
+                CC_TRIGGER("domainmetadata", "INSERT", "", "NEW.domain_id", CC_NONE, CC_META("NEW"))
+                    CC_TRIGGER("domainmetadata", "UPDATE", " OF domain_id, kind, content",
+                               "NEW.domain_id", CC_META("OLD"), CC_META("NEW"))
+                        CC_TRIGGER("domainmetadata", "DELETE", "", "OLD.domain_id", CC_META("OLD"),
+                                   CC_NONE) CC_TRIGGER("cryptokeys", "INSERT", "", "NEW.domain_id",
+                                                       CC_NONE, CC_KEY("NEW"))
+                            CC_TRIGGER("cryptokeys", "UPDATE",
+                                       " OF domain_id, flags, active, published, content",
+                                       "NEW.domain_id", CC_KEY("OLD"), CC_KEY("NEW"))
+                                CC_TRIGGER("cryptokeys", "DELETE", "", "OLD.domain_id",
+                                           CC_KEY("OLD"), CC_NONE);
+
 /* mxguard's own tables, version 3: the targets of MX, CNAME, ALIAS and DNAME records (enabled
  * ones, null MX left out), keyed by type and the reversed-label key of the target, so both "who
  * points at N?" and "who points at or below N?" are one index range; target holds the canonical
@@ -151,6 +206,8 @@ enum stmt_id {
     S_META_ADD,
     S_BEGIN,
     S_COMMIT,
+    S_SELF_ON,
+    S_SELF_OFF,
     S_ROLLBACK,
     S_BEGIN_READ,
     S_DATA_VERSION,
@@ -218,6 +275,8 @@ static const char *const STMT_SQL[S_COUNT] = {
     [S_META_ADD] = "INSERT INTO domainmetadata (domain_id, kind, content) VALUES (?1, ?2, ?3)",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
+    [S_SELF_ON] = "INSERT INTO mxg_self (x) VALUES (1)",
+    [S_SELF_OFF] = "DELETE FROM mxg_self",
     [S_ROLLBACK] = "ROLLBACK",
     [S_BEGIN_READ] = "BEGIN DEFERRED",
     [S_DATA_VERSION] = "PRAGMA data_version",
@@ -291,7 +350,7 @@ static struct sqlite_store *S(struct mxg_store *st)
 static bool txn_control(enum stmt_id id)
 {
     return id == S_BEGIN || id == S_COMMIT || id == S_ROLLBACK || id == S_BEGIN_READ ||
-           id == S_DATA_VERSION;
+           id == S_DATA_VERSION || id == S_SELF_ON || id == S_SELF_OFF;
 }
 
 /* The shared read transaction of batch_reads: opened by the first read, closed before any write
@@ -453,8 +512,30 @@ static int sq_zone_list(struct mxg_store *st, mxg_zone_cb cb, void *ctx)
     return zone_rows(stmt(S(st), S_ZONE_LIST), cb, ctx);
 }
 
-static int sq_zone_add(struct mxg_store *st, const char *name, enum mxg_zone_kind kind,
-                       const char *masters, int64_t *id)
+static int sq_begin(struct mxg_store *st);
+static int sq_commit(struct mxg_store *st);
+static int sq_rollback(struct mxg_store *st);
+
+/* A write to zone data outside a transaction runs in one of mxguard's own, so that the capture
+ * triggers pass it by (and its statements commit together). */
+static int own_begin(struct mxg_store *st, bool *own)
+{
+    *own = !S(st)->in_txn;
+    return *own ? sq_begin(st) : MXG_OK;
+}
+
+static int own_end(struct mxg_store *st, bool own, int rc)
+{
+    if (!own)
+        return rc;
+    if (rc == MXG_OK)
+        return sq_commit(st);
+    sq_rollback(st);
+    return rc;
+}
+
+static int zone_add(struct mxg_store *st, const char *name, enum mxg_zone_kind kind,
+                    const char *masters, int64_t *id)
 {
     struct sqlite_store *s = S(st);
     char db[MXG_NAME_TEXT_MAX];
@@ -471,7 +552,15 @@ static int sq_zone_add(struct mxg_store *st, const char *name, enum mxg_zone_kin
     return rc;
 }
 
-static int sq_zone_delete(struct mxg_store *st, int64_t id)
+static int sq_zone_add(struct mxg_store *st, const char *name, enum mxg_zone_kind kind,
+                       const char *masters, int64_t *id)
+{
+    bool own;
+    int rc = own_begin(st, &own);
+    return rc != MXG_OK ? rc : own_end(st, own, zone_add(st, name, kind, masters, id));
+}
+
+static int zone_delete(struct mxg_store *st, int64_t id)
 {
     struct sqlite_store *s = S(st);
     /* Foreign keys cascade to records, metadata, keys and comments. */
@@ -492,6 +581,13 @@ static int sq_zone_delete(struct mxg_store *st, int64_t id)
     return rc;
 }
 
+static int sq_zone_delete(struct mxg_store *st, int64_t id)
+{
+    bool own;
+    int rc = own_begin(st, &own);
+    return rc != MXG_OK ? rc : own_end(st, own, zone_delete(st, id));
+}
+
 static int update_zone_int(struct sqlite_store *s, enum stmt_id id, int64_t zone, int64_t v)
 {
     sqlite3_stmt *q = stmt(s, id);
@@ -508,8 +604,8 @@ static int sq_zone_set_notified(struct mxg_store *st, int64_t id, int64_t serial
     return update_zone_int(S(st), S_ZONE_NOTIFIED, id, serial);
 }
 
-static int sq_zone_set_kind(struct mxg_store *st, int64_t id, enum mxg_zone_kind kind,
-                            const char *masters)
+static int zone_set_kind(struct mxg_store *st, int64_t id, enum mxg_zone_kind kind,
+                         const char *masters)
 {
     struct sqlite_store *s = S(st);
     sqlite3_stmt *q = stmt(s, S_ZONE_KIND);
@@ -523,6 +619,14 @@ static int sq_zone_set_kind(struct mxg_store *st, int64_t id, enum mxg_zone_kind
     if (rc == MXG_OK && sqlite3_changes(s->db) == 0)
         return MXG_ENOENT;
     return rc;
+}
+
+static int sq_zone_set_kind(struct mxg_store *st, int64_t id, enum mxg_zone_kind kind,
+                            const char *masters)
+{
+    bool own;
+    int rc = own_begin(st, &own);
+    return rc != MXG_OK ? rc : own_end(st, own, zone_set_kind(st, id, kind, masters));
 }
 
 static int sq_zone_set_last_check(struct mxg_store *st, int64_t id, int64_t when)
@@ -619,8 +723,8 @@ static int sq_meta_list(struct mxg_store *st, int64_t zone_id, const char *kind,
     return done(q, rc);
 }
 
-static int sq_meta_set(struct mxg_store *st, int64_t zone_id, const char *kind,
-                       const char *const *values, size_t n)
+static int meta_set(struct mxg_store *st, int64_t zone_id, const char *kind,
+                    const char *const *values, size_t n)
 {
     struct sqlite_store *s = S(st);
     sqlite3_stmt *q = stmt(s, S_META_DEL);
@@ -637,6 +741,14 @@ static int sq_meta_set(struct mxg_store *st, int64_t zone_id, const char *kind,
     return rc;
 }
 
+static int sq_meta_set(struct mxg_store *st, int64_t zone_id, const char *kind,
+                       const char *const *values, size_t n)
+{
+    bool own;
+    int rc = own_begin(st, &own);
+    return rc != MXG_OK ? rc : own_end(st, own, meta_set(st, zone_id, kind, values, n));
+}
+
 static int sq_begin(struct mxg_store *st)
 {
     struct sqlite_store *s = S(st);
@@ -645,9 +757,16 @@ static int sq_begin(struct mxg_store *st)
     reads_close(s);
     s->generation++;
     int rc = exec_simple(s, S_BEGIN);
-    if (rc == MXG_OK)
-        s->in_txn = true;
-    return rc;
+    if (rc != MXG_OK)
+        return rc;
+    /* The mark that the capture triggers pass by; it is removed before COMMIT, so no other
+     * connection ever sees it. */
+    if ((rc = exec_simple(s, S_SELF_ON)) != MXG_OK) {
+        exec_simple(s, S_ROLLBACK);
+        return rc;
+    }
+    s->in_txn = true;
+    return MXG_OK;
 }
 
 static int sq_commit(struct mxg_store *st)
@@ -655,7 +774,9 @@ static int sq_commit(struct mxg_store *st)
     struct sqlite_store *s = S(st);
     if (!s->in_txn)
         return MXG_ETXN;
-    int rc = exec_simple(s, S_COMMIT);
+    int rc = exec_simple(s, S_SELF_OFF);
+    if (rc == MXG_OK)
+        rc = exec_simple(s, S_COMMIT);
     if (rc != MXG_OK) {
         /* A failed COMMIT (disk full, I/O error) leaves the transaction open: undo it. */
         if (!sqlite3_get_autocommit(s->db))
@@ -1420,10 +1541,12 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
             (rc = rebuild_targets(db, err, errlen)) != MXG_OK)
             goto fail;
     }
+    if (version < 4 && (rc = exec_sql(db, MXG_SCHEMA_V4, err, errlen)) != MXG_OK)
+        goto fail;
     if (version < MXG_STORE_SCHEMA_VERSION &&
         (rc = exec_sql(db,
                        "INSERT OR REPLACE INTO mxg_meta (key, value)"
-                       " VALUES ('schema_version', '3')",
+                       " VALUES ('schema_version', '4')",
                        err, errlen)) != MXG_OK)
         goto fail;
     return exec_sql(db, "COMMIT", err, errlen);

@@ -542,7 +542,7 @@ static void test_migrate_v2_fills_targets(void **state)
     assert_int_equal(schema_version(f->path), 2);
     reopen(f);
     assert_int_equal(schema_version(f->path), MXG_STORE_SCHEMA_VERSION);
-    assert_int_equal(schema_version(f->path), 3);
+    assert_int_equal(schema_version(f->path), 4);
     expect_pdns_rows(f);
     sqlite3 *db;
     sqlite3_stmt *q;
@@ -582,6 +582,131 @@ static void test_pdns_database_fills_targets(void **state)
     struct refs r;
     assert_string_equal(refs_below(f->st, "MX", ".", &r), "");
     assert_int_equal(target_rows(f->path, NULL), 3);
+}
+
+/* The single number a query on the store's file returns. */
+static int count_rows(const char *path, const char *query)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, query, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+/* mxg_changes as one string: "tbl op domain old_name/old_type/old_content/old_ttl >
+ * new_name/new_type/new_content/new_ttl;" per row, in order ("-" for NULL). */
+static const char *changes(const char *path, char *out, size_t outlen)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(
+                         db,
+                         "SELECT tbl || ' ' || op || ' ' || coalesce(domain_id, '-') || ' ' ||"
+                         " coalesce(old_name, '-') || '/' || coalesce(old_type, '-') || '/' ||"
+                         " coalesce(old_content, '-') || '/' || coalesce(old_ttl, '-') || ' > ' ||"
+                         " coalesce(new_name, '-') || '/' || coalesce(new_type, '-') || '/' ||"
+                         " coalesce(new_content, '-') || '/' || coalesce(new_ttl, '-') || ';'"
+                         " FROM mxg_changes ORDER BY id",
+                         -1, &q, NULL),
+                     SQLITE_OK);
+    size_t len = 0;
+    out[0] = '\0';
+    while (sqlite3_step(q) == SQLITE_ROW)
+        len += (size_t)snprintf(out + len, len < outlen ? outlen - len : 0, "%s",
+                                (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return out;
+}
+
+/* Change capture: mxguard's own writes, in a transaction or not, leave no row in mxg_changes
+ * and no mark in mxg_self; another writer's changes to records, zones, metadata and keys each
+ * leave their old and new row; pdns's bookkeeping columns do not count. */
+static void test_change_capture(void **state)
+{
+    struct fixture *f = *state;
+    char got[2048], want[1024];
+    /* setup() added the zone outside a transaction. */
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    add(f->st, f->zone, "www.example.com.", "A", "192.0.2.1");
+    add(f->st, f->zone, "example.com.", "MX", "10 mail.example.com.");
+    assert_int_equal(MXG_STORE_CALL(f->st, rrset_delete, f->zone, "example.com.", "MX"), MXG_OK);
+    struct mxg_key k = {.flags = 257, .active = true, .published = true, .content = "k"};
+    int64_t kid = 0;
+    assert_int_equal(MXG_STORE_CALL(f->st, key_add, f->zone, &k, &kid), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+    const char *vals[] = {"1"};
+    assert_int_equal(MXG_STORE_CALL(f->st, meta_set, f->zone, "X-TEST", vals, 1), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(f->st, zone_set_kind, f->zone, MXG_KIND_MASTER, NULL), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(f->st, zone_set_notified, f->zone, 7), MXG_OK);
+    int64_t z2 = 0;
+    assert_int_equal(MXG_STORE_CALL(f->st, zone_add, "example.net.", MXG_KIND_NATIVE, NULL, &z2),
+                     MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    add(f->st, z2, "www.example.net.", "A", "192.0.2.2");
+    assert_int_equal(MXG_STORE_CALL0(f->st, rollback), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(f->st, zone_delete, z2), MXG_OK);
+    assert_string_equal(changes(f->path, got, sizeof(got)), "");
+    assert_int_equal(count_rows(f->path, "SELECT count(*) FROM mxg_self"), 0);
+
+    /* Another writer: the sqlite3 shell, a panel, pdns's gsqlite3. */
+    sql(f->path, "INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled)"
+                 " VALUES (1, 'mail.example.com', 'A', '192.0.2.25', 300, 0, 0);"
+                 "UPDATE records SET content = '198.51.100.1' WHERE name = 'www.example.com';"
+                 "UPDATE records SET ordername = 'www', auth = 1;"
+                 "DELETE FROM records WHERE name = 'mail.example.com';"
+                 "UPDATE domains SET notified_serial = 9, last_check = 1;"
+                 "UPDATE domains SET master = '192.0.2.53' WHERE id = 1;"
+                 "INSERT INTO domainmetadata (domain_id, kind, content) VALUES (1, 'X-P', 'v');"
+                 "UPDATE cryptokeys SET active = 0;"
+                 "INSERT INTO domains (name, type) VALUES ('example.org', 'NATIVE');"
+                 "DELETE FROM domains WHERE name = 'example.org';");
+    snprintf(want, sizeof(want),
+             "records INSERT 1 -/-/-/- > mail.example.com/A/192.0.2.25/300;"
+             "records UPDATE 1 www.example.com/A/192.0.2.1/60 > www.example.com/A/198.51.100.1/60;"
+             "records DELETE 1 mail.example.com/A/192.0.2.25/300 > -/-/-/-;"
+             "domains UPDATE 1 example.com/MASTER/-/- > example.com/MASTER/192.0.2.53/-;"
+             "domainmetadata INSERT 1 -/-/-/- > -/X-P/v/-;"
+             "cryptokeys UPDATE 1 -/-/k/257 > -/-/k/257;"
+             "domains INSERT 2 -/-/-/- > example.org/NATIVE/-/-;"
+             "domains DELETE 2 example.org/NATIVE/-/- > -/-/-/-;");
+    assert_string_equal(changes(f->path, got, sizeof(got)), want);
+    assert_int_equal(count_rows(f->path, "SELECT count(*) FROM mxg_changes WHERE tbl = 'cryptokeys'"
+                                         " AND old_disabled = 0 AND new_disabled = 1"),
+                     1);
+}
+
+/* A version-3 store gets the capture tables and triggers at open. */
+static void test_migrate_v3_adds_capture(void **state)
+{
+    struct fixture *f = *state;
+    mxg_store_close(f->st);
+    f->st = NULL;
+    static const char *const tables[] = {"records", "domains", "domainmetadata", "cryptokeys"};
+    static const char *const ops[] = {"INSERT", "UPDATE", "DELETE"};
+    char drop[1024] = "DROP TABLE mxg_changes; DROP TABLE mxg_self;"
+                      "UPDATE mxg_meta SET value = '3' WHERE key = 'schema_version';";
+    for (size_t t = 0; t < 4; t++)
+        for (size_t o = 0; o < 3; o++)
+            snprintf(drop + strlen(drop), sizeof(drop) - strlen(drop), "DROP TRIGGER mxg_cc_%s_%s;",
+                     tables[t], ops[o]);
+    sql(f->path, drop);
+    assert_int_equal(
+        count_rows(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 0);
+    reopen(f);
+    assert_int_equal(schema_version(f->path), 4);
+    assert_int_equal(count_rows(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+                                         " AND name LIKE 'mxg_cc_%'"),
+                     12);
+    sql(f->path, "INSERT INTO records (domain_id, name, type, content, ttl)"
+                 " VALUES (1, 'x.example.com', 'TXT', '\"x\"', 60)");
+    assert_int_equal(count_rows(f->path, "SELECT count(*) FROM mxg_changes"), 1);
 }
 
 static int count_www(struct mxg_store *st, int64_t zone)
@@ -673,6 +798,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_v2_fills_targets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pdns_database_fills_targets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_capture, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v3_adds_capture, setup, teardown),
         cmocka_unit_test(test_open_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -670,6 +670,97 @@ static void test_newer_schema_refused(void **state)
     assert_non_null(strstr(err, "cannot connect to PostgreSQL"));
 }
 
+/* The rows of a query on the test database, their first columns joined. */
+static const char *db_text(const char *sql, char *out, size_t outlen)
+{
+    char conninfo[700];
+    snprintf(conninfo, sizeof(conninfo), "host=%s user=%s dbname=mxgunit", pg_dir, pg_user);
+    PGconn *c = PQconnectdb(conninfo);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < PQntuples(r); i++)
+        len +=
+            (size_t)snprintf(out + len, len < outlen ? outlen - len : 0, "%s", PQgetvalue(r, i, 0));
+    PQclear(r);
+    PQfinish(c);
+    return out;
+}
+
+#define CHANGES                                                                                    \
+    "SELECT tbl || ' ' || op || ' ' || coalesce(domain_id::text, '-') || ' ' ||"                   \
+    " coalesce(old_name, '-') || '/' || coalesce(old_type, '-') || '/' ||"                         \
+    " coalesce(old_content, '-') || '/' || coalesce(old_ttl::text, '-') || ' > ' ||"               \
+    " coalesce(new_name, '-') || '/' || coalesce(new_type, '-') || '/' ||"                         \
+    " coalesce(new_content, '-') || '/' || coalesce(new_ttl::text, '-') || ';'"                    \
+    " FROM mxg_changes ORDER BY id"
+
+/* Change capture, as test_store.c checks it on SQLite: mxguard's own writes leave nothing in
+ * mxg_changes; another writer's leave their old and new rows, also a role that has no rights on
+ * mxg_changes; pdns's bookkeeping columns do not count. */
+static void test_change_capture(void **state)
+{
+    struct fixture *f = *state;
+    struct mxg_store *st = f->pg;
+    char got[2048];
+    int64_t z = 0, z2 = 0, kid = 0;
+    assert_int_equal(MXG_STORE_CALL(st, zone_add, "example.com.", MXG_KIND_NATIVE, NULL, &z),
+                     MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(st, begin), MXG_OK);
+    struct mxg_record r = {
+        .name = "www.example.com.", .type = "A", .content = "192.0.2.1", .ttl = 60, .auth = true};
+    assert_int_equal(MXG_STORE_CALL(st, record_add, z, &r), MXG_OK);
+    struct mxg_key k = {.flags = 257, .active = true, .published = true, .content = "k"};
+    assert_int_equal(MXG_STORE_CALL(st, key_add, z, &k, &kid), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(st, commit), MXG_OK);
+    const char *vals[] = {"1"};
+    assert_int_equal(MXG_STORE_CALL(st, meta_set, z, "X-TEST", vals, 1), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(st, zone_set_kind, z, MXG_KIND_MASTER, NULL), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(st, zone_add, "example.net.", MXG_KIND_NATIVE, NULL, &z2),
+                     MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(st, zone_delete, z2), MXG_OK);
+    assert_string_equal(db_text(CHANGES, got, sizeof(got)), "");
+
+    db_sql("INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled)"
+           " VALUES (1, 'mail.example.com', 'A', '192.0.2.25', 300, 0, false);"
+           "UPDATE records SET content = '198.51.100.1' WHERE name = 'www.example.com';"
+           "UPDATE records SET ordername = 'www', auth = true;"
+           "DELETE FROM records WHERE name = 'mail.example.com';"
+           "UPDATE domains SET notified_serial = 9, last_check = 1;"
+           "UPDATE domains SET master = '192.0.2.53' WHERE id = 1;"
+           "INSERT INTO domainmetadata (domain_id, kind, content) VALUES (1, 'X-P', 'v');"
+           "UPDATE cryptokeys SET active = false;"
+           "INSERT INTO domains (name, type) VALUES ('example.org', 'NATIVE');"
+           "DELETE FROM domains WHERE name = 'example.org';"
+           "CREATE ROLE panel;"
+           "GRANT SELECT, INSERT, UPDATE, DELETE ON records TO panel;"
+           "GRANT USAGE ON SEQUENCE records_id_seq TO panel;"
+           "SET ROLE panel;"
+           "INSERT INTO records (domain_id, name, type, content, ttl)"
+           " VALUES (1, 'p.example.com', 'TXT', '\"p\"', 60);"
+           "RESET ROLE;"
+           "REVOKE ALL ON records FROM panel; REVOKE ALL ON SEQUENCE records_id_seq FROM panel;"
+           "DROP ROLE panel;");
+    assert_string_equal(
+        db_text(CHANGES, got, sizeof(got)),
+        "records INSERT 1 -/-/-/- > mail.example.com/A/192.0.2.25/300;"
+        "records UPDATE 1 www.example.com/A/192.0.2.1/60 > www.example.com/A/198.51.100.1/60;"
+        "records DELETE 1 mail.example.com/A/192.0.2.25/300 > -/-/-/-;"
+        "domains UPDATE 1 example.com/MASTER/-/- > example.com/MASTER/192.0.2.53/-;"
+        "domainmetadata INSERT 1 -/-/-/- > -/X-P/v/-;"
+        "cryptokeys UPDATE 1 -/-/k/257 > -/-/k/257;"
+        "domains INSERT 3 -/-/-/- > example.org/NATIVE/-/-;"
+        "domains DELETE 3 example.org/NATIVE/-/- > -/-/-/-;"
+        "records INSERT 1 -/-/-/- > p.example.com/TXT/\"p\"/60;");
+    assert_string_equal(db_text("SELECT count(*) FROM mxg_changes WHERE tbl = 'cryptokeys'"
+                                " AND old_disabled = 0 AND new_disabled = 1",
+                                got, sizeof(got)),
+                        "1");
+}
+
 static int count_cb(void *ctx, const struct mxg_record *r)
 {
     (void)r;
@@ -772,6 +863,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generation_across_processes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_capture, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
