@@ -195,6 +195,10 @@ static json_t *body_json(const struct mxg_audit_entry *e, bool lists)
         json_decref(o);
         return NULL;
     }
+    if (o && e->repairs > 0 && json_object_set_new(o, "repairs", json_integer(e->repairs)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
     /* A refusal's other remedy (keep the apex, proxy only www): the 422 and the operator page
      * built from the record name it. */
     if (o && d && d->remedy && json_object_set_new(o, "remedy", text_json(d->remedy)) != 0) {

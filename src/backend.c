@@ -18,6 +18,7 @@
 #include "mxg/chain_cache.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
+#include "mxg/external.h"
 #include "mxg/guard.h"
 #include "mxg/log.h"
 #include "mxg/proto.h"
@@ -65,6 +66,7 @@ struct mxg_backend {
     struct commit_job *queue_head, *queue_tail;
     struct reply_cache cache;
     struct mxg_chain_cache *chains; /* auth flags and NSEC/NSEC3 chains of signed zones */
+    bool external_queued;           /* a pass over the change log is queued or running */
 };
 
 struct mxg_session {
@@ -1075,6 +1077,9 @@ static void commit_outcome(struct mxg_session *s, struct mxg_reply *r, struct mx
 
 struct commit_job {
     uv_work_t work;
+    bool external; /* a pass over the change log (s and txn NULL) */
+    struct mxg_backend *be;
+    struct mxg_external_result xres;
     struct mxg_session *s;
     struct mxg_txn *txn;
     struct mxg_guard_opts opts;
@@ -1088,12 +1093,49 @@ static void commit_start(struct mxg_backend *be);
 static void commit_work(uv_work_t *w)
 {
     struct commit_job *j = w->data;
+    if (j->external) {
+        struct mxg_backend *be = j->be;
+        j->rc = mxg_external_pass(be->wstore, be->cfg, 0, &j->xres);
+        return;
+    }
     j->rc = mxg_guard_commit(j->s->be->wstore, j->s->be->cfg, j->txn, &j->opts, &j->res);
+}
+
+static void external_done(struct mxg_backend *be, struct commit_job *j, int status)
+{
+    be->external_queued = false;
+    int rc = status == 0 ? j->rc : MXG_ESTORE;
+    if (rc != MXG_OK) {
+        be->stats.external_errors++;
+        mxg_warn("out-of-band writes: pass failed (%s); the log is kept for the next one",
+                 mxg_strerror(rc));
+    } else {
+        be->stats.external += j->xres.records;
+        be->stats.external_moves += j->xres.moves;
+        be->stats.external_fixed += j->xres.fixed;
+        if (j->xres.records)
+            mxg_info("out-of-band writes: %zu log rows, %zu audit records (%zu moved mail, %zu "
+                     "repaired)",
+                     j->xres.rows, j->xres.records, j->xres.moves, j->xres.fixed);
+    }
+    bool more = rc == MXG_OK && j->xres.more;
+    free(j);
+    be->running = NULL;
+    if (more)
+        mxg_backend_external(be);
+    commit_start(be);
 }
 
 static void commit_done(uv_work_t *w, int status)
 {
     struct commit_job *j = w->data;
+    if (j->external) {
+        struct mxg_backend *be = j->be;
+        /* Whatever is read from here on sees the pass. */
+        mxg_store_end_reads(be->store);
+        external_done(be, j, status);
+        return;
+    }
     struct mxg_session *s = j->s;
     struct mxg_backend *be = s->be;
     struct mxg_reply r;
@@ -1162,6 +1204,24 @@ void mxg_backend_set_async(struct mxg_backend *be, uv_loop_t *loop, struct mxg_s
 {
     be->loop = loop;
     be->wstore = wstore;
+}
+
+void mxg_backend_external(struct mxg_backend *be)
+{
+    if (!be->loop || be->external_queued)
+        return;
+    struct commit_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return; /* the next tick asks again */
+    j->external = true;
+    j->be = be;
+    be->external_queued = true;
+    if (be->queue_tail)
+        be->queue_tail->next = j;
+    else
+        be->queue_head = j;
+    be->queue_tail = j;
+    commit_start(be);
 }
 
 bool mxg_backend_busy(const struct mxg_backend *be)

@@ -726,6 +726,12 @@ static json_t *op_stats(struct mxg_control *c, json_t *req)
         "warned", (json_int_t)s->warned, "rejected", (json_int_t)s->rejected, "fixed",
         (json_int_t)s->fixed, "audit_head", head, "rule_verdicts", rule_verdicts_json(s),
         "commit_seconds", commit_hist_json(s));
+    if (out)
+        json_object_set_new(out, "external",
+                            json_pack("{s:I,s:I,s:I,s:I}", "records", (json_int_t)s->external,
+                                      "moves", (json_int_t)s->external_moves, "fixed",
+                                      (json_int_t)s->external_fixed, "errors",
+                                      (json_int_t)s->external_errors));
     if (out && c->more_stats)
         c->more_stats(c, out);
     return out;

@@ -22,6 +22,7 @@
 #include "mxg/err.h"
 #include "mxg/front.h"
 #include "mxg/log.h"
+#include "mxg/external.h"
 #include "mxg/server.h"
 #include "mxg/store.h"
 #include "mxg/zoneops.h"
@@ -32,6 +33,7 @@ struct daemon {
     struct mxg_config *cfg;
     struct mxg_backend *be;
     uv_timer_t hup_retry;   /* a reload waits for the writer thread to be idle */
+    uv_timer_t external;    /* looks for out-of-band writes (external.h) */
     uv_prepare_t end_reads; /* ends the store's shared read snapshot before each wait */
     struct mxg_store *store;
     struct mxg_server *backend_srv;
@@ -120,7 +122,24 @@ static void stop_all(struct daemon *d)
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sighup, NULL);
     uv_close((uv_handle_t *)&d->hup_retry, NULL);
+    uv_close((uv_handle_t *)&d->external, NULL);
     uv_close((uv_handle_t *)&d->end_reads, NULL);
+}
+
+/* Out-of-band writes are picked up within EXTERNAL_POLL_MS: a cheap read of the change log's
+ * first row, and a pass on the writer when there is one (also at start: what changed while the
+ * daemon was stopped). */
+#define EXTERNAL_POLL_MS 250
+
+static void on_external(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    bool any = false;
+    int rc = mxg_external_pending(d->store, &any);
+    if (rc == MXG_OK && any)
+        mxg_backend_external(d->be);
+    else if (rc != MXG_OK)
+        mxg_debug("out-of-band writes: reading the change log: %s", mxg_strerror(rc));
 }
 
 /* Reads within one loop iteration share a snapshot; it ends before the loop waits, so what
@@ -287,6 +306,8 @@ int mxg_daemon_run(struct mxg_config *cfg)
     mxg_backend_set_async(be, &d.loop, wstore);
     uv_timer_init(&d.loop, &d.hup_retry);
     d.hup_retry.data = &d;
+    uv_timer_init(&d.loop, &d.external);
+    d.external.data = &d;
     d.store = store;
     mxg_store_batch_reads(store, true);
     mxg_backend_set_cache(be, true);
@@ -344,6 +365,8 @@ int mxg_daemon_run(struct mxg_config *cfg)
         goto out;
     }
 
+    uv_timer_start(&d.external, on_external, 0, EXTERNAL_POLL_MS);
+
     uv_signal_init(&d.loop, &d.sigterm);
     uv_signal_init(&d.loop, &d.sigint);
     uv_signal_init(&d.loop, &d.sighup);
@@ -362,6 +385,8 @@ int mxg_daemon_run(struct mxg_config *cfg)
 out:
     if (d.be && !uv_is_closing((uv_handle_t *)&d.hup_retry))
         uv_close((uv_handle_t *)&d.hup_retry, NULL);
+    if (d.be && !uv_is_closing((uv_handle_t *)&d.external))
+        uv_close((uv_handle_t *)&d.external, NULL);
     if (d.be && !uv_is_closing((uv_handle_t *)&d.end_reads))
         uv_close((uv_handle_t *)&d.end_reads, NULL);
     mxg_store_batch_reads(store, false);

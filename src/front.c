@@ -1287,6 +1287,13 @@ static enum MHD_Result metrics(struct mxg_front *f, struct MHD_Connection *con)
         if (n > 0 && (size_t)n < sizeof(line))
             buf_add(&b, line, (size_t)n, UPSTREAM_CAP);
     }
+    json_t *x = json_object_get(s, "external");
+    metric(&b, "mxguard_external_changes_total", "counter",
+           "Out-of-band writes to the store, audited (source external).", num(x, "records"));
+    metric(&b, "mxguard_external_moves_total", "counter", "Out-of-band writes that moved mail.",
+           num(x, "moves"));
+    metric(&b, "mxguard_external_fixed_total", "counter",
+           "Out-of-band writes that moved mail, repaired in fix mode.", num(x, "fixed"));
     add_front_refusals(f, s);
     metrics_decisions(&b, s);
     metrics_connections(&b, f, s);

@@ -387,6 +387,15 @@ int mxg_txn_referrers_below(struct mxg_txn *t, const char *type, const char *roo
     char r[MXG_NAME_TEXT_MAX];
     if (!is_ref_type(type) || mxg_name_canon(root, r, sizeof(r)) != MXG_OK)
         return MXG_EINVAL;
+    /* A transaction that adds no MX, CNAME, ALIAS or DNAME (a bulk of TXT or A records) has
+     * nothing to look through. */
+    if (!t->refs_valid) {
+        int rc = refs_build(t);
+        if (rc != MXG_OK)
+            return rc;
+    }
+    if (t->n_refs == 0)
+        return MXG_OK;
     for (size_t i = 0; i < t->n_names; i++) {
         const struct mxg_txn_name *e = &t->names[i];
         for (size_t j = 0; j < e->n_add; j++) {

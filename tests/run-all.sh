@@ -126,7 +126,7 @@ run_valgrind_pass() {
 # test_crash_safety.sh, test_full_disk.sh; test_fleet.sh kills nodes during commits on PostgreSQL.)
 PG_TESTS=(test_write_api.sh test_write_dnsupdate.sh test_write_pdnsutil.sh test_write_refusals.sh
   test_guard_api.sh test_guard_clients.sh test_guard_shapes.sh test_guard_crash.sh
-  test_guard_audit.sh test_audit_syslog.sh
+  test_guard_audit.sh test_audit_syslog.sh test_external_writes.sh
   test_pdns_clients.sh test_dnssec_keys.sh test_concurrency.sh test_sigterm_commit.sh
   test_front.sh test_front_diff.sh test_front_race.sh
   test_axfr_secondary.sh test_notify_primary.sh test_autosecondary.sh)

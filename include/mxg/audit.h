@@ -25,7 +25,8 @@
 
 struct mxg_audit_entry {
     const char *zone;   /* canonical */
-    const char *source; /* api, dnsupdate, pdnsutil, axfr, ixfr, metadata, dnssec, cli, unknown */
+    const char *source; /* api, dnsupdate, pdnsutil, axfr, ixfr, metadata, dnssec, cli, external,
+                           fix, unknown */
     const char *mode;   /* the effective mode */
     const struct mxg_decision *decision; /* verdict, findings, fix; NULL: allow, nothing found */
     const struct mxg_rrset_change *changes;
@@ -34,6 +35,8 @@ struct mxg_audit_entry {
     json_t *settings; /* optional: zone settings changed, {"kind": [before, after], ...} */
     json_t *keys;     /* optional: the DNSSEC or TSIG key change (source dnssec): what and which
                          key, never key material (backend_keys.h) */
+    int64_t repairs;  /* source fix after an out-of-band write: the seq of the external record
+                         this one repairs ("repairs"); 0: none */
 };
 
 /* Longest node name (config key node-name). */

@@ -39,7 +39,18 @@ struct mxg_backend_stats {
      * mxg_commit_buckets (the last: above every bound), and the sum in nanoseconds. */
     uint64_t commit_hist[MXG_COMMIT_BUCKETS + 1];
     uint64_t commit_ns_sum;
+    /* Out-of-band writes (external.h): audit records of source external, those that moved
+     * mail, and those repaired in fix mode; passes that failed. */
+    uint64_t external;
+    uint64_t external_moves;
+    uint64_t external_fixed;
+    uint64_t external_errors;
 };
+
+/* Queues a pass over the store's change log (external.h) on the writer, unless one is queued or
+ * running; another follows at once while the log holds more than one pass takes. Needs
+ * mxg_backend_set_async. */
+void mxg_backend_external(struct mxg_backend *be);
 
 /* Counts one decision in rule_verdicts. */
 void mxg_backend_count_decision(struct mxg_backend *be, const struct mxg_decision *d);

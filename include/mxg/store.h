@@ -42,6 +42,31 @@ struct mxg_record {
 };
 
 typedef int (*mxg_record_cb)(void *ctx, const struct mxg_record *rec);
+
+/* One side (old or new row) of a change another writer made, as the capture triggers logged it.
+ * Strings are borrowed for the callback only. */
+struct mxg_change_side {
+    bool present;        /* the op has this side (INSERT: new only; DELETE: old only) */
+    const char *name;    /* records: canonical owner; domains: canonical apex; else NULL */
+    const char *type;    /* records: canonical type (NULL: an empty non-terminal row);
+                            domains: kind column; domainmetadata: kind; cryptokeys: NULL */
+    const char *content; /* records: pdns form (MX/SRV priority joined); domains: primaries;
+                            domainmetadata: the value; cryptokeys: NULL (key material is never
+                            read out) */
+    uint32_t ttl;        /* records: ttl; cryptokeys: flags */
+    bool disabled;       /* records: disabled; cryptokeys: not active */
+    bool published;      /* cryptokeys */
+};
+
+struct mxg_change {
+    int64_t id;
+    const char *time; /* when the row changed, RFC 3339 UTC */
+    const char *tbl;  /* records, domains, domainmetadata, cryptokeys */
+    const char *op;   /* INSERT, UPDATE, DELETE */
+    int64_t domain_id;
+    struct mxg_change_side old, new_;
+};
+typedef int (*mxg_change_cb)(void *ctx, const struct mxg_change *c);
 typedef int (*mxg_zone_cb)(void *ctx, const struct mxg_zone *zone);
 typedef int (*mxg_meta_cb)(void *ctx, const char *kind, const char *value);
 
@@ -191,6 +216,12 @@ struct mxg_store_ops {
                         const char *verdict, const char *record, const char *hash);
     int (*audit_list)(struct mxg_store *st, const struct mxg_audit_filter *f,
                       int (*cb)(void *ctx, const struct mxg_audit_row *row), void *ctx);
+
+    /* Change capture (schema 4): the changes other writers made, oldest first, at most max
+     * (see struct mxg_change); and, inside a transaction, dropping those up to id upto once
+     * they are handled. */
+    int (*changes_list)(struct mxg_store *st, unsigned max, mxg_change_cb cb, void *ctx);
+    int (*changes_trim)(struct mxg_store *st, int64_t upto);
 
     /* Optional. With batch_reads on, the reads made until the next end_reads share one
      * snapshot (one read transaction) instead of taking one each; a write on the handle ends

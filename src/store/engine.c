@@ -102,6 +102,82 @@ int mxg_engine_emit(const char *name, const char *type, const char *content, int
     return cb(ctx, &rec);
 }
 
+struct side_ctx {
+    struct mxg_change_side *side;
+    char *content;
+};
+
+static int side_content(void *ctx, const struct mxg_record *rec)
+{
+    struct side_ctx *c = ctx;
+    c->content = strdup(rec->content);
+    c->side->content = c->content;
+    return c->content ? MXG_OK : MXG_ENOMEM;
+}
+
+static bool truthy(const char *v)
+{
+    return v && (strcmp(v, "1") == 0 || strcmp(v, "t") == 0 || strcmp(v, "true") == 0);
+}
+
+/* Fills side from cols for table tbl; *owned receives a string to free afterwards. */
+static int change_side(const char *tbl, const struct mxg_engine_change_cols *cols,
+                       struct mxg_change_side *side, char *name, size_t namelen, char **owned)
+{
+    *owned = NULL;
+    side->present = true;
+    long long ttl = cols->ttl ? strtoll(cols->ttl, NULL, 10) : 0;
+    side->ttl = ttl < 0 ? 0 : (ttl > UINT32_MAX ? UINT32_MAX : (uint32_t)ttl);
+    side->disabled = truthy(cols->disabled);
+    if (strcmp(tbl, "records") == 0) {
+        mxg_engine_db_to_canon(cols->name ? cols->name : "", name, namelen);
+        side->name = name;
+        side->type = cols->type && *cols->type ? cols->type : NULL;
+        if (!side->type)
+            return MXG_OK;
+        struct side_ctx c = {.side = side};
+        int rc = mxg_engine_emit(name, side->type, cols->content ? cols->content : "", (int64_t)ttl,
+                                 cols->prio != NULL, cols->prio ? strtoll(cols->prio, NULL, 10) : 0,
+                                 true, 0, side_content, &c);
+        *owned = c.content;
+        return rc;
+    }
+    if (strcmp(tbl, "domains") == 0) {
+        mxg_engine_db_to_canon(cols->name ? cols->name : "", name, namelen);
+        side->name = name;
+        side->type = cols->type;
+        side->content = cols->content;
+    } else if (strcmp(tbl, "domainmetadata") == 0) {
+        side->type = cols->type;
+        side->content = cols->content;
+    } else {
+        side->published = truthy(cols->prio);
+    }
+    return MXG_OK;
+}
+
+int mxg_engine_change(int64_t id, const char *time, const char *tbl, const char *op,
+                      int64_t domain_id, const struct mxg_engine_change_cols *old,
+                      const struct mxg_engine_change_cols *new_, mxg_change_cb cb, void *ctx)
+{
+    struct mxg_change c = {.id = id, .time = time, .tbl = tbl, .op = op, .domain_id = domain_id};
+    /* The sides' canonical names: they must live until cb has returned. */
+    struct {
+        char old[MXG_NAME_TEXT_MAX], new_[MXG_NAME_TEXT_MAX];
+    } names;
+    char *oown = NULL, *nown = NULL;
+    int rc = MXG_OK;
+    if (strcmp(op, "INSERT") != 0)
+        rc = change_side(tbl, old, &c.old, names.old, sizeof(names.old), &oown);
+    if (rc == MXG_OK && strcmp(op, "DELETE") != 0)
+        rc = change_side(tbl, new_, &c.new_, names.new_, sizeof(names.new_), &nown);
+    if (rc == MXG_OK)
+        rc = cb(ctx, &c);
+    free(oown);
+    free(nown);
+    return rc;
+}
+
 bool mxg_engine_target_type(const char *type)
 {
     return strcmp(type, "MX") == 0 || strcmp(type, "CNAME") == 0 || strcmp(type, "ALIAS") == 0 ||

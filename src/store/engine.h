@@ -54,6 +54,18 @@ int mxg_engine_target_key(const char *content, char *canon, size_t canonlen, uin
  * hold MXG_RKEY_MAX bytes. MXG_EINVAL when name does not parse. */
 int mxg_engine_rkey_range(const char *name, uint8_t *lo, size_t *llen, uint8_t *hi, size_t *hlen);
 
+/* One side of a mxg_changes row as text columns (NULL: SQL NULL), in the shared layout
+ * (sqlite.c describes it). */
+struct mxg_engine_change_cols {
+    const char *name, *type, *content, *ttl, *prio, *disabled;
+};
+
+/* Calls cb with the change of one mxg_changes row: names made canonical, record content in pdns
+ * form, key content left out. */
+int mxg_engine_change(int64_t id, const char *time, const char *tbl, const char *op,
+                      int64_t domain_id, const struct mxg_engine_change_cols *old,
+                      const struct mxg_engine_change_cols *new_, mxg_change_cb cb, void *ctx);
+
 /* Mapping of interface kinds to the domains.type column. */
 const char *mxg_engine_kind_column(enum mxg_zone_kind kind);
 

@@ -224,6 +224,8 @@ enum stmt_id {
     S_TARGET_DEL_TYPE,
     S_ZONE_CLEAR_TARGETS,
     S_AUDIT_INSERT,
+    S_CHANGES_LIST,
+    S_CHANGES_TRIM,
     S_COUNT
 };
 
@@ -309,6 +311,11 @@ static const char *const STMT_SQL[S_COUNT] = {
     [S_TARGET_DEL_TYPE] = "DELETE FROM mxg_targets WHERE domain_id = $1 AND name = $2"
                           " AND type = $3",
     [S_ZONE_CLEAR_TARGETS] = "DELETE FROM mxg_targets WHERE domain_id = $1",
+    [S_CHANGES_LIST] =
+        "SELECT id, time, tbl, op, domain_id, old_name, old_type, old_content, old_ttl,"
+        " old_prio, old_disabled, new_name, new_type, new_content, new_ttl, new_prio,"
+        " new_disabled FROM mxg_changes ORDER BY id LIMIT $1",
+    [S_CHANGES_TRIM] = "DELETE FROM mxg_changes WHERE id <= $1",
     [S_AUDIT_INSERT] = "INSERT INTO mxg_audit (seq, time, zone, verdict, record, hash)"
                        " VALUES ($1, $2, $3, $4, $5, $6)",
 };
@@ -1236,6 +1243,49 @@ static int pg_referrers_below(struct mxg_store *st, const char *type, const char
 
 /* ---- the audit log ----------------------------------------------------------------------- */
 
+static const char *text_or_null(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static void change_cols(const PGresult *r, int row, int base, struct mxg_engine_change_cols *c)
+{
+    c->name = text_or_null(r, row, base);
+    c->type = text_or_null(r, row, base + 1);
+    c->content = text_or_null(r, row, base + 2);
+    c->ttl = text_or_null(r, row, base + 3);
+    c->prio = text_or_null(r, row, base + 4);
+    c->disabled = text_or_null(r, row, base + 5);
+}
+
+static int pg_changes_list(struct mxg_store *st, unsigned max, mxg_change_cb cb, void *ctx)
+{
+    struct params p = {0};
+    p_int(&p, max);
+    PGresult *r = NULL;
+    int rc = run(P(st), S_CHANGES_LIST, &p, &r);
+    for (int i = 0; rc == MXG_OK && i < PQntuples(r); i++) {
+        struct mxg_engine_change_cols o, n;
+        change_cols(r, i, 5, &o);
+        change_cols(r, i, 11, &n);
+        rc = mxg_engine_change(strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
+                               PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+                               strtoll(PQgetvalue(r, i, 4), NULL, 10), &o, &n, cb, ctx);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int pg_changes_trim(struct mxg_store *st, int64_t upto)
+{
+    struct pg_store *s = P(st);
+    if (!s->in_txn)
+        return MXG_ETXN;
+    struct params p = {0};
+    p_int(&p, upto);
+    return run_void(s, S_CHANGES_TRIM, &p);
+}
+
 static int pg_audit_insert(struct mxg_store *st, int64_t seq, const char *time, const char *zone,
                            const char *verdict, const char *record, const char *hash)
 {
@@ -1392,6 +1442,8 @@ static const struct mxg_store_ops PG_OPS = {
     .autoprimary_list = pg_autoprimary_list,
     .referrers = pg_referrers,
     .referrers_below = pg_referrers_below,
+    .changes_list = pg_changes_list,
+    .changes_trim = pg_changes_trim,
     .audit_insert = pg_audit_insert,
     .audit_list = pg_audit_list,
     .batch_reads = pg_batch_reads,

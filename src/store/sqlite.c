@@ -241,6 +241,8 @@ enum stmt_id {
     S_TARGET_DEL_TYPE,
     S_ZONE_CLEAR_TARGETS,
     S_AUDIT_INSERT,
+    S_CHANGES_LIST,
+    S_CHANGES_TRIM,
     S_COUNT
 };
 
@@ -325,6 +327,11 @@ static const char *const STMT_SQL[S_COUNT] = {
     [S_TARGET_DEL_TYPE] = "DELETE FROM mxg_targets WHERE domain_id = ?1 AND name = ?2"
                           " AND type = ?3",
     [S_ZONE_CLEAR_TARGETS] = "DELETE FROM mxg_targets WHERE domain_id = ?1",
+    [S_CHANGES_LIST] =
+        "SELECT id, time, tbl, op, domain_id, old_name, old_type, old_content, old_ttl,"
+        " old_prio, old_disabled, new_name, new_type, new_content, new_ttl, new_prio,"
+        " new_disabled FROM mxg_changes ORDER BY id LIMIT ?1",
+    [S_CHANGES_TRIM] = "DELETE FROM mxg_changes WHERE id <= ?1",
     [S_AUDIT_INSERT] = "INSERT INTO mxg_audit (seq, time, zone, verdict, record, hash)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
@@ -1235,6 +1242,50 @@ static int sq_referrers_below(struct mxg_store *st, const char *type, const char
     return done(q, rc);
 }
 
+static const char *col_or_null(sqlite3_stmt *q, int i)
+{
+    return sqlite3_column_type(q, i) == SQLITE_NULL ? NULL : col_text(q, i);
+}
+
+static void change_cols(sqlite3_stmt *q, int base, struct mxg_engine_change_cols *c)
+{
+    c->name = col_or_null(q, base);
+    c->type = col_or_null(q, base + 1);
+    c->content = col_or_null(q, base + 2);
+    c->ttl = col_or_null(q, base + 3);
+    c->prio = col_or_null(q, base + 4);
+    c->disabled = col_or_null(q, base + 5);
+}
+
+static int sq_changes_list(struct mxg_store *st, unsigned max, mxg_change_cb cb, void *ctx)
+{
+    sqlite3_stmt *q = stmt(S(st), S_CHANGES_LIST);
+    sqlite3_bind_int64(q, 1, max);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct mxg_engine_change_cols o, n;
+        change_cols(q, 5, &o);
+        change_cols(q, 11, &n);
+        int r = mxg_engine_change(sqlite3_column_int64(q, 0), col_text(q, 1), col_text(q, 2),
+                                  col_text(q, 3), sqlite3_column_int64(q, 4), &o, &n, cb, ctx);
+        if (r != 0) {
+            sqlite3_reset(q);
+            return r;
+        }
+    }
+    return done(q, rc);
+}
+
+static int sq_changes_trim(struct mxg_store *st, int64_t upto)
+{
+    struct sqlite_store *s = S(st);
+    if (!s->in_txn)
+        return MXG_ETXN;
+    sqlite3_stmt *q = stmt(s, S_CHANGES_TRIM);
+    sqlite3_bind_int64(q, 1, upto);
+    return done(q, sqlite3_step(q));
+}
+
 static int sq_audit_insert(struct mxg_store *st, int64_t seq, const char *time, const char *zone,
                            const char *verdict, const char *record, const char *hash)
 {
@@ -1374,6 +1425,8 @@ static const struct mxg_store_ops SQLITE_OPS = {
     .autoprimary_list = sq_autoprimary_list,
     .referrers = sq_referrers,
     .referrers_below = sq_referrers_below,
+    .changes_list = sq_changes_list,
+    .changes_trim = sq_changes_trim,
     .audit_insert = sq_audit_insert,
     .audit_list = sq_audit_list,
     .batch_reads = sq_batch_reads,
