@@ -2,7 +2,7 @@
 # bench/external_bulk.sh -- lookups while mxguard audits a bulk out-of-band write.
 #
 #   bench/external_bulk.sh            # ~2 minutes
-#   EXT_ROWS=10000 EXT_RUNS=3 bench/external_bulk.sh
+#   EXT_RUNS=1 EXT_DURATION=5 bench/external_bulk.sh    # quick check
 #
 # mxguard serves bench/zones/example.com.zone from a SQLite store (no pdns: lookup_client asks
 # the backend socket directly, 4 connections, one request in flight each, the lookups of
