@@ -34,6 +34,8 @@ struct daemon {
     struct mxg_backend *be;
     uv_timer_t hup_retry;   /* a reload waits for the writer thread to be idle */
     uv_timer_t external;    /* looks for out-of-band writes (external.h) */
+    uint64_t external_gen;  /* the store's generation when the change log was last read */
+    bool external_read;     /* ... and whether it was read at all */
     uv_prepare_t end_reads; /* ends the store's shared read snapshot before each wait */
     struct mxg_store *store;
     struct mxg_server *backend_srv;
@@ -126,20 +128,29 @@ static void stop_all(struct daemon *d)
     uv_close((uv_handle_t *)&d->end_reads, NULL);
 }
 
-/* Out-of-band writes are picked up within EXTERNAL_POLL_MS: a cheap read of the change log's
- * first row, and a pass on the writer when there is one (also at start: what changed while the
- * daemon was stopped). */
+/* Out-of-band writes are picked up within EXTERNAL_POLL_MS: when the store's generation says
+ * that something committed (SQLite's data_version; on PostgreSQL the NOTIFY the capture
+ * triggers send), a cheap read of the change log's first row, and a pass on the writer when
+ * there is one. At start the log is read once whatever the generation: what changed while the
+ * daemon was stopped. */
 #define EXTERNAL_POLL_MS 250
 
 static void on_external(uv_timer_t *t)
 {
     struct daemon *d = t->data;
+    uint64_t gen = mxg_store_generation(d->store);
+    if (d->external_read && gen == d->external_gen)
+        return;
     bool any = false;
     int rc = mxg_external_pending(d->store, &any);
-    if (rc == MXG_OK && any)
-        mxg_backend_external(d->be);
-    else if (rc != MXG_OK)
+    if (rc != MXG_OK) {
         mxg_debug("out-of-band writes: reading the change log: %s", mxg_strerror(rc));
+        return; /* read again at the next tick */
+    }
+    d->external_gen = gen;
+    d->external_read = true;
+    if (any)
+        mxg_backend_external(d->be);
 }
 
 /* Reads within one loop iteration share a snapshot; it ends before the loop waits, so what
