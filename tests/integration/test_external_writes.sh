@@ -6,7 +6,9 @@
 #   - reject mode: an UPDATE of an apex A that the MX names, an INSERT of a second apex A, a
 #     DELETE of a mail host's A: each audited within 2 s, verdict warn with its finding, logged
 #     at error level and counted (stats, /metrics-backing counters);
-#   - fix mode: the apex UPDATE and pdnsutil replace-rrset repaired by a transaction of
+#   - pdnsutil replace-rrset on pdns's own gsqlite3/gpgsql backend of the apex A: the same;
+#   - fix mode: the apex UPDATE, a second apex A, the mail host's A deleted and pdnsutil
+#     replace-rrset each repaired by a transaction of
 #     mxguard's own (source fix, "repairs" naming the external record): dig shows the MX on a
 #     mail host at the old address;
 #   - a TXT added and a TTL changed: audited, allowed; a PATCH through pdns is source api, never
@@ -29,8 +31,10 @@ OLD=192.0.2.10
 NEW=203.0.113.80
 
 std() { printf '@ IN A %s\n@ IN MX 10 @\nwww IN A 192.0.2.20\n' "$OLD"; }
-for z in e1 e2 e3 e5 e7; do std | g_zone "$z.example"; done
-printf '@ IN A %s\n@ IN MX 10 mail\nmail IN A 192.0.2.25\nwww IN A %s\n' "$OLD" "$OLD" | g_zone e4.example
+for z in e1 e2 e3 e5 e7 e8 e10; do std | g_zone "$z.example"; done
+for z in e4 e9; do
+    printf '@ IN A %s\n@ IN MX 10 mail\nmail IN A 192.0.2.25\nwww IN A %s\n' "$OLD" "$OLD" | g_zone "$z.example"
+done
 printf '@ IN A %s\n@ IN TXT "hello"\nwww IN A 192.0.2.20\n' "$OLD" | g_zone e6.example
 printf '@ IN A %s\n' "$OLD" | g_zone bulk.example
 
@@ -104,10 +108,18 @@ g_last e4.example
 assert_eq "external warn" "$(rq 'r["source"] + " " + r["verdict"]')" "mail host's A deleted: verdict warn"
 assert_ne "0" "$(rq 'len(r["findings"])')" "mail host's A deleted: with findings ($(rq '",".join(f["rule"] for f in r["findings"])'))"
 
+g_mark
+sqlpdnsutil replace-rrset e10.example @ A 3600 "$NEW" >"$IT_WORK/pu.out" 2>&1 ||
+    it_fail "pdnsutil on pdns's own SQL backend: $(cat "$IT_WORK/pu.out")"
+if wait_external e10.example; then it_pass "pdnsutil replace-rrset: audited as external within ${WAITED} s"; else
+    it_fail "pdnsutil replace-rrset: not audited"; fi
+g_audit "pdnsutil apex move" e10.example external warn mail-moved
+
 errs=$(grep -c 'out-of-band write to' "$MXG_LOG" || true)
-assert_eq 3 "$((errs - errs0))" "each move logged at error level"
+assert_eq 4 "$((errs - errs0))" "each move logged at error level"
 assert_contains "$(grep 'out-of-band write to e1.example' "$MXG_LOG" | head -n 1)" "[error]" "the log line is an error"
-assert_eq 3 "$(stat_of moves)" "stats: external.moves counts the three"
+assert_eq 4 "$(stat_of moves)" "stats: external.moves counts the four"
+assert_ok "audit verify (reject mode)" mxg audit verify
 assert_eq 0 "$(stat_of fixed)" "stats: nothing repaired in reject mode"
 
 # ============================================================= harmless ==
@@ -151,7 +163,24 @@ g_last e5.example
 assert_eq "fix fix" "$(rq 'r["source"] + " " + r["verdict"]')" "pdnsutil's apex move repaired"
 mx=$(dig_short "$PORT" e5.example MX)
 assert_eq "$OLD" "$(dig_short "$PORT" "${mx#* }" A)" "pdnsutil: the MX's host answers the old address ($mx)"
-assert_eq 2 "$(stat_of fixed)" "stats: two repaired"
+
+external "INSERT of a second apex A (fix)" e8.example \
+    "INSERT INTO records (domain_id, name, type, content, ttl) VALUES ($(Z e8.example), 'e8.example', 'A', '$NEW', 3600)"
+sleep 0.3
+g_last e8.example
+assert_eq "fix fix" "$(rq 'r["source"] + " " + r["verdict"]')" "second apex A repaired"
+mx=$(dig_short "$PORT" e8.example MX)
+assert_eq "$OLD" "$(dig_short "$PORT" "${mx#* }" A)" "second apex A: the MX's host answers the old address only ($mx)"
+
+external "DELETE of the mail host's A (fix)" e9.example \
+    "DELETE FROM records WHERE domain_id = $(Z e9.example) AND name = 'mail.e9.example' AND type = 'A'"
+sleep 0.3
+g_last e9.example
+mx=$(dig_short "$PORT" e9.example MX)
+assert_eq "fix fix" "$(rq 'r["source"] + " " + r["verdict"]')" "mail host's A deleted: repaired"
+assert_eq "192.0.2.25" "$(dig_short "$PORT" "${mx#* }" A)" "mail host's A deleted: the MX's host answers the old address again ($mx)"
+assert_eq 4 "$(stat_of fixed)" "stats: four repaired"
+assert_ok "audit verify (fix mode)" mxg audit verify
 
 # ============================================================ while stopped ==
 it_log "--- a write made while mxguard is stopped"
