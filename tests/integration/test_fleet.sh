@@ -248,6 +248,23 @@ wait "$sp"
 if answering 3; then it_pass "n3 answers after its restart"; else it_fail "n3 does not answer after its restart"; fi
 settled nd
 
+# ================================================================= out-of-band writes =====
+it_log "--- a panel's SQL write: audited once for the fleet, by one node"
+MXG_PG_DB=$PG_DB # (mxg_write_config set it to a database of the last node's own)
+store_sql "INSERT INTO records (domain_id, name, type, content, ttl)
+           SELECT id, 'oob.example.com', 'TXT', '\"panel\"', 60 FROM domains WHERE name = 'example.com'" >/dev/null
+ext=0
+for ((n = 0; n < 60; n++)); do
+    ext=$(node_mxg 1 audit export | grep -c '"source":"external"' || true)
+    [ "$ext" -gt 0 ] && break
+    sleep 0.1
+done
+sleep 1 # every node has looked at the log by now
+assert_eq 1 "$(node_mxg 1 audit export | grep -c '"source":"external"' || true)" \
+    "one external audit record for the write, not one per node"
+assert_eq '"panel"' "$(dig_short "${N_PORT[3]}" oob.example.com TXT)" "every node answers the write"
+assert_eq 0 "$(store_sql 'SELECT count(*) FROM mxg_changes')" "the change log is trimmed"
+
 # =========================================================================== one chain =====
 it_log "--- one audit chain for the fleet"
 for i in 1 2 3; do
