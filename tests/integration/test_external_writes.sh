@@ -224,7 +224,7 @@ g_sql "INSERT INTO records (domain_id, name, type, content, ttl)
 # On PostgreSQL the guard's reads are round trips to the server, some per touched name: the
 # 10,000 names take tens of seconds there (docs/performance.md), a few on SQLite.
 limit=20
-[ -z "${MXG_TEST_PG_STATE:-}" ] || limit=180
+[ -z "${MXG_TEST_PG_STATE:-}" ] || limit=240
 if wait_external bulk.example "$limit"; then it_pass "bulk: audited within ${WAITED} s"; else it_fail "bulk: not audited within $((limit * IT_SLOW)) s"; fi
 wait "$dpid"
 it_log "bulk: $(( ($(date +%s%N) - t0) / 1000000 )) ms from the write to its record"
