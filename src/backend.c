@@ -18,6 +18,7 @@
 #include "mxg/chain_cache.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
+#include "mxg/hash.h"
 #include "mxg/external.h"
 #include "mxg/guard.h"
 #include "mxg/log.h"
@@ -1617,11 +1618,7 @@ static const handler_fn HANDLERS[MXG_M_COUNT] = {
 
 static uint64_t cache_hash(const char *key, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)key[i];
-        h *= 1099511628211ULL;
-    }
+    uint64_t h = mxg_hash_bytes(key, len);
     return h ^ (h >> 29);
 }
 

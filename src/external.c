@@ -23,7 +23,7 @@ struct xside {
 };
 
 struct xrow {
-    int64_t id, domain_id;
+    int64_t id, domain_id, commit;
     char tbl[16], op[8];
     struct xside o, n;
 };
@@ -78,6 +78,7 @@ static int row_collect(void *ctx, const struct mxg_change *c)
     memset(r, 0, sizeof(*r));
     r->id = c->id;
     r->domain_id = c->domain_id;
+    r->commit = c->commit;
     snprintf(r->tbl, sizeof(r->tbl), "%s", c->tbl);
     snprintf(r->op, sizeof(r->op), "%s", c->op);
     rs->n++;
@@ -158,21 +159,7 @@ static bool rd_same(struct rdlist *a, struct rdlist *b)
     return true;
 }
 
-struct type_ctx {
-    const char *type;
-    struct rdlist *l;
-};
-
-static int rd_collect(void *ctx, const struct mxg_record *rec)
-{
-    struct type_ctx *t = ctx;
-    if (strcmp(rec->type, t->type) != 0)
-        return MXG_OK;
-    return rd_push(t->l, rec->content, rec->ttl);
-}
-
-/* The changed RRsets of one zone: the current records (after) and, with the logged changes
- * undone newest first, the records before. */
+/* The changed RRsets of one external commit, before and after. */
 struct changes {
     struct mxg_rrset_change *v;
     size_t n, cap;
@@ -190,8 +177,8 @@ static void changes_free(struct changes *c)
     memset(c, 0, sizeof(*c));
 }
 
-/* One row side that names an RRset, for grouping: the RRset, the row's place among the zone's
- * rows, and which side. */
+/* One row side that names an RRset: the RRset, the row's place k among the zone's rows of the
+ * pass (log order), and which side. */
 struct sref {
     const char *name, *type;
     size_t k;
@@ -210,75 +197,69 @@ static int sref_cmp(const void *a, const void *b)
     return c ? c : x->side - y->side;
 }
 
-/* The change of the RRset whose row sides are g[0..n) (in log order): after is the store's (or,
- * for a zone that is gone or new, what the log ends with), before is after with the sides
- * undone newest first. Unchanged RRsets are left out. */
-static int rrset_change(struct mxg_store *st, int64_t zone_id, const struct sref *g, size_t n,
-                        bool from_store, struct changes *out)
+/* An RRset the zone's rows touch: its row sides in log order and its records in the store. */
+struct rrs {
+    const char *name, *type;
+    const struct sref *r;
+    size_t nr;
+    struct rdlist now;
+};
+
+/* Every RRset the rows of one zone in a pass touch, in name and type order. The state of an
+ * RRset "at k" is the store with the rows k.. undone, newest first: what it held before row k
+ * was written. At 0 it is the zone before the pass, at the number of rows the store. */
+struct zstate {
+    struct sref *refs;
+    struct rrs *v;
+    size_t n;
+};
+
+static void zstate_free(struct zstate *z)
 {
-    const char *name = g[0].name, *type = g[0].type;
-    struct rdlist after = {0}, before = {0};
-    int rc = MXG_OK;
-    if (from_store) {
-        struct type_ctx t = {.type = type, .l = &after};
-        rc = MXG_STORE_CALL(st, lookup, zone_id, name, type, rd_collect, &t);
-        if (rc == MXG_ENOENT)
-            rc = MXG_OK;
-    } else {
-        for (size_t i = 0; rc == MXG_OK && i < n; i++) {
-            if (g[i].x->disabled)
-                continue;
-            if (g[i].side == 0)
-                rd_remove(&after, g[i].x->content, g[i].x->ttl);
-            else
-                rc = rd_push(&after, g[i].x->content, g[i].x->ttl);
-        }
-    }
-    for (size_t i = 0; rc == MXG_OK && i < after.n; i++)
-        rc = rd_push(&before, after.v[i].content, after.v[i].ttl);
-    for (size_t i = n; rc == MXG_OK && i-- > 0;) {
-        if (g[i].x->disabled)
-            continue;
-        if (g[i].side == 1)
-            rd_remove(&before, g[i].x->content, g[i].x->ttl);
-        else
-            rc = rd_push(&before, g[i].x->content, g[i].x->ttl);
-    }
-    if (rc == MXG_OK && !rd_same(&before, &after)) {
-        if (out->n == out->cap) {
-            size_t cap = out->cap ? out->cap * 2 : 8;
-            struct mxg_rrset_change *v = realloc(out->v, cap * sizeof(*v));
-            if (!v)
-                rc = MXG_ENOMEM;
-            else {
-                out->v = v;
-                out->cap = cap;
-            }
-        }
-        if (rc == MXG_OK) {
-            struct mxg_rrset_change *c = &out->v[out->n++];
-            c->name = strdup(name);
-            c->type = strdup(type);
-            c->before = before.v;
-            c->n_before = before.n;
-            c->after = after.v;
-            c->n_after = after.n;
-            return c->name && c->type ? MXG_OK : MXG_ENOMEM;
-        }
-    }
-    rd_free(before.v, before.n);
-    rd_free(after.v, after.n);
-    return rc;
+    for (size_t i = 0; i < z->n; i++)
+        rd_free(z->v[i].now.v, z->v[i].now.n);
+    free(z->v);
+    free(z->refs);
+    memset(z, 0, sizeof(*z));
 }
 
-/* Every RRset the zone's record rows touch, with its change (unchanged ones left out), in
- * name and type order. */
-static int zone_changes(struct mxg_store *st, int64_t zone_id, const struct xrow *rows,
-                        const size_t *idx, size_t nidx, bool from_store, struct changes *out)
+static int rrs_find(const void *key, const void *elem)
 {
-    struct sref *refs = calloc(2 * nidx + 1, sizeof(*refs));
-    size_t n = 0;
-    if (!refs)
+    const struct mxg_record *rec = key;
+    const struct rrs *s = elem;
+    int c = strcmp(rec->name, s->name);
+    return c ? c : strcmp(rec->type, s->type);
+}
+
+static int now_collect(void *ctx, const struct mxg_record *rec)
+{
+    const struct zstate *z = ctx;
+    struct rrs *s = bsearch(rec, z->v, z->n, sizeof(*z->v), rrs_find);
+    return s ? rd_push(&s->now, rec->content, rec->ttl) : MXG_OK;
+}
+
+struct type_ctx {
+    const char *type;
+    struct rdlist *l;
+};
+
+static int rd_collect(void *ctx, const struct mxg_record *rec)
+{
+    struct type_ctx *t = ctx;
+    if (strcmp(rec->type, t->type) != 0)
+        return MXG_OK;
+    return rd_push(t->l, rec->content, rec->ttl);
+}
+
+/* Past this many RRsets the zone is read whole (one query) rather than RRset by RRset. */
+#define ZONE_READ_WHOLE 32
+
+static int zstate_load(struct mxg_store *st, int64_t zone_id, bool exists, const struct xrow *rows,
+                       const size_t *idx, size_t nidx, struct zstate *z)
+{
+    memset(z, 0, sizeof(*z));
+    size_t nrefs = 0;
+    if (!(z->refs = calloc(2 * nidx + 1, sizeof(*z->refs))))
         return MXG_ENOMEM;
     for (size_t k = 0; k < nidx; k++) {
         const struct xrow *r = &rows[idx[k]];
@@ -287,84 +268,245 @@ static int zone_changes(struct mxg_store *st, int64_t zone_id, const struct xrow
         const struct xside *sides[2] = {&r->o, &r->n};
         for (int s = 0; s < 2; s++)
             if (sides[s]->present && sides[s]->type && sides[s]->name)
-                refs[n++] = (struct sref){.name = sides[s]->name,
-                                          .type = sides[s]->type,
-                                          .k = k,
-                                          .side = s,
-                                          .x = sides[s]};
+                z->refs[nrefs++] = (struct sref){.name = sides[s]->name,
+                                                 .type = sides[s]->type,
+                                                 .k = k,
+                                                 .side = s,
+                                                 .x = sides[s]};
     }
-    if (n)
-        qsort(refs, n, sizeof(*refs), sref_cmp);
-    int rc = MXG_OK;
-    for (size_t i = 0; rc == MXG_OK && i < n;) {
+    if (nrefs)
+        qsort(z->refs, nrefs, sizeof(*z->refs), sref_cmp);
+    if (!(z->v = calloc(nrefs + 1, sizeof(*z->v))))
+        return MXG_ENOMEM;
+    for (size_t i = 0; i < nrefs;) {
         size_t j = i + 1;
-        while (j < n && strcmp(refs[j].name, refs[i].name) == 0 &&
-               strcmp(refs[j].type, refs[i].type) == 0)
+        while (j < nrefs && strcmp(z->refs[j].name, z->refs[i].name) == 0 &&
+               strcmp(z->refs[j].type, z->refs[i].type) == 0)
             j++;
-        rc = rrset_change(st, zone_id, refs + i, j - i, from_store, out);
+        z->v[z->n++] = (struct rrs){
+            .name = z->refs[i].name, .type = z->refs[i].type, .r = z->refs + i, .nr = j - i};
         i = j;
     }
-    free(refs);
+    if (!exists || z->n == 0)
+        return MXG_OK; /* a zone that is gone has nothing in the store */
+    if (z->n > ZONE_READ_WHOLE)
+        return MXG_STORE_CALL(st, list, zone_id, now_collect, z);
+    int rc = MXG_OK;
+    for (size_t i = 0; rc == MXG_OK && i < z->n; i++) {
+        struct type_ctx t = {.type = z->v[i].type, .l = &z->v[i].now};
+        rc = MXG_STORE_CALL(st, lookup, zone_id, z->v[i].name, z->v[i].type, rd_collect, &t);
+        if (rc == MXG_ENOENT)
+            rc = MXG_OK;
+    }
     return rc;
 }
 
-/* ---- the view, turned around ------------------------------------------------------------ */
+/* The RRset at k (see struct zstate). */
+static int rrs_at(const struct rrs *s, size_t k, struct rdlist *out)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = MXG_OK;
+    for (size_t i = 0; rc == MXG_OK && i < s->now.n; i++)
+        rc = rd_push(out, s->now.v[i].content, s->now.v[i].ttl);
+    for (size_t i = s->nr; rc == MXG_OK && i-- > 0 && s->r[i].k >= k;) {
+        const struct sref *r = &s->r[i];
+        if (r->x->disabled)
+            continue;
+        if (r->side == 1)
+            rd_remove(out, r->x->content, r->x->ttl);
+        else
+            rc = rd_push(out, r->x->content, r->x->ttl);
+    }
+    if (rc != MXG_OK) {
+        rd_free(out->v, out->n);
+        memset(out, 0, sizeof(*out));
+    }
+    return rc;
+}
+
+static bool rrs_touched(const struct rrs *s, size_t a, size_t b)
+{
+    for (size_t i = 0; i < s->nr; i++)
+        if (s->r[i].k >= a && s->r[i].k < b)
+            return true;
+    return false;
+}
+
+/* The RRsets the rows a..b touch, from their state at a to their state at b; unchanged ones are
+ * left out. In name and type order. */
+static int span_changes(const struct zstate *z, size_t a, size_t b, struct changes *out)
+{
+    int rc = MXG_OK;
+    for (size_t i = 0; rc == MXG_OK && i < z->n; i++) {
+        const struct rrs *s = &z->v[i];
+        if (!rrs_touched(s, a, b))
+            continue;
+        struct rdlist before, after;
+        if ((rc = rrs_at(s, a, &before)) != MXG_OK)
+            break;
+        if ((rc = rrs_at(s, b, &after)) != MXG_OK) {
+            rd_free(before.v, before.n);
+            break;
+        }
+        if (!rd_same(&before, &after)) {
+            if (out->n == out->cap) {
+                size_t cap = out->cap ? out->cap * 2 : 8;
+                struct mxg_rrset_change *v = realloc(out->v, cap * sizeof(*v));
+                if (v) {
+                    out->v = v;
+                    out->cap = cap;
+                }
+            }
+            if (out->n < out->cap) {
+                out->v[out->n++] = (struct mxg_rrset_change){.name = strdup(s->name),
+                                                             .type = strdup(s->type),
+                                                             .before = before.v,
+                                                             .n_before = before.n,
+                                                             .after = after.v,
+                                                             .n_after = after.n};
+                if (!out->v[out->n - 1].name || !out->v[out->n - 1].type)
+                    rc = MXG_ENOMEM;
+                continue;
+            }
+            rc = MXG_ENOMEM;
+        }
+        rd_free(before.v, before.n);
+        rd_free(after.v, after.n);
+    }
+    return rc;
+}
+
+/* A transaction that takes the store back to the zone at k: every RRset that rows k.. touch
+ * replaced by its state at k. */
+static int txn_at(const struct zstate *z, const struct mxg_zone *zone, size_t k,
+                  struct mxg_txn **out)
+{
+    struct mxg_txn *t = NULL;
+    int rc = mxg_txn_new(zone->id, zone->name, false, 0, &t);
+    for (size_t i = 0; rc == MXG_OK && i < z->n; i++) {
+        const struct rrs *s = &z->v[i];
+        if (s->r[s->nr - 1].k < k)
+            continue;
+        struct rdlist l;
+        if ((rc = rrs_at(s, k, &l)) != MXG_OK)
+            break;
+        struct mxg_txn_rec *recs = calloc(l.n ? l.n : 1, sizeof(*recs));
+        if (!recs)
+            rc = MXG_ENOMEM;
+        char *type = s->r[0].x->type; /* the same text as s->type, not const */
+        for (size_t j = 0; recs && j < l.n; j++)
+            recs[j] = (struct mxg_txn_rec){
+                .type = type, .content = l.v[j].content, .ttl = l.v[j].ttl, .auth = true};
+        if (recs)
+            rc = mxg_txn_replace(t, s->name, s->type, recs, l.n);
+        free(recs);
+        rd_free(l.v, l.n);
+    }
+    if (rc != MXG_OK) {
+        mxg_txn_free(t);
+        t = NULL;
+    }
+    *out = t;
+    return rc;
+}
+
+/* ---- a view between two past states ------------------------------------------------------ */
 
 /* The guard's view over the store and a transaction has the store BEFORE and the transaction
- * AFTER. Here the store already holds the change and the transaction puts back what was there:
- * the sides swap. */
-static enum mxg_side flip(enum mxg_side s)
+ * AFTER. Here the store already holds the changes, so each side is the AFTER side of a view
+ * whose transaction takes the store back to that side's state. */
+struct span_view {
+    struct mxg_view before, after;
+};
+
+static const struct mxg_view *span_side(void *ctx, enum mxg_side side)
 {
-    return s == MXG_BEFORE ? MXG_AFTER : MXG_BEFORE;
+    const struct span_view *s = ctx;
+    return side == MXG_BEFORE ? &s->before : &s->after;
 }
 
-static int sw_rrset(void *ctx, enum mxg_side side, const char *name, const char *type,
+static int sv_rrset(void *ctx, enum mxg_side side, const char *name, const char *type,
                     mxg_record_cb cb, void *cbctx)
 {
-    const struct mxg_view *in = ctx;
-    return in->ops->rrset(in->ctx, flip(side), name, type, cb, cbctx);
+    const struct mxg_view *v = span_side(ctx, side);
+    return v->ops->rrset(v->ctx, MXG_AFTER, name, type, cb, cbctx);
 }
 
-static int sw_referrers(void *ctx, enum mxg_side side, const char *type, const char *target,
+static int sv_referrers(void *ctx, enum mxg_side side, const char *type, const char *target,
                         mxg_owner_cb cb, void *cbctx)
 {
-    const struct mxg_view *in = ctx;
-    return in->ops->referrers(in->ctx, flip(side), type, target, cb, cbctx);
+    const struct mxg_view *v = span_side(ctx, side);
+    return v->ops->referrers(v->ctx, MXG_AFTER, type, target, cb, cbctx);
 }
 
-static int sw_referrers_below(void *ctx, enum mxg_side side, const char *type, const char *root,
+static int sv_referrers_below(void *ctx, enum mxg_side side, const char *type, const char *root,
                               mxg_owner_target_cb cb, void *cbctx)
 {
-    const struct mxg_view *in = ctx;
-    return in->ops->referrers_below(in->ctx, flip(side), type, root, cb, cbctx);
+    const struct mxg_view *v = span_side(ctx, side);
+    return v->ops->referrers_below(v->ctx, MXG_AFTER, type, root, cb, cbctx);
 }
 
-static int sw_zone_of(void *ctx, enum mxg_side side, const char *name, char *apex, size_t len)
+static int sv_zone_of(void *ctx, enum mxg_side side, const char *name, char *apex, size_t len)
 {
-    const struct mxg_view *in = ctx;
-    return in->ops->zone_of(in->ctx, flip(side), name, apex, len);
+    const struct mxg_view *v = span_side(ctx, side);
+    return v->ops->zone_of(v->ctx, MXG_AFTER, name, apex, len);
 }
 
-static int sw_has_below(void *ctx, enum mxg_side side, const char *name, bool *out)
+static int sv_has_below(void *ctx, enum mxg_side side, const char *name, bool *out)
 {
-    const struct mxg_view *in = ctx;
-    return in->ops->has_below(in->ctx, flip(side), name, out);
+    const struct mxg_view *v = span_side(ctx, side);
+    return v->ops->has_below(v->ctx, MXG_AFTER, name, out);
 }
 
-static int sw_zone_info(void *ctx, const char *apex, enum mxg_mode *mode, bool *slave)
+static int sv_zone_info(void *ctx, const char *apex, enum mxg_mode *mode, bool *slave)
 {
-    const struct mxg_view *in = ctx;
-    return in->ops->zone_info(in->ctx, apex, mode, slave);
+    const struct mxg_view *v = span_side(ctx, MXG_AFTER);
+    return v->ops->zone_info(v->ctx, apex, mode, slave);
 }
 
-static const struct mxg_view_ops SWAPPED = {
-    .rrset = sw_rrset,
-    .referrers = sw_referrers,
-    .referrers_below = sw_referrers_below,
-    .zone_of = sw_zone_of,
-    .has_below = sw_has_below,
-    .zone_info = sw_zone_info,
+static const struct mxg_view_ops SPAN_VIEW = {
+    .rrset = sv_rrset,
+    .referrers = sv_referrers,
+    .referrers_below = sv_referrers_below,
+    .zone_of = sv_zone_of,
+    .has_below = sv_has_below,
+    .zone_info = sv_zone_info,
 };
+
+/* Judges the changes ch of an existing zone from its state at a to its state at b. */
+static int judge(struct mxg_store *st, const struct mxg_config *cfg, const struct mxg_zone *z,
+                 const struct zstate *zs, size_t a, size_t b, const struct changes *ch,
+                 enum mxg_mode mode, struct mxg_decision *d)
+{
+    struct mxg_txn *ta = NULL, *tb = NULL;
+    const char **names = calloc(ch->n ? ch->n : 1, sizeof(*names));
+    size_t nn = 0;
+    int rc = names ? MXG_OK : MXG_ENOMEM;
+    if (rc == MXG_OK && (rc = txn_at(zs, z, a, &ta)) == MXG_OK)
+        rc = txn_at(zs, z, b, &tb);
+    /* The changes come in name order: a name's RRsets are next to each other. */
+    for (size_t i = 0; rc == MXG_OK && i < ch->n; i++)
+        if (nn == 0 || strcmp(names[nn - 1], ch->v[i].name) != 0)
+            names[nn++] = ch->v[i].name;
+    if (rc == MXG_OK) {
+        struct mxg_guard_view_ctx ca = {.st = st, .txn = ta, .cfg = cfg};
+        struct mxg_guard_view_ctx cb = {.st = st, .txn = tb, .cfg = cfg};
+        struct span_view sv;
+        mxg_guard_view(&ca, &sv.before);
+        mxg_guard_view(&cb, &sv.after);
+        struct mxg_view view = {.ops = &SPAN_VIEW, .ctx = &sv};
+        struct mxg_policy_input in = {.zone = z->name,
+                                      .names = names,
+                                      .n_names = nn,
+                                      .mode = mode,
+                                      .slave = z->kind == MXG_KIND_SLAVE};
+        rc = mxg_policy_evaluate(&view, &in, cfg, d);
+    }
+    free(names);
+    mxg_txn_free(ta);
+    mxg_txn_free(tb);
+    return rc;
+}
 
 /* ---- one zone ----------------------------------------------------------------------------- */
 
@@ -452,128 +594,75 @@ static bool zone_row_event(const struct xrow *rows, const size_t *idx, size_t ni
     return false;
 }
 
-static void log_move(const char *zone, const struct mxg_decision *d, int64_t seq, bool fixed)
+static void log_move(const char *zone, const struct mxg_decision *d, int64_t seq)
 {
     const struct mxg_finding *f = d->n_findings ? &d->findings[0] : NULL;
-    mxg_err("out-of-band write to %s moved mail: %s %s (audit record %lld)%s", zone,
-            f ? f->rule : "?", f ? f->name : "", (long long)seq,
-            fixed ? "; repaired (fix mode)" : "");
+    mxg_err("out-of-band write to %s moved mail: %s %s (audit record %lld)", zone,
+            f ? f->rule : "?", f ? f->name : "", (long long)seq);
 }
 
 static int apply_fix(struct mxg_store *st, const struct mxg_zone *z, const struct mxg_decision *d)
 {
     struct mxg_txn *t = NULL;
     int rc = mxg_txn_new(z->id, z->name, false, 0, &t);
-    for (size_t i = 0; rc == MXG_OK && i < d->n_fix; i++) {
-        const struct mxg_rrset_change *c = &d->fix[i];
-        struct mxg_txn_rec *recs = calloc(c->n_after ? c->n_after : 1, sizeof(*recs));
-        if (!recs) {
-            rc = MXG_ENOMEM;
-            break;
-        }
-        for (size_t j = 0; j < c->n_after; j++)
-            recs[j] = (struct mxg_txn_rec){.type = c->type,
-                                           .content = c->after[j].content,
-                                           .ttl = c->after[j].ttl,
-                                           .auth = true};
-        rc = mxg_txn_replace(t, c->name, c->type, recs, c->n_after);
-        free(recs);
-    }
+    if (rc == MXG_OK)
+        rc = mxg_guard_fix_into(t, d);
     if (rc == MXG_OK)
         rc = mxg_txn_apply(t, st);
     mxg_txn_free(t);
     return rc;
 }
 
-/* Judges the change of an existing zone: the guard's view with a transaction that puts the
- * changed RRsets back as they were, its sides swapped. */
-static int judge(struct mxg_store *st, const struct mxg_config *cfg, const struct mxg_zone *z,
-                 const struct changes *ch, enum mxg_mode mode, struct mxg_decision *d)
-{
-    struct mxg_txn *t = NULL;
-    int rc = mxg_txn_new(z->id, z->name, false, 0, &t);
-    const char **names = calloc(ch->n ? ch->n : 1, sizeof(*names));
-    size_t nn = 0;
-    if (!names)
-        rc = MXG_ENOMEM;
-    for (size_t i = 0; rc == MXG_OK && i < ch->n; i++) {
-        const struct mxg_rrset_change *c = &ch->v[i];
-        struct mxg_txn_rec *recs = calloc(c->n_before ? c->n_before : 1, sizeof(*recs));
-        if (!recs) {
-            rc = MXG_ENOMEM;
-            break;
-        }
-        for (size_t j = 0; j < c->n_before; j++)
-            recs[j] = (struct mxg_txn_rec){.type = c->type,
-                                           .content = c->before[j].content,
-                                           .ttl = c->before[j].ttl,
-                                           .auth = true};
-        rc = mxg_txn_replace(t, c->name, c->type, recs, c->n_before);
-        free(recs);
-        /* The changes come in name order: a name's RRsets are next to each other. */
-        if (nn == 0 || strcmp(names[nn - 1], c->name) != 0)
-            names[nn++] = c->name;
-    }
-    if (rc == MXG_OK) {
-        struct mxg_guard_view_ctx vctx = {.st = st, .txn = t, .cfg = cfg};
-        struct mxg_view inner, swapped;
-        mxg_guard_view(&vctx, &inner);
-        swapped.ops = &SWAPPED;
-        swapped.ctx = &inner;
-        struct mxg_policy_input in = {.zone = z->name,
-                                      .names = names,
-                                      .n_names = nn,
-                                      .mode = mode,
-                                      .slave = z->kind == MXG_KIND_SLAVE};
-        rc = mxg_policy_evaluate(&swapped, &in, cfg, d);
-    }
-    free(names);
-    mxg_txn_free(t);
-    return rc;
-}
-
-static int handle_zone(struct mxg_store *st, const struct mxg_config *cfg, const struct xrows *rs,
-                       const size_t *idx, size_t nidx, struct mxg_external_result *out)
-{
-    int64_t zone_id = rs->v[idx[0]].domain_id;
+/* One zone's rows in a pass, and what its commits did. */
+struct zpass {
+    struct mxg_store *st;
+    const struct mxg_config *cfg;
+    const struct xrow *rows;
+    const size_t *idx;
+    size_t nidx;
+    bool exists;
     struct mxg_zone z;
-    int rc = MXG_STORE_CALL(st, zone_get_by_id, zone_id, &z);
-    if (rc != MXG_OK && rc != MXG_ENOENT)
-        return rc;
-    bool exists = rc == MXG_OK;
+    const char *zone_name;
+    enum mxg_mode mode;
+    struct zstate zs;
+    int64_t move_seq;         /* the newest external record of a move, 0: none */
+    struct mxg_decision kept; /* the move's decision, when the pass has one commit of the zone */
+    bool have_kept;
+};
+
+/* Audits the zone's rows a..b, one external commit. */
+static int audit_commit(struct zpass *p, size_t a, size_t b, struct mxg_external_result *out)
+{
+    const size_t *idx = p->idx + a;
+    size_t n = b - a;
+    const char *ignored = NULL;
+    struct changes ch = {0};
+    json_t *settings = settings_json(p->rows, idx, n, &ignored);
+    json_t *meta = metadata_json(p->st, p->z.id, p->rows, idx, n, p->exists);
+    json_t *keys = keys_json(p->rows, idx, n);
+    int rc = span_changes(&p->zs, a, b, &ch);
+    if (rc != MXG_OK || (ch.n == 0 && !settings && !meta && !keys))
+        goto done; /* nothing served changed (disabled rows, rectify's rows) */
+
     /* A zone made or dropped by the other writer is audited with what the log says of it, not
      * judged (the guard judges a zone's arrival or departure only inside the transaction that
      * makes it). */
-    bool judged = exists && !zone_row_event(rs->v, idx, nidx);
-    const char *zone_name = exists ? z.name : NULL;
-    struct changes ch = {0};
-    json_t *settings = settings_json(rs->v, idx, nidx, &zone_name);
-    json_t *meta = metadata_json(st, zone_id, rs->v, idx, nidx, exists);
-    json_t *keys = keys_json(rs->v, idx, nidx);
-    rc = zone_changes(st, zone_id, rs->v, idx, nidx, judged, &ch);
-    if (rc != MXG_OK || !zone_name || (ch.n == 0 && !settings && !meta && !keys))
-        goto done; /* nothing served changed (disabled rows, rectify's rows, a zone unknown) */
-
-    enum mxg_mode mode = exists ? mxg_guard_effective_mode(st, cfg, zone_id) : cfg->mode;
+    bool judged = p->exists && !zone_row_event(p->rows, idx, n) && ch.n > 0;
     struct mxg_decision d = {0};
-    bool have_d = false;
-    if (judged && ch.n > 0) {
-        if ((rc = judge(st, cfg, &z, &ch, mode, &d)) != MXG_OK)
-            goto done;
-        have_d = true;
-    }
-    bool moved = have_d && (d.verdict == MXG_VERDICT_REJECT || d.verdict == MXG_VERDICT_FIX);
+    if (judged && (rc = judge(p->st, p->cfg, &p->z, &p->zs, a, b, &ch, p->mode, &d)) != MXG_OK)
+        goto done;
+    bool moved = judged && (d.verdict == MXG_VERDICT_REJECT || d.verdict == MXG_VERDICT_FIX);
     /* It happened: the record says warn where a commit would have been refused or fixed. */
     struct mxg_decision ext = {0};
-    if (have_d) {
+    if (judged) {
         ext.verdict = moved ? MXG_VERDICT_WARN : d.verdict;
         ext.findings = d.findings;
         ext.n_findings = d.n_findings;
     }
-    struct mxg_audit_entry e = {.zone = zone_name,
+    struct mxg_audit_entry e = {.zone = p->zone_name,
                                 .source = "external",
-                                .mode = mxg_mode_name(mode),
-                                .decision = have_d ? &ext : NULL,
+                                .mode = mxg_mode_name(p->mode),
+                                .decision = judged ? &ext : NULL,
                                 .changes = ch.v,
                                 .n_changes = ch.n,
                                 .metadata = meta,
@@ -581,35 +670,23 @@ static int handle_zone(struct mxg_store *st, const struct mxg_config *cfg, const
                                 .keys = keys};
     int64_t seq = 0;
     char hash[MXG_HASH_HEX];
-    if ((rc = mxg_audit_append(st, &e, &seq, hash, NULL)) == MXG_OK) {
+    if ((rc = mxg_audit_append(p->st, &e, &seq, hash, NULL)) == MXG_OK) {
         out->records++;
         out->last_seq = seq;
         if (ext.verdict == MXG_VERDICT_WARN)
             out->warned++;
-    }
-    bool fixed = false;
-    if (rc == MXG_OK && moved && d.verdict == MXG_VERDICT_FIX && d.n_fix > 0 &&
-        (rc = apply_fix(st, &z, &d)) == MXG_OK) {
-        struct mxg_audit_entry fe = {.zone = zone_name,
-                                     .source = "fix",
-                                     .mode = mxg_mode_name(mode),
-                                     .decision = &d,
-                                     .changes = d.fix,
-                                     .n_changes = d.n_fix,
-                                     .repairs = seq};
-        int64_t fseq = 0;
-        if ((rc = mxg_audit_append(st, &fe, &fseq, hash, NULL)) == MXG_OK) {
-            fixed = true;
-            out->fixed++;
-            out->last_seq = fseq;
+        if (moved) {
+            out->moves++;
+            p->move_seq = seq;
+            log_move(p->zone_name, &d, seq);
         }
     }
-    if (rc == MXG_OK && moved) {
-        out->moves++;
-        log_move(zone_name, &d, seq, fixed);
-    }
-    if (have_d)
+    if (rc == MXG_OK && moved && a == 0 && b == p->nidx) {
+        p->kept = d; /* the whole pass: its decision is the repair's */
+        p->have_kept = true;
+    } else if (judged) {
         mxg_decision_free(&d);
+    }
 done:
     changes_free(&ch);
     if (settings)
@@ -618,6 +695,87 @@ done:
         json_decref(meta);
     if (keys)
         json_decref(keys);
+    return rc;
+}
+
+/* In fix mode, after a move: the zone's change over the whole pass judged again (a later commit
+ * may have undone the move, or moved more) and its fix applied, audited as source fix with the
+ * newest move's record in repairs. */
+static int repair(struct zpass *p, struct mxg_external_result *out)
+{
+    struct mxg_decision d = {0};
+    int rc = MXG_OK;
+    if (p->have_kept) {
+        d = p->kept;
+        p->have_kept = false;
+    } else {
+        struct changes ch = {0};
+        rc = span_changes(&p->zs, 0, p->nidx, &ch);
+        if (rc == MXG_OK && ch.n > 0)
+            rc = judge(p->st, p->cfg, &p->z, &p->zs, 0, p->nidx, &ch, p->mode, &d);
+        changes_free(&ch);
+        if (rc != MXG_OK)
+            return rc;
+    }
+    if (d.verdict == MXG_VERDICT_FIX && d.n_fix > 0 &&
+        (rc = apply_fix(p->st, &p->z, &d)) == MXG_OK) {
+        struct mxg_audit_entry fe = {.zone = p->zone_name,
+                                     .source = "fix",
+                                     .mode = mxg_mode_name(p->mode),
+                                     .decision = &d,
+                                     .changes = d.fix,
+                                     .n_changes = d.n_fix,
+                                     .repairs = p->move_seq};
+        int64_t fseq = 0;
+        char hash[MXG_HASH_HEX];
+        if ((rc = mxg_audit_append(p->st, &fe, &fseq, hash, NULL)) == MXG_OK) {
+            out->fixed++;
+            out->last_seq = fseq;
+            mxg_err("out-of-band move in %s repaired (fix mode; audit record %lld)", p->zone_name,
+                    (long long)fseq);
+        }
+    }
+    mxg_decision_free(&d);
+    return rc;
+}
+
+/* Past this many commits of one zone in a pass, the rest are audited as one. */
+#define ZONE_COMMITS_MAX 64
+
+static int handle_zone(struct mxg_store *st, const struct mxg_config *cfg, const struct xrows *rs,
+                       const size_t *idx, size_t nidx, struct mxg_external_result *out)
+{
+    struct zpass p = {.st = st, .cfg = cfg, .rows = rs->v, .idx = idx, .nidx = nidx};
+    int rc = MXG_STORE_CALL(st, zone_get_by_id, rs->v[idx[0]].domain_id, &p.z);
+    if (rc != MXG_OK && rc != MXG_ENOENT)
+        return rc;
+    p.exists = rc == MXG_OK;
+    if (!p.exists)
+        p.z.id = rs->v[idx[0]].domain_id;
+    p.zone_name = p.exists ? p.z.name : NULL;
+    json_t *names = settings_json(rs->v, idx, nidx, &p.zone_name);
+    if (names)
+        json_decref(names);
+    if (!p.zone_name)
+        return MXG_OK; /* a zone unknown: neither in the store nor named by the log */
+    p.mode = p.exists ? mxg_guard_effective_mode(st, cfg, p.z.id) : cfg->mode;
+    if ((rc = zstate_load(st, p.z.id, p.exists, rs->v, idx, nidx, &p.zs)) == MXG_OK) {
+        /* One audit record per external commit, in log order. */
+        unsigned commits = 0;
+        for (size_t a = 0; rc == MXG_OK && a < nidx;) {
+            size_t b = a + 1;
+            bool last = ++commits == ZONE_COMMITS_MAX;
+            while (b < nidx && (last || rs->v[idx[b]].commit == rs->v[idx[a]].commit))
+                b++;
+            rc = audit_commit(&p, a, b, out);
+            a = b;
+        }
+        if (rc == MXG_OK && p.move_seq && p.exists && p.mode == MXG_MODE_FIX)
+            rc = repair(&p, out);
+    }
+    if (p.have_kept)
+        mxg_decision_free(&p.kept);
+    zstate_free(&p.zs);
     return rc;
 }
 

@@ -641,7 +641,7 @@ static int judge(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_
     return rc;
 }
 
-static int apply_fix(struct mxg_txn *t, const struct mxg_decision *d)
+int mxg_guard_fix_into(struct mxg_txn *t, const struct mxg_decision *d)
 {
     for (size_t i = 0; i < d->n_fix; i++) {
         const struct mxg_rrset_change *c = &d->fix[i];
@@ -764,7 +764,7 @@ int mxg_guard_judge_apply(struct mxg_store *st, const struct mxg_config *cfg, st
         return MXG_OK;
     }
     if (res->judged && res->decision.verdict == MXG_VERDICT_FIX &&
-        (rc = apply_fix(txn, &res->decision)) != MXG_OK)
+        (rc = mxg_guard_fix_into(txn, &res->decision)) != MXG_OK)
         return rc;
     if ((rc = mxg_txn_apply(txn, st)) != MXG_OK)
         return rc;

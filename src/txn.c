@@ -5,6 +5,7 @@
 
 #include "mxg/dns.h"
 #include "mxg/err.h"
+#include "mxg/hash.h"
 #include "mxg/limits.h"
 #include "mxg/txn.h"
 
@@ -41,16 +42,6 @@ struct ref_entry {
     uint64_t h;
     size_t name;
 };
-
-static uint64_t hash_name(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 int mxg_txn_new(int64_t zone_id, const char *zone, bool wipe, int64_t trxid, struct mxg_txn **out)
 {
@@ -190,7 +181,7 @@ const struct mxg_txn_name *mxg_txn_name_at(const struct mxg_txn *t, size_t i)
 static struct mxg_txn_name *find(const struct mxg_txn *t, const char *name)
 {
     size_t mask = t->n_slots - 1;
-    uint64_t h = hash_name(name);
+    uint64_t h = mxg_hash_str(name);
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
         uint64_t v = t->slots[i];
         if (v == 0)
@@ -206,7 +197,7 @@ static int rehash(struct mxg_txn *t, size_t n_slots)
     if (!slots)
         return MXG_ENOMEM;
     for (size_t k = 0; k < t->n_names; k++) {
-        uint64_t h = hash_name(t->names[k].name);
+        uint64_t h = mxg_hash_str(t->names[k].name);
         size_t i = (size_t)h & (n_slots - 1);
         while (slots[i])
             i = (i + 1) & (n_slots - 1);
@@ -240,7 +231,7 @@ static int get_or_add(struct mxg_txn *t, const char *name, struct mxg_txn_name *
     e->name = strdup(name);
     if (!e->name)
         return MXG_ENOMEM;
-    uint64_t h = hash_name(name);
+    uint64_t h = mxg_hash_str(name);
     size_t i = (size_t)h & (t->n_slots - 1);
     while (t->slots[i])
         i = (i + 1) & (t->n_slots - 1);
@@ -290,8 +281,8 @@ static bool is_ref_type(const char *type)
 
 static uint64_t ref_hash(const char *type, const char *target)
 {
-    uint64_t h = hash_name(type) * 31;
-    return h ^ hash_name(target);
+    uint64_t h = mxg_hash_str(type) * 31;
+    return h ^ mxg_hash_str(target);
 }
 
 static int ref_cmp(const void *a, const void *b)

@@ -77,6 +77,9 @@ struct mxg_guard_view_ctx {
 };
 void mxg_guard_view(struct mxg_guard_view_ctx *ctx, struct mxg_view *view);
 
+/* Adds the fix of decision d (its RRsets as they are to become) to transaction t. */
+int mxg_guard_fix_into(struct mxg_txn *t, const struct mxg_decision *d);
+
 void mxg_guard_result_free(struct mxg_guard_result *res);
 
 #endif

@@ -64,6 +64,9 @@ struct mxg_change {
     const char *tbl;  /* records, domains, domainmetadata, cryptokeys */
     const char *op;   /* INSERT, UPDATE, DELETE */
     int64_t domain_id;
+    /* Rows with the same value were written by one commit (PostgreSQL: its transaction id) or,
+     * where the engine cannot tell commits apart (SQLite), in the same second. */
+    int64_t commit;
     struct mxg_change_side old, new_;
 };
 typedef int (*mxg_change_cb)(void *ctx, const struct mxg_change *c);
@@ -268,7 +271,8 @@ int mxg_store_copy(struct mxg_store *from, struct mxg_store *to, struct mxg_stor
 void mxg_store_redact(const char *uri, char *out, size_t outlen);
 
 /* Current schema version of mxguard's own tables. */
-#define MXG_STORE_SCHEMA_VERSION 4
+#define MXG_STORE_SCHEMA_VERSION 5
+#define MXG_STORE_SCHEMA_VERSION_TEXT "5"
 
 /* Calls the optional batch_reads / end_reads of the engine, if it has them. */
 void mxg_store_batch_reads(struct mxg_store *st, bool on);

@@ -157,10 +157,11 @@ static int change_side(const char *tbl, const struct mxg_engine_change_cols *col
 }
 
 int mxg_engine_change(int64_t id, const char *time, const char *tbl, const char *op,
-                      int64_t domain_id, const struct mxg_engine_change_cols *old,
+                      int64_t domain_id, int64_t commit, const struct mxg_engine_change_cols *old,
                       const struct mxg_engine_change_cols *new_, mxg_change_cb cb, void *ctx)
 {
-    struct mxg_change c = {.id = id, .time = time, .tbl = tbl, .op = op, .domain_id = domain_id};
+    struct mxg_change c = {
+        .id = id, .time = time, .tbl = tbl, .op = op, .domain_id = domain_id, .commit = commit};
     /* The sides' canonical names: they must live until cb has returned. */
     struct {
         char old[MXG_NAME_TEXT_MAX], new_[MXG_NAME_TEXT_MAX];

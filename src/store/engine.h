@@ -63,7 +63,7 @@ struct mxg_engine_change_cols {
 /* Calls cb with the change of one mxg_changes row: names made canonical, record content in pdns
  * form, key content left out. */
 int mxg_engine_change(int64_t id, const char *time, const char *tbl, const char *op,
-                      int64_t domain_id, const struct mxg_engine_change_cols *old,
+                      int64_t domain_id, int64_t commit, const struct mxg_engine_change_cols *old,
                       const struct mxg_engine_change_cols *new_, mxg_change_cb cb, void *ctx);
 
 /* Mapping of interface kinds to the domains.type column. */

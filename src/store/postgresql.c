@@ -31,6 +31,7 @@
 
 #include "engine.h"
 #include "mxg/err.h"
+#include "mxg/hash.h"
 #include "mxg/log.h"
 
 /* The lock every write transaction takes first (the ASCII of "mxgd"). */
@@ -176,6 +177,12 @@ static const char MXG_SCHEMA_V4[] =
                                PG_CC_KEY("OLD"), PG_CC_KEY("NEW"))
                         PG_CC_TRIGGER("cryptokeys", "domain_id, flags, active, published, content");
 
+/* mxguard's own tables, version 5: the transaction each captured row was written in, so a pass
+ * tells one external commit from the next (SQLite cannot; it groups by second). */
+static const char MXG_SCHEMA_V5[] =
+    "ALTER TABLE mxg_changes ADD COLUMN IF NOT EXISTS txid BIGINT NOT NULL"
+    " DEFAULT txid_current();";
+
 enum stmt_id {
     S_ZONE_GET,
     S_ZONE_GET_ID,
@@ -219,6 +226,8 @@ enum stmt_id {
     S_AP_LIST,
     S_REFERRERS,
     S_REFERRERS_BELOW,
+    S_REFERRERS_ALL,
+    S_REFERRERS_BELOW_ALL,
     S_TARGET_ADD,
     S_TARGET_DEL_ANY,
     S_TARGET_DEL_TYPE,
@@ -305,6 +314,13 @@ static const char *const STMT_SQL[S_COUNT] = {
     [S_REFERRERS_BELOW] = "SELECT domain_id, name, target FROM mxg_targets"
                           " WHERE type = $1 AND trkey >= $2 AND trkey < $3"
                           " ORDER BY trkey, domain_id, name COLLATE \"C\"",
+    /* The two above for every target type at once (the type last). */
+    [S_REFERRERS_ALL] = "SELECT domain_id, name, type FROM mxg_targets"
+                        " WHERE type IN ('MX', 'CNAME', 'ALIAS', 'DNAME') AND trkey = $1",
+    [S_REFERRERS_BELOW_ALL] = "SELECT domain_id, name, target, type FROM mxg_targets"
+                              " WHERE type IN ('MX', 'CNAME', 'ALIAS', 'DNAME')"
+                              " AND trkey >= $1 AND trkey < $2"
+                              " ORDER BY type, trkey, domain_id, name COLLATE \"C\"",
     [S_TARGET_ADD] = "INSERT INTO mxg_targets (type, trkey, domain_id, name, target)"
                      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     [S_TARGET_DEL_ANY] = "DELETE FROM mxg_targets WHERE domain_id = $1 AND name = $2",
@@ -314,7 +330,7 @@ static const char *const STMT_SQL[S_COUNT] = {
     [S_CHANGES_LIST] =
         "SELECT id, time, tbl, op, domain_id, old_name, old_type, old_content, old_ttl,"
         " old_prio, old_disabled, new_name, new_type, new_content, new_ttl, new_prio,"
-        " new_disabled FROM mxg_changes ORDER BY id LIMIT $1",
+        " new_disabled, txid FROM mxg_changes ORDER BY id LIMIT $1",
     [S_CHANGES_TRIM] = "DELETE FROM mxg_changes WHERE id <= $1",
     [S_AUDIT_INSERT] = "INSERT INTO mxg_audit (seq, time, zone, verdict, record, hash)"
                        " VALUES ($1, $2, $3, $4, $5, $6)",
@@ -330,10 +346,14 @@ static bool stmt_reads(enum stmt_id id)
  * the commit's notification has travelled through the server. */
 static _Atomic uint64_t local_commits;
 
+struct memo_entry;
+
 struct pg_store {
     struct mxg_store base;
     PGconn *conn;
     bool in_txn;
+    struct memo_entry **memo; /* reads remembered inside a transaction (MEMO_SLOTS chains) */
+    size_t memo_n;
     bool batch_reads;
     bool prepared; /* the statements exist on this connection */
     uint64_t generation;
@@ -503,14 +523,130 @@ static int reconnect(struct pg_store *s)
     return session_setup(s, err, sizeof(err));
 }
 
+/* ---- reads remembered inside a transaction ------------------------------------------------ */
+
+/* Judging a transaction asks the same few questions many times (which zone holds this name,
+ * what points at it), and each is a round trip to the server. Inside a transaction of its own
+ * the handle remembers the answers of the reads below until its next write, commit or rollback:
+ * the first answer stands for the rest of that stretch, as a snapshot would. */
+#define MEMO_SLOTS 1024
+#define MEMO_MAX 16384 /* answers; past this the memo starts over */
+#define MEMO_KEY_MAX 1100
+
+struct memo_entry {
+    struct memo_entry *next;
+    uint64_t h;
+    PGresult *r;
+    size_t keylen;
+    unsigned char key[];
+};
+
+static bool stmt_memo(enum stmt_id id)
+{
+    switch (id) {
+    case S_ZONE_GET:
+    case S_ZONE_GET_ID:
+    case S_LOOKUP_ANY:
+    case S_LOOKUP_TYPE:
+    case S_HAS_BELOW:
+    case S_META_ALL:
+    case S_META_KIND:
+    case S_REFERRERS_ALL:
+    case S_REFERRERS_BELOW_ALL:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void memo_clear(struct pg_store *s)
+{
+    if (!s->memo)
+        return;
+    for (size_t i = 0; i < MEMO_SLOTS; i++) {
+        for (struct memo_entry *e = s->memo[i], *next; e; e = next) {
+            next = e->next;
+            PQclear(e->r);
+            free(e);
+        }
+    }
+    free(s->memo);
+    s->memo = NULL;
+    s->memo_n = 0;
+}
+
+/* The statement and its parameters as one key; 0 when too long to remember. */
+static size_t memo_key(enum stmt_id id, const struct params *p, unsigned char *key)
+{
+    size_t n = 0;
+    key[n++] = (unsigned char)id;
+    for (int i = 0; p && i < p->n; i++) {
+        uint32_t len = p->fmt[i] ? (uint32_t)p->len[i] : (uint32_t)strlen(p->v[i]);
+        if (n + sizeof(len) + len > MEMO_KEY_MAX)
+            return 0;
+        memcpy(key + n, &len, sizeof(len));
+        memcpy(key + n + sizeof(len), p->v[i], len);
+        n += sizeof(len) + len;
+    }
+    return n;
+}
+
+static struct memo_entry *memo_find(const struct pg_store *s, uint64_t h, const unsigned char *key,
+                                    size_t len)
+{
+    if (!s->memo)
+        return NULL;
+    for (struct memo_entry *e = s->memo[h % MEMO_SLOTS]; e; e = e->next)
+        if (e->h == h && e->keylen == len && memcmp(e->key, key, len) == 0)
+            return e;
+    return NULL;
+}
+
+/* Remembers a copy of r; nothing when memory is short (the memo only saves round trips). */
+static void memo_put(struct pg_store *s, uint64_t h, const unsigned char *key, size_t len,
+                     const PGresult *r)
+{
+    if (s->memo_n >= MEMO_MAX)
+        memo_clear(s);
+    if (!s->memo && !(s->memo = calloc(MEMO_SLOTS, sizeof(struct memo_entry *))))
+        return;
+    struct memo_entry *e = malloc(sizeof(*e) + len);
+    if (!e)
+        return;
+    if (!(e->r = PQcopyResult(r, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES))) {
+        free(e);
+        return;
+    }
+    e->h = h;
+    e->keylen = len;
+    memcpy(e->key, key, len);
+    e->next = s->memo[h % MEMO_SLOTS];
+    s->memo[h % MEMO_SLOTS] = e;
+    s->memo_n++;
+}
+
 /* Runs a prepared statement; *out gets its result (PQclear it) when it succeeded. */
 static int run(struct pg_store *s, enum stmt_id id, const struct params *p, PGresult **out)
 {
     char name[16];
     snprintf(name, sizeof(name), "s%d", (int)id);
     bool reads = stmt_reads(id);
-    if (!reads)
+    if (!reads) {
         s->generation++;
+        memo_clear(s);
+    }
+    unsigned char key[MEMO_KEY_MAX];
+    size_t klen = 0;
+    uint64_t h = 0;
+    if (reads && s->in_txn && stmt_memo(id) && (klen = memo_key(id, p, key)) > 0) {
+        h = mxg_hash_bytes(key, klen);
+        const struct memo_entry *e = memo_find(s, h, key, klen);
+        PGresult *copy = e ? PQcopyResult(e->r, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES) : NULL;
+        if (copy) {
+            *out = copy;
+            return MXG_OK;
+        }
+    }
     for (int attempt = 0; attempt < 2; attempt++) {
         int rc = reconnect(s);
         if (rc != MXG_OK)
@@ -524,6 +660,8 @@ static int run(struct pg_store *s, enum stmt_id id, const struct params *p, PGre
                 (void)exec_plain(s->conn, "NOTIFY mxg_changes", NULL, 0);
                 atomic_fetch_add(&local_commits, 1);
             }
+            if (klen > 0)
+                memo_put(s, h, key, klen, r);
             *out = r;
             return MXG_OK;
         }
@@ -676,13 +814,16 @@ static int pg_zone_set_kind(struct mxg_store *st, int64_t id, enum mxg_zone_kind
 
 /* ---- records ----------------------------------------------------------------------------- */
 
-/* Calls cb for each row from column base on (type, content, ttl, prio, auth). */
-static int record_rows(const PGresult *r, int base, int name_col, const char *name, int zone_col,
-                       int64_t zone_id, mxg_record_cb cb, void *ctx)
+/* Emits rows r (columns from base: type, content, ttl, prio, auth), those of type only_type
+ * when it is not NULL. */
+static int record_rows_of(const PGresult *r, int base, int name_col, const char *name, int zone_col,
+                          int64_t zone_id, const char *only_type, mxg_record_cb cb, void *ctx)
 {
     char canon[MXG_NAME_TEXT_MAX];
     int rc = MXG_OK;
     for (int i = 0; rc == MXG_OK && i < PQntuples(r); i++) {
+        if (only_type && strcmp(val(r, i, base), only_type) != 0)
+            continue;
         if (name_col >= 0) {
             mxg_engine_db_to_canon(text(r, i, name_col), canon, sizeof(canon));
             name = canon;
@@ -695,6 +836,12 @@ static int record_rows(const PGresult *r, int base, int name_col, const char *na
     return rc;
 }
 
+static int record_rows(const PGresult *r, int base, int name_col, const char *name, int zone_col,
+                       int64_t zone_id, mxg_record_cb cb, void *ctx)
+{
+    return record_rows_of(r, base, name_col, name, zone_col, zone_id, NULL, cb, ctx);
+}
+
 static int pg_lookup(struct mxg_store *st, int64_t zone_id, const char *name, const char *type,
                      mxg_record_cb cb, void *ctx)
 {
@@ -704,12 +851,15 @@ static int pg_lookup(struct mxg_store *st, int64_t zone_id, const char *name, co
     struct params p = {0};
     p_int(&p, zone_id);
     p_text(&p, db);
-    if (type)
+    /* Inside a transaction the name's records are read once (and remembered, see memo_put)
+     * whatever the type asked: judging a change asks for several types of each name. */
+    bool whole = !type || P(st)->in_txn;
+    if (!whole)
         p_text(&p, type);
     PGresult *r = NULL;
-    int rc = run(P(st), type ? S_LOOKUP_TYPE : S_LOOKUP_ANY, &p, &r);
+    int rc = run(P(st), whole ? S_LOOKUP_ANY : S_LOOKUP_TYPE, &p, &r);
     if (rc == MXG_OK)
-        rc = record_rows(r, 0, -1, name, -1, zone_id, cb, ctx);
+        rc = record_rows_of(r, 0, -1, name, -1, zone_id, type, cb, ctx);
     PQclear(r);
     return rc;
 }
@@ -803,6 +953,7 @@ static int pg_begin(struct mxg_store *st)
     }
     if (rc != MXG_OK)
         return rc;
+    memo_clear(s);
     s->in_txn = true;
     return MXG_OK;
 }
@@ -814,6 +965,7 @@ static int pg_commit(struct mxg_store *st)
         return MXG_ETXN;
     s->in_txn = false;
     s->generation++;
+    memo_clear(s);
     PGresult *r = PQexec(s->conn, "COMMIT");
     int rc = MXG_OK;
     /* COMMIT of a transaction that failed earlier answers ROLLBACK: that is no commit. */
@@ -837,6 +989,7 @@ static int pg_rollback(struct mxg_store *st)
         return MXG_ETXN;
     s->in_txn = false;
     s->generation++;
+    memo_clear(s);
     if (PQstatus(s->conn) != CONNECTION_OK)
         return MXG_OK; /* the server dropped the transaction with the connection */
     int rc = exec_plain(s->conn, "ROLLBACK", NULL, 0);
@@ -1201,13 +1354,18 @@ static int pg_referrers(struct mxg_store *st, const char *type, const char *targ
     size_t klen = 0;
     if (mxg_name_rkey(target, key, sizeof(key), &klen) != MXG_OK)
         return MXG_EINVAL;
+    /* Inside a transaction, every type's at once (and remembered): judging asks for each. */
+    bool all = P(st)->in_txn;
     struct params p = {0};
     p_blob(&p, key, klen);
-    p_text(&p, type);
+    if (!all)
+        p_text(&p, type);
     PGresult *r = NULL;
-    int rc = run(P(st), S_REFERRERS, &p, &r);
+    int rc = run(P(st), all ? S_REFERRERS_ALL : S_REFERRERS, &p, &r);
     char owner[MXG_NAME_TEXT_MAX];
     for (int i = 0; rc == MXG_OK && i < PQntuples(r); i++) {
+        if (all && strcmp(text(r, i, 2), type) != 0)
+            continue;
         mxg_engine_db_to_canon(text(r, i, 1), owner, sizeof(owner));
         rc = cb(ctx, num(r, i, 0), owner);
     }
@@ -1226,14 +1384,18 @@ static int pg_referrers_below(struct mxg_store *st, const char *type, const char
     size_t llen = 0, hlen = 0;
     if (mxg_engine_rkey_range(root, lo, &llen, hi, &hlen) != MXG_OK)
         return MXG_EINVAL;
+    bool all = P(st)->in_txn; /* as in pg_referrers */
     struct params p = {0};
-    p_text(&p, type);
+    if (!all)
+        p_text(&p, type);
     p_blob(&p, lo, llen);
     p_blob(&p, hi, hlen);
     PGresult *r = NULL;
-    int rc = run(P(st), S_REFERRERS_BELOW, &p, &r);
+    int rc = run(P(st), all ? S_REFERRERS_BELOW_ALL : S_REFERRERS_BELOW, &p, &r);
     char owner[MXG_NAME_TEXT_MAX];
     for (int i = 0; rc == MXG_OK && i < PQntuples(r); i++) {
+        if (all && strcmp(text(r, i, 3), type) != 0)
+            continue;
         mxg_engine_db_to_canon(text(r, i, 1), owner, sizeof(owner));
         rc = cb(ctx, num(r, i, 0), owner, text(r, i, 2));
     }
@@ -1270,7 +1432,8 @@ static int pg_changes_list(struct mxg_store *st, unsigned max, mxg_change_cb cb,
         change_cols(r, i, 11, &n);
         rc = mxg_engine_change(strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
                                PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-                               strtoll(PQgetvalue(r, i, 4), NULL, 10), &o, &n, cb, ctx);
+                               strtoll(PQgetvalue(r, i, 4), NULL, 10),
+                               strtoll(PQgetvalue(r, i, 17), NULL, 10), &o, &n, cb, ctx);
     }
     PQclear(r);
     return rc;
@@ -1399,6 +1562,7 @@ static void pg_close(struct mxg_store *st)
         return;
     if (s->in_txn)
         pg_rollback(st);
+    memo_clear(s);
     PQfinish(s->conn);
     free(s);
 }
@@ -1558,9 +1722,12 @@ static int migrate(PGconn *conn, char *err, size_t errlen)
     }
     if (version < 4 && (rc = exec_plain(conn, MXG_SCHEMA_V4, err, errlen)) != MXG_OK)
         goto fail;
+    if (version < 5 && (rc = exec_plain(conn, MXG_SCHEMA_V5, err, errlen)) != MXG_OK)
+        goto fail;
     if (version < MXG_STORE_SCHEMA_VERSION) {
         if ((rc = exec_plain(conn,
-                             "INSERT INTO mxg_meta (key, value) VALUES ('schema_version', '4')"
+                             "INSERT INTO mxg_meta (key, value) VALUES ('schema_version', "
+                             "'" MXG_STORE_SCHEMA_VERSION_TEXT "')"
                              " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                              err, errlen)) != MXG_OK)
             goto fail;

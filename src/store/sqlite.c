@@ -330,7 +330,8 @@ static const char *const STMT_SQL[S_COUNT] = {
     [S_CHANGES_LIST] =
         "SELECT id, time, tbl, op, domain_id, old_name, old_type, old_content, old_ttl,"
         " old_prio, old_disabled, new_name, new_type, new_content, new_ttl, new_prio,"
-        " new_disabled FROM mxg_changes ORDER BY id LIMIT ?1",
+        " new_disabled, CAST(strftime('%s', substr(time, 1, 19)) AS INTEGER)"
+        " FROM mxg_changes ORDER BY id LIMIT ?1",
     [S_CHANGES_TRIM] = "DELETE FROM mxg_changes WHERE id <= ?1",
     [S_AUDIT_INSERT] = "INSERT INTO mxg_audit (seq, time, zone, verdict, record, hash)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1267,7 +1268,8 @@ static int sq_changes_list(struct mxg_store *st, unsigned max, mxg_change_cb cb,
         change_cols(q, 5, &o);
         change_cols(q, 11, &n);
         int r = mxg_engine_change(sqlite3_column_int64(q, 0), col_text(q, 1), col_text(q, 2),
-                                  col_text(q, 3), sqlite3_column_int64(q, 4), &o, &n, cb, ctx);
+                                  col_text(q, 3), sqlite3_column_int64(q, 4),
+                                  sqlite3_column_int64(q, 17), &o, &n, cb, ctx);
         if (r != 0) {
             sqlite3_reset(q);
             return r;
@@ -1599,7 +1601,7 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
     if (version < MXG_STORE_SCHEMA_VERSION &&
         (rc = exec_sql(db,
                        "INSERT OR REPLACE INTO mxg_meta (key, value)"
-                       " VALUES ('schema_version', '4')",
+                       " VALUES ('schema_version', '" MXG_STORE_SCHEMA_VERSION_TEXT "')",
                        err, errlen)) != MXG_OK)
         goto fail;
     return exec_sql(db, "COMMIT", err, errlen);

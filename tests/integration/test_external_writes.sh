@@ -13,7 +13,8 @@
 #     mail host at the old address;
 #   - a TXT added and a TTL changed: audited, allowed; a PATCH through pdns is source api, never
 #     external;
-#   - mxguard stopped, a write made, mxguard started: audited at start;
+#   - mxguard stopped, a write made, mxguard started: audited at start; two commits made then
+#     on one zone: one record each;
 #   - 10,000 records written in one SQL transaction: audited, pdns answering meanwhile;
 #   - audit verify throughout.
 # Runs on SQLite, and on PostgreSQL in run-all.sh's PostgreSQL pass.
@@ -199,6 +200,11 @@ it_log "--- a write made while mxguard is stopped"
 mxg_stop
 g_sql "UPDATE records SET content = '$NEW' WHERE domain_id = $(Z e7.example) AND name = 'e7.example' AND type = 'A'" >/dev/null
 g_mark
+# Two more commits on another zone, apart (SQLite tells commits apart by second, PostgreSQL by
+# transaction): one record each, the second starting from what the first left.
+g_sql "INSERT INTO records (domain_id, name, type, content, ttl) VALUES ($(Z e6.example), 'note.e6.example', 'TXT', '\"first\"', 300)" >/dev/null
+sleep 1.1
+g_sql "UPDATE records SET content = '\"second\"' WHERE domain_id = $(Z e6.example) AND name = 'note.e6.example'" >/dev/null
 rm -f "$MXG_SOCK" "$MXG_CTL_SOCK"
 MXG_PID=""
 mxg_start
@@ -207,6 +213,11 @@ if wait_external e7.example 5; then it_pass "the write made while stopped is aud
 sleep 0.3
 g_last e7.example
 assert_eq "fix" "$(rq 'r["source"]')" "and repaired (fix mode)"
+assert_eq "- > first | first > second" "$(mxg audit export --after "$G_MARK" | python3 -c 'import json, sys
+def c(side): return ",".join(d["content"].strip(chr(34)) for d in side) or "-"
+print(" | ".join(c(r["changes"][0]["before"]) + " > " + c(r["changes"][0]["after"])
+                 for r in map(json.loads, sys.stdin) if r["zone"] == "e6.example." and r["source"] == "external"))')" \
+    "two commits made while stopped: one record each"
 
 # pdns finds its connections to the stopped daemon gone at their next use: let every one of
 # them (one per pdns thread) reconnect before the measured part.

@@ -341,6 +341,103 @@ static void test_bulk_over_passes(void **state)
     assert_int_equal(count(f->path, "SELECT count(*) FROM mxg_changes"), 0);
 }
 
+/* The log rows not yet handled are given this second, as if written then (SQLite groups an
+ * external commit's rows by second). */
+static void stamp(const char *path, const char *when)
+{
+    char sql[200];
+    snprintf(sql, sizeof(sql), "UPDATE mxg_changes SET time = '%s' WHERE time > '%s'", when, when);
+    other(path, sql);
+}
+
+/* Three commits in one pass: each its own record, with its own changes from the state the one
+ * before left. */
+static void test_commits_apart(void **state)
+{
+    struct fixture *f = *state;
+    other(f->path, "UPDATE records SET content = '203.0.113.200'"
+                   " WHERE name = 'example.com' AND type = 'A'");
+    stamp(f->path, "2026-01-01T00:00:01.000Z");
+    other(f->path, "INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled)"
+                   " VALUES (1, 'example.com', 'TXT', '\"one\"', 300, 0, 0)");
+    stamp(f->path, "2026-01-01T00:00:02.000Z");
+    other(f->path, "UPDATE records SET content = '\"two\"' WHERE type = 'TXT'");
+    stamp(f->path, "2026-01-01T00:00:03.000Z");
+    struct mxg_external_result res;
+    assert_int_equal(mxg_external_pass(f->st, &f->cfg, 0, &res), MXG_OK);
+    assert_int_equal(res.rows, 3);
+    assert_int_equal(res.records, 3);
+    assert_int_equal(res.moves, 1);
+    json_t *r = record(f->path, 1);
+    assert_string_equal(str(r, "verdict"), "warn");
+    assert_int_equal(json_array_size(json_object_get(r, "changes")), 1);
+    assert_string_equal(str(r, "changes.0.after.0.content"), "203.0.113.200");
+    json_decref(r);
+    r = record(f->path, 2);
+    assert_string_equal(str(r, "verdict"), "allow");
+    assert_int_equal(json_array_size(json_object_get(r, "changes")), 1);
+    assert_string_equal(str(r, "changes.0.type"), "TXT");
+    assert_string_equal(str(r, "changes.0.before.0.content"), "(none)");
+    assert_string_equal(str(r, "changes.0.after.0.content"), "\"one\"");
+    json_decref(r);
+    r = record(f->path, 3);
+    assert_string_equal(str(r, "verdict"), "allow");
+    assert_string_equal(str(r, "changes.0.before.0.content"), "\"one\"");
+    assert_string_equal(str(r, "changes.0.after.0.content"), "\"two\"");
+    json_decref(r);
+}
+
+/* fix mode: a move a later commit of the same pass undoes is audited twice and not repaired. */
+static void test_move_undone(void **state)
+{
+    struct fixture *f = *state;
+    other(f->path, "UPDATE records SET content = '203.0.113.200'"
+                   " WHERE name = 'example.com' AND type = 'A'");
+    stamp(f->path, "2026-01-01T00:00:01.000Z");
+    other(f->path, "UPDATE records SET content = '192.0.2.10'"
+                   " WHERE name = 'example.com' AND type = 'A'");
+    stamp(f->path, "2026-01-01T00:00:02.000Z");
+    struct mxg_external_result res;
+    assert_int_equal(mxg_external_pass(f->st, &f->cfg, 0, &res), MXG_OK);
+    assert_int_equal(res.records, 2);
+    assert_int_equal(res.fixed, 0);
+    json_t *r = record(f->path, 2);
+    assert_string_equal(str(r, "changes.0.before.0.content"), "203.0.113.200");
+    assert_string_equal(str(r, "changes.0.after.0.content"), "192.0.2.10");
+    json_decref(r);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM mxg_audit"), 2);
+    struct first fi;
+    assert_string_equal(lookup1(f, "example.com.", "MX", &fi), "10 example.com.");
+}
+
+/* fix mode: a move followed by a harmless commit: both audited, the move repaired from the
+ * zone as the pass left it, its fix record naming the move's. */
+static void test_move_then_more(void **state)
+{
+    struct fixture *f = *state;
+    other(f->path, "UPDATE records SET content = '203.0.113.200'"
+                   " WHERE name = 'example.com' AND type = 'A'");
+    stamp(f->path, "2026-01-01T00:00:01.000Z");
+    other(f->path, "INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled)"
+                   " VALUES (1, 'example.com', 'TXT', '\"one\"', 300, 0, 0)");
+    stamp(f->path, "2026-01-01T00:00:02.000Z");
+    struct mxg_external_result res;
+    assert_int_equal(mxg_external_pass(f->st, &f->cfg, 0, &res), MXG_OK);
+    assert_int_equal(res.records, 2);
+    assert_int_equal(res.moves, 1);
+    assert_int_equal(res.fixed, 1);
+    json_t *r = record(f->path, 3);
+    assert_string_equal(str(r, "source"), "fix");
+    assert_int_equal(json_integer_value(json_object_get(r, "repairs")), 1);
+    json_decref(r);
+    struct first fi;
+    char mx[256];
+    snprintf(mx, sizeof(mx), "%s", lookup1(f, "example.com.", "MX", &fi));
+    assert_string_not_equal(mx, "10 example.com.");
+    assert_string_equal(lookup1(f, strchr(mx, ' ') + 1, "A", &fi), "192.0.2.10");
+    assert_string_equal(lookup1(f, "example.com.", "TXT", &fi), "\"one\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +448,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_apex_a, setup_reject, teardown),
         cmocka_unit_test_setup_teardown(test_zone_rows_metadata_keys, setup_reject, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_over_passes, setup_reject, teardown),
+        cmocka_unit_test_setup_teardown(test_commits_apart, setup_reject, teardown),
+        cmocka_unit_test_setup_teardown(test_move_undone, setup_fix, teardown),
+        cmocka_unit_test_setup_teardown(test_move_then_more, setup_fix, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

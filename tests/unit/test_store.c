@@ -542,7 +542,7 @@ static void test_migrate_v2_fills_targets(void **state)
     assert_int_equal(schema_version(f->path), 2);
     reopen(f);
     assert_int_equal(schema_version(f->path), MXG_STORE_SCHEMA_VERSION);
-    assert_int_equal(schema_version(f->path), 4);
+    assert_int_equal(schema_version(f->path), 5);
     expect_pdns_rows(f);
     sqlite3 *db;
     sqlite3_stmt *q;
@@ -700,7 +700,7 @@ static void test_migrate_v3_adds_capture(void **state)
     assert_int_equal(
         count_rows(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 0);
     reopen(f);
-    assert_int_equal(schema_version(f->path), 4);
+    assert_int_equal(schema_version(f->path), 5);
     assert_int_equal(count_rows(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
                                          " AND name LIKE 'mxg_cc_%'"),
                      12);

@@ -698,6 +698,20 @@ static const char *db_text(const char *sql, char *out, size_t outlen)
     " coalesce(new_content, '-') || '/' || coalesce(new_ttl::text, '-') || ';'"                    \
     " FROM mxg_changes ORDER BY id"
 
+struct commits {
+    int n, distinct;
+    int64_t last;
+};
+
+static int commit_cb(void *ctx, const struct mxg_change *ch)
+{
+    struct commits *c = ctx;
+    if (c->n++ == 0 || ch->commit != c->last)
+        c->distinct++;
+    c->last = ch->commit;
+    return 0;
+}
+
 /* Change capture, as test_store.c checks it on SQLite: mxguard's own writes leave nothing in
  * mxg_changes; another writer's leave their old and new rows, also a role that has no rights on
  * mxg_changes; pdns's bookkeeping columns do not count. */
@@ -759,6 +773,14 @@ static void test_change_capture(void **state)
                                 " AND old_disabled = 0 AND new_disabled = 1",
                                 got, sizeof(got)),
                         "1");
+    /* One commit, one txid; the next commit another, and changes_list tells them apart. */
+    db_sql("UPDATE records SET ttl = 61 WHERE name = 'www.example.com'");
+    assert_string_equal(db_text("SELECT count(DISTINCT txid) FROM mxg_changes", got, sizeof(got)),
+                        "2");
+    struct commits c = {0};
+    assert_int_equal(MXG_STORE_CALL(st, changes_list, 100, commit_cb, &c), MXG_OK);
+    assert_int_equal(c.n, 10);
+    assert_int_equal(c.distinct, 2);
 }
 
 static int count_cb(void *ctx, const struct mxg_record *r)
