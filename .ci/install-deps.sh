@@ -11,6 +11,7 @@ PACKAGES=(
   libmicrohttpd-dev libcurl4-openssl-dev lexicon
   chromium fonts-dejavu-core python3-prometheus-client ldnsutils
   libpq-dev postgresql postgresql-client pdns-backend-pgsql
+  dpkg-dev man-db groff-base adduser init-system-helpers
 )
 
 missing=()

@@ -7,6 +7,9 @@
 #   4. in the release build, runs the write-path and guard integration tests again with the
 #      PostgreSQL store engine (PG_TESTS: one throw-away server for the pass, a database per
 #      store; tests/pg.sh),
+#   4b. builds for the prefix /usr and checks what an operator installs: the staged install,
+#      the man pages against the program, the unit, the Debian package installed and removed
+#      (tests/package/test_package.sh),
 #   5. repeats 2 and 3 in an AddressSanitizer + UndefinedBehaviorSanitizer build and fails on
 #      any sanitizer report,
 #   6. runs the ctest tests (but the minutes-long full-disk test) and an integration subset
@@ -135,9 +138,7 @@ run_pg_pass() {
   local dir=$1 tmp start=$SECONDS
   echo "=== postgresql: integration tests ${PG_TESTS[*]} on the PostgreSQL store engine"
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/mxg-it-postgresql.XXXXXX")
-  # (test_external_writes.sh's 10,000-row out-of-band write takes minutes on a loaded machine
-  # with this engine: docs/performance.md.)
-  if MXGUARD="$dir/mxguard" MXG_TEST_TMP="$tmp" MXG_IT_TIMEOUT="${MXG_IT_TIMEOUT:-480}" \
+  if MXGUARD="$dir/mxguard" MXG_TEST_TMP="$tmp" \
     bash tests/integration/run.sh --engine postgresql "${PG_TESTS[@]}"; then
     total_pass=$((total_pass + 1)); rm -rf "$tmp"
   else
@@ -146,8 +147,18 @@ run_pg_pass() {
   echo "=== postgresql: $((SECONDS - start)) s for the pass"
 }
 
+run_package_pass() {
+  echo "=== package: staged install, man pages, unit, Debian package (tests/package)"
+  if JOBS=$JOBS bash tests/package/test_package.sh; then
+    total_pass=$((total_pass + 1))
+  else
+    total_fail=$((total_fail + 1))
+  fi
+}
+
 run_pass release "$ROOT/build"
 run_pg_pass "$ROOT/build"
+run_package_pass
 if [ "$quick" -eq 0 ]; then
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \

@@ -13,17 +13,19 @@ fi
 units="$IT_REPO_ROOT/pdns-config/systemd"
 d="$IT_WORK/units"
 mkdir -p "$d/pdns.service.d"
-# The unit names /usr/local/bin/mxguard (cmake --install); verify against the built binary.
-sed "s#/usr/local/bin/mxguard#$MXGUARD#g" "$units/mxguard.service" >"$d/mxguard.service"
+# The unit's template (CMake fills in the install paths), here with the built binary.
+sed -e "s#@MXG_BINDIR@/mxguard#$MXGUARD#g" -e "s#@MXG_SYSCONFDIR@#/etc#g" "$units/mxguard.service.in" >"$d/mxguard.service"
 cp /lib/systemd/system/pdns.service "$d/"
 cp "$units/pdns.service.d/mxguard.conf" "$d/pdns.service.d/"
 
-verify() { SYSTEMD_UNIT_PATH="$d:" systemd-analyze verify "$@" 2>&1; }
+# (Its man pages are not installed here; tests/package/test_package.sh verifies the installed
+# unit with them.)
+verify() { SYSTEMD_UNIT_PATH="$d:" systemd-analyze verify --man=no "$@" 2>&1; }
 out=$(verify "$d/mxguard.service" "$d/pdns.service") && rc=0 || rc=$?
 printf '%s\n' "$out" | sed 's/^/    /'
 assert_eq 0 "$rc" "systemd-analyze verify passes for mxguard.service and pdns.service"
 assert_eq "" "$out" "and prints no warning about them"
-assert_contains "$(cat "$units/mxguard.service")" "Type=notify" "mxguard.service waits for READY=1"
+assert_contains "$(cat "$d/mxguard.service")" "Type=notify" "mxguard.service waits for READY=1"
 dropin=$(cat "$units/pdns.service.d/mxguard.conf")
 assert_contains "$dropin" "After=mxguard.service" "pdns starts after mxguard is ready"
 assert_contains "$dropin" "Requires=mxguard.service" "pdns requires mxguard"
