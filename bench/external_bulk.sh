@@ -22,22 +22,8 @@ RUNS=${EXT_RUNS:-3}
 DURATION=${EXT_DURATION:-10}
 AT=${EXT_AT:-3}
 OUT=${BENCH_OUT:-/tmp/mxguard-external-$(date +%Y%m%d-%H%M%S).txt}
-PIDS=()
-WORK=""
-log() { printf '[external %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "FATAL: $*"; exit 1; }
-cleanup() {
-    local rc=$? p
-    set +e
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    if [ -n "$WORK" ]; then
-        if [ "$rc" -eq 0 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$WORK"; else log "kept $WORK"; fi
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+BENCH_TAG=external
+. "$BENCH_DIR/lib.sh"
 
 for tool in gcc sqlite3 python3; do command -v "$tool" >/dev/null || die "$tool not found"; done
 [ -x "$MXGUARD" ] || die "mxguard binary $MXGUARD missing (build it first)"

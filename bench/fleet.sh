@@ -42,58 +42,16 @@ ZONEFILE=$BENCH_DIR/zones/example.com.zone
 QUERIES=$BENCH_DIR/queries.txt
 declare -A DNS=([n1]=5356 [n2]=5357 [gpgsql]=5358) API=([n1]=8116 [n2]=8117 [gpgsql]=8118)
 
-PIDS=()
-WORK=""
 PG_STATE=""
-log() { printf '[fleet %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "FATAL: $*"; exit 1; }
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo X)" != Z ]; }
-stop_pid() {
-    local i
-    if alive "$1"; then
-        kill -TERM "$1" 2>/dev/null || true
-        for ((i = 0; i < 50; i++)); do alive "$1" || break; sleep 0.1; done
-        alive "$1" && kill -KILL "$1" 2>/dev/null
-    fi
-    wait "$1" 2>/dev/null || true
-}
-cleanup() {
-    local rc=$? i
-    trap - EXIT INT TERM HUP
-    set +e
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
-    [ -n "$PG_STATE" ] && [ -f "$PG_STATE" ] && bash "$REPO/tests/pg.sh" stop "$PG_STATE"
-    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-        if [ "$rc" -eq 0 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$WORK"; else log "kept work dir $WORK"; fi
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-spawn() {
-    local logf=$1
-    shift
-    "$@" </dev/null >>"$logf" 2>&1 &
-    LAST_PID=$!
-    PIDS+=("$LAST_PID")
-}
-wait_dns() {
-    local i
-    for ((i = 0; i < 60; i++)); do
-        alive "$2" || return 1
-        "$DIG" @127.0.0.1 -p "$1" +tries=1 +time=1 +norec "$ZONE" SOA | grep -q 'status: NOERROR' && return 0
-        sleep 0.25
-    done
-    return 1
-}
-median() { sort -g | awk '{v[NR] = $1} END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+BENCH_TAG=fleet
+. "$BENCH_DIR/lib.sh"
+BENCH_ON_EXIT+=('[ -n "$PG_STATE" ] && [ -f "$PG_STATE" ] && bash "$REPO/tests/pg.sh" stop "$PG_STATE"')
 
 for tool in "$PDNS_SERVER" "$DNSPERF" "$DIG" psql python3; do
     command -v "$tool" >/dev/null || die "$tool not found"
 done
 [ -x "$MXGUARD" ] || die "mxguard binary $MXGUARD missing (build it first)"
+port_free "${DNS[@]}" "${API[@]}"
 [ -f "$PG_SCHEMA" ] || die "$PG_SCHEMA missing (apt-get install pdns-backend-pgsql)"
 
 WORK=$(mktemp -d "${BENCH_TMP:-/tmp}/mxguard-fleet.XXXX")
@@ -158,7 +116,7 @@ printf 'launch=gpgsql\ngpgsql-host=%s\ngpgsql-dbname=fleet\ngpgsql-user=%s\n' \
     >>"$WORK/pdns-gpgsql/pdns.conf"
 for n in n1 n2 gpgsql; do
     spawn "$WORK/pdns-$n/pdns.log" "$PDNS_SERVER" --config-dir="$WORK/pdns-$n"
-    wait_dns "${DNS[$n]}" "$LAST_PID" || { tail -n 20 "$WORK/pdns-$n/pdns.log" >&2; die "pdns $n did not answer"; }
+    wait_dns "${DNS[$n]}" "$LAST_PID" "$ZONE" || { tail -n 20 "$WORK/pdns-$n/pdns.log" >&2; die "pdns $n did not answer"; }
 done
 for n in n2 gpgsql; do
     a=$("$DIG" @127.0.0.1 -p "${DNS[n1]}" +norec "$ZONE" AXFR +noall +answer | sort)

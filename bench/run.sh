@@ -74,88 +74,11 @@ CLK_TCK=$(getconf CLK_TCK)
 declare -A PORT=([mxguard]=5351 [gsqlite3]=5352 [bind]=5353 [floor]=5354)
 CAPTURE_PORT=5355
 
-PIDS=()
-WORK=""
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "FATAL: $*"; exit 1; }
-
-alive() {
-    local st
-    kill -0 "$1" 2>/dev/null || return 1
-    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo X)
-    [ "$st" != Z ] && [ "$st" != X ]
-}
-
-stop_pid() {
-    local pid=$1 i
-    if alive "$pid"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 50; i++)); do alive "$pid" || break; sleep 0.1; done
-        if alive "$pid"; then
-            log "pid $pid ignored TERM, sending KILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-    wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local rc=$? i
-    trap - EXIT INT TERM HUP
-    set +e
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
-    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-        if [ "$rc" -eq 0 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
-            rm -rf "$WORK"
-        else
-            log "kept work dir $WORK"
-        fi
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-# spawn LOG CMD... -- start CMD in the background, record its PID in LAST_PID.
-spawn() {
-    local logf=$1
-    shift
-    "$@" </dev/null >>"$logf" 2>&1 &
-    LAST_PID=$!
-    PIDS+=("$LAST_PID")
-}
-
-wait_socket() {
-    local i
-    for ((i = 0; i < 100; i++)); do
-        [ -S "$1" ] && return 0
-        alive "$2" || return 1
-        sleep 0.05
-    done
-    return 1
-}
-
-wait_dns() {
-    local i
-    for ((i = 0; i < 60; i++)); do
-        alive "$2" || return 1
-        "$DIG" @127.0.0.1 -p "$1" +tries=1 +time=1 +norec "$ZONE" SOA >/dev/null 2>&1 && return 0
-        sleep 0.25
-    done
-    return 1
-}
+BENCH_TAG=bench
+. "$BENCH_DIR/lib.sh"
 
 # cpu_ticks PID -- utime+stime of the process (all its threads), in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-# median -- median of the numbers on stdin (mean of the middle two for an even count).
-median() {
-    sort -g | awk '{v[NR] = $1} END {
-        if (NR == 0) { print "nan"; exit }
-        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # ------------------------------------------------------------------ preflight --
 
@@ -163,6 +86,7 @@ for tool in "$PDNS_SERVER" "$PDNSUTIL" "$DNSPERF" "$DIG" gcc sqlite3 pkg-config;
     command -v "$tool" >/dev/null || die "$tool not found (dnsperf: apt-get install -y dnsperf)"
 done
 [ -x "$MXGUARD" ] || die "mxguard binary $MXGUARD missing (build it first)"
+port_free "${PORT[@]}" "$CAPTURE_PORT"
 [ -f "$SCHEMA" ] || die "gsqlite3 schema $SCHEMA missing"
 
 mkdir -p "${BENCH_TMP:-/tmp}"

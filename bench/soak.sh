@@ -63,58 +63,11 @@ QUERIES=$BENCH_DIR/queries.txt
 SZONE=soak.example
 OLD=192.0.2.10
 
-PIDS=()
-WORK=""
-log() { printf '[soak %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "FATAL: $*"; exit 1; }
-
-alive() {
-    local st
-    kill -0 "$1" 2>/dev/null || return 1
-    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo X)
-    [ "$st" != Z ] && [ "$st" != X ]
-}
-
-stop_pid() {
-    local pid=$1 i
-    if alive "$pid"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 50; i++)); do alive "$pid" || break; sleep 0.1; done
-        if alive "$pid"; then
-            log "pid $pid ignored TERM, sending KILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-    wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local rc=$? i
-    trap - EXIT INT TERM HUP
-    set +e
-    [ -z "$WORK" ] || touch "$WORK/stop"
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
-    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-        if [ "$rc" -eq 0 ] && [ "${SOAK_KEEP:-0}" != 1 ]; then
-            rm -rf "$WORK"
-        else
-            log "kept work dir $WORK"
-        fi
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-spawn() { # LOG CMD...
-    local logf=$1
-    shift
-    "$@" </dev/null >>"$logf" 2>&1 &
-    LAST_PID=$!
-    PIDS+=("$LAST_PID")
-}
+BENCH_TAG=soak
+BENCH_KEEP=${SOAK_KEEP:-${BENCH_KEEP:-0}}
+. "$BENCH_DIR/lib.sh"
+# The writer loops end when this file appears (then their processes are stopped).
+BENCH_ON_EXIT+=('[ -z "$WORK" ] || touch "$WORK/stop"')
 
 in_range() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 
@@ -124,6 +77,7 @@ for tool in "$PDNS_SERVER" "$DNSPERF" "$DIG" curl sqlite3 python3; do
     command -v "$tool" >/dev/null || die "$tool not found (dnsperf: apt-get install -y dnsperf)"
 done
 [ -x "$MXGUARD" ] || die "mxguard binary $MXGUARD missing (build it first)"
+port_free "$PORT" "$API"
 in_range "$PORT" 5350 5359 || die "SOAK_DNS_PORT $PORT outside 5350-5359"
 in_range "$API" 8096 8098 || die "SOAK_API_PORT $API outside 8096-8098"
 [ "$SECONDS_TOTAL" -gt $((WARMUP + 2 * SAMPLE)) ] || die "SOAK_SECONDS must exceed SOAK_WARMUP + 2 samples"

@@ -12,7 +12,7 @@
 
 #include "mxg/audit.h"
 #include "mxg/err.h"
-#include "mxg/proto.h"
+#include "mxg/json.h"
 
 static const char ZERO_HASH[] = "0000000000000000000000000000000000000000000000000000000000000000";
 

@@ -912,6 +912,93 @@ static int cmd_store_copy(struct cli *c)
 
 /* ---- main --------------------------------------------------------------------------------- */
 
+/* ---- the command table -------------------------------------------------------------- */
+
+static int cmd_version(struct cli *c, struct mxg_config *cfg)
+{
+    (void)c;
+    (void)cfg;
+    printf("mxguard %s\n", MXG_VERSION);
+    return 0;
+}
+
+static int cmd_serve(struct cli *c, struct mxg_config *cfg)
+{
+    return c->argc == 1 ? mxg_daemon_run(cfg) : usage_error("serve: unexpected argument");
+}
+
+static int cmd_store_copy_(struct cli *c, struct mxg_config *cfg)
+{
+    (void)cfg;
+    return cmd_store_copy(c);
+}
+
+static int cmd_config_check_(struct cli *c, struct mxg_config *cfg)
+{
+    (void)cfg;
+    return cmd_config_check(c);
+}
+
+/* A command word (and sub-command word, or NULL), whether it loads the configuration first
+ * (those that do not load it themselves, or need none), and its handler. */
+struct cli_cmd {
+    const char *name, *sub;
+    bool config;
+    int (*run)(struct cli *c, struct mxg_config *cfg);
+};
+
+static const struct cli_cmd COMMANDS[] = {
+    {"version", NULL, false, cmd_version},
+    {"store", "copy", false, cmd_store_copy_},
+    {"config", "check", false, cmd_config_check_},
+    {"serve", NULL, true, cmd_serve},
+    {"autoprimary", NULL, true, cmd_autoprimary},
+    {"check", NULL, true, cmd_check},
+    {"scan", NULL, true, cmd_scan},
+    {"resolve", NULL, true, cmd_resolve},
+    {"audit", NULL, true, cmd_audit},
+    {"last-decision", NULL, true, cmd_last_decision},
+    {"stats", NULL, true, cmd_stats},
+    {"import", NULL, true, cmd_import},
+    {"zone", "add", true, cmd_zone_add},
+    {"zone", "delete", true, cmd_zone_delete},
+    {"zone", "list", true, cmd_zone_list},
+};
+
+static int dispatch(struct cli *c)
+{
+    if (c->argc == 0)
+        return usage_error(NULL);
+    const char *word = c->argv[0], *sub = c->argc >= 2 ? c->argv[1] : NULL;
+    const struct cli_cmd *cmd = NULL;
+    char subs[128] = "";
+    for (size_t i = 0; !cmd && i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++) {
+        const struct cli_cmd *e = &COMMANDS[i];
+        if (strcmp(e->name, word) != 0)
+            continue;
+        if (!e->sub || (sub && strcmp(e->sub, sub) == 0))
+            cmd = e;
+        else
+            snprintf(subs + strlen(subs), sizeof(subs) - strlen(subs), "%s'%s'", *subs ? ", " : "",
+                     e->sub);
+    }
+    if (!cmd) {
+        char msg[160];
+        if (!*subs)
+            return usage_error("unknown command");
+        snprintf(msg, sizeof(msg), "%s: expected %s", word, subs);
+        return usage_error(msg);
+    }
+    if (!cmd->config)
+        return cmd->run(c, NULL);
+    struct mxg_config cfg;
+    if (load_config(c, &cfg) != MXG_OK)
+        return EXIT_USAGE;
+    int status = cmd->run(c, &cfg);
+    mxg_config_free(&cfg);
+    return status;
+}
+
 int mxg_cli_main(int argc, char **argv)
 {
     struct cli c = {.config_path = MXG_CONFIG_DEFAULT_PATH};
@@ -938,58 +1025,7 @@ int mxg_cli_main(int argc, char **argv)
         }
     }
     c.argv = rest;
-    int status;
-    if (c.argc == 0) {
-        status = usage_error(NULL);
-    } else if (strcmp(rest[0], "version") == 0) {
-        printf("mxguard %s\n", MXG_VERSION);
-        status = 0;
-    } else if (strcmp(rest[0], "store") == 0) {
-        status = (c.argc >= 2 && strcmp(rest[1], "copy") == 0)
-                     ? cmd_store_copy(&c)
-                     : usage_error("store: expected 'copy'");
-    } else if (strcmp(rest[0], "config") == 0) {
-        status = (c.argc >= 2 && strcmp(rest[1], "check") == 0)
-                     ? cmd_config_check(&c)
-                     : usage_error("config: expected 'check'");
-    } else {
-        struct mxg_config cfg;
-        if (load_config(&c, &cfg) != MXG_OK) {
-            free(rest);
-            return EXIT_USAGE;
-        }
-        if (strcmp(rest[0], "serve") == 0) {
-            status = c.argc == 1 ? mxg_daemon_run(&cfg) : usage_error("serve: unexpected argument");
-        } else if (strcmp(rest[0], "autoprimary") == 0) {
-            status = cmd_autoprimary(&c, &cfg);
-        } else if (strcmp(rest[0], "check") == 0) {
-            status = cmd_check(&c, &cfg);
-        } else if (strcmp(rest[0], "scan") == 0) {
-            status = cmd_scan(&c, &cfg);
-        } else if (strcmp(rest[0], "resolve") == 0) {
-            status = cmd_resolve(&c, &cfg);
-        } else if (strcmp(rest[0], "audit") == 0) {
-            status = cmd_audit(&c, &cfg);
-        } else if (strcmp(rest[0], "last-decision") == 0) {
-            status = cmd_last_decision(&c, &cfg);
-        } else if (strcmp(rest[0], "stats") == 0) {
-            status = cmd_stats(&c, &cfg);
-        } else if (strcmp(rest[0], "import") == 0) {
-            status = cmd_import(&c, &cfg);
-        } else if (strcmp(rest[0], "zone") == 0 && c.argc >= 2) {
-            if (strcmp(rest[1], "add") == 0)
-                status = cmd_zone_add(&c, &cfg);
-            else if (strcmp(rest[1], "delete") == 0)
-                status = cmd_zone_delete(&c, &cfg);
-            else if (strcmp(rest[1], "list") == 0)
-                status = cmd_zone_list(&c, &cfg);
-            else
-                status = usage_error("zone: expected add, delete or list");
-        } else {
-            status = usage_error("unknown command");
-        }
-        mxg_config_free(&cfg);
-    }
+    int status = dispatch(&c);
     free(rest);
     return status;
 }

@@ -11,7 +11,7 @@
 
 #include "mxg/audit.h"
 #include "mxg/control.h"
-#include "mxg/proto.h"
+#include "mxg/json.h"
 #include "mxg/resolve.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"

@@ -76,18 +76,6 @@ static const knot_dump_style_t dump_style = {
     .now = (uint64_t)1 << 31,
 };
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-                                                          ...)
-{
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- record types ---------------------------------------------------------------------- */
 
 /* Types that never belong to stored data: ENT/TYPE0, meta and query types. */
@@ -469,19 +457,19 @@ int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *ou
     }
     out[0] = '\0';
     if (mxg_rrtype_name(type, tname, sizeof(tname)) != MXG_OK) {
-        set_err(err, errlen, "record type %u is not stored data", (unsigned)type);
+        mxg_set_err(err, errlen, "record type %u is not stored data", (unsigned)type);
         return MXG_EINVAL;
     }
     if (type == TYPE_LUA) {
-        set_err(err, errlen, "LUA content has no wire form");
+        mxg_set_err(err, errlen, "LUA content has no wire form");
         return MXG_EINVAL;
     }
     if (rdata == NULL && rdlen > 0) {
-        set_err(err, errlen, "missing rdata");
+        mxg_set_err(err, errlen, "missing rdata");
         return MXG_EINVAL;
     }
     if (rdlen > UINT16_MAX) {
-        set_err(err, errlen, "rdata longer than 65535 octets");
+        mxg_set_err(err, errlen, "rdata longer than 65535 octets");
         return MXG_ERANGE;
     }
     /* A type libknot does not know (ALIAS, MB, ...) is checked and rendered as its twin. */
@@ -508,7 +496,7 @@ int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *ou
     int krc = knot_rrset_rr_from_wire(wire, &pos, wlen, &rr, NULL, false);
     free(wire);
     if (krc != KNOT_EOK) {
-        set_err(err, errlen, "malformed %s rdata", tname);
+        mxg_set_err(err, errlen, "malformed %s rdata", tname);
         return krc == KNOT_ENOMEM ? MXG_ENOMEM : MXG_EINVAL;
     }
     const knot_rdata_t *rd = knot_rdataset_at(&rr.rrs, 0);
@@ -516,11 +504,11 @@ int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *ou
                 (rdlen == 0 || memcmp(rd->data, rdata, rdlen) == 0);
     knot_rrset_clear(&rr, NULL);
     if (!same) {
-        set_err(err, errlen, "compressed name in %s rdata", tname);
+        mxg_set_err(err, errlen, "compressed name in %s rdata", tname);
         return MXG_EINVAL;
     }
     if (!layout_ok(ktype, rdata, rdlen)) {
-        set_err(err, errlen, "malformed %s rdata", tname);
+        mxg_set_err(err, errlen, "malformed %s rdata", tname);
         return MXG_EINVAL;
     }
 
@@ -552,7 +540,7 @@ int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *ou
         }
         n = knot_rrset_txt_dump_data(&rr, 0, big, RENDER_SCRATCH, &dump_style);
         if (n < 0) {
-            set_err(err, errlen, "malformed %s rdata", tname);
+            mxg_set_err(err, errlen, "malformed %s rdata", tname);
             rc = MXG_EINVAL;
             len = 0;
         } else {
@@ -562,7 +550,7 @@ int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *ou
             if (len < outlen) {
                 memcpy(out, big, len + 1);
             } else {
-                set_err(err, errlen, "content longer than the output buffer");
+                mxg_set_err(err, errlen, "content longer than the output buffer");
                 rc = MXG_ERANGE;
             }
         }
@@ -570,7 +558,7 @@ int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *ou
     }
     free(padded);
     if (rc == MXG_OK && len > MXG_CONTENT_MAX) {
-        set_err(err, errlen, "content longer than %d bytes", MXG_CONTENT_MAX);
+        mxg_set_err(err, errlen, "content longer than %d bytes", MXG_CONTENT_MAX);
         rc = MXG_ERANGE;
     }
     if (rc != MXG_OK) {
@@ -591,14 +579,14 @@ static int check_content(const char *c, char *err, size_t errlen)
         bool escaped = false;
         if (*p == '\\') {
             if (p[1] == '\0') {
-                set_err(err, errlen, "content ends with a backslash");
+                mxg_set_err(err, errlen, "content ends with a backslash");
                 return MXG_EINVAL;
             }
             p++;
             escaped = true;
         }
         if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
-            set_err(err, errlen, "control character in content");
+            mxg_set_err(err, errlen, "control character in content");
             return MXG_EINVAL;
         }
         if (escaped) {
@@ -607,15 +595,15 @@ static int check_content(const char *c, char *err, size_t errlen)
         if (*p == '"') {
             quoted = !quoted;
         } else if (!quoted && *p == ';') {
-            set_err(err, errlen, "comment in content");
+            mxg_set_err(err, errlen, "comment in content");
             return MXG_EINVAL;
         } else if (!quoted && (*p == '(' || *p == ')')) {
-            set_err(err, errlen, "unquoted parenthesis in content");
+            mxg_set_err(err, errlen, "unquoted parenthesis in content");
             return MXG_EINVAL;
         }
     }
     if (quoted) {
-        set_err(err, errlen, "unterminated quoted string");
+        mxg_set_err(err, errlen, "unterminated quoted string");
         return MXG_EINVAL;
     }
     return MXG_OK;
@@ -733,13 +721,13 @@ static int names_for_zscanner(uint16_t type, const char *tname, const char *c, s
                 }
                 if (rc != MXG_OK) {
                     if (rc == MXG_ERANGE) {
-                        set_err(err, errlen,
-                                "invalid %s content: name with a label over 63 or "
-                                "over 255 octets",
-                                tname);
+                        mxg_set_err(err, errlen,
+                                    "invalid %s content: name with a label over 63 or "
+                                    "over 255 octets",
+                                    tname);
                     } else {
-                        set_err(err, errlen, "invalid %s content: invalid name '%.*s'", tname,
-                                (int)(tl < 64 ? tl : 64), c + start);
+                        mxg_set_err(err, errlen, "invalid %s content: invalid name '%.*s'", tname,
+                                    (int)(tl < 64 ? tl : 64), c + start);
                     }
                     free(o);
                     return MXG_EINVAL;
@@ -786,16 +774,16 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
     }
     out[0] = '\0';
     if (type == NULL || mxg_rrtype_parse(type, tname, sizeof(tname), &num) != MXG_OK) {
-        set_err(err, errlen, "unknown record type");
+        mxg_set_err(err, errlen, "unknown record type");
         return MXG_EINVAL;
     }
     if (content == NULL) {
-        set_err(err, errlen, "missing content");
+        mxg_set_err(err, errlen, "missing content");
         return MXG_EINVAL;
     }
     size_t clen = strlen(content);
     if (clen > MXG_CONTENT_MAX) {
-        set_err(err, errlen, "content longer than %d bytes", MXG_CONTENT_MAX);
+        mxg_set_err(err, errlen, "content longer than %d bytes", MXG_CONTENT_MAX);
         return MXG_ERANGE;
     }
     if (num == TYPE_LUA) {
@@ -813,17 +801,17 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
         lname[tl > 0 && tl < sizeof(lname) ? tl : 0] = '\0';
         if (tl == 0 || tl >= sizeof(lname) || *code == '\0' ||
             mxg_rrtype_parse(lname, ltype, sizeof(ltype), &lnum) != MXG_OK || lnum == TYPE_LUA) {
-            set_err(err, errlen, "invalid LUA content: expected a record type and Lua code");
+            mxg_set_err(err, errlen, "invalid LUA content: expected a record type and Lua code");
             return MXG_EINVAL;
         }
         for (const unsigned char *p = (const unsigned char *)content; *p != '\0'; p++) {
             if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
-                set_err(err, errlen, "control character in content");
+                mxg_set_err(err, errlen, "control character in content");
                 return MXG_EINVAL;
             }
         }
         if (clen >= outlen) {
-            set_err(err, errlen, "content longer than the output buffer");
+            mxg_set_err(err, errlen, "content longer than the output buffer");
             return MXG_ERANGE;
         }
         memcpy(out, content, clen + 1);
@@ -854,7 +842,7 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
             bs++;
         }
         if (bs % 2 == 1) {
-            set_err(err, errlen, "content ends with a backslash");
+            mxg_set_err(err, errlen, "content ends with a backslash");
             return MXG_EINVAL;
         }
         quoted = quote_txt(c, len);
@@ -871,7 +859,7 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
     for (const unsigned char *p = (const unsigned char *)c; p < (const unsigned char *)c + len;
          p++) {
         if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
-            set_err(err, errlen, "control character in content");
+            mxg_set_err(err, errlen, "control character in content");
             free(quoted);
             return MXG_EINVAL;
         }
@@ -894,7 +882,7 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
         return rc;
     }
     if (len == 0 && num != KNOT_RRTYPE_APL) { /* an APL list may be empty */
-        set_err(err, errlen, "empty %s content", tname);
+        mxg_set_err(err, errlen, "empty %s content", tname);
         free(quoted);
         return MXG_EINVAL;
     }
@@ -937,21 +925,21 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
         s->state != ZS_STATE_DATA) {
         int code = s->error.code;
         if (s->state == ZS_STATE_ERROR && code != ZS_OK) {
-            set_err(err, errlen, "invalid %s content: %s", tname, zs_strerror(code));
+            mxg_set_err(err, errlen, "invalid %s content: %s", tname, zs_strerror(code));
             rc = (code == ZS_RDATA_OVERFLOW) ? MXG_ERANGE : MXG_EINVAL;
         } else {
-            set_err(err, errlen, "invalid %s content", tname);
+            mxg_set_err(err, errlen, "invalid %s content", tname);
             rc = MXG_EINVAL;
         }
     } else if (s->r_type != ptype) {
-        set_err(err, errlen, "invalid %s content", tname);
+        mxg_set_err(err, errlen, "invalid %s content", tname);
         rc = MXG_EINVAL;
     } else {
         rc = mxg_rr_from_wire(num, s->r_data, s->r_data_length, out, outlen, err, errlen);
         if (rc == MXG_OK) {
             /* Exactly one record: nothing may follow it. */
             if (zs_parse_record(s) != 0 || s->state != ZS_STATE_EOF) {
-                set_err(err, errlen, "invalid %s content: trailing data", tname);
+                mxg_set_err(err, errlen, "invalid %s content: trailing data", tname);
                 out[0] = '\0';
                 rc = MXG_EINVAL;
             }

@@ -1,6 +1,9 @@
 /* err.c -- names of status codes. */
 #include "mxg/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *mxg_strerror(int code)
 {
     switch (code) {
@@ -33,4 +36,14 @@ const char *mxg_strerror(int code)
     default:
         return "unknown error";
     }
+}
+
+void mxg_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }

@@ -58,18 +58,6 @@ struct zf_run {
     unsigned depth;
 };
 
-__attribute__((format(printf, 3, 4))) static void zf_err(char *err, size_t errlen, const char *fmt,
-                                                         ...)
-{
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static void save_state(struct zf_run *run)
 {
     const zs_scanner_t *s = run->s;
@@ -172,23 +160,23 @@ static int emit(struct zf_run *run, const struct zf_buf *b, uint16_t type, const
         line = b->fixed_line;
     }
     if (s->r_class != KNOT_CLASS_IN) {
-        zf_err(run->err, run->errlen, "%s:%lu: only class IN is supported", b->file, line);
+        mxg_set_err(run->err, run->errlen, "%s:%lu: only class IN is supported", b->file, line);
         return MXG_EPARSE;
     }
     /* The owner in pdns's text form, as pdnsutil load-zone stores it. */
     if (s->r_owner_length == 0 ||
         mxg_name_from_wire(s->r_owner, s->r_owner_length, owner, sizeof(owner)) != MXG_OK) {
-        zf_err(run->err, run->errlen, "%s:%lu: invalid owner", b->file, line);
+        mxg_set_err(run->err, run->errlen, "%s:%lu: invalid owner", b->file, line);
         return MXG_EPARSE;
     }
     if (mxg_rrtype_name(type, tname, sizeof(tname)) != MXG_OK) {
-        zf_err(run->err, run->errlen, "%s:%lu: record type %u not allowed in a zone", b->file, line,
-               (unsigned)type);
+        mxg_set_err(run->err, run->errlen, "%s:%lu: record type %u not allowed in a zone", b->file,
+                    line, (unsigned)type);
         return MXG_EPARSE;
     }
     const char *unreadable = pdns_unreadable(type, s->r_data, s->r_data_length);
     if (unreadable != NULL) {
-        zf_err(run->err, run->errlen, "%s:%lu: %s", b->file, line, unreadable);
+        mxg_set_err(run->err, run->errlen, "%s:%lu: %s", b->file, line, unreadable);
         return MXG_EPARSE;
     }
     if (content == NULL) {
@@ -199,7 +187,7 @@ static int emit(struct zf_run *run, const struct zf_buf *b, uint16_t type, const
             return rc;
         }
         if (rc != MXG_OK) {
-            zf_err(run->err, run->errlen, "%s:%lu: %s", b->file, line, reason);
+            mxg_set_err(run->err, run->errlen, "%s:%lu: %s", b->file, line, reason);
             return MXG_EPARSE;
         }
         content = run->content;
@@ -375,8 +363,8 @@ static int read_refused(struct zf_run *run, const struct zf_buf *b, const char *
 
     for (;;) {
         if (!next_token(rec, &pos, &ts, &tl)) {
-            zf_err(run->err, run->errlen, "%s:%lu: missing record type", b->file,
-                   b->fixed_line != 0 ? b->fixed_line : line);
+            mxg_set_err(run->err, run->errlen, "%s:%lu: missing record type", b->file,
+                        b->fixed_line != 0 ? b->fixed_line : line);
             return MXG_EPARSE;
         }
         if (seen++ == 0) {
@@ -397,8 +385,8 @@ static int read_refused(struct zf_run *run, const struct zf_buf *b, const char *
     memcpy(tword, rec + ts, tl);
     tword[tl] = '\0';
     if (mxg_rrtype_parse(tword, tname, sizeof(tname), &type) != MXG_OK) {
-        zf_err(run->err, run->errlen, "%s:%lu: unknown record type %s", b->file,
-               b->fixed_line != 0 ? b->fixed_line : line, tword);
+        mxg_set_err(run->err, run->errlen, "%s:%lu: unknown record type %s", b->file,
+                    b->fixed_line != 0 ? b->fixed_line : line, tword);
         return MXG_EPARSE;
     }
     const char *rdata = rec + pos;
@@ -443,8 +431,8 @@ static int read_refused(struct zf_run *run, const struct zf_buf *b, const char *
                                           sizeof(reason));
                     free(rcopy);
                     if (rc != MXG_OK && rc != MXG_ENOMEM) {
-                        zf_err(run->err, run->errlen, "%s:%lu: %s", b->file,
-                               b->fixed_line != 0 ? b->fixed_line : line, reason);
+                        mxg_set_err(run->err, run->errlen, "%s:%lu: %s", b->file,
+                                    b->fixed_line != 0 ? b->fixed_line : line, reason);
                         rc = MXG_EPARSE;
                     }
                 }
@@ -456,9 +444,9 @@ static int read_refused(struct zf_run *run, const struct zf_buf *b, const char *
             }
         } else {
             int code = run->s->error.code;
-            zf_err(run->err, run->errlen, "%s:%lu: %s", b->file,
-                   b->fixed_line != 0 ? b->fixed_line : line,
-                   code != ZS_OK ? zs_strerror(code) : "invalid record");
+            mxg_set_err(run->err, run->errlen, "%s:%lu: %s", b->file,
+                        b->fixed_line != 0 ? b->fixed_line : line,
+                        code != ZS_OK ? zs_strerror(code) : "invalid record");
             rc = code == ZS_ENOMEM ? MXG_ENOMEM : MXG_EPARSE;
         }
     }
@@ -549,11 +537,11 @@ static int do_include(struct zf_run *run, const struct zf_buf *b, const char *re
 {
     size_t ts = 0, tl = 0;
     if (b->fixed_line != 0 || !next_token(rec, &pos, &ts, &tl)) {
-        zf_err(run->err, run->errlen, "%s:%lu: $INCLUDE without a file", b->file, line);
+        mxg_set_err(run->err, run->errlen, "%s:%lu: $INCLUDE without a file", b->file, line);
         return MXG_EPARSE;
     }
     if (run->depth + 1 >= ZF_INCLUDE_DEPTH) {
-        zf_err(run->err, run->errlen, "%s:%lu: $INCLUDE nested too deeply", b->file, line);
+        mxg_set_err(run->err, run->errlen, "%s:%lu: $INCLUDE nested too deeply", b->file, line);
         return MXG_EPARSE;
     }
     if (tl >= 2 && rec[ts] == '"' && rec[ts + tl - 1] == '"') {
@@ -575,8 +563,8 @@ static int do_include(struct zf_run *run, const struct zf_buf *b, const char *re
     int rc = read_path(run, path, &why);
     run->depth--;
     if (rc == MXG_EIO) {
-        zf_err(run->err, run->errlen, "%s:%lu: cannot read included file %s (%s)", b->file, line,
-               path, why != NULL ? why : "error");
+        mxg_set_err(run->err, run->errlen, "%s:%lu: cannot read included file %s (%s)", b->file,
+                    line, path, why != NULL ? why : "error");
         rc = MXG_EPARSE;
     }
     free(path);
@@ -627,7 +615,7 @@ static int do_generate(struct zf_run *run, const struct zf_buf *b, const char *r
     char range[64];
 
     if (b->fixed_line != 0 || !next_token(rec, &pos, &ts, &tl) || tl >= sizeof(range)) {
-        zf_err(run->err, run->errlen, "%s:%lu: $GENERATE without a range", b->file, line);
+        mxg_set_err(run->err, run->errlen, "%s:%lu: $GENERATE without a range", b->file, line);
         return MXG_EPARSE;
     }
     memcpy(range, rec + ts, tl);
@@ -636,15 +624,15 @@ static int do_generate(struct zf_run *run, const struct zf_buf *b, const char *r
     errno = 0;
     start = strtoull(range, &e, 10);
     if (e == range || *e != '-' || range[0] == '-') {
-        zf_err(run->err, run->errlen, "%s:%lu: $GENERATE range %s is not start-stop[/step]",
-               b->file, line, range);
+        mxg_set_err(run->err, run->errlen, "%s:%lu: $GENERATE range %s is not start-stop[/step]",
+                    b->file, line, range);
         return MXG_EPARSE;
     }
     char *e2 = NULL;
     stop = strtoull(e + 1, &e2, 10);
     if (e2 == e + 1 || e[1] == '-') {
-        zf_err(run->err, run->errlen, "%s:%lu: $GENERATE range %s is not start-stop[/step]",
-               b->file, line, range);
+        mxg_set_err(run->err, run->errlen, "%s:%lu: $GENERATE range %s is not start-stop[/step]",
+                    b->file, line, range);
         return MXG_EPARSE;
     }
     if (*e2 == '/') {
@@ -654,10 +642,11 @@ static int do_generate(struct zf_run *run, const struct zf_buf *b, const char *r
     }
     if (*e2 != '\0' || errno != 0 || step == 0 || stop < start || stop > UINT32_MAX ||
         (stop - start) / step >= ZF_GENERATE_MAX) {
-        zf_err(run->err, run->errlen,
-               "%s:%lu: $GENERATE range %s: start may not pass stop, step may not be 0, and at "
-               "most %u records",
-               b->file, line, range, ZF_GENERATE_MAX);
+        mxg_set_err(
+            run->err, run->errlen,
+            "%s:%lu: $GENERATE range %s: start may not pass stop, step may not be 0, and at "
+            "most %u records",
+            b->file, line, range, ZF_GENERATE_MAX);
         return MXG_EPARSE;
     }
     const char *tpl = rec + pos;
@@ -666,7 +655,7 @@ static int do_generate(struct zf_run *run, const struct zf_buf *b, const char *r
     }
     size_t tlen = strlen(tpl);
     if (tlen == 0) {
-        zf_err(run->err, run->errlen, "%s:%lu: $GENERATE without a record", b->file, line);
+        mxg_set_err(run->err, run->errlen, "%s:%lu: $GENERATE without a record", b->file, line);
         return MXG_EPARSE;
     }
     size_t cap = 4096, w = 0;
@@ -680,8 +669,8 @@ static int do_generate(struct zf_run *run, const struct zf_buf *b, const char *r
         for (size_t i = 0; i < tlen && rc == MXG_OK; i++) {
             if (cap - w < 128) {
                 if (cap >= ZF_GENERATE_TEXT_MAX) {
-                    zf_err(run->err, run->errlen, "%s:%lu: $GENERATE makes more than 64 MiB",
-                           b->file, line);
+                    mxg_set_err(run->err, run->errlen, "%s:%lu: $GENERATE makes more than 64 MiB",
+                                b->file, line);
                     rc = MXG_EPARSE;
                     break;
                 }
@@ -704,8 +693,8 @@ static int do_generate(struct zf_run *run, const struct zf_buf *b, const char *r
                 char mod[64];
                 size_t ml = close != NULL ? (size_t)(close - (tpl + i + 2)) : sizeof(mod);
                 if (ml >= sizeof(mod)) {
-                    zf_err(run->err, run->errlen, "%s:%lu: $GENERATE: bad ${offset,width,base}",
-                           b->file, line);
+                    mxg_set_err(run->err, run->errlen,
+                                "%s:%lu: $GENERATE: bad ${offset,width,base}", b->file, line);
                     rc = MXG_EPARSE;
                     break;
                 }
@@ -714,8 +703,8 @@ static int do_generate(struct zf_run *run, const struct zf_buf *b, const char *r
                 char bchar[2] = "d";
                 int got = sscanf(mod, "%lld,%d,%1[doxXnN]", &offset, &width, bchar); // NOLINT
                 if (got < 1 || width < 0 || width > 64) {
-                    zf_err(run->err, run->errlen, "%s:%lu: $GENERATE: bad ${%s}", b->file, line,
-                           mod);
+                    mxg_set_err(run->err, run->errlen, "%s:%lu: $GENERATE: bad ${%s}", b->file,
+                                line, mod);
                     rc = MXG_EPARSE;
                     break;
                 }
@@ -732,7 +721,8 @@ static int do_generate(struct zf_run *run, const struct zf_buf *b, const char *r
             out[w++] = '\n';
             /* A generated owner is never read as a directive ("\$ORIGIN"). */
             if (out[line_start] == '$') {
-                zf_err(run->err, run->errlen, "%s:%lu: $GENERATE makes a directive", b->file, line);
+                mxg_set_err(run->err, run->errlen, "%s:%lu: $GENERATE makes a directive", b->file,
+                            line);
                 rc = MXG_EPARSE;
             }
         }
@@ -790,7 +780,7 @@ static int resync(struct zf_run *run, const struct zf_buf *b, size_t *pos, unsig
         unsigned long lines = 0;
         unsigned long at = b->fixed_line != 0 ? b->fixed_line : ln;
         if (join_record(p, end, rec, &next, &lines, &why) != MXG_OK) {
-            zf_err(run->err, run->errlen, "%s:%lu: %s", b->file, at, why);
+            mxg_set_err(run->err, run->errlen, "%s:%lu: %s", b->file, at, why);
             rc = MXG_EPARSE;
             break;
         }
@@ -804,8 +794,8 @@ static int resync(struct zf_run *run, const struct zf_buf *b, size_t *pos, unsig
             if (rc == MXG_OK) {
                 (void)zs_parse_record(run->s);
                 if (run->s->state == ZS_STATE_ERROR) {
-                    zf_err(run->err, run->errlen, "%s:%lu: %s", b->file, at,
-                           zs_strerror(run->s->error.code));
+                    mxg_set_err(run->err, run->errlen, "%s:%lu: %s", b->file, at,
+                                zs_strerror(run->s->error.code));
                     rc = MXG_EPARSE;
                 } else {
                     save_state(run);
@@ -823,8 +813,8 @@ static int resync(struct zf_run *run, const struct zf_buf *b, size_t *pos, unsig
         } else if (directive && token_is(rec, ts, tl, "$GENERATE")) {
             rc = do_generate(run, b, rec, tpos, at);
         } else if (directive) {
-            zf_err(run->err, run->errlen, "%s:%lu: unknown directive %.*s", b->file, at, (int)tl,
-                   rec + ts);
+            mxg_set_err(run->err, run->errlen, "%s:%lu: unknown directive %.*s", b->file, at,
+                        (int)tl, rec + ts);
             rc = MXG_EPARSE;
         } else {
             rc = read_refused(run, b, rec, ln);
@@ -873,9 +863,10 @@ static int parse_buffer(struct zf_run *run, const struct zf_buf *b)
                 }
                 if (run->s->error.code == ZS_UNCLOSED_MULTILINE) {
                     /* At the end of the text, after the record it opened was read. */
-                    zf_err(run->err, run->errlen, "%s:%lu: %s", b->file,
-                           b->fixed_line != 0 ? b->fixed_line : (unsigned long)run->s->line_counter,
-                           zs_strerror(run->s->error.code));
+                    mxg_set_err(run->err, run->errlen, "%s:%lu: %s", b->file,
+                                b->fixed_line != 0 ? b->fixed_line
+                                                   : (unsigned long)run->s->line_counter,
+                                zs_strerror(run->s->error.code));
                     return MXG_EPARSE;
                 }
                 stopped = true;
@@ -907,14 +898,14 @@ int mxg_zonefile_parse(const char *path, const char *origin, uint32_t default_tt
         err[0] = '\0';
     }
     if (path == NULL || cb == NULL) {
-        zf_err(err, errlen, "no file or callback");
+        mxg_set_err(err, errlen, "no file or callback");
         return MXG_EINVAL;
     }
     char corigin[MXG_NAME_TEXT_MAX + 2];
     uint8_t wire[KNOT_DNAME_MAXLEN];
     if (mxg_name_canon(origin != NULL ? origin : ".", corigin, sizeof(corigin) - 1) != MXG_OK ||
         knot_dname_from_str(wire, corigin, sizeof(wire)) == NULL) {
-        zf_err(err, errlen, "%s: invalid origin", path);
+        mxg_set_err(err, errlen, "%s: invalid origin", path);
         return MXG_EINVAL;
     }
     struct zf_run run = {.cb = cb, .ctx = ctx, .err = err, .errlen = errlen, .ttl = default_ttl};
@@ -936,7 +927,7 @@ int mxg_zonefile_parse(const char *path, const char *origin, uint32_t default_tt
     const char *why = NULL;
     int rc = read_path(&run, path, &why);
     if (rc == MXG_EIO) {
-        zf_err(err, errlen, "%s: %s", path, why != NULL ? why : "cannot read");
+        mxg_set_err(err, errlen, "%s: %s", path, why != NULL ? why : "cannot read");
     }
     zs_deinit(run.s);
     free(run.s);

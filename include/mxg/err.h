@@ -5,6 +5,8 @@
 #ifndef MXG_ERR_H
 #define MXG_ERR_H
 
+#include <stddef.h>
+
 enum mxg_err {
     MXG_OK = 0,
     MXG_EINVAL = -1,   /* malformed input: a bad name, record, parameter */
@@ -23,5 +25,9 @@ enum mxg_err {
 
 /* Returns a static, human-readable name for an MXG_E* code. */
 const char *mxg_strerror(int code);
+
+/* Formats a reason into err (nothing when err is NULL or errlen 0). */
+void mxg_set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #include "mxg/config.h"
-#include "mxg/store.h"
+#include "mxg/record.h"
 #include "mxg/view.h"
 
 struct mxg_policy_input {

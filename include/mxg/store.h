@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "mxg/limits.h"
+#include "mxg/record.h"
 
 enum mxg_zone_kind { MXG_KIND_NATIVE, MXG_KIND_MASTER, MXG_KIND_SLAVE };
 
@@ -31,17 +32,6 @@ struct mxg_zone {
     int64_t serial; /* from the zone's SOA; 0 when it has none */
     bool has_soa;
 };
-
-struct mxg_record {
-    const char *name;    /* canonical owner */
-    const char *type;    /* canonical mnemonic; "ENT" for a stored empty non-terminal */
-    const char *content; /* pdns form */
-    uint32_t ttl;
-    int64_t domain_id;
-    bool auth;
-};
-
-typedef int (*mxg_record_cb)(void *ctx, const struct mxg_record *rec);
 
 /* One side (old or new row) of a change another writer made, as the capture triggers logged it.
  * Strings are borrowed for the callback only. */

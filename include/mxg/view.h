@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #include "mxg/config.h"
-#include "mxg/store.h"
+#include "mxg/record.h"
 
 enum mxg_side { MXG_BEFORE = 0, MXG_AFTER = 1 };
 

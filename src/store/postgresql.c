@@ -822,7 +822,7 @@ static int record_rows_of(const PGresult *r, int base, int name_col, const char 
     char canon[MXG_NAME_TEXT_MAX];
     int rc = MXG_OK;
     for (int i = 0; rc == MXG_OK && i < PQntuples(r); i++) {
-        if (only_type && strcmp(val(r, i, base), only_type) != 0)
+        if (only_type && strcmp(text(r, i, base), only_type) != 0)
             continue;
         if (name_col >= 0) {
             mxg_engine_db_to_canon(text(r, i, name_col), canon, sizeof(canon));

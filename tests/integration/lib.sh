@@ -344,6 +344,9 @@ mxg_start() {
     mxg_require
     [ -n "$MXG_CONF" ] || mxg_write_config "$IT_WORK/mxguard" "${1:-}"
     MXG_LOG="$(dirname "$MXG_CONF")/mxguard.log"
+    local front
+    front=$(sed -n 's/^api-listen=.*:\([0-9][0-9]*\)$/\1/p' "$MXG_CONF" | tail -n 1)
+    [ -z "$front" ] || it_port_free "$front" "API front"
     mxg_argv
     it_spawn "mxguard serve" "$MXG_LOG" "${MXG_ARGV[@]}" serve --config "$MXG_CONF"
     MXG_PID=$IT_LAST_PID
@@ -541,6 +544,16 @@ pdns_load_zones() {
 it_check_port() {
     case $1 in ''|*[!0-9]*) it_die "bad $4 port '$1'" ;; esac
     if [ "$1" -lt "$2" ] || [ "$1" -gt "$3" ]; then it_die "$4 port $1 outside $2-$3"; fi
+    it_port_free "$1" "$4"
+}
+
+# it_port_free PORT WHAT -- stop the test, saying who holds it, when something already listens
+# on PORT (TCP or UDP, any address): a stray server there would answer in place of the test's
+# own and show up as a wrong result.
+it_port_free() {
+    local held
+    held=$(ss -Hlntup "( sport = :$1 )" 2>/dev/null || true)
+    [ -z "$held" ] || it_die "$2 port $1 is already in use; stop what holds it first: $(printf '%s' "$held" | tr -s ' \n' ' ')"
 }
 
 # pdns_wait_ready PORT PID [TRIES] -- wait until dig gets any reply (even
