@@ -18,6 +18,8 @@
 #include "mxg/store.h"
 #include "mxg/zoneops.h"
 
+#include "fixtures.h"
+
 struct fixture {
     struct mxg_config cfg;
     struct mxg_store *st;
@@ -71,26 +73,10 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Sends one line; returns the parsed reply (caller decrefs). */
-static json_t *call(struct mxg_session *s, const char *line)
-{
-    char *reply = NULL;
-    size_t len = 0;
-    assert_int_equal(mxg_backend_handle(s, line, strlen(line), &reply, &len), MXG_OK);
-    assert_non_null(reply);
-    assert_true(len > 0 && reply[len - 1] == '\n');
-    assert_null(memchr(reply, '\n', len - 1)); /* exactly one line */
-    json_error_t e;
-    json_t *j = json_loadb(reply, len, 0, &e);
-    free(reply);
-    assert_non_null(j);
-    return j;
-}
-
 static json_t *init_call(struct mxg_session *s, const char *line)
 {
-    json_decref(call(s, "{\"method\":\"initialize\",\"parameters\":{\"path\":\"/x\"}}"));
-    return call(s, line);
+    json_decref(mxg_test_call(s, "{\"method\":\"initialize\",\"parameters\":{\"path\":\"/x\"}}"));
+    return mxg_test_call(s, line);
 }
 
 static void assert_false_with_log(json_t *j)
@@ -104,11 +90,11 @@ static void assert_false_with_log(json_t *j)
 static void test_initialize_first(void **state)
 {
     struct fixture *f = *state;
-    json_t *j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
-                           "\"qname\":\"example.com.\",\"zone-id\":-1}}");
+    json_t *j = mxg_test_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
+                                    "\"qname\":\"example.com.\",\"zone-id\":-1}}");
     assert_false_with_log(j);
     json_decref(j);
-    j = call(f->s, "{\"method\":\"initialize\",\"parameters\":{\"timeout\":\"2000\"}}");
+    j = mxg_test_call(f->s, "{\"method\":\"initialize\",\"parameters\":{\"timeout\":\"2000\"}}");
     assert_true(json_is_true(json_object_get(j, "result")));
     json_decref(j);
 }
@@ -157,7 +143,7 @@ static void test_bad_requests(void **state)
         line, sizeof(line),
         "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":\"%s.example.com.\"}}",
         label);
-    json_t *j = call(f->s, line);
+    json_t *j = mxg_test_call(f->s, line);
     assert_false_with_log(j);
     json_decref(j);
 }
@@ -192,16 +178,16 @@ static void test_lookup_soa_only_and_mx_prio(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_array_get(res, 0), "domain_id")),
                      f->zone_id);
     json_decref(j);
-    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"mx\","
-                   "\"qname\":\"example.com.\",\"zone-id\":1}}");
+    j = mxg_test_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"mx\","
+                            "\"qname\":\"example.com.\",\"zone-id\":1}}");
     res = json_object_get(j, "result");
     assert_int_equal(json_array_size(res), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "content")),
                         "10 example.com");
     json_decref(j);
     /* ANY at the apex: SOA, NS, A, MX. */
-    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
-                   "\"qname\":\"example.com.\",\"zone-id\":1}}");
+    j = mxg_test_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
+                            "\"qname\":\"example.com.\",\"zone-id\":1}}");
     assert_int_equal(json_array_size(json_object_get(j, "result")), 4);
     json_decref(j);
 }
@@ -218,26 +204,26 @@ static void test_lookup_ent_and_nothing(void **state)
                         "_TCP.example.com.");
     json_decref(j);
     /* No ENT for a specific type. */
-    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"SOA\","
-                   "\"qname\":\"_tcp.example.com.\",\"zone-id\":1}}");
+    j = mxg_test_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"SOA\","
+                            "\"qname\":\"_tcp.example.com.\",\"zone-id\":1}}");
     assert_true(json_is_false(json_object_get(j, "result")));
     json_decref(j);
     /* "xwww" is beside www, not below anything. */
-    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
-                   "\"qname\":\"ip._tcp.example.com.\",\"zone-id\":1}}");
+    j = mxg_test_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
+                            "\"qname\":\"ip._tcp.example.com.\",\"zone-id\":1}}");
     assert_true(json_is_false(json_object_get(j, "result")));
     json_decref(j);
-    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
-                   "\"qname\":\"www.example.org.\",\"zone-id\":-1}}");
+    j = mxg_test_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
+                            "\"qname\":\"www.example.org.\",\"zone-id\":-1}}");
     assert_true(json_is_false(json_object_get(j, "result")));
     json_decref(j);
     /* zone-id as a numeric string and as a double, as pdns sometimes sends. */
-    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\","
-                   "\"qname\":\"www.example.com.\",\"zone-id\":\"1\"}}");
+    j = mxg_test_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\","
+                            "\"qname\":\"www.example.com.\",\"zone-id\":\"1\"}}");
     assert_int_equal(json_array_size(json_object_get(j, "result")), 1);
     json_decref(j);
-    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\","
-                   "\"qname\":\"www.example.com.\",\"zone-id\":1.0}}");
+    j = mxg_test_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\","
+                            "\"qname\":\"www.example.com.\",\"zone-id\":1.0}}");
     assert_int_equal(json_array_size(json_object_get(j, "result")), 1);
     json_decref(j);
 }
@@ -258,12 +244,12 @@ static void test_list(void **state)
         assert_string_not_equal(json_string_value(json_object_get(r, "qtype")), "ENT");
     }
     json_decref(j);
-    j = call(f->s, "{\"method\":\"list\",\"parameters\":{\"zonename\":\"nope.example.\","
-                   "\"domain_id\":-1}}");
+    j = mxg_test_call(f->s, "{\"method\":\"list\",\"parameters\":{\"zonename\":\"nope.example.\","
+                            "\"domain_id\":-1}}");
     assert_true(json_is_false(json_object_get(j, "result")));
     json_decref(j);
-    j = call(f->s, "{\"method\":\"list\",\"parameters\":{\"zonename\":\"example.com.\","
-                   "\"domain_id\":99}}");
+    j = mxg_test_call(f->s, "{\"method\":\"list\",\"parameters\":{\"zonename\":\"example.com.\","
+                            "\"domain_id\":99}}");
     assert_false_with_log(j);
     json_decref(j);
 }
@@ -282,29 +268,32 @@ static void test_domains(void **state)
     json_int_t serial = json_integer_value(json_object_get(res, "serial"));
     json_decref(j);
 
-    j = call(f->s, "{\"method\":\"getDomainInfo\",\"parameters\":{\"name\":\"example.org.\"}}");
+    j = mxg_test_call(f->s,
+                      "{\"method\":\"getDomainInfo\",\"parameters\":{\"name\":\"example.org.\"}}");
     assert_true(json_is_false(json_object_get(j, "result")));
     json_decref(j);
 
-    j = call(f->s, "{\"method\":\"getAllDomains\",\"parameters\":{\"include_disabled\":true}}");
+    j = mxg_test_call(f->s,
+                      "{\"method\":\"getAllDomains\",\"parameters\":{\"include_disabled\":true}}");
     assert_int_equal(json_array_size(json_object_get(j, "result")), 1);
     json_decref(j);
 
     /* A master whose serial was never notified is returned until setNotified. */
-    j = call(f->s, "{\"method\":\"getUpdatedMasters\",\"parameters\":{}}");
+    j = mxg_test_call(f->s, "{\"method\":\"getUpdatedMasters\",\"parameters\":{}}");
     assert_int_equal(json_array_size(json_object_get(j, "result")), 1);
     json_decref(j);
     char line[200];
     snprintf(line, sizeof(line),
              "{\"method\":\"setNotified\",\"parameters\":{\"id\":%lld,\"serial\":%lld}}",
              (long long)f->zone_id, (long long)serial);
-    j = call(f->s, line);
+    j = mxg_test_call(f->s, line);
     assert_true(json_is_true(json_object_get(j, "result")));
     json_decref(j);
-    j = call(f->s, "{\"method\":\"getUpdatedMasters\",\"parameters\":{}}");
+    j = mxg_test_call(f->s, "{\"method\":\"getUpdatedMasters\",\"parameters\":{}}");
     assert_int_equal(json_array_size(json_object_get(j, "result")), 0);
     json_decref(j);
-    j = call(f->s, "{\"method\":\"setNotified\",\"parameters\":{\"id\":4242,\"serial\":1}}");
+    j = mxg_test_call(f->s,
+                      "{\"method\":\"setNotified\",\"parameters\":{\"id\":4242,\"serial\":1}}");
     assert_false_with_log(j);
     json_decref(j);
 }
@@ -318,26 +307,31 @@ static void test_metadata(void **state)
     assert_string_equal(json_string_value(json_array_get(json_object_get(res, "SOA-EDIT-API"), 0)),
                         "DEFAULT");
     json_decref(j);
-    j = call(f->s, "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
-                   "\"kind\":\"ALSO-NOTIFY\",\"value\":[\"192.0.2.53\",\"192.0.2.54\"]}}");
+    j = mxg_test_call(f->s,
+                      "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+                      "\"kind\":\"ALSO-NOTIFY\",\"value\":[\"192.0.2.53\",\"192.0.2.54\"]}}");
     assert_true(json_is_true(json_object_get(j, "result")));
     json_decref(j);
-    j = call(f->s, "{\"method\":\"getDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
-                   "\"kind\":\"ALSO-NOTIFY\"}}");
+    j = mxg_test_call(f->s,
+                      "{\"method\":\"getDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+                      "\"kind\":\"ALSO-NOTIFY\"}}");
     assert_int_equal(json_array_size(json_object_get(j, "result")), 2);
     json_decref(j);
     /* Empty array deletes. */
-    j = call(f->s, "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
-                   "\"kind\":\"ALSO-NOTIFY\",\"value\":[]}}");
+    j = mxg_test_call(f->s,
+                      "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+                      "\"kind\":\"ALSO-NOTIFY\",\"value\":[]}}");
     assert_true(json_is_true(json_object_get(j, "result")));
     json_decref(j);
-    j = call(f->s, "{\"method\":\"getDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
-                   "\"kind\":\"ALSO-NOTIFY\"}}");
+    j = mxg_test_call(f->s,
+                      "{\"method\":\"getDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+                      "\"kind\":\"ALSO-NOTIFY\"}}");
     assert_int_equal(json_array_size(json_object_get(j, "result")), 0);
     json_decref(j);
     /* X-MXGUARD-MODE accepts the four modes in any case, refuses others. */
-    j = call(f->s, "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
-                   "\"kind\":\"X-MXGUARD-MODE\",\"value\":[\"Fix\"]}}");
+    j = mxg_test_call(f->s,
+                      "{\"method\":\"setDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+                      "\"kind\":\"X-MXGUARD-MODE\",\"value\":[\"Fix\"]}}");
     assert_true(json_is_true(json_object_get(j, "result")));
     json_decref(j);
     const char *bad[] = {
@@ -353,12 +347,13 @@ static void test_metadata(void **state)
         "\"kind\":\"X\",\"value\":[]}}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        j = call(f->s, bad[i]);
+        j = mxg_test_call(f->s, bad[i]);
         assert_true(json_is_false(json_object_get(j, "result")));
         json_decref(j);
     }
-    j = call(f->s, "{\"method\":\"getDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
-                   "\"kind\":\"X-MXGUARD-MODE\"}}");
+    j = mxg_test_call(f->s,
+                      "{\"method\":\"getDomainMetadata\",\"parameters\":{\"name\":\"example.com.\","
+                      "\"kind\":\"X-MXGUARD-MODE\"}}");
     assert_string_equal(json_string_value(json_array_get(json_object_get(j, "result"), 0)), "Fix");
     json_decref(j);
 }
@@ -370,7 +365,8 @@ static void test_direct_backend_cmd(void **state)
                                 "\"ping\"}}");
     assert_string_equal(json_string_value(json_object_get(j, "result")), "pong");
     json_decref(j);
-    j = call(f->s, "{\"method\":\"DIRECTBACKENDCMD\",\"parameters\":{\"query\":\"version\"}}");
+    j = mxg_test_call(f->s,
+                      "{\"method\":\"DIRECTBACKENDCMD\",\"parameters\":{\"query\":\"version\"}}");
     assert_true(strncmp(json_string_value(json_object_get(j, "result")), "mxguard ", 8) == 0);
     json_decref(j);
 }
@@ -396,7 +392,7 @@ static int a_count(struct mxg_session *s, const char *name)
              "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":\"%s\","
              "\"zone-id\":1}}",
              name);
-    json_t *j = call(s, line);
+    json_t *j = mxg_test_call(s, line);
     int n = json_is_array(result_of(j)) ? (int)json_array_size(result_of(j)) : 0;
     json_decref(j);
     return n;
@@ -414,7 +410,7 @@ static int a_count(struct mxg_session *s, const char *name)
 
 static void expect_true(struct mxg_session *s, const char *line)
 {
-    json_t *j = call(s, line);
+    json_t *j = mxg_test_call(s, line);
     if (!json_is_true(result_of(j)))
         fail_msg("expected true for %s, got %s", line, json_dumps(j, 0));
     json_decref(j);
@@ -483,11 +479,11 @@ static void test_txn_poisoned_commit_has_no_result(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         expect_true(f->s, START);
         expect_true(f->s, REPLACE_NEW_A("203.0.113.9"));
-        json_t *j = call(f->s, bad[i]);
+        json_t *j = mxg_test_call(f->s, bad[i]);
         if (!json_is_false(result_of(j)))
             fail_msg("write %zu was accepted: %s", i, bad[i]);
         json_decref(j);
-        j = call(f->s, COMMIT);
+        j = mxg_test_call(f->s, COMMIT);
         assert_null(result_of(j)); /* refused: pdns reports a failure */
         assert_true(json_is_array(json_object_get(j, "log")));
         json_decref(j);
@@ -529,10 +525,10 @@ static void poisoned_commit(struct fixture *f, const char *good, const char *bad
     expect_true(f->s, START);
     if (good)
         expect_true(f->s, good);
-    json_t *j = call(f->s, bad);
+    json_t *j = mxg_test_call(f->s, bad);
     assert_true(json_is_false(result_of(j)));
     json_decref(j);
-    j = call(f->s, COMMIT);
+    j = mxg_test_call(f->s, COMMIT);
     assert_null(result_of(j));
     assert_non_null(strstr(json_string_value(json_array_get(json_object_get(j, "log"), 0)),
                            "a write of this transaction was refused"));
@@ -622,15 +618,15 @@ static void test_txn_writes_outside_and_wipe(void **state)
 {
     struct fixture *f = *state;
     json_decref(init_call(f->s, "{\"method\":\"initialize\"}"));
-    json_t *j = call(f->s, REPLACE_NEW_A("203.0.113.9"));
+    json_t *j = mxg_test_call(f->s, REPLACE_NEW_A("203.0.113.9"));
     assert_true(json_is_false(result_of(j)));
     json_decref(j);
-    j = call(f->s, "{\"method\":\"startTransaction\",\"parameters\":{\"domain\":"
-                   "\"example.org.\",\"domain_id\":-1,\"trxid\":5}}");
+    j = mxg_test_call(f->s, "{\"method\":\"startTransaction\",\"parameters\":{\"domain\":"
+                            "\"example.org.\",\"domain_id\":-1,\"trxid\":5}}");
     assert_true(json_is_false(result_of(j)));
     json_decref(j);
-    j = call(f->s, "{\"method\":\"startTransaction\",\"parameters\":{\"domain\":"
-                   "\"example.com.\",\"domain_id\":99,\"trxid\":5}}");
+    j = mxg_test_call(f->s, "{\"method\":\"startTransaction\",\"parameters\":{\"domain\":"
+                            "\"example.com.\",\"domain_id\":99,\"trxid\":5}}");
     assert_true(json_is_false(result_of(j)));
     json_decref(j);
     /* domain_id = the zone's id: the zone is replaced by what is fed (pdnsutil load-zone). */
@@ -648,7 +644,8 @@ static void test_txn_writes_outside_and_wipe(void **state)
     expect_true(f->s, "{\"method\":\"commitTransaction\",\"parameters\":{\"trxid\":6}}");
     assert_int_equal(a_count(f->s, "www.example.com."), 0);
     assert_int_equal(a_count(f->s, "a.b.example.com."), 1);
-    j = call(f->s, "{\"method\":\"getDomainInfo\",\"parameters\":{\"name\":\"example.com.\"}}");
+    j = mxg_test_call(f->s,
+                      "{\"method\":\"getDomainInfo\",\"parameters\":{\"name\":\"example.com.\"}}");
     assert_int_equal(json_integer_value(json_object_get(result_of(j), "serial")), 5);
     json_decref(j);
 }
@@ -694,24 +691,25 @@ static void test_txn_pdns_escaped_names(void **state)
     expect_true(f->s, COMMIT);
 
     /* Both spellings of the owner find the record; the qname is echoed as asked. */
-    json_t *j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":"
-                           "\"m\\\\(ai\\\\)l.example.com.\",\"zone-id\":1}}");
+    json_t *j =
+        mxg_test_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":"
+                            "\"m\\\\(ai\\\\)l.example.com.\",\"zone-id\":1}}");
     assert_string_equal(content_at(result_of(j), "m\\(ai\\)l.example.com.", "A"), "192.0.2.50");
     json_decref(j);
-    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\",\"qname\":"
-                   "\"Q\\\"U@$.example.com.\",\"zone-id\":1}}");
+    j = mxg_test_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\",\"qname\":"
+                            "\"Q\\\"U@$.example.com.\",\"zone-id\":1}}");
     assert_string_equal(content_at(result_of(j), "Q\"U@$.example.com.", "PTR"),
                         "dot\\.in\\\\x.example.com");
     json_decref(j);
     /* The ENT above _s._tcp derives from the stored names. */
-    j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\",\"qname\":"
-                   "\"_tcp.example.com.\",\"zone-id\":1}}");
+    j = mxg_test_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\",\"qname\":"
+                            "\"_tcp.example.com.\",\"zone-id\":1}}");
     assert_non_null(content_at(result_of(j), "_tcp.example.com.", "ENT"));
     json_decref(j);
 
     /* list: owners in pdns's form, lowercased; content as pdns sent it. */
-    j = call(f->s, "{\"method\":\"list\",\"parameters\":{\"zonename\":\"example.com.\","
-                   "\"domain_id\":1}}");
+    j = mxg_test_call(f->s, "{\"method\":\"list\",\"parameters\":{\"zonename\":\"example.com.\","
+                            "\"domain_id\":1}}");
     assert_string_equal(content_at(result_of(j), "m(ai)l.example.com.", "A"), "192.0.2.50");
     assert_string_equal(content_at(result_of(j), "cn1.example.com.", "CNAME"),
                         "M(ai)L.example.com");
@@ -723,15 +721,17 @@ static void test_txn_pdns_escaped_names(void **state)
 
     /* What pdns refuses itself is refused: a label over 63 octets, \DDD over 255. */
     expect_true(f->s, START);
-    j = call(f->s, "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":1795457965,\"rr\":{"
-                   "\"qtype\":\"CNAME\",\"qname\":\"cn2.example.com.\",\"content\":"
-                   "\"a\\\\256.example.com\",\"ttl\":300,\"auth\":true}}}");
+    j = mxg_test_call(f->s,
+                      "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":1795457965,\"rr\":{"
+                      "\"qtype\":\"CNAME\",\"qname\":\"cn2.example.com.\",\"content\":"
+                      "\"a\\\\256.example.com\",\"ttl\":300,\"auth\":true}}}");
     assert_false_with_log(j);
     json_decref(j);
-    j = call(f->s, "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":1795457965,\"rr\":{"
-                   "\"qtype\":\"A\",\"qname\":\"(((((((((((((((((((((((((((((((((((((((((((((((("
-                   "((((((((((((((((.example.com.\",\"content\":\"192.0.2.1\",\"ttl\":300,"
-                   "\"auth\":true}}}");
+    j = mxg_test_call(f->s,
+                      "{\"method\":\"feedRecord\",\"parameters\":{\"trxid\":1795457965,\"rr\":{"
+                      "\"qtype\":\"A\",\"qname\":\"(((((((((((((((((((((((((((((((((((((((((((((((("
+                      "((((((((((((((((.example.com.\",\"content\":\"192.0.2.1\",\"ttl\":300,"
+                      "\"auth\":true}}}");
     assert_false_with_log(j);
     json_decref(j);
     expect_true(f->s, ABORT);
@@ -748,14 +748,14 @@ static void test_txn_metadata_joins(void **state)
                       "\"example.com.\",\"kind\":\"X-TEST\",\"value\":[\"1\"]}}");
     const char *get = "{\"method\":\"getDomainMetadata\",\"parameters\":{\"name\":"
                       "\"example.com.\",\"kind\":\"X-TEST\"}}";
-    json_t *j = call(f->s, get);
+    json_t *j = mxg_test_call(f->s, get);
     assert_int_equal(json_array_size(result_of(j)), 1);
     json_decref(j);
-    j = call(other, get);
+    j = mxg_test_call(other, get);
     assert_int_equal(json_array_size(result_of(j)), 0);
     json_decref(j);
     expect_true(f->s, COMMIT);
-    j = call(other, get);
+    j = mxg_test_call(other, get);
     assert_int_equal(json_array_size(result_of(j)), 1);
     json_decref(j);
     mxg_session_free(other);
@@ -765,18 +765,18 @@ static void test_search_and_autosecondary(void **state)
 {
     struct fixture *f = *state;
     json_decref(init_call(f->s, "{\"method\":\"initialize\"}"));
-    json_t *j = call(f->s, "{\"method\":\"searchRecords\",\"parameters\":{\"pattern\":"
-                           "\"w*.example.com\",\"maxResults\":10}}");
+    json_t *j = mxg_test_call(f->s, "{\"method\":\"searchRecords\",\"parameters\":{\"pattern\":"
+                                    "\"w*.example.com\",\"maxResults\":10}}");
     assert_int_equal(json_array_size(result_of(j)), 1);
     json_decref(j);
-    j = call(f->s, "{\"method\":\"searchRecords\",\"parameters\":{\"pattern\":"
-                   "\"192.0.2.?\",\"maxResults\":1}}");
+    j = mxg_test_call(f->s, "{\"method\":\"searchRecords\",\"parameters\":{\"pattern\":"
+                            "\"192.0.2.?\",\"maxResults\":1}}");
     assert_int_equal(json_array_size(result_of(j)), 1); /* capped by maxResults */
     json_decref(j);
-    j = call(f->s, "{\"method\":\"searchRecords\",\"parameters\":{\"pattern\":\"100%\"}}");
+    j = mxg_test_call(f->s, "{\"method\":\"searchRecords\",\"parameters\":{\"pattern\":\"100%\"}}");
     assert_int_equal(json_array_size(result_of(j)), 0); /* % is literal, not a wildcard */
     json_decref(j);
-    j = call(f->s, "{\"method\":\"searchRecords\",\"parameters\":{\"pattern\":1}}");
+    j = mxg_test_call(f->s, "{\"method\":\"searchRecords\",\"parameters\":{\"pattern\":1}}");
     assert_true(json_is_false(result_of(j)));
     json_decref(j);
 
@@ -784,7 +784,7 @@ static void test_search_and_autosecondary(void **state)
                          "\"192.0.2.53\",\"domain\":\"new.example.\",\"nsset\":[{\"qtype\":"
                          "\"NS\",\"qname\":\"new.example.\",\"content\":\"ns1.provider.example.\","
                          "\"ttl\":3600,\"auth\":true}]}}";
-    j = call(f->s, notify);
+    j = mxg_test_call(f->s, notify);
     assert_true(json_is_false(result_of(j)));
     json_decref(j);
     assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
@@ -792,7 +792,7 @@ static void test_search_and_autosecondary(void **state)
         MXG_STORE_CALL(f->st, autoprimary_add, "192.0.2.53", "ns1.provider.example.", "acme"),
         MXG_OK);
     assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
-    j = call(f->s, notify);
+    j = mxg_test_call(f->s, notify);
     assert_string_equal(json_string_value(json_object_get(result_of(j), "nameserver")),
                         "ns1.provider.example.");
     assert_string_equal(json_string_value(json_object_get(result_of(j), "account")), "acme");
@@ -801,16 +801,17 @@ static void test_search_and_autosecondary(void **state)
                          "\"192.0.2.53\",\"domain\":\"new.example.\",\"nameserver\":"
                          "\"ns1.provider.example.\",\"account\":\"acme\"}}";
     expect_true(f->s, create);
-    j = call(f->s, "{\"method\":\"getDomainInfo\",\"parameters\":{\"name\":\"new.example.\"}}");
+    j = mxg_test_call(f->s,
+                      "{\"method\":\"getDomainInfo\",\"parameters\":{\"name\":\"new.example.\"}}");
     assert_string_equal(json_string_value(json_object_get(result_of(j), "kind")), "slave");
     assert_string_equal(
         json_string_value(json_array_get(json_object_get(result_of(j), "masters"), 0)),
         "192.0.2.53");
     json_decref(j);
-    j = call(f->s, create);
+    j = mxg_test_call(f->s, create);
     assert_true(json_is_false(result_of(j))); /* exists already */
     json_decref(j);
-    j = call(f->s, "{\"method\":\"getUnfreshSlaveInfos\",\"parameters\":{}}");
+    j = mxg_test_call(f->s, "{\"method\":\"getUnfreshSlaveInfos\",\"parameters\":{}}");
     assert_int_equal(json_array_size(result_of(j)), 1);
     json_decref(j);
     expect_true(f->s, "{\"method\":\"setFresh\",\"parameters\":{\"id\":2}}");
@@ -836,11 +837,7 @@ static void test_reply_cache(void **state)
 {
     (void)state;
     char err[256], path[64], uri[80];
-    snprintf(path, sizeof(path), "/tmp/mxg-test-cache.XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
+    mxg_test_db_path(path, sizeof(path), "cache");
     snprintf(uri, sizeof(uri), "sqlite:%s", path);
     struct mxg_config cfg;
     struct mxg_store *st, *other;
@@ -947,12 +944,7 @@ static void test_reply_cache(void **state)
     mxg_store_close(other);
     mxg_store_close(st);
     mxg_config_free(&cfg);
-    char p[100];
-    unlink(path);
-    snprintf(p, sizeof(p), "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", path);
-    unlink(p);
+    mxg_test_db_remove(path);
 }
 
 int main(void)

@@ -19,6 +19,8 @@
 #include "mxg/external.h"
 #include "mxg/store.h"
 
+#include "fixtures.h"
+
 struct fixture {
     char path[64];
     struct mxg_store *st;
@@ -38,10 +40,7 @@ static int open_with(void **state, const char *conf)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     char err[256], uri[80];
-    snprintf(f->path, sizeof(f->path), "/tmp/mxg-test-ext.XXXXXX");
-    int fd = mkstemp(f->path);
-    close(fd);
-    unlink(f->path);
+    mxg_test_db_path(f->path, sizeof(f->path), "ext");
     snprintf(uri, sizeof(uri), "sqlite:%s", f->path);
     assert_int_equal(mxg_config_load_string(conf, "test", &f->cfg, err, sizeof(err)), MXG_OK);
     assert_int_equal(mxg_store_open(uri, &f->st, err, sizeof(err)), MXG_OK);
@@ -74,12 +73,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
     mxg_store_close(f->st);
     mxg_config_free(&f->cfg);
-    char p[100];
-    unlink(f->path);
-    snprintf(p, sizeof(p), "%s-wal", f->path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", f->path);
-    unlink(p);
+    mxg_test_db_remove(f->path);
     free(f);
     return 0;
 }

@@ -21,6 +21,8 @@
 #include "mxg/store.h"
 #include "mxg/zoneops.h"
 
+#include "fixtures.h"
+
 /* An ECDSA P-256 and an RSA key as pdnsutil writes them (the RSA one cut short: only its
  * Algorithm line matters here). */
 #define EC_KEY                                                                                     \
@@ -46,10 +48,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     char err[256], uri[80];
-    snprintf(f->path, sizeof(f->path), "/tmp/mxg-test-keys.XXXXXX");
-    int fd = mkstemp(f->path);
-    close(fd);
-    unlink(f->path);
+    mxg_test_db_path(f->path, sizeof(f->path), "keys");
     snprintf(uri, sizeof(uri), "sqlite:%s", f->path);
     assert_int_equal(mxg_config_load_string("", "test", &f->cfg, err, sizeof(err)), MXG_OK);
     assert_int_equal(mxg_store_open(uri, &f->st, err, sizeof(err)), MXG_OK);
@@ -78,12 +77,7 @@ static int teardown(void **state)
     mxg_backend_free(f->be);
     mxg_store_close(f->st);
     mxg_config_free(&f->cfg);
-    char p[100];
-    unlink(f->path);
-    snprintf(p, sizeof(p), "%s-wal", f->path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", f->path);
-    unlink(p);
+    mxg_test_db_remove(f->path);
     free(f);
     return 0;
 }
@@ -344,15 +338,10 @@ static void test_content_checks(void **state)
 
 /* ---- the methods over the protocol ---------------------------------------------------------- */
 
+/* One round trip; the reply has a result. */
 static json_t *call(struct mxg_session *s, const char *line)
 {
-    char *reply = NULL;
-    size_t len = 0;
-    assert_int_equal(mxg_backend_handle(s, line, strlen(line), &reply, &len), MXG_OK);
-    assert_true(len > 0 && reply[len - 1] == '\n');
-    json_t *j = json_loadb(reply, len, 0, NULL);
-    free(reply);
-    assert_non_null(j);
+    json_t *j = mxg_test_call(s, line);
     assert_non_null(json_object_get(j, "result"));
     return j;
 }

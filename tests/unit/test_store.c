@@ -14,6 +14,8 @@
 #include "mxg/err.h"
 #include "mxg/store.h"
 
+#include "fixtures.h"
+
 struct fixture {
     char path[64];
     struct mxg_store *st;
@@ -24,10 +26,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     char err[256];
-    snprintf(f->path, sizeof(f->path), "/tmp/mxg-test-store.XXXXXX");
-    int fd = mkstemp(f->path);
-    close(fd);
-    unlink(f->path);
+    mxg_test_db_path(f->path, sizeof(f->path), "store");
     char uri[80];
     snprintf(uri, sizeof(uri), "sqlite:%s", f->path);
     assert_int_equal(mxg_store_open(uri, &f->st, err, sizeof(err)), MXG_OK);
@@ -41,12 +40,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     mxg_store_close(f->st);
-    char p[100];
-    unlink(f->path);
-    snprintf(p, sizeof(p), "%s-wal", f->path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", f->path);
-    unlink(p);
+    mxg_test_db_remove(f->path);
     free(f);
     return 0;
 }

@@ -28,6 +28,8 @@
 #include "mxg/store.h"
 #include "mxg/zoneops.h"
 
+#include "fixtures.h"
+
 /* ---- the shim ------------------------------------------------------------------------------ */
 
 static struct {
@@ -330,16 +332,6 @@ static void close_store(struct fixture *f)
     f->st = NULL;
 }
 
-static void remove_db(const char *path)
-{
-    char p[100];
-    unlink(path);
-    snprintf(p, sizeof(p), "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", path);
-    unlink(p);
-}
-
 static void check_open(struct fixture *f)
 {
     assert_int_equal(sqlite3_open_v2(f->path, &f->check, SQLITE_OPEN_READONLY, g.real->zName),
@@ -362,10 +354,7 @@ static int setup(void **state)
     g.refused = 0;
     struct fixture *f = calloc(1, sizeof(*f));
     char err[256];
-    snprintf(f->path, sizeof(f->path), "/tmp/mxg-test-full.XXXXXX");
-    int fd = mkstemp(f->path);
-    close(fd);
-    unlink(f->path);
+    mxg_test_db_path(f->path, sizeof(f->path), "full");
     assert_int_equal(mxg_config_load_string("mode=reject\n", "test", &f->cfg, err, sizeof(err)),
                      MXG_OK);
     open_store(f);
@@ -396,29 +385,16 @@ static int teardown(void **state)
     if (f->st)
         close_store(f);
     mxg_config_free(&f->cfg);
-    remove_db(f->path);
+    mxg_test_db_remove(f->path);
     free(f);
     return 0;
 }
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static json_t *call(struct mxg_session *s, const char *line)
-{
-    char *reply = NULL;
-    size_t len = 0;
-    assert_int_equal(mxg_backend_handle(s, line, strlen(line), &reply, &len), MXG_OK);
-    assert_non_null(reply);
-    json_error_t e;
-    json_t *j = json_loadb(reply, len, 0, &e);
-    free(reply);
-    assert_non_null(j);
-    return j;
-}
-
 static void expect_true(struct mxg_session *s, const char *line)
 {
-    json_t *j = call(s, line);
+    json_t *j = mxg_test_call(s, line);
     if (!json_is_true(json_object_get(j, "result"))) {
         char *d = json_dumps(j, 0);
         fail_msg("expected true for %.200s, got %s", line, d);
@@ -429,7 +405,7 @@ static void expect_true(struct mxg_session *s, const char *line)
 /* A commit pdns counts as failed: no "result", a "log" line saying why. */
 static void expect_refused(struct mxg_session *s, const char *line, const char *why)
 {
-    json_t *j = call(s, line);
+    json_t *j = mxg_test_call(s, line);
     json_t *log = json_object_get(j, "log");
     if (json_object_get(j, "result") || !json_is_array(log) ||
         !json_is_string(json_array_get(log, 0)) ||
@@ -464,7 +440,7 @@ static int count(struct mxg_session *s, const char *name, const char *type)
              "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"%s\",\"qname\":\"%s\","
              "\"zone-id\":1}}",
              type, name);
-    json_t *j = call(s, line);
+    json_t *j = mxg_test_call(s, line);
     json_t *res = json_object_get(j, "result");
     /* false: nothing at the name; anything else is a failed read */
     int n = json_is_array(res) ? (int)json_array_size(res) : json_is_false(res) ? 0 : -1;
@@ -516,7 +492,7 @@ static int64_t audit_ok(struct fixture *f)
 static void test_full_commit_fails_reads_go_on(void **state)
 {
     struct fixture *f = *state;
-    json_decref(call(f->s, "{\"method\":\"initialize\"}"));
+    json_decref(mxg_test_call(f->s, "{\"method\":\"initialize\"}"));
     int64_t head = audit_ok(f);
     char *before = snapshot(f);
 
@@ -555,7 +531,7 @@ static void test_full_commit_fails_reads_go_on(void **state)
 static void test_full_guard_refusal_unrecorded(void **state)
 {
     struct fixture *f = *state;
-    json_decref(call(f->s, "{\"method\":\"initialize\"}"));
+    json_decref(mxg_test_call(f->s, "{\"method\":\"initialize\"}"));
     int64_t head = audit_ok(f);
     char *before = snapshot(f);
 
@@ -575,8 +551,9 @@ static void test_full_guard_refusal_unrecorded(void **state)
     expect_refused(f->s, COMMIT, "the guard refused");
     assert_int_equal(audit_ok(f), head + 1);
     assert_int_equal(count(f->s, "example.com.", "A"), 1);
-    json_t *j = call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":"
-                           "\"example.com.\",\"zone-id\":1}}");
+    json_t *j =
+        mxg_test_call(f->s, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\",\"qname\":"
+                            "\"example.com.\",\"zone-id\":1}}");
     assert_string_equal(json_string_value(json_object_get(
                             json_array_get(json_object_get(j, "result"), 0), "content")),
                         "192.0.2.1");
@@ -591,7 +568,7 @@ static void test_full_guard_refusal_unrecorded(void **state)
 static void test_full_at_every_point(void **state)
 {
     struct fixture *f = *state;
-    json_decref(call(f->s, "{\"method\":\"initialize\"}"));
+    json_decref(mxg_test_call(f->s, "{\"method\":\"initialize\"}"));
     int ok = 0, failed = 0;
     for (long long budget = 0; budget <= 90000; budget += (budget < 9000 ? 97 : 1531)) {
         int64_t head = audit_ok(f);
@@ -606,7 +583,7 @@ static void test_full_at_every_point(void **state)
         }
         replace(f->s, "www.example.com.", "TXT", n % 2 ? "\\\"odd\\\"" : "\\\"even\\\"");
         g.budget = budget;
-        json_t *j = call(f->s, COMMIT);
+        json_t *j = mxg_test_call(f->s, COMMIT);
         bool committed = json_is_true(json_object_get(j, "result"));
         json_decref(j);
         g.budget = -1;
@@ -684,7 +661,7 @@ static int count_big(struct mxg_session *s, int tag)
 static void test_full_inside_large_transaction(void **state)
 {
     struct fixture *f = *state;
-    json_decref(call(f->s, "{\"method\":\"initialize\"}"));
+    json_decref(mxg_test_call(f->s, "{\"method\":\"initialize\"}"));
     char *big = big_txt();
     long long budgets[] = {0, 4096, 300000, 1500000, 3000000, -1};
     for (size_t b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
@@ -692,7 +669,7 @@ static void test_full_inside_large_transaction(void **state)
         char *before = snapshot(f);
         write_big(f->s, (int)b, big);
         g.budget = budgets[b];
-        json_t *j = call(f->s, COMMIT);
+        json_t *j = mxg_test_call(f->s, COMMIT);
         bool committed = json_is_true(json_object_get(j, "result"));
         json_decref(j);
         g.budget = -1;
@@ -723,7 +700,7 @@ static void test_full_inside_large_transaction(void **state)
 static void test_full_close_and_reopen(void **state)
 {
     struct fixture *f = *state;
-    json_decref(call(f->s, "{\"method\":\"initialize\"}"));
+    json_decref(mxg_test_call(f->s, "{\"method\":\"initialize\"}"));
     expect_true(f->s, START);
     replace(f->s, "kept.example.com.", "A", "192.0.2.77");
     expect_true(f->s, COMMIT);
@@ -738,7 +715,7 @@ static void test_full_close_and_reopen(void **state)
     close_store(f);
     check_open(f);
     open_store(f); /* still full */
-    json_decref(call(f->s, "{\"method\":\"initialize\"}"));
+    json_decref(mxg_test_call(f->s, "{\"method\":\"initialize\"}"));
     assert_int_equal(count(f->s, "kept.example.com.", "A"), 1);
     assert_int_equal(audit_ok(f), head);
     expect_true(f->s, START);
@@ -753,7 +730,7 @@ static void test_full_close_and_reopen(void **state)
     close_store(f);
     check_open(f);
     open_store(f);
-    json_decref(call(f->s, "{\"method\":\"initialize\"}"));
+    json_decref(mxg_test_call(f->s, "{\"method\":\"initialize\"}"));
     assert_int_equal(count(f->s, "kept.example.com.", "A"), 1);
     expect_true(f->s, START);
     replace(f->s, "more.example.com.", "A", "192.0.2.78");
@@ -770,7 +747,7 @@ static void test_full_close_and_reopen(void **state)
 static void test_full_checkpoint_fails(void **state)
 {
     struct fixture *f = *state;
-    json_decref(call(f->s, "{\"method\":\"initialize\"}"));
+    json_decref(mxg_test_call(f->s, "{\"method\":\"initialize\"}"));
     int64_t head = audit_ok(f);
     char *big = big_txt();
     g.main_only = true;
@@ -787,7 +764,7 @@ static void test_full_checkpoint_fails(void **state)
     g.main_only = false;
     check_open(f);
     open_store(f);
-    json_decref(call(f->s, "{\"method\":\"initialize\"}"));
+    json_decref(mxg_test_call(f->s, "{\"method\":\"initialize\"}"));
     assert_int_equal(count_big(f->s, 1), NAMES);
     assert_int_equal(audit_ok(f), head + 1);
     integrity_ok(f);
@@ -816,7 +793,7 @@ static void copy_file(const char *from, const char *to)
 static void test_full_sync_fails(void **state)
 {
     struct fixture *f = *state;
-    json_decref(call(f->s, "{\"method\":\"initialize\"}"));
+    json_decref(mxg_test_call(f->s, "{\"method\":\"initialize\"}"));
     int64_t head = audit_ok(f);
     char *before = snapshot(f);
     expect_true(f->s, START);
@@ -836,14 +813,14 @@ static void test_full_sync_fails(void **state)
     char from[100], to[100];
     snprintf(c.path, sizeof(c.path), "%.40s-copy", f->path);
     const char *copy = c.path;
-    remove_db(copy);
+    mxg_test_db_remove(copy);
     copy_file(f->path, copy);
     snprintf(from, sizeof(from), "%s-wal", f->path);
     snprintf(to, sizeof(to), "%s-wal", copy);
     copy_file(from, to);
     open_store(&c);
     check_open(&c);
-    json_decref(call(c.s, "{\"method\":\"initialize\"}"));
+    json_decref(mxg_test_call(c.s, "{\"method\":\"initialize\"}"));
     int n = count(c.s, "synced.example.com.", "A");
     assert_true(n == 0 || n == 1);
     assert_int_equal(count(c.s, "synced2.example.com.", "A"), n);
@@ -853,7 +830,7 @@ static void test_full_sync_fails(void **state)
                   n ? "there, whole" : "absent");
     check_close(&c);
     close_store(&c);
-    remove_db(copy);
+    mxg_test_db_remove(copy);
 
     /* The store goes on: the same commit again, with a working fsync. */
     expect_true(f->s, START);

@@ -26,6 +26,8 @@
 #include "mxg/err.h"
 #include "mxg/store.h"
 
+#include "fixtures.h"
+
 static char pg_dir[512];
 static char pg_user[64];
 
@@ -90,10 +92,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     char err[256];
-    snprintf(f->path, sizeof(f->path), "/tmp/mxg-test-pg.XXXXXX");
-    int fd = mkstemp(f->path);
-    close(fd);
-    unlink(f->path);
+    mxg_test_db_path(f->path, sizeof(f->path), "pg");
     char uri[100];
     snprintf(uri, sizeof(uri), "sqlite:%s", f->path);
     assert_int_equal(mxg_store_open(uri, &f->sq, err, sizeof(err)), MXG_OK);
@@ -110,12 +109,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
     mxg_store_close(f->sq);
     mxg_store_close(f->pg);
-    char p[100];
-    unlink(f->path);
-    snprintf(p, sizeof(p), "%s-wal", f->path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", f->path);
-    unlink(p);
+    mxg_test_db_remove(f->path);
     free(f);
     return 0;
 }
