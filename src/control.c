@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 
+#include "mxg/array.h"
 #include "mxg/audit.h"
 #include "mxg/control.h"
 #include "mxg/json.h"
@@ -232,14 +233,8 @@ static int mx_owner(void *ctx, const struct mxg_record *r)
     struct mx_owners *o = ctx;
     if (strcmp(r->type, "MX") != 0 || (o->n && strcmp(o->v[o->n - 1], r->name) == 0))
         return 0;
-    if (o->n == o->cap) {
-        size_t ncap = o->cap ? o->cap * 2 : 8;
-        char **nv = realloc(o->v, ncap * sizeof(*nv));
-        if (!nv)
-            return MXG_ENOMEM;
-        o->v = nv;
-        o->cap = ncap;
-    }
+    if (MXG_ARRAY_RESERVE(o->v, o->cap, o->n + 1, 8) != MXG_OK)
+        return MXG_ENOMEM;
     if (!(o->v[o->n] = strdup(r->name)))
         return MXG_ENOMEM;
     o->n++;

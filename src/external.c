@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "mxg/array.h"
 #include "mxg/audit.h"
 #include "mxg/err.h"
 #include "mxg/guard.h"
@@ -66,14 +67,8 @@ static void side_free(struct xside *s)
 static int row_collect(void *ctx, const struct mxg_change *c)
 {
     struct xrows *rs = ctx;
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? rs->cap * 2 : 64;
-        struct xrow *v = realloc(rs->v, cap * sizeof(*v));
-        if (!v)
-            return MXG_ENOMEM;
-        rs->v = v;
-        rs->cap = cap;
-    }
+    if (MXG_ARRAY_RESERVE(rs->v, rs->cap, rs->n + 1, 64) != MXG_OK)
+        return MXG_ENOMEM;
     struct xrow *r = &rs->v[rs->n];
     memset(r, 0, sizeof(*r));
     r->id = c->id;
@@ -105,14 +100,8 @@ struct rdlist {
 
 static int rd_push(struct rdlist *l, const char *content, uint32_t ttl)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 4;
-        struct mxg_rrdata *v = realloc(l->v, cap * sizeof(*v));
-        if (!v)
-            return MXG_ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (MXG_ARRAY_RESERVE(l->v, l->cap, l->n + 1, 4) != MXG_OK)
+        return MXG_ENOMEM;
     char *c = strdup(content);
     if (!c)
         return MXG_ENOMEM;
@@ -349,15 +338,7 @@ static int span_changes(const struct zstate *z, size_t a, size_t b, struct chang
             break;
         }
         if (!rd_same(&before, &after)) {
-            if (out->n == out->cap) {
-                size_t cap = out->cap ? out->cap * 2 : 8;
-                struct mxg_rrset_change *v = realloc(out->v, cap * sizeof(*v));
-                if (v) {
-                    out->v = v;
-                    out->cap = cap;
-                }
-            }
-            if (out->n < out->cap) {
+            if (MXG_ARRAY_RESERVE(out->v, out->cap, out->n + 1, 8) == MXG_OK) {
                 out->v[out->n++] = (struct mxg_rrset_change){.name = strdup(s->name),
                                                              .type = strdup(s->type),
                                                              .before = before.v,

@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include "mxg/array.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/guard.h"
@@ -339,14 +340,8 @@ static int stored_collect(void *ctx, const struct mxg_record *rec)
     struct stored *s = ctx;
     if (strcmp(rec->type, "ENT") == 0)
         return 0;
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 64;
-        struct stored_rec *nv = realloc(s->v, ncap * sizeof(*nv));
-        if (!nv)
-            return MXG_ENOMEM;
-        s->v = nv;
-        s->cap = ncap;
-    }
+    if (MXG_ARRAY_RESERVE(s->v, s->cap, s->n + 1, 64) != MXG_OK)
+        return MXG_ENOMEM;
     struct stored_rec *r = &s->v[s->n];
     r->name = strdup(rec->name);
     r->type = strdup(rec->type);
@@ -479,14 +474,8 @@ static int names_add(struct names *ns, const char *name)
     for (size_t i = ns->n; i > 0 && i + 8 > ns->n; i--) /* cheap dedup of neighbours */
         if (strcmp(ns->v[i - 1], name) == 0)
             return 0;
-    if (ns->n == ns->cap) {
-        size_t ncap = ns->cap ? ns->cap * 2 : 16;
-        char **nv = realloc(ns->v, ncap * sizeof(*nv));
-        if (!nv)
-            return MXG_ENOMEM;
-        ns->v = nv;
-        ns->cap = ncap;
-    }
+    if (MXG_ARRAY_RESERVE(ns->v, ns->cap, ns->n + 1, 16) != MXG_OK)
+        return MXG_ENOMEM;
     if (!(ns->v[ns->n] = strdup(name)))
         return MXG_ENOMEM;
     ns->n++;

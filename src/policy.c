@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mxg/array.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/policy.h"
@@ -96,14 +97,8 @@ static int strset_add(struct strset *s, const char *str, bool *added)
         s->slots = sl;
         s->nslots = ns;
     }
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 16;
-        char **nv = realloc(s->v, ncap * sizeof(*nv));
-        if (!nv)
-            return MXG_ENOMEM;
-        s->v = nv;
-        s->cap = ncap;
-    }
+    if (MXG_ARRAY_RESERVE(s->v, s->cap, s->n + 1, 16) != MXG_OK)
+        return MXG_ENOMEM;
     char *c = strdup(str);
     if (!c)
         return MXG_ENOMEM;
@@ -195,14 +190,8 @@ struct rrs {
 
 static int rrs_push(struct rrs *l, const char *type, const char *content, uint32_t ttl)
 {
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 4;
-        struct rr *nv = realloc(l->v, ncap * sizeof(*nv));
-        if (!nv)
-            return MXG_ENOMEM;
-        l->v = nv;
-        l->cap = ncap;
-    }
+    if (MXG_ARRAY_RESERVE(l->v, l->cap, l->n + 1, 4) != MXG_OK)
+        return MXG_ENOMEM;
     struct rr *r = &l->v[l->n];
     r->type = strdup(type);
     r->content = strdup(content);
@@ -335,14 +324,8 @@ struct alist {
 
 static int alist_push(struct alist *l, const struct maddr *a)
 {
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 4;
-        struct maddr *nv = realloc(l->v, ncap * sizeof(*nv));
-        if (!nv)
-            return MXG_ENOMEM;
-        l->v = nv;
-        l->cap = ncap;
-    }
+    if (MXG_ARRAY_RESERVE(l->v, l->cap, l->n + 1, 4) != MXG_OK)
+        return MXG_ENOMEM;
     l->v[l->n++] = *a;
     return MXG_OK;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mxg/array.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/resolve.h"
@@ -41,14 +42,8 @@ static int recs_cb(void *ctx, const struct mxg_record *r)
         l->ent = true;
         return 0;
     }
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 8;
-        struct rec *nv = realloc(l->v, ncap * sizeof(*nv));
-        if (!nv)
-            return MXG_ENOMEM;
-        l->v = nv;
-        l->cap = ncap;
-    }
+    if (MXG_ARRAY_RESERVE(l->v, l->cap, l->n + 1, 8) != MXG_OK)
+        return MXG_ENOMEM;
     struct rec *x = &l->v[l->n];
     x->type = strdup(r->type);
     x->content = strdup(r->content);

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mxg/array.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/hash.h"
@@ -218,14 +219,8 @@ static int get_or_add(struct mxg_txn *t, const char *name, struct mxg_txn_name *
     }
     if ((t->n_names + 1) * 2 > t->n_slots && rehash(t, t->n_slots * 2) != MXG_OK)
         return MXG_ENOMEM;
-    if (t->n_names == t->cap_names) {
-        size_t ncap = t->cap_names ? t->cap_names * 2 : 16;
-        struct mxg_txn_name *nn = realloc(t->names, ncap * sizeof(*nn));
-        if (!nn)
-            return MXG_ENOMEM;
-        t->names = nn;
-        t->cap_names = ncap;
-    }
+    if (MXG_ARRAY_RESERVE(t->names, t->cap_names, t->n_names + 1, 16) != MXG_OK)
+        return MXG_ENOMEM;
     e = &t->names[t->n_names];
     memset(e, 0, sizeof(*e));
     e->name = strdup(name);
@@ -422,14 +417,8 @@ static int append_rec(struct mxg_txn *t, struct mxg_txn_name *e, const struct mx
     }
     if (t->records >= MXG_TXN_RECORDS_MAX)
         return MXG_ERANGE;
-    if (e->n_add == e->cap_add) {
-        size_t ncap = e->cap_add ? e->cap_add * 2 : 4;
-        struct mxg_txn_rec *na = realloc(e->add, ncap * sizeof(*na));
-        if (!na)
-            return MXG_ENOMEM;
-        e->add = na;
-        e->cap_add = ncap;
-    }
+    if (MXG_ARRAY_RESERVE(e->add, e->cap_add, e->n_add + 1, 4) != MXG_OK)
+        return MXG_ENOMEM;
     struct mxg_txn_rec *dst = &e->add[e->n_add];
     dst->type = strdup(r->type);
     dst->content = strdup(r->content);
@@ -680,14 +669,8 @@ struct collect {
 static int collect_cb(void *arg, const struct mxg_record *rec)
 {
     struct collect *c = arg;
-    if (c->n == c->cap) {
-        size_t ncap = c->cap ? c->cap * 2 : 8;
-        struct mxg_txn_rec *nr = realloc(c->recs, ncap * sizeof(*nr));
-        if (!nr)
-            return MXG_ENOMEM;
-        c->recs = nr;
-        c->cap = ncap;
-    }
+    if (MXG_ARRAY_RESERVE(c->recs, c->cap, c->n + 1, 8) != MXG_OK)
+        return MXG_ENOMEM;
     struct mxg_txn_rec *r = &c->recs[c->n];
     r->type = strdup(rec->type);
     r->content = strdup(rec->content);
