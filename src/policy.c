@@ -20,6 +20,7 @@
 #include "mxg/array.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
+#include "mxg/hash.h"
 #include "mxg/policy.h"
 #include "mxg/resolve.h"
 
@@ -53,10 +54,7 @@ struct strset {
 
 static size_t str_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    return (size_t)h;
+    return (size_t)mxg_hash_str(s);
 }
 
 static bool strset_has(const struct strset *s, const char *str)
