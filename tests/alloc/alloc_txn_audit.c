@@ -13,6 +13,7 @@
 #include "mxg/store.h"
 #include "mxg/txn.h"
 #include "sweep.h"
+#include "fixtures.h"
 
 /* ---- txn ------------------------------------------------------------------------------------ */
 
@@ -233,12 +234,7 @@ static void store_open(void)
 static void store_close(void)
 {
     mxg_store_close(STORE);
-    char side[96];
-    unlink(store_path);
-    snprintf(side, sizeof(side), "%s-wal", store_path);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", store_path);
-    unlink(side);
+    mxg_test_db_remove(store_path);
 }
 
 struct append_op {

@@ -22,16 +22,6 @@ void mxg_test_db_path(char *out, size_t outlen, const char *tag)
     unlink(out);
 }
 
-void mxg_test_db_remove(const char *path)
-{
-    char p[4200];
-    unlink(path);
-    snprintf(p, sizeof(p), "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", path);
-    unlink(p);
-}
-
 json_t *mxg_test_call(struct mxg_session *s, const char *line)
 {
     char *reply = NULL;

@@ -90,6 +90,10 @@ static void other(const char *path, const char *sql)
     sqlite3_close(db);
 }
 
+/* The apex A moved to the proxy's address, as a panel's SQL would. */
+static const char APEX_MOVE[] =
+    "UPDATE records SET content = '203.0.113.200' WHERE name = 'example.com' AND type = 'A'";
+
 static int count(const char *path, const char *sql)
 {
     sqlite3 *db;
@@ -177,8 +181,7 @@ static void test_own_writes_pass_by(void **state)
 static void test_apex_move_warned(void **state)
 {
     struct fixture *f = *state;
-    other(f->path, "UPDATE records SET content = '203.0.113.200'"
-                   " WHERE name = 'example.com' AND type = 'A'");
+    other(f->path, APEX_MOVE);
     bool any = false;
     assert_int_equal(mxg_external_pending(f->st, &any), MXG_OK);
     assert_true(any);
@@ -213,8 +216,7 @@ static void test_apex_move_warned(void **state)
 static void test_apex_move_fixed(void **state)
 {
     struct fixture *f = *state;
-    other(f->path, "UPDATE records SET content = '203.0.113.200'"
-                   " WHERE name = 'example.com' AND type = 'A'");
+    other(f->path, APEX_MOVE);
     struct mxg_external_result res;
     assert_int_equal(mxg_external_pass(f->st, &f->cfg, 0, &res), MXG_OK);
     assert_int_equal(res.records, 1);
@@ -344,19 +346,25 @@ static void stamp(const char *path, const char *when)
     other(path, sql);
 }
 
+/* Another writer's commit, its log rows given this second. */
+static void commit_at(const char *path, const char *sql, const char *when)
+{
+    other(path, sql);
+    stamp(path, when);
+}
+
 /* Three commits in one pass: each its own record, with its own changes from the state the one
  * before left. */
 static void test_commits_apart(void **state)
 {
     struct fixture *f = *state;
-    other(f->path, "UPDATE records SET content = '203.0.113.200'"
-                   " WHERE name = 'example.com' AND type = 'A'");
-    stamp(f->path, "2026-01-01T00:00:01.000Z");
-    other(f->path, "INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled)"
-                   " VALUES (1, 'example.com', 'TXT', '\"one\"', 300, 0, 0)");
-    stamp(f->path, "2026-01-01T00:00:02.000Z");
-    other(f->path, "UPDATE records SET content = '\"two\"' WHERE type = 'TXT'");
-    stamp(f->path, "2026-01-01T00:00:03.000Z");
+    commit_at(f->path, APEX_MOVE, "2026-01-01T00:00:01.000Z");
+    commit_at(f->path,
+              "INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled)"
+              " VALUES (1, 'example.com', 'TXT', '\"one\"', 300, 0, 0)",
+              "2026-01-01T00:00:02.000Z");
+    commit_at(f->path, "UPDATE records SET content = '\"two\"' WHERE type = 'TXT'",
+              "2026-01-01T00:00:03.000Z");
     struct mxg_external_result res;
     assert_int_equal(mxg_external_pass(f->st, &f->cfg, 0, &res), MXG_OK);
     assert_int_equal(res.rows, 3);
@@ -381,19 +389,24 @@ static void test_commits_apart(void **state)
     json_decref(r);
 }
 
+/* The apex moved in one commit and then `then` in a commit a second later, both handled by one
+ * pass: two external records. */
+static void move_then(struct fixture *f, const char *then, struct mxg_external_result *res)
+{
+    commit_at(f->path, APEX_MOVE, "2026-01-01T00:00:01.000Z");
+    commit_at(f->path, then, "2026-01-01T00:00:02.000Z");
+    assert_int_equal(mxg_external_pass(f->st, &f->cfg, 0, res), MXG_OK);
+    assert_int_equal(res->records, 2);
+}
+
 /* fix mode: a move a later commit of the same pass undoes is audited twice and not repaired. */
 static void test_move_undone(void **state)
 {
     struct fixture *f = *state;
-    other(f->path, "UPDATE records SET content = '203.0.113.200'"
-                   " WHERE name = 'example.com' AND type = 'A'");
-    stamp(f->path, "2026-01-01T00:00:01.000Z");
-    other(f->path, "UPDATE records SET content = '192.0.2.10'"
-                   " WHERE name = 'example.com' AND type = 'A'");
-    stamp(f->path, "2026-01-01T00:00:02.000Z");
     struct mxg_external_result res;
-    assert_int_equal(mxg_external_pass(f->st, &f->cfg, 0, &res), MXG_OK);
-    assert_int_equal(res.records, 2);
+    move_then(f,
+              "UPDATE records SET content = '192.0.2.10' WHERE name = 'example.com' AND type = 'A'",
+              &res);
     assert_int_equal(res.fixed, 0);
     json_t *r = record(f->path, 2);
     assert_string_equal(str(r, "changes.0.before.0.content"), "203.0.113.200");
@@ -409,15 +422,11 @@ static void test_move_undone(void **state)
 static void test_move_then_more(void **state)
 {
     struct fixture *f = *state;
-    other(f->path, "UPDATE records SET content = '203.0.113.200'"
-                   " WHERE name = 'example.com' AND type = 'A'");
-    stamp(f->path, "2026-01-01T00:00:01.000Z");
-    other(f->path, "INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled)"
-                   " VALUES (1, 'example.com', 'TXT', '\"one\"', 300, 0, 0)");
-    stamp(f->path, "2026-01-01T00:00:02.000Z");
     struct mxg_external_result res;
-    assert_int_equal(mxg_external_pass(f->st, &f->cfg, 0, &res), MXG_OK);
-    assert_int_equal(res.records, 2);
+    move_then(f,
+              "INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled)"
+              " VALUES (1, 'example.com', 'TXT', '\"one\"', 300, 0, 0)",
+              &res);
     assert_int_equal(res.moves, 1);
     assert_int_equal(res.fixed, 1);
     json_t *r = record(f->path, 3);
