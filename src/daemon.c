@@ -297,7 +297,8 @@ int mxg_daemon_run(struct mxg_config *cfg)
         mxg_err("cannot open store %s: %s", shown, err);
         return 2;
     }
-    MXG_STORE_CALL(store, keyed_zones, note_keyed, NULL);
+    if ((rc = MXG_STORE_CALL(store, keyed_zones, note_keyed, NULL)) != MXG_OK)
+        mxg_warn("cannot list the zones with DNSSEC keys: %s", mxg_strerror(rc));
     /* A second handle for the writer thread: commits never block lookups on the loop. */
     rc = mxg_store_open(cfg->store, &wstore, err, sizeof(err));
     if (rc != MXG_OK) {

@@ -571,23 +571,37 @@ enum mxg_mode mxg_guard_effective_mode(struct mxg_store *st, const struct mxg_co
 
 /* ---- the pipeline --------------------------------------------------------------------- */
 
-static json_t *meta_json(struct mxg_txn *t)
+/* The metadata the transaction writes, {"kind": [values]}, in *out (NULL when it writes none).
+ * MXG_ENOMEM when any part of it could not be made: an audit record never leaves a value out. */
+static int meta_json(struct mxg_txn *t, json_t **out)
 {
+    *out = NULL;
     size_t n = mxg_txn_meta_count(t);
     if (n == 0)
-        return NULL;
+        return MXG_OK;
     json_t *o = json_object();
-    for (size_t i = 0; o && i < n; i++) {
+    bool ok = o != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
         const char *kind;
         const char *const *vals;
         size_t nv;
         mxg_txn_meta_at(t, i, &kind, &vals, &nv);
         json_t *a = json_array();
-        for (size_t j = 0; a && j < nv; j++)
-            json_array_append_new(a, json_string(vals[j]));
-        json_object_set_new(o, kind, a ? a : json_array());
+        for (size_t j = 0; a && j < nv; j++) {
+            if (json_array_append_new(a, json_string(vals[j])) != 0) {
+                json_decref(a);
+                a = NULL;
+            }
+        }
+        ok = a && json_object_set_new(o, kind, a) == 0;
     }
-    return o;
+    if (!ok) {
+        if (o)
+            json_decref(o);
+        return MXG_ENOMEM;
+    }
+    *out = o;
+    return MXG_OK;
 }
 
 static int judge(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *t,
@@ -654,7 +668,9 @@ int mxg_guard_fix_into(struct mxg_txn *t, const struct mxg_decision *d)
 static int append_audit(struct mxg_store *st, struct mxg_txn *t, const struct mxg_guard_opts *o,
                         struct mxg_guard_result *res)
 {
-    json_t *meta = meta_json(t);
+    json_t *meta = NULL;
+    if (meta_json(t, &meta) != MXG_OK)
+        return MXG_ENOMEM;
     struct mxg_audit_entry e = {.zone = mxg_txn_zone(t),
                                 .source = o->source,
                                 .mode = mxg_mode_name(res->mode),
