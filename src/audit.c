@@ -13,6 +13,7 @@
 #include "mxg/audit.h"
 #include "mxg/err.h"
 #include "mxg/json.h"
+#include "mxg/strbuf.h"
 
 static const char ZERO_HASH[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -219,43 +220,11 @@ json_t *mxg_audit_body(const struct mxg_audit_entry *e)
  * are written here as jansson's canonical dump writes them (keys sorted, compact, strings
  * escaped as dump_string() does without JSON_ENSURE_ASCII or JSON_ESCAPE_SLASH), not built as
  * objects, sorted and dumped. `audit verify` re-dumps every record with jansson and compares. */
-struct tbuf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void tb_put(struct tbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void tb_lit(struct tbuf *b, const char *s)
-{
-    tb_put(b, s, strlen(s));
-}
-
 /* A JSON string of s, which must be valid UTF-8 (json_string() refuses anything else). */
-static void tb_str(struct tbuf *b, const char *s)
+static void tb_str(struct mxg_strbuf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
-    tb_put(b, "\"", 1);
+    mxg_strbuf_put(b, "\"", 1);
     const char *run = s;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         const char *esc = NULL;
@@ -292,31 +261,31 @@ static void tb_str(struct tbuf *b, const char *s)
             esc = u;
             break;
         }
-        tb_put(b, run, (size_t)((const char *)p - run));
-        tb_lit(b, esc);
+        mxg_strbuf_put(b, run, (size_t)((const char *)p - run));
+        mxg_strbuf_puts(b, esc);
         run = (const char *)p + 1;
     }
-    tb_lit(b, run);
-    tb_put(b, "\"", 1);
+    mxg_strbuf_puts(b, run);
+    mxg_strbuf_put(b, "\"", 1);
 }
 
-static void tb_rrdata(struct tbuf *b, const struct mxg_rrdata *d, size_t n)
+static void tb_rrdata(struct mxg_strbuf *b, const struct mxg_rrdata *d, size_t n)
 {
     char num[32];
-    tb_put(b, "[", 1);
+    mxg_strbuf_put(b, "[", 1);
     for (size_t i = 0; i < n; i++) {
-        tb_lit(b, i ? ",{\"content\":" : "{\"content\":");
+        mxg_strbuf_puts(b, i ? ",{\"content\":" : "{\"content\":");
         /* as rrdata(): content that is not UTF-8 cannot be a JSON string */
         tb_str(b, utf8_valid(d[i].content) ? d[i].content : "(not UTF-8)");
         snprintf(num, sizeof(num), ",\"ttl\":%" JSON_INTEGER_FORMAT "}", (json_int_t)d[i].ttl);
-        tb_lit(b, num);
+        mxg_strbuf_puts(b, num);
     }
-    tb_put(b, "]", 1);
+    mxg_strbuf_put(b, "]", 1);
 }
 
 /* Room for the text of n changes, reserved at once (a large import's list is megabytes: growing
  * it by doubling would copy it over and over). */
-static void tb_reserve_changes(struct tbuf *b, const struct mxg_rrset_change *c, size_t n)
+static void tb_reserve_changes(struct mxg_strbuf *b, const struct mxg_rrset_change *c, size_t n)
 {
     size_t need = b->len + 2;
     for (size_t i = 0; i < n; i++) {
@@ -326,41 +295,33 @@ static void tb_reserve_changes(struct tbuf *b, const struct mxg_rrset_change *c,
         for (size_t j = 0; j < c[i].n_before; j++)
             need += strlen(c[i].before[j].content) + 32;
     }
-    if (b->failed || need + 1 <= b->cap)
-        return;
-    char *p = realloc(b->p, need + 1);
-    if (!p) {
-        b->failed = true;
-        return;
-    }
-    b->p = p;
-    b->cap = need + 1;
+    mxg_strbuf_reserve(b, need - b->len);
 }
 
-static void tb_changes(struct tbuf *b, const struct mxg_rrset_change *c, size_t n)
+static void tb_changes(struct mxg_strbuf *b, const struct mxg_rrset_change *c, size_t n)
 {
     tb_reserve_changes(b, c, n);
-    tb_put(b, "[", 1);
+    mxg_strbuf_put(b, "[", 1);
     for (size_t i = 0; i < n; i++) {
         /* json_pack's "s" refuses a name or type that is not UTF-8: so does this */
         if (!utf8_valid(c[i].name) || !utf8_valid(c[i].type)) {
             b->failed = true;
             return;
         }
-        tb_lit(b, i ? ",{\"after\":" : "{\"after\":");
+        mxg_strbuf_puts(b, i ? ",{\"after\":" : "{\"after\":");
         tb_rrdata(b, c[i].after, c[i].n_after);
-        tb_lit(b, ",\"before\":");
+        mxg_strbuf_puts(b, ",\"before\":");
         tb_rrdata(b, c[i].before, c[i].n_before);
-        tb_lit(b, ",\"name\":");
+        mxg_strbuf_puts(b, ",\"name\":");
         tb_str(b, c[i].name);
-        tb_lit(b, ",\"type\":");
+        mxg_strbuf_puts(b, ",\"type\":");
         tb_str(b, c[i].type);
-        tb_put(b, "}", 1);
+        mxg_strbuf_put(b, "}", 1);
     }
-    tb_put(b, "]", 1);
+    mxg_strbuf_put(b, "]", 1);
 }
 
-static void tb_json(struct tbuf *b, const json_t *v)
+static void tb_json(struct mxg_strbuf *b, const json_t *v)
 {
     size_t n = 0;
     char *t = mxg_json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY, &n);
@@ -368,7 +329,7 @@ static void tb_json(struct tbuf *b, const json_t *v)
         b->failed = true;
         return;
     }
-    tb_put(b, t, n);
+    mxg_strbuf_put(b, t, n);
     free(t);
 }
 
@@ -396,22 +357,22 @@ static char *canonical_record(const struct mxg_audit_entry *e, json_t *rec, char
     }
     qsort(keys, nk, sizeof(keys[0]), key_cmp);
     const struct mxg_decision *d = e->decision;
-    struct tbuf head = {0}, tail = {0};
-    tb_lit(&head, "{\"changes\":");
+    struct mxg_strbuf head = {0}, tail = {0};
+    mxg_strbuf_puts(&head, "{\"changes\":");
     tb_changes(&head, e->changes, e->n_changes);
-    tb_lit(&head, ",\"findings\":");
+    mxg_strbuf_puts(&head, ",\"findings\":");
     tb_json(&head, json_object_get(rec, "findings"));
-    tb_lit(&head, ",\"fix\":");
+    mxg_strbuf_puts(&head, ",\"fix\":");
     tb_changes(&head, d ? d->fix : NULL, d ? d->n_fix : 0);
     for (size_t i = 0; i < nk; i++) {
         if (strcmp(keys[i], "findings") == 0)
             continue;
-        tb_lit(&tail, ",\"");
-        tb_lit(&tail, keys[i]);
-        tb_lit(&tail, "\":");
+        mxg_strbuf_puts(&tail, ",\"");
+        mxg_strbuf_puts(&tail, keys[i]);
+        mxg_strbuf_puts(&tail, "\":");
         tb_json(&tail, json_object_get(rec, keys[i]));
     }
-    tb_put(&tail, "}", 1);
+    mxg_strbuf_put(&tail, "}", 1);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     EVP_MD_CTX *md_ctx = head.failed || tail.failed ? NULL : EVP_MD_CTX_new();
@@ -423,10 +384,10 @@ static char *canonical_record(const struct mxg_audit_entry *e, json_t *rec, char
     if (ok) {
         for (unsigned int i = 0; i < mdlen; i++)
             snprintf(hash + 2 * (size_t)i, 3, "%02x", md[i]);
-        tb_lit(&head, ",\"hash\":\"");
-        tb_lit(&head, hash);
-        tb_put(&head, "\"", 1);
-        tb_put(&head, tail.p, tail.len);
+        mxg_strbuf_puts(&head, ",\"hash\":\"");
+        mxg_strbuf_puts(&head, hash);
+        mxg_strbuf_put(&head, "\"", 1);
+        mxg_strbuf_put(&head, tail.p, tail.len);
     }
     free(tail.p);
     if (!ok || head.failed) {

@@ -23,49 +23,20 @@
 #include "mxg/guard.h"
 #include "mxg/log.h"
 #include "mxg/proto.h"
+#include "mxg/reply_cache.h"
 #include "mxg/txn.h"
+#include "mxg/writer.h"
 
 struct commit_job;
-
-/* The reply cache: open addressing over CACHE_SLOTS, keyed by "qtype NUL zone-id NUL qname",
- * the qname lowercased when it is plain (printable ASCII, no '"' or '\\'): pdns passes the
- * question's case through, and a stream of mixed-case questions would otherwise cache every
- * spelling of a name apart. A reply made for one spelling is given to another with the
- * spelling's qname written over the cached one's (same length, same bytes but letters).
- * Sized for a long-tailed stream over a hosting store (tens of thousands of names asked). */
-#define CACHE_SLOTS 131072 /* a power of two, twice CACHE_ENTRIES_MAX */
-#define CACHE_ENTRIES_MAX 65536
-#define CACHE_BYTES_MAX ((size_t)64 << 20)
-#define CACHE_REPLY_MAX 16384
-#define CACHE_KEY_MAX 600
-
-struct cache_entry {
-    uint64_t hash;
-    char *key; /* key, reply and qname in one allocation */
-    size_t keylen;
-    char *reply;
-    size_t len;
-    char *qname; /* as the cached reply spells it */
-    size_t qlen;
-};
-
-struct reply_cache {
-    struct cache_entry *slots; /* NULL: the cache is off */
-    uint32_t *used;            /* the slots in use, n of them: a clear touches only those */
-    size_t n, bytes;
-    uint64_t generation;
-};
 
 struct mxg_backend {
     struct mxg_store *store;
     const struct mxg_config *cfg;
     struct mxg_backend_stats stats;
     /* The writer: commits run one at a time on the thread pool through wstore. */
-    uv_loop_t *loop;
+    struct mxg_writer *writer;
     struct mxg_store *wstore;
-    struct commit_job *running;
-    struct commit_job *queue_head, *queue_tail;
-    struct reply_cache cache;
+    struct mxg_reply_cache *cache;  /* NULL: lookups run uncached */
     struct mxg_chain_cache *chains; /* auth flags and NSEC/NSEC3 chains of signed zones */
     bool external_queued;           /* a pass over the change log is queued or running */
 };
@@ -80,10 +51,11 @@ struct mxg_session {
     char *content;      /* MXG_CONTENT_MAX bytes for normalised record content */
     /* A commit on the writer thread: its reply goes to on_reply when it is done. */
     struct commit_job *pending;
+    bool deferred; /* the request just handled is answered later, through on_reply */
     bool orphaned; /* freed by its connection while pending: the job frees it */
     void (*on_reply)(void *arg, char *reply, size_t len);
     void *on_reply_arg;
-    uint64_t commit_t0; /* uv_hrtime() when the commit in progress arrived */
+    uint64_t commit_t0; /* now_ns() when the commit in progress arrived */
 };
 
 const double mxg_commit_buckets[MXG_COMMIT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -103,9 +75,17 @@ void mxg_backend_count_decision(struct mxg_backend *be, const struct mxg_decisio
     }
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void count_commit_time(struct mxg_backend *be, uint64_t t0)
 {
-    uint64_t ns = uv_hrtime() - t0;
+    uint64_t ns = now_ns() - t0;
     size_t b = 0;
     while (b < MXG_COMMIT_BUCKETS && (double)ns / 1e9 > mxg_commit_buckets[b])
         b++;
@@ -128,41 +108,12 @@ struct mxg_backend *mxg_backend_new(struct mxg_store *store, const struct mxg_co
     return be;
 }
 
-static void cache_clear(struct reply_cache *c)
-{
-    if (c->n == 0)
-        return;
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->slots[c->used[i]].key);
-        c->slots[c->used[i]] = (struct cache_entry){0};
-    }
-    c->n = 0;
-    c->bytes = 0;
-}
-
 void mxg_backend_set_cache(struct mxg_backend *be, bool on)
 {
-    if (be->cache.slots) {
-        cache_clear(&be->cache);
-        if (!on) {
-            free(be->cache.slots);
-            free(be->cache.used);
-            be->cache.slots = NULL;
-            be->cache.used = NULL;
-        }
-        return;
-    }
-    if (on) {
-        be->cache.slots = calloc(CACHE_SLOTS, sizeof(*be->cache.slots));
-        be->cache.used = calloc(CACHE_ENTRIES_MAX, sizeof(*be->cache.used));
-        if (!be->cache.slots || !be->cache.used) {
-            free(be->cache.slots);
-            free(be->cache.used);
-            be->cache.slots = NULL;
-            be->cache.used = NULL;
-            mxg_warn("no memory for the reply cache: lookups run uncached");
-        }
-    }
+    mxg_reply_cache_free(be->cache);
+    be->cache = NULL;
+    if (on && !(be->cache = mxg_reply_cache_new()))
+        mxg_warn("no memory for the reply cache: lookups run uncached");
 }
 
 void mxg_backend_free(struct mxg_backend *be)
@@ -1077,7 +1028,6 @@ static void commit_outcome(struct mxg_session *s, struct mxg_reply *r, struct mx
 }
 
 struct commit_job {
-    uv_work_t work;
     bool external; /* a pass over the change log (s and txn NULL) */
     struct mxg_backend *be;
     struct mxg_external_result xres;
@@ -1086,26 +1036,24 @@ struct commit_job {
     struct mxg_guard_opts opts;
     struct mxg_guard_result res;
     int rc;
-    struct commit_job *next;
 };
 
-static void commit_start(struct mxg_backend *be);
-
-static void commit_work(uv_work_t *w)
+/* On the writer's thread. */
+static void commit_work(void *arg)
 {
-    struct commit_job *j = w->data;
+    struct commit_job *j = arg;
     if (j->external) {
         struct mxg_backend *be = j->be;
         j->rc = mxg_external_pass(be->wstore, be->cfg, 0, &j->xres);
         return;
     }
-    j->rc = mxg_guard_commit(j->s->be->wstore, j->s->be->cfg, j->txn, &j->opts, &j->res);
+    j->rc = mxg_guard_commit(j->be->wstore, j->be->cfg, j->txn, &j->opts, &j->res);
 }
 
-static void external_done(struct mxg_backend *be, struct commit_job *j, int status)
+static void external_done(struct mxg_backend *be, struct commit_job *j, bool ran)
 {
     be->external_queued = false;
-    int rc = status == 0 ? j->rc : MXG_ESTORE;
+    int rc = ran ? j->rc : MXG_ESTORE;
     if (rc != MXG_OK) {
         be->stats.external_errors++;
         mxg_warn("out-of-band writes: pass failed (%s); the log is kept for the next one",
@@ -1121,29 +1069,25 @@ static void external_done(struct mxg_backend *be, struct commit_job *j, int stat
     }
     bool more = rc == MXG_OK && j->xres.more;
     free(j);
-    be->running = NULL;
     if (more)
         mxg_backend_external(be);
-    commit_start(be);
 }
 
-static void commit_done(uv_work_t *w, int status)
+/* Back on the loop thread. */
+static void commit_done(void *arg, bool ran)
 {
-    struct commit_job *j = w->data;
+    struct commit_job *j = arg;
+    struct mxg_backend *be = j->be;
+    /* Whatever is read from here on sees the commit or the pass. */
+    mxg_store_end_reads(be->store);
     if (j->external) {
-        struct mxg_backend *be = j->be;
-        /* Whatever is read from here on sees the pass. */
-        mxg_store_end_reads(be->store);
-        external_done(be, j, status);
+        external_done(be, j, ran);
         return;
     }
     struct mxg_session *s = j->s;
-    struct mxg_backend *be = s->be;
     struct mxg_reply r;
     mxg_reply_init(&r);
-    /* Whatever is read from here on sees this commit. */
-    mxg_store_end_reads(be->store);
-    commit_outcome(s, &r, j->txn, &j->opts, &j->res, status == 0 ? j->rc : MXG_ESTORE);
+    commit_outcome(s, &r, j->txn, &j->opts, &j->res, ran ? j->rc : MXG_ESTORE);
     s->pending = NULL;
     char *reply = NULL;
     size_t len = 0;
@@ -1158,26 +1102,6 @@ static void commit_done(uv_work_t *w, int status)
     mxg_guard_result_free(&j->res);
     mxg_txn_free(j->txn);
     free(j);
-    be->running = NULL;
-    commit_start(be);
-}
-
-/* Starts the next queued commit, if the writer is free. */
-static void commit_start(struct mxg_backend *be)
-{
-    while (!be->running && be->queue_head) {
-        struct commit_job *j = be->queue_head;
-        be->queue_head = j->next;
-        if (!be->queue_head)
-            be->queue_tail = NULL;
-        be->running = j;
-        j->work.data = j;
-        if (uv_queue_work(be->loop, &j->work, commit_work, commit_done) != 0) {
-            /* Cannot happen with a live loop; fail the commit rather than hang it. */
-            j->rc = MXG_EIO;
-            commit_done(&j->work, 0);
-        }
-    }
 }
 
 static int commit_async(struct mxg_session *s, struct mxg_txn *t, const char *source)
@@ -1187,29 +1111,30 @@ static int commit_async(struct mxg_session *s, struct mxg_txn *t, const char *so
         mxg_txn_free(t);
         return MXG_ENOMEM;
     }
-    j->s = s;
-    j->txn = t;
-    j->opts = (struct mxg_guard_opts){.source = source, .guarded = true};
+    *j = (struct commit_job){
+        .be = s->be, .s = s, .txn = t, .opts = {.source = source, .guarded = true}};
     s->pending = j;
-    struct mxg_backend *be = s->be;
-    if (be->queue_tail)
-        be->queue_tail->next = j;
-    else
-        be->queue_head = j;
-    be->queue_tail = j;
-    commit_start(be);
-    return MXG_BACKEND_PENDING;
+    s->deferred = true;
+    int rc = mxg_writer_submit(s->be->writer, commit_work, commit_done, j);
+    if (rc != MXG_OK) {
+        s->pending = NULL;
+        s->deferred = false;
+        mxg_txn_free(t);
+        free(j);
+    }
+    return rc;
 }
 
-void mxg_backend_set_async(struct mxg_backend *be, uv_loop_t *loop, struct mxg_store *wstore)
+void mxg_backend_set_async(struct mxg_backend *be, struct mxg_writer *writer,
+                           struct mxg_store *wstore)
 {
-    be->loop = loop;
+    be->writer = writer;
     be->wstore = wstore;
 }
 
 void mxg_backend_external(struct mxg_backend *be)
 {
-    if (!be->loop || be->external_queued)
+    if (!be->writer || be->external_queued)
         return;
     struct commit_job *j = calloc(1, sizeof(*j));
     if (!j)
@@ -1217,17 +1142,15 @@ void mxg_backend_external(struct mxg_backend *be)
     j->external = true;
     j->be = be;
     be->external_queued = true;
-    if (be->queue_tail)
-        be->queue_tail->next = j;
-    else
-        be->queue_head = j;
-    be->queue_tail = j;
-    commit_start(be);
+    if (mxg_writer_submit(be->writer, commit_work, commit_done, j) != MXG_OK) {
+        be->external_queued = false;
+        free(j);
+    }
 }
 
 bool mxg_backend_busy(const struct mxg_backend *be)
 {
-    return be->running != NULL || be->queue_head != NULL;
+    return be->writer && mxg_writer_busy(be->writer);
 }
 
 static int m_commit_transaction(struct mxg_session *s, const struct mxg_request *req,
@@ -1254,8 +1177,8 @@ static int m_commit_transaction(struct mxg_session *s, const struct mxg_request 
         return MXG_OK;
     }
     s->be->stats.commits++;
-    s->commit_t0 = uv_hrtime();
-    if (s->be->loop)
+    s->commit_t0 = now_ns();
+    if (s->be->writer)
         return commit_async(s, t, source);
     struct mxg_guard_opts opts = {.source = source, .guarded = true};
     struct mxg_guard_result res = {0};
@@ -1616,116 +1539,6 @@ static const handler_fn HANDLERS[MXG_M_COUNT] = {
     [MXG_M_SEARCH_RECORDS] = m_search_records,
 };
 
-static uint64_t cache_hash(const char *key, size_t len)
-{
-    uint64_t h = mxg_hash_bytes(key, len);
-    return h ^ (h >> 29);
-}
-
-/* The cache key of a lookup, or 0 when it is not to be cached (a parameter missing or odd:
- * the handler answers those). */
-/* A name written in JSON as it is, whose letters may be folded: printable ASCII, no '"' or
- * '\\'. */
-static bool plain_name(const char *name, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)name[i];
-        if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\')
-            return false;
-    }
-    return true;
-}
-
-static size_t cache_key(const struct mxg_request *req, char *key, size_t keysize)
-{
-    const char *qname = NULL, *qtype = NULL;
-    int64_t zone_id = -1;
-    if (mxg_param_string(req, "qname", &qname) != MXG_OK ||
-        mxg_param_string(req, "qtype", &qtype) != MXG_OK)
-        return 0;
-    int rc = mxg_param_int(req, "zone-id", &zone_id);
-    if (rc != MXG_OK && rc != MXG_ENOENT)
-        return 0;
-    size_t nl = strlen(qname), tl = strlen(qtype);
-    if (nl > MXG_NAME_TEXT_MAX || tl > 32)
-        return 0;
-    int n = snprintf(key, keysize, "%s%c%" PRId64 "%c", qtype, 0, rc == MXG_OK ? zone_id : -1, 0);
-    if (n < 0 || (size_t)n + nl > keysize)
-        return 0;
-    /* The key is bytes with a length (it holds NULs), not a C string. */
-    memcpy(key + n, qname, nl); // NOLINT(bugprone-not-null-terminated-result)
-    if (plain_name(qname, nl)) {
-        char *k = key + n;
-        for (size_t i = 0; i < nl; i++) {
-            if (k[i] >= 'A' && k[i] <= 'Z')
-                k[i] = (char)(k[i] - 'A' + 'a');
-        }
-    }
-    return (size_t)n + nl;
-}
-
-/* A copy of a cached reply for a question spelled qname: the entry's spelling of the qname in
- * every "qname" member replaced by this one (plain names only: equal but for letter case, same
- * length, and written in JSON as they are). */
-static char *cache_reply_for(const struct cache_entry *e, const char *qname, size_t qlen)
-{
-    char *copy = malloc(e->len);
-    if (!copy)
-        return NULL;
-    memcpy(copy, e->reply, e->len);
-    if (qlen != e->qlen || memcmp(qname, e->qname, qlen) == 0)
-        return copy;
-    static const char member[] = "\"qname\":\"";
-    size_t ml = sizeof(member) - 1;
-    for (size_t i = 0; i + ml + qlen < e->len; i++) {
-        if (copy[i] == '"' && memcmp(copy + i, member, ml) == 0 &&
-            memcmp(copy + i + ml, e->qname, qlen) == 0 && copy[i + ml + qlen] == '"') {
-            memcpy(copy + i + ml, qname, qlen);
-            i += ml + qlen;
-        }
-    }
-    return copy;
-}
-
-static struct cache_entry *cache_slot(struct reply_cache *c, uint64_t h, const char *key,
-                                      size_t klen)
-{
-    size_t mask = CACHE_SLOTS - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-        struct cache_entry *e = &c->slots[i];
-        if (!e->key || (e->hash == h && e->keylen == klen && memcmp(e->key, key, klen) == 0))
-            return e;
-    }
-}
-
-static void cache_put(struct reply_cache *c, uint64_t h, const char *key, size_t klen,
-                      const char *reply, size_t len, const char *qname, size_t qlen)
-{
-    if (len > CACHE_REPLY_MAX)
-        return;
-    size_t size = klen + len + qlen;
-    if (c->n >= CACHE_ENTRIES_MAX || c->bytes + size > CACHE_BYTES_MAX)
-        cache_clear(c);
-    struct cache_entry *e = cache_slot(c, h, key, klen);
-    if (e->key)
-        return;
-    char *mem = malloc(size);
-    if (!mem)
-        return;
-    memcpy(mem, key, klen);
-    memcpy(mem + klen, reply, len);
-    memcpy(mem + klen + len, qname, qlen);
-    *e = (struct cache_entry){.hash = h,
-                              .key = mem,
-                              .keylen = klen,
-                              .reply = mem + klen,
-                              .len = len,
-                              .qname = mem + klen + len,
-                              .qlen = qlen};
-    c->used[c->n++] = (uint32_t)(e - c->slots);
-    c->bytes += size;
-}
-
 int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char **reply,
                        size_t *replylen)
 {
@@ -1743,48 +1556,39 @@ int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char
         fail(s, &r, "unknown method '%.64s'", req.method_name);
     } else {
         /* A lookup outside a transaction may be answered from the reply cache. */
-        struct reply_cache *c = &s->be->cache;
-        char key[CACHE_KEY_MAX];
-        size_t klen = 0;
-        uint64_t h = 0, gen = 0;
-        const char *qname = NULL;
-        if (c->slots && req.method == MXG_M_LOOKUP && !s->txn &&
-            (klen = cache_key(&req, key, sizeof(key))) > 0 &&
-            mxg_param_string(&req, "qname", &qname) == MXG_OK) {
-            gen = mxg_store_generation(s->be->store);
-            if (gen != c->generation) {
-                cache_clear(c);
-                c->generation = gen;
-            }
-            h = cache_hash(key, klen);
-            const struct cache_entry *e = cache_slot(c, h, key, klen);
-            if (e->key) {
-                char *copy = cache_reply_for(e, qname, strlen(qname));
+        struct mxg_reply_cache *c = s->be->cache;
+        struct mxg_cache_key key;
+        bool keyed = c && req.method == MXG_M_LOOKUP && !s->txn && mxg_reply_cache_key(&req, &key);
+        if (keyed) {
+            rc = mxg_reply_cache_get(c, mxg_store_generation(s->be->store), &key, reply, replylen);
+            if (rc != MXG_ENOENT) {
                 mxg_request_free(&req);
-                if (!copy)
-                    return MXG_ENOMEM;
-                s->be->stats.lookups++;
-                s->be->stats.cache_hits++;
-                *reply = copy;
-                *replylen = e->len;
-                return MXG_OK;
+                if (rc == MXG_OK) {
+                    s->be->stats.lookups++;
+                    s->be->stats.cache_hits++;
+                }
+                return rc;
             }
         }
         uint64_t errors = s->be->stats.errors;
         rc = HANDLERS[req.method](s, &req, &r);
-        if (klen > 0 && rc == MXG_OK && s->be->stats.errors == errors) {
+        if (keyed && rc == MXG_OK && s->be->stats.errors == errors) {
             if (!r.result && !r.no_result)
                 mxg_reply_set(&r, json_false());
             rc = mxg_reply_encode(&r, reply, replylen);
-            if (rc == MXG_OK && mxg_store_generation(s->be->store) == gen)
-                cache_put(c, h, key, klen, *reply, *replylen, qname, strlen(qname));
+            if (rc == MXG_OK)
+                mxg_reply_cache_put(c, mxg_store_generation(s->be->store), &key, *reply, *replylen);
             mxg_request_free(&req);
             return rc;
         }
-        if (rc == MXG_BACKEND_PENDING) {
+        if (rc == MXG_OK && s->deferred) {
+            /* A commit on the writer: the reply comes through the session's on_reply. */
+            s->deferred = false;
             mxg_request_free(&req);
             mxg_reply_clear(&r);
-            return MXG_BACKEND_PENDING;
+            *reply = NULL;
+            *replylen = 0;
+            return MXG_OK;
         }
         if (rc != MXG_OK) {
             mxg_reply_clear(&r);

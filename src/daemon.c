@@ -25,6 +25,7 @@
 #include "mxg/external.h"
 #include "mxg/server.h"
 #include "mxg/store.h"
+#include "mxg/writer.h"
 #include "mxg/zoneops.h"
 
 struct daemon {
@@ -32,12 +33,15 @@ struct daemon {
     uv_signal_t sigterm, sigint, sighup;
     struct mxg_config *cfg;
     struct mxg_backend *be;
-    uv_timer_t hup_retry;   /* a reload waits for the writer thread to be idle */
-    uv_timer_t external;    /* looks for out-of-band writes (external.h) */
-    uint64_t external_gen;  /* the store's generation when the change log was last read */
-    bool external_read;     /* ... and whether it was read at all */
-    uv_prepare_t end_reads; /* ends the store's shared read snapshot before each wait */
-    struct mxg_store *store;
+    uv_timer_t hup_retry;     /* a reload waits for the writer thread to be idle */
+    uv_timer_t external;      /* looks for out-of-band writes (external.h) */
+    uint64_t external_gen;    /* the store's generation when the change log was last read */
+    bool external_read;       /* ... and whether it was read at all */
+    uv_prepare_t end_reads;   /* ends the store's shared read snapshot before each wait */
+    struct mxg_store *store;  /* lookups, on the loop */
+    struct mxg_store *wstore; /* commits, on the writer */
+    struct mxg_writer *writer;
+    struct mxg_front *front;
     struct mxg_server *backend_srv;
     struct mxg_server *control_srv;
     struct mxg_control control;
@@ -276,76 +280,93 @@ static int drop_privileges(const struct mxg_config *cfg, char *err, size_t errle
     return MXG_OK;
 }
 
-int mxg_daemon_run(struct mxg_config *cfg)
+/* The backend socket's lines go to the backend: one session per connection. */
+static void *backend_open(void *ctx)
 {
-    struct daemon d = {.cfg = cfg};
-    struct mxg_store *store = NULL, *wstore = NULL;
-    struct mxg_backend *be = NULL;
-    struct mxg_front *front = NULL;
+    return mxg_session_new(ctx);
+}
+
+static void backend_close(void *sess)
+{
+    mxg_session_free(sess);
+}
+
+static int backend_handle(void *sess, const char *line, size_t len, char **reply, size_t *replylen)
+{
+    return mxg_backend_handle(sess, line, len, reply, replylen);
+}
+
+static void backend_attach(void *sess, void (*cb)(void *arg, char *reply, size_t len), void *arg)
+{
+    mxg_session_on_reply(sess, cb, arg);
+}
+
+struct mxg_line_handler mxg_daemon_backend_handler(struct mxg_backend *be)
+{
+    struct mxg_line_handler h = {.ctx = be,
+                                 .open = backend_open,
+                                 .close = backend_close,
+                                 .handle = backend_handle,
+                                 .attach = backend_attach,
+                                 .name = "backend",
+                                 .oversized = "{\"result\":false,\"log\":[\"mxguard: request "
+                                              "line too long, closing connection\"]}\n"};
+    return h;
+}
+
+/* Opens the store twice (lookups on the loop; commits on the writer) and sets the backend up
+ * on them. MXG_OK, or an error already logged. */
+static int open_backend(struct daemon *d, const char *shown)
+{
     char err[512];
-    int status = 2;
-
-    mxg_log_setup(cfg->log, cfg->log_level, "mxguard");
-    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-        mxg_warn("cannot ignore SIGPIPE: a client gone mid-reply will end the daemon");
-
-    char shown[512], host[MXG_NODE_NAME_MAX + 1];
-    mxg_store_redact(cfg->store, shown, sizeof(shown));
-    mxg_audit_set_node(mxg_config_node(cfg, host, sizeof(host)));
-    int rc = mxg_store_open(cfg->store, &store, err, sizeof(err));
+    int rc = mxg_store_open(d->cfg->store, &d->store, err, sizeof(err));
     if (rc != MXG_OK) {
         mxg_err("cannot open store %s: %s", shown, err);
-        return 2;
+        return rc;
     }
-    if ((rc = MXG_STORE_CALL(store, keyed_zones, note_keyed, NULL)) != MXG_OK)
+    if ((rc = MXG_STORE_CALL(d->store, keyed_zones, note_keyed, NULL)) != MXG_OK)
         mxg_warn("cannot list the zones with DNSSEC keys: %s", mxg_strerror(rc));
     /* A second handle for the writer thread: commits never block lookups on the loop. */
-    rc = mxg_store_open(cfg->store, &wstore, err, sizeof(err));
+    rc = mxg_store_open(d->cfg->store, &d->wstore, err, sizeof(err));
     if (rc != MXG_OK) {
         mxg_err("cannot open store %s: %s", shown, err);
-        mxg_store_close(store);
-        return 2;
+        return rc;
     }
-    be = mxg_backend_new(store, cfg);
-    if (!be || uv_loop_init(&d.loop) != 0) {
+    d->be = mxg_backend_new(d->store, d->cfg);
+    d->writer = mxg_writer_new(&d->loop);
+    if (!d->be || !d->writer) {
         mxg_err("out of memory");
-        mxg_backend_free(be);
-        mxg_store_close(store);
-        mxg_store_close(wstore);
-        return 2;
+        return MXG_ENOMEM;
     }
-    d.be = be;
-    mxg_backend_set_async(be, &d.loop, wstore);
-    uv_timer_init(&d.loop, &d.hup_retry);
-    d.hup_retry.data = &d;
-    uv_timer_init(&d.loop, &d.external);
-    d.external.data = &d;
-    d.store = store;
-    mxg_store_batch_reads(store, true);
-    mxg_backend_set_cache(be, true);
-    uv_prepare_init(&d.loop, &d.end_reads);
-    d.end_reads.data = &d;
-    uv_prepare_start(&d.end_reads, on_end_reads);
-    uv_unref((uv_handle_t *)&d.end_reads);
+    mxg_backend_set_async(d->be, d->writer, d->wstore);
+    mxg_store_batch_reads(d->store, true);
+    mxg_backend_set_cache(d->be, true);
+    return MXG_OK;
+}
 
-    struct mxg_line_handler bh = mxg_backend_handler(be);
+/* Both sockets, the privilege drop and the API front. MXG_OK, or an error already logged. */
+static int start_listening(struct daemon *d)
+{
+    const struct mxg_config *cfg = d->cfg;
+    char err[512];
+    struct mxg_line_handler bh = mxg_daemon_backend_handler(d->be);
     struct mxg_server_opts bopts = {.path = cfg->backend_socket,
                                     .mode = cfg->backend_socket_mode,
                                     .group = cfg->backend_socket_group,
                                     .max_connections = cfg->max_connections};
-    rc = mxg_server_start(&d.loop, &bh, &bopts, &d.backend_srv, err, sizeof(err));
+    int rc = mxg_server_start(&d->loop, &bh, &bopts, &d->backend_srv, err, sizeof(err));
     if (rc != MXG_OK) {
         mxg_err("backend socket: %s", err);
-        goto out;
+        return rc;
     }
-    d.control = (struct mxg_control){.store = store,
-                                     .cfg = cfg,
-                                     .backend = be,
-                                     .started = (uint64_t)time(NULL),
-                                     .zones_changed = rediscover_async,
-                                     .more_stats = daemon_stats,
-                                     .user = &d.loop};
-    struct mxg_line_handler ch = {.ctx = &d.control,
+    d->control = (struct mxg_control){.store = d->store,
+                                      .cfg = cfg,
+                                      .backend = d->be,
+                                      .started = (uint64_t)time(NULL),
+                                      .zones_changed = rediscover_async,
+                                      .more_stats = daemon_stats,
+                                      .user = &d->loop};
+    struct mxg_line_handler ch = {.ctx = &d->control,
                                   .open = control_open,
                                   .close = control_close,
                                   .handle = control_handle,
@@ -356,29 +377,52 @@ int mxg_daemon_run(struct mxg_config *cfg)
                                     .mode = cfg->control_socket_mode,
                                     .group = cfg->control_socket_group,
                                     .max_connections = cfg->max_connections};
-    rc = mxg_server_start(&d.loop, &ch, &copts, &d.control_srv, err, sizeof(err));
+    rc = mxg_server_start(&d->loop, &ch, &copts, &d->control_srv, err, sizeof(err));
     if (rc != MXG_OK) {
         mxg_err("control socket: %s", err);
-        mxg_server_stop(d.backend_srv);
-        goto out;
+        return rc;
     }
     rc = drop_privileges(cfg, err, sizeof(err));
     if (rc != MXG_OK) {
         mxg_err("dropping privileges: %s", err);
-        mxg_server_stop(d.backend_srv);
-        mxg_server_stop(d.control_srv);
-        goto out;
+        return rc;
     }
     /* The HTTP API front runs on libmicrohttpd's own threads (off unless api-listen is set). */
-    if (cfg->api_listen && mxg_front_start(cfg, &front, err, sizeof(err)) != MXG_OK) {
+    if (cfg->api_listen && (rc = mxg_front_start(cfg, &d->front, err, sizeof(err))) != MXG_OK) {
         mxg_err("api front: %s", err);
-        mxg_server_stop(d.backend_srv);
-        mxg_server_stop(d.control_srv);
-        goto out;
+        return rc;
     }
+    return MXG_OK;
+}
 
+int mxg_daemon_run(struct mxg_config *cfg)
+{
+    struct daemon d = {.cfg = cfg};
+    int status = 2;
+
+    mxg_log_setup(cfg->log, cfg->log_level, "mxguard");
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        mxg_warn("cannot ignore SIGPIPE: a client gone mid-reply will end the daemon");
+
+    char shown[512], host[MXG_NODE_NAME_MAX + 1];
+    mxg_store_redact(cfg->store, shown, sizeof(shown));
+    mxg_audit_set_node(mxg_config_node(cfg, host, sizeof(host)));
+    if (uv_loop_init(&d.loop) != 0) {
+        mxg_err("cannot start the event loop");
+        return 2;
+    }
+    uv_timer_init(&d.loop, &d.hup_retry);
+    d.hup_retry.data = &d;
+    uv_timer_init(&d.loop, &d.external);
+    d.external.data = &d;
+    uv_prepare_init(&d.loop, &d.end_reads);
+    d.end_reads.data = &d;
+    if (open_backend(&d, shown) != MXG_OK || start_listening(&d) != MXG_OK)
+        goto out;
+
+    uv_prepare_start(&d.end_reads, on_end_reads);
+    uv_unref((uv_handle_t *)&d.end_reads);
     uv_timer_start(&d.external, on_external, 0, EXTERNAL_POLL_MS);
-
     uv_signal_init(&d.loop, &d.sigterm);
     uv_signal_init(&d.loop, &d.sigint);
     uv_signal_init(&d.loop, &d.sighup);
@@ -395,21 +439,26 @@ int mxg_daemon_run(struct mxg_config *cfg)
     uv_run(&d.loop, UV_RUN_DEFAULT);
     status = 0;
 out:
-    if (d.be && !uv_is_closing((uv_handle_t *)&d.hup_retry))
+    /* After a clean stop, stop_all has closed the sockets and every handle already. */
+    mxg_server_stop(d.backend_srv);
+    mxg_server_stop(d.control_srv);
+    if (!uv_is_closing((uv_handle_t *)&d.hup_retry))
         uv_close((uv_handle_t *)&d.hup_retry, NULL);
-    if (d.be && !uv_is_closing((uv_handle_t *)&d.external))
+    if (!uv_is_closing((uv_handle_t *)&d.external))
         uv_close((uv_handle_t *)&d.external, NULL);
-    if (d.be && !uv_is_closing((uv_handle_t *)&d.end_reads))
+    if (!uv_is_closing((uv_handle_t *)&d.end_reads))
         uv_close((uv_handle_t *)&d.end_reads, NULL);
-    mxg_store_batch_reads(store, false);
+    if (d.store)
+        mxg_store_batch_reads(d.store, false);
     /* Let pending close callbacks run, then release the loop. */
     uv_run(&d.loop, UV_RUN_NOWAIT);
     /* After the control socket closed: requests still waiting on it end at once. */
-    mxg_front_stop(front);
+    mxg_front_stop(d.front);
     if (uv_loop_close(&d.loop) != 0)
         mxg_debug("event loop closed with handles open");
-    mxg_backend_free(be);
-    mxg_store_close(store);
-    mxg_store_close(wstore);
+    mxg_writer_free(d.writer);
+    mxg_backend_free(d.be);
+    mxg_store_close(d.store);
+    mxg_store_close(d.wstore);
     return status;
 }

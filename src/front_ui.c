@@ -12,43 +12,18 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mxg/strbuf.h"
+
 /* ---- the output buffer ------------------------------------------------------------------- */
 
-struct html {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void h_add(struct html *h, const char *s, size_t n)
-{
-    if (h->oom)
-        return;
-    if (h->len + n + 1 > h->cap) {
-        size_t cap = h->cap ? h->cap : 16384;
-        while (cap < h->len + n + 1)
-            cap *= 2;
-        char *p = realloc(h->p, cap);
-        if (!p) {
-            h->oom = true;
-            return;
-        }
-        h->p = p;
-        h->cap = cap;
-    }
-    memcpy(h->p + h->len, s, n);
-    h->len += n;
-    h->p[h->len] = '\0';
-}
-
 /* The page's own markup: never data. */
-static void h_raw(struct html *h, const char *s)
+static void h_raw(struct mxg_strbuf *h, const char *s)
 {
-    h_add(h, s, strlen(s));
+    mxg_strbuf_puts(h, s);
 }
 
 /* Text from the data, escaped for element content and quoted attribute values. */
-static void h_text(struct html *h, const char *s)
+static void h_text(struct mxg_strbuf *h, const char *s)
 {
     if (!s)
         return;
@@ -74,23 +49,23 @@ static void h_text(struct html *h, const char *s)
         default:
             continue;
         }
-        h_add(h, run, (size_t)(p - run));
+        mxg_strbuf_put(h, run, (size_t)(p - run));
         h_raw(h, ent);
         run = p + 1;
     }
     h_raw(h, run);
 }
 
-static void h_num(struct html *h, long long v)
+static void h_num(struct mxg_strbuf *h, long long v)
 {
     char b[32];
     int n = snprintf(b, sizeof(b), "%lld", v);
     if (n > 0 && (size_t)n < sizeof(b))
-        h_add(h, b, (size_t)n);
+        mxg_strbuf_put(h, b, (size_t)n);
 }
 
 /* <tag class="cls">text</tag>, text escaped. */
-static void h_elem(struct html *h, const char *tag, const char *cls, const char *text)
+static void h_elem(struct mxg_strbuf *h, const char *tag, const char *cls, const char *text)
 {
     h_raw(h, "<");
     h_raw(h, tag);
@@ -108,10 +83,10 @@ static void h_elem(struct html *h, const char *tag, const char *cls, const char 
 
 char *mxg_front_ui_escape(const char *s)
 {
-    struct html h = {0};
+    struct mxg_strbuf h = {0};
     h_raw(&h, "");
     h_text(&h, s);
-    if (h.oom) {
+    if (h.failed) {
         free(h.p);
         return NULL;
     }
@@ -138,7 +113,7 @@ static bool reply_ok(json_t *r)
 }
 
 /* A section whose op failed: says so, with the reply's message. */
-static void unavailable(struct html *h, json_t *reply)
+static void unavailable(struct mxg_strbuf *h, json_t *reply)
 {
     const char *msg = jstr(json_object_get(reply, "error"), "message");
     h_raw(h, "<p class=\"unavailable\">Unavailable");
@@ -234,7 +209,7 @@ bool mxg_front_basic_password(const char *value, char *out, size_t outlen)
 
 /* ---- the summary ------------------------------------------------------------------------ */
 
-static void tile(struct html *h, const char *label, long long v, const char *cls)
+static void tile(struct mxg_strbuf *h, const char *label, long long v, const char *cls)
 {
     h_raw(h, "<div class=\"tile");
     if (cls) {
@@ -248,7 +223,7 @@ static void tile(struct html *h, const char *label, long long v, const char *cls
     h_raw(h, "</span></div>\n");
 }
 
-static void uptime(struct html *h, long long s)
+static void uptime(struct mxg_strbuf *h, long long s)
 {
     static const struct {
         long long secs;
@@ -270,7 +245,7 @@ static void uptime(struct html *h, long long s)
 }
 
 /* The chain's state from audit.verify: valid, or broken with the first bad record. */
-static void chain_state(struct html *h, json_t *verify)
+static void chain_state(struct mxg_strbuf *h, json_t *verify)
 {
     h_raw(h, "<h3>Audit chain</h3>\n");
     if (!reply_ok(verify)) {
@@ -299,7 +274,7 @@ static void chain_state(struct html *h, json_t *verify)
     h_raw(h, "</code></div>\n");
 }
 
-static void summary(struct html *h, json_t *stats, json_t *verify)
+static void summary(struct mxg_strbuf *h, json_t *stats, json_t *verify)
 {
     h_raw(h, "<section id=\"summary\">\n<h2>Summary</h2>\n");
     if (reply_ok(stats)) {
@@ -347,7 +322,7 @@ static bool in_group(json_t *z, const char *cls)
     return cls ? c && strcmp(c, cls) == 0 : !known_class(c);
 }
 
-static void zone_row(struct html *h, json_t *z, bool show_class)
+static void zone_row(struct mxg_strbuf *h, json_t *z, bool show_class)
 {
     h_raw(h, "<tr><td class=\"zone\">");
     h_text(h, jstr(z, "zone") ? jstr(z, "zone") : "?");
@@ -367,7 +342,7 @@ static void zone_row(struct html *h, json_t *z, bool show_class)
     h_raw(h, "</ul></td></tr>\n");
 }
 
-static void zone_group(struct html *h, json_t *zones, const char *cls)
+static void zone_group(struct mxg_strbuf *h, json_t *zones, const char *cls)
 {
     size_t n = 0, i;
     json_t *z;
@@ -397,7 +372,7 @@ static void zone_group(struct html *h, json_t *zones, const char *cls)
     h_raw(h, "</tbody></table>\n</div>\n");
 }
 
-static void zones_section(struct html *h, json_t *scan)
+static void zones_section(struct mxg_strbuf *h, json_t *scan)
 {
     h_raw(h, "<section id=\"zones\">\n<h2>Zones by class</h2>\n");
     json_t *zones = json_object_get(scan, "zones");
@@ -433,7 +408,7 @@ static void zones_section(struct html *h, json_t *scan)
 /* ---- decisions -------------------------------------------------------------------------- */
 
 /* "a, b, c" of an array of strings. */
-static void str_list(struct html *h, json_t *a)
+static void str_list(struct mxg_strbuf *h, json_t *a)
 {
     json_t *v;
     size_t i;
@@ -451,7 +426,7 @@ static void str_list(struct html *h, json_t *a)
         h_raw(h, "&mdash;");
 }
 
-static void finding(struct html *h, json_t *f)
+static void finding(struct mxg_strbuf *h, json_t *f)
 {
     const char *sev = jstr(f, "severity") ? jstr(f, "severity") : "?";
     h_raw(h, "<li class=\"finding\"><span class=\"sev s-");
@@ -486,7 +461,7 @@ static void finding(struct html *h, json_t *f)
 }
 
 /* One side of a change: "content (ttl), ..." */
-static void rr_side(struct html *h, json_t *side)
+static void rr_side(struct mxg_strbuf *h, json_t *side)
 {
     json_t *d;
     size_t i;
@@ -508,7 +483,7 @@ static void rr_side(struct html *h, json_t *side)
 }
 
 /* A changes or fix list as a table: name, type, before, after. */
-static void rrsets(struct html *h, json_t *list, const char *cls, const char *title)
+static void rrsets(struct mxg_strbuf *h, json_t *list, const char *cls, const char *title)
 {
     json_t *c;
     size_t i;
@@ -536,7 +511,7 @@ static void rrsets(struct html *h, json_t *list, const char *cls, const char *ti
 }
 
 /* The remedy of a refusal: the record's "remedy" (or "remedies"), else what to do instead. */
-static void remedy(struct html *h, json_t *rec, bool refused)
+static void remedy(struct mxg_strbuf *h, json_t *rec, bool refused)
 {
     json_t *many = json_object_get(rec, "remedies");
     const char *one = jstr(rec, "remedy");
@@ -566,7 +541,7 @@ static void remedy(struct html *h, json_t *rec, bool refused)
     h_raw(h, "</div>\n");
 }
 
-static void metadata(struct html *h, json_t *md)
+static void metadata(struct mxg_strbuf *h, json_t *md)
 {
     const char *kind;
     json_t *vals;
@@ -600,7 +575,7 @@ static const char *verdict_class(const char *v)
 }
 
 /* The head line of a decision: seq, time, zone, source, mode, verdict. */
-static void decision_head(struct html *h, json_t *rec, const char *verdict)
+static void decision_head(struct mxg_strbuf *h, json_t *rec, const char *verdict)
 {
     h_raw(h, "<header><span class=\"seq\">#");
     h_num(h, jint(rec, "seq"));
@@ -622,7 +597,7 @@ static void decision_head(struct html *h, json_t *rec, const char *verdict)
     h_raw(h, "</span></header>\n");
 }
 
-static void decision(struct html *h, json_t *rec)
+static void decision(struct mxg_strbuf *h, json_t *rec)
 {
     if (!jstr(rec, "verdict") && jstr(rec, "error")) {
         h_raw(h, "<article class=\"decision unreadable\"><header><span class=\"seq\">#");
@@ -657,7 +632,7 @@ static void decision(struct html *h, json_t *rec)
     h_raw(h, "</article>\n");
 }
 
-static void decisions_section(struct html *h, json_t *audit)
+static void decisions_section(struct mxg_strbuf *h, json_t *audit)
 {
     h_raw(h, "<section id=\"decisions\">\n<h2>Latest decisions</h2>\n");
     json_t *recs = json_object_get(audit, "records");
@@ -722,7 +697,7 @@ static const char STYLE[] =
 
 char *mxg_front_ui_page(json_t *stats, json_t *scan, json_t *audit, json_t *verify)
 {
-    struct html h = {0};
+    struct mxg_strbuf h = {0};
     h_raw(&h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
               "<meta name=\"robots\" content=\"noindex\">\n"
@@ -735,7 +710,7 @@ char *mxg_front_ui_page(json_t *stats, json_t *scan, json_t *audit, json_t *veri
     zones_section(&h, scan);
     decisions_section(&h, audit);
     h_raw(&h, "</main>\n</body>\n</html>\n");
-    if (h.oom) {
+    if (h.failed) {
         free(h.p);
         return NULL;
     }

@@ -247,7 +247,7 @@ static void process_lines(struct conn *c)
             char *reply = NULL;
             size_t rlen = 0;
             int rc = c->srv->h.handle(c->session, c->buf + start, llen, &reply, &rlen);
-            if (rc == MXG_BACKEND_PENDING) {
+            if (rc == MXG_OK && !reply) {
                 c->waiting = true; /* the reply comes through deferred_reply */
             } else if (rc != MXG_OK) {
                 mxg_err("connection %u: out of memory answering a request", c->id);
@@ -376,39 +376,6 @@ static void listener_closed(uv_handle_t *h)
     struct mxg_server *srv = h->data;
     srv->pending_closes--;
     maybe_free_server(srv);
-}
-
-static void *backend_open(void *ctx)
-{
-    return mxg_session_new(ctx);
-}
-
-static void backend_close(void *sess)
-{
-    mxg_session_free(sess);
-}
-
-static int backend_handle(void *sess, const char *line, size_t len, char **reply, size_t *replylen)
-{
-    return mxg_backend_handle(sess, line, len, reply, replylen);
-}
-
-static void backend_attach(void *sess, void (*cb)(void *arg, char *reply, size_t len), void *arg)
-{
-    mxg_session_on_reply(sess, cb, arg);
-}
-
-struct mxg_line_handler mxg_backend_handler(struct mxg_backend *be)
-{
-    struct mxg_line_handler h = {.ctx = be,
-                                 .open = backend_open,
-                                 .close = backend_close,
-                                 .handle = backend_handle,
-                                 .attach = backend_attach,
-                                 .name = "backend",
-                                 .oversized = "{\"result\":false,\"log\":[\"mxguard: request "
-                                              "line too long, closing connection\"]}\n"};
-    return h;
 }
 
 int mxg_server_start(uv_loop_t *loop, const struct mxg_line_handler *handler,

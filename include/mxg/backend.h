@@ -9,14 +9,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <uv.h>
-
 #include "mxg/config.h"
 #include "mxg/store.h"
 
 struct mxg_backend;
 struct mxg_session;
 struct mxg_decision;
+struct mxg_writer;
 
 /* The commit latency histogram's upper bounds in seconds (Prometheus "le"). */
 #define MXG_COMMIT_BUCKETS 12
@@ -64,23 +63,21 @@ const struct mxg_backend_stats *mxg_backend_stats(const struct mxg_backend *be);
 struct mxg_session *mxg_session_new(struct mxg_backend *be);
 void mxg_session_free(struct mxg_session *s);
 
-/* Handles one request line (without newline). Sets *reply to a new malloc'd buffer ending in
- * "\n" and returns 0; returns MXG_ENOMEM; or returns MXG_BACKEND_PENDING with no reply: the
- * request (a commit) runs on the writer thread and its reply arrives later through the
- * session's reply callback. */
-#define MXG_BACKEND_PENDING 1
+/* Handles one request line (without newline). Returns MXG_OK with *reply a new malloc'd buffer
+ * ending in "\n"; MXG_OK with *reply NULL: the request (a commit) runs on the writer and its
+ * reply arrives later through the session's reply callback; or MXG_ENOMEM. */
 int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char **reply,
                        size_t *replylen);
 
-/* Commits run off the event loop: on loop's thread pool, one at a time, through wstore (a
- * second handle on the same store). Lookups on other connections keep being answered from the
- * main handle meanwhile. Without this call commits run inline (tests, fuzzing). */
-void mxg_backend_set_async(struct mxg_backend *be, uv_loop_t *loop, struct mxg_store *wstore);
+/* Commits (and out-of-band passes) run off the event loop: on writer (writer.h), through wstore
+ * (a second handle on the same store). Lookups on other connections keep being answered from
+ * the main handle meanwhile. Without this call commits run inline (tests, fuzzing). Both are
+ * borrowed and must outlive the backend's last job. */
+void mxg_backend_set_async(struct mxg_backend *be, struct mxg_writer *writer,
+                           struct mxg_store *wstore);
 
-/* The reply cache (the daemon turns it on; its store handle must batch reads): a lookup asked
- * again with the same qname (as written), qtype and zone-id, outside a transaction, is answered
- * with the bytes of the previous reply as long as mxg_store_generation() has not changed, i.e.
- * nothing was committed in between. Bounded in entries and bytes; emptied when full. */
+/* The reply cache (reply_cache.h; the daemon turns it on, and its store handle must batch
+ * reads). Turning it on again empties it. */
 void mxg_backend_set_cache(struct mxg_backend *be, bool on);
 
 /* True while a commit runs or waits on the writer thread. */

@@ -1,6 +1,7 @@
-/* server.h -- the backend socket: a libuv unix-socket listener speaking JSON lines.
+/* server.h -- a libuv unix-socket listener speaking JSON lines (the backend and control sockets).
  *
- * Knows framing, limits and connections; hands each complete line to the backend. One request
+ * Knows framing, limits and connections; hands each complete line to its line handler, and
+ * knows nothing of what the lines mean. One request
  * is answered before the next line of the same connection is read; connections are never
  * closed for being idle. */
 #ifndef MXG_SERVER_H
@@ -11,26 +12,22 @@
 
 #include <uv.h>
 
-#include "mxg/backend.h"
-
 struct mxg_server;
 
 /* What a listener does with the lines of its connections: one session per connection, one
- * reply per line. The backend socket uses mxg_backend_handler(); the control socket its own. */
+ * reply per line. daemon.c makes one for the backend and one for the control socket. */
 struct mxg_line_handler {
     void *ctx;
     void *(*open)(void *ctx);  /* a new session, or NULL when out of memory */
     void (*close)(void *sess); /* the connection is gone */
-    /* Sets *reply (malloc'd, ending in "\n"); returns 0 or MXG_ENOMEM. */
+    /* Returns MXG_OK with *reply (malloc'd, ending in "\n"), MXG_OK with *reply NULL (the reply
+     * comes later, through attach's callback), or MXG_ENOMEM. */
     int (*handle)(void *sess, const char *line, size_t len, char **reply, size_t *replylen);
-    /* Optional: lets a session deliver a reply later (handle returned MXG_BACKEND_PENDING). */
+    /* Optional: lets a session deliver a reply later (handle left *reply NULL). */
     void (*attach)(void *sess, void (*cb)(void *arg, char *reply, size_t len), void *arg);
     const char *name;      /* for log lines: "backend", "control" */
     const char *oversized; /* the reply (with "\n") to a line over MXG_LINE_MAX */
 };
-
-/* The remote-backend protocol over be. */
-struct mxg_line_handler mxg_backend_handler(struct mxg_backend *be);
 
 struct mxg_server_opts {
     const char *path;

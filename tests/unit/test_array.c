@@ -1,15 +1,19 @@
 /* test_array.c -- the growable array (array.h): room made by doubling from the first capacity,
- * a need past the double, and a size that cannot be allocated refused with nothing changed. */
+ * a need past the double, and a size that cannot be allocated refused with nothing changed;
+ * the text buffer built on it (strbuf.h): pieces joined, room reserved at once, and a failed
+ * allocation that turns every later call into a no-op. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include "mxg/array.h"
 #include "mxg/err.h"
+#include "mxg/strbuf.h"
 
 struct ints {
     int *v;
@@ -48,11 +52,45 @@ static void test_too_big(void **state)
     free(l.v);
 }
 
+static void test_strbuf(void **state)
+{
+    struct mxg_strbuf b = {0};
+    for (int i = 0; i < 2000; i++)
+        mxg_strbuf_puts(&b, "abc");
+    mxg_strbuf_put(&b, "de", 1);
+    assert_false(b.failed);
+    assert_int_equal(b.len, 6001);
+    assert_int_equal(strlen(b.p), 6001);
+    assert_int_equal(b.p[6000], 'd');
+    assert_int_equal(b.cap, 8192); /* 4096, then doubled */
+    /* Reserved at once: exactly what is asked, no doubling past it. */
+    mxg_strbuf_reserve(&b, 100000);
+    assert_int_equal(b.cap, 6001 + 100000 + 1);
+    char *before = b.p;
+    mxg_strbuf_puts(&b, "x");
+    assert_ptr_equal(b.p, before);
+    free(b.p);
+}
+
+static void test_strbuf_failed(void **state)
+{
+    struct mxg_strbuf b = {0};
+    mxg_strbuf_puts(&b, "kept");
+    mxg_strbuf_reserve(&b, SIZE_MAX - 2); /* len + n + 1 would wrap around */
+    assert_true(b.failed);
+    mxg_strbuf_puts(&b, "dropped");
+    assert_int_equal(b.len, 4);
+    assert_string_equal(b.p, "kept");
+    free(b.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_doubling),
         cmocka_unit_test(test_too_big),
+        cmocka_unit_test(test_strbuf),
+        cmocka_unit_test(test_strbuf_failed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,10 +22,12 @@
 #include "mxg/audit.h"
 #include "mxg/backend.h"
 #include "mxg/config.h"
+#include "mxg/daemon.h"
 #include "mxg/err.h"
 #include "mxg/limits.h"
 #include "mxg/server.h"
 #include "mxg/store.h"
+#include "mxg/writer.h"
 #include "mxg/zoneops.h"
 
 /* usleep() is obsolescent (gone from POSIX.1-2008). */
@@ -42,6 +44,7 @@ struct fixture {
     struct mxg_config cfg;
     struct mxg_store *st, *wst;
     struct mxg_backend *be;
+    struct mxg_writer *writer;
     struct mxg_line_handler h;
     uv_loop_t loop;
     uv_async_t stop;
@@ -96,9 +99,10 @@ static int start_mode(void **state, unsigned max_conn, bool async)
     assert_int_equal(uv_loop_init(&f->loop), 0);
     if (async) {
         assert_int_equal(mxg_store_sqlite_open(db, &f->wst, err, sizeof(err)), MXG_OK);
-        mxg_backend_set_async(f->be, &f->loop, f->wst);
+        assert_non_null(f->writer = mxg_writer_new(&f->loop));
+        mxg_backend_set_async(f->be, f->writer, f->wst);
     }
-    f->h = mxg_backend_handler(f->be);
+    f->h = mxg_daemon_backend_handler(f->be);
     uv_async_init(&f->loop, &f->stop, on_stop);
     f->stop.data = f;
     struct mxg_server_opts o = {.path = f->path, .mode = 0640, .max_connections = max_conn};
@@ -125,6 +129,7 @@ static int teardown(void **state)
     pthread_join(f->thread, NULL);
     uv_run(&f->loop, UV_RUN_NOWAIT);
     assert_int_equal(uv_loop_close(&f->loop), 0);
+    mxg_writer_free(f->writer);
     mxg_backend_free(f->be);
     mxg_store_close(f->st);
     mxg_store_close(f->wst);
