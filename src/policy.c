@@ -21,6 +21,7 @@
 #include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/hash.h"
+#include "mxg/hashset.h"
 #include "mxg/policy.h"
 #include "mxg/resolve.h"
 
@@ -45,64 +46,46 @@ static const char RULE_NO_HOST[] = "fix-no-host";
 
 /* ---- names ------------------------------------------------------------------------------ */
 
+/* Strings in the order they were added, each once; index finds them by hash. */
 struct strset {
     char **v;
     size_t n, cap;
-    size_t *slots; /* open addressing: index + 1, 0 = empty */
-    size_t nslots;
+    struct mxg_hset index;
 };
 
-static size_t str_hash(const char *s)
+static bool strset_find(const struct strset *s, const char *str, uint64_t h)
 {
-    return (size_t)mxg_hash_str(s);
+    struct mxg_hset_probe p;
+    for (uint32_t i = mxg_hset_first(&s->index, h, &p); i != MXG_HSET_NONE; i = mxg_hset_next(&p))
+        if (strcmp(s->v[i], str) == 0)
+            return true;
+    return false;
 }
 
 static bool strset_has(const struct strset *s, const char *str)
 {
-    if (s->nslots == 0)
-        return false;
-    size_t j = str_hash(str) & (s->nslots - 1);
-    while (s->slots[j]) {
-        if (strcmp(s->v[s->slots[j] - 1], str) == 0)
-            return true;
-        j = (j + 1) & (s->nslots - 1);
-    }
-    return false;
-}
-
-static void strset_slot(size_t *slots, size_t nslots, const char *str, size_t idx)
-{
-    size_t j = str_hash(str) & (nslots - 1);
-    while (slots[j])
-        j = (j + 1) & (nslots - 1);
-    slots[j] = idx + 1;
+    return strset_find(s, str, mxg_hash_str(str));
 }
 
 static int strset_add(struct strset *s, const char *str, bool *added)
 {
     if (added)
         *added = false;
-    if (strset_has(s, str))
+    uint64_t h = mxg_hash_str(str);
+    if (strset_find(s, str, h))
         return MXG_OK;
-    if ((s->n + 1) * 2 > s->nslots) {
-        size_t ns = s->nslots ? s->nslots * 2 : 32;
-        size_t *sl = calloc(ns, sizeof(*sl));
-        if (!sl)
-            return MXG_ENOMEM;
-        for (size_t i = 0; i < s->n; i++)
-            strset_slot(sl, ns, s->v[i], i);
-        free(s->slots);
-        s->slots = sl;
-        s->nslots = ns;
-    }
-    if (MXG_ARRAY_RESERVE(s->v, s->cap, s->n + 1, 16) != MXG_OK)
+    if (mxg_hset_reserve(&s->index, s->n + 1) != MXG_OK ||
+        MXG_ARRAY_RESERVE(s->v, s->cap, s->n + 1, 16) != MXG_OK)
         return MXG_ENOMEM;
     char *c = strdup(str);
     if (!c)
         return MXG_ENOMEM;
-    s->v[s->n] = c;
-    strset_slot(s->slots, s->nslots, c, s->n);
-    s->n++;
+    int rc = mxg_hset_insert(&s->index, h, (uint32_t)s->n); /* room made above: MXG_OK */
+    if (rc != MXG_OK) {
+        free(c);
+        return rc;
+    }
+    s->v[s->n++] = c;
     if (added)
         *added = true;
     return MXG_OK;
@@ -113,7 +96,7 @@ static void strset_free(struct strset *s)
     for (size_t i = 0; i < s->n; i++)
         free(s->v[i]);
     free(s->v);
-    free(s->slots);
+    mxg_hset_free(&s->index);
     memset(s, 0, sizeof(*s));
 }
 

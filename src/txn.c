@@ -7,6 +7,7 @@
 #include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/hash.h"
+#include "mxg/hashset.h"
 #include "mxg/limits.h"
 #include "mxg/txn.h"
 
@@ -26,10 +27,7 @@ struct mxg_txn {
     char *poison_name, *poison_content; /* the refused write's, or NULL */
     struct mxg_txn_name *names;
     size_t n_names, cap_names;
-    /* Open addressing: the low 32 bits are index + 1 into names (0: empty), the high 32 bits
-     * the high half of the name's hash, so that a probe rarely has to read a name. */
-    uint64_t *slots;
-    size_t n_slots;
+    struct mxg_hset index; /* names by the hash of the name */
     size_t records;
     struct meta_change *meta;
     size_t n_meta;
@@ -50,9 +48,7 @@ int mxg_txn_new(int64_t zone_id, const char *zone, bool wipe, int64_t trxid, str
     if (!t)
         return MXG_ENOMEM;
     t->zone = strdup(zone);
-    t->n_slots = 64;
-    t->slots = calloc(t->n_slots, sizeof(*t->slots));
-    if (!t->zone || !t->slots) {
+    if (!t->zone || mxg_hset_reserve(&t->index, 32) != MXG_OK) {
         mxg_txn_free(t);
         return MXG_ENOMEM;
     }
@@ -92,7 +88,7 @@ void mxg_txn_free(struct mxg_txn *t)
     free(t->meta);
     free(t->refs);
     free(t->names);
-    free(t->slots);
+    mxg_hset_free(&t->index);
     free(t->zone);
     free(t->poison);
     free(t->poison_name);
@@ -176,61 +172,43 @@ const struct mxg_txn_name *mxg_txn_name_at(const struct mxg_txn *t, size_t i)
 
 /* ---- the name table ------------------------------------------------------------------- */
 
-#define SLOT_INDEX(v) ((size_t)((v)&0xffffffffu))
-#define SLOT_OF(h, idx) (((h) & ~(uint64_t)0xffffffffu) | (uint64_t)(idx))
+static struct mxg_txn_name *find_hashed(const struct mxg_txn *t, const char *name, uint64_t h)
+{
+    struct mxg_hset_probe p;
+    for (uint32_t i = mxg_hset_first(&t->index, h, &p); i != MXG_HSET_NONE; i = mxg_hset_next(&p))
+        if (strcmp(t->names[i].name, name) == 0)
+            return &t->names[i];
+    return NULL;
+}
 
 static struct mxg_txn_name *find(const struct mxg_txn *t, const char *name)
 {
-    size_t mask = t->n_slots - 1;
-    uint64_t h = mxg_hash_str(name);
-    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-        uint64_t v = t->slots[i];
-        if (v == 0)
-            return NULL;
-        if ((v >> 32) == (h >> 32) && strcmp(t->names[SLOT_INDEX(v) - 1].name, name) == 0)
-            return &t->names[SLOT_INDEX(v) - 1];
-    }
-}
-
-static int rehash(struct mxg_txn *t, size_t n_slots)
-{
-    uint64_t *slots = calloc(n_slots, sizeof(*slots));
-    if (!slots)
-        return MXG_ENOMEM;
-    for (size_t k = 0; k < t->n_names; k++) {
-        uint64_t h = mxg_hash_str(t->names[k].name);
-        size_t i = (size_t)h & (n_slots - 1);
-        while (slots[i])
-            i = (i + 1) & (n_slots - 1);
-        slots[i] = SLOT_OF(h, k + 1);
-    }
-    free(t->slots);
-    t->slots = slots;
-    t->n_slots = n_slots;
-    return MXG_OK;
+    return find_hashed(t, name, mxg_hash_str(name));
 }
 
 static int get_or_add(struct mxg_txn *t, const char *name, struct mxg_txn_name **out)
 {
-    struct mxg_txn_name *e = find(t, name);
+    uint64_t h = mxg_hash_str(name);
+    struct mxg_txn_name *e = find_hashed(t, name, h);
     if (e) {
         *out = e;
         return MXG_OK;
     }
-    if ((t->n_names + 1) * 2 > t->n_slots && rehash(t, t->n_slots * 2) != MXG_OK)
-        return MXG_ENOMEM;
-    if (MXG_ARRAY_RESERVE(t->names, t->cap_names, t->n_names + 1, 16) != MXG_OK)
+    if (mxg_hset_reserve(&t->index, t->n_names + 1) != MXG_OK ||
+        MXG_ARRAY_RESERVE(t->names, t->cap_names, t->n_names + 1, 16) != MXG_OK)
         return MXG_ENOMEM;
     e = &t->names[t->n_names];
     memset(e, 0, sizeof(*e));
     e->name = strdup(name);
     if (!e->name)
         return MXG_ENOMEM;
-    uint64_t h = mxg_hash_str(name);
-    size_t i = (size_t)h & (t->n_slots - 1);
-    while (t->slots[i])
-        i = (i + 1) & (t->n_slots - 1);
-    t->slots[i] = SLOT_OF(h, ++t->n_names);
+    int rc = mxg_hset_insert(&t->index, h, (uint32_t)t->n_names); /* room made above: MXG_OK */
+    if (rc != MXG_OK) {
+        free(e->name);
+        e->name = NULL;
+        return rc;
+    }
+    t->n_names++;
     *out = e;
     return MXG_OK;
 }

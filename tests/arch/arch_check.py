@@ -11,15 +11,15 @@ modules by their header's name (`store`, `proto`, `engine`, ...) and libraries (
 `jansson`, `SQLite`, `libpq`, `libknot`, `libzscanner`, `OpenSSL`, `libmicrohttpd`, `libcurl`,
 `libsystemd`), comma-separated, or `—` for nothing. What a row's files use is what they and
 their own headers (include/mxg/<name>.h) include directly, less what every module may use
-(err, limits, log, hash, array) and their own headers. The check fails when a row's files use
-something its list does not name, when the list names something they do not use, when a source
-file is in no row, or when a row names a file that does not exist.
+(err, limits, log, hash, array, hashset) and their own headers. The check fails when a row's
+files use something its list does not name, when the list names something they do not use, when
+a source file is in no row, or when a row names a file that does not exist.
 """
 import os
 import re
 import sys
 
-ANYONE = {"err", "limits", "log", "hash", "array"}
+ANYONE = {"err", "limits", "log", "hash", "array", "hashset"}
 LIBS = [
     (r"^uv\.h$", "libuv"),
     (r"^jansson\.h$", "jansson"),

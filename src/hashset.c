@@ -1,0 +1,71 @@
+/* hashset.c -- the hash set of every hash table (hashset.h). */
+#include "mxg/hashset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mxg/err.h"
+
+/* The first table: room for 16 entries. */
+#define FIRST_SLOTS 32
+
+static void place(uint64_t *slots, size_t nslots, uint64_t v)
+{
+    size_t mask = nslots - 1;
+    size_t i = (size_t)(uint32_t)(v >> 32) & mask;
+    while (slots[i])
+        i = (i + 1) & mask;
+    slots[i] = v;
+}
+
+int mxg_hset_reserve(struct mxg_hset *s, size_t n)
+{
+    if (n > MXG_HSET_MAX)
+        return MXG_ENOMEM;
+    if (n <= s->nslots / 2)
+        return MXG_OK;
+    size_t ns = s->nslots ? s->nslots : FIRST_SLOTS;
+    while (ns / 2 < n) {
+        if (ns > SIZE_MAX / 2)
+            return MXG_ENOMEM;
+        ns *= 2;
+    }
+    if (ns > SIZE_MAX / sizeof(uint64_t))
+        return MXG_ENOMEM;
+    uint64_t *slots = calloc(ns, sizeof(*slots));
+    if (!slots)
+        return MXG_ENOMEM;
+    for (size_t k = 0; k < s->nslots; k++)
+        if (s->slots[k])
+            place(slots, ns, s->slots[k]);
+    free(s->slots);
+    s->slots = slots;
+    s->nslots = ns;
+    return MXG_OK;
+}
+
+int mxg_hset_insert(struct mxg_hset *s, uint64_t h, uint32_t idx)
+{
+    if (idx >= MXG_HSET_NONE)
+        return MXG_EINVAL;
+    int rc = mxg_hset_reserve(s, s->n + 1);
+    if (rc != MXG_OK)
+        return rc;
+    place(s->slots, s->nslots, (uint64_t)(uint32_t)h << 32 | ((uint64_t)idx + 1));
+    s->n++;
+    return MXG_OK;
+}
+
+void mxg_hset_clear(struct mxg_hset *s)
+{
+    if (s->n == 0)
+        return;
+    memset(s->slots, 0, s->nslots * sizeof(*s->slots));
+    s->n = 0;
+}
+
+void mxg_hset_free(struct mxg_hset *s)
+{
+    free(s->slots);
+    *s = (struct mxg_hset){0};
+}
