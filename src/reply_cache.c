@@ -1,7 +1,7 @@
 /* reply_cache.c -- lookup replies kept as bytes (see reply_cache.h).
  *
- * Open addressing over CACHE_SLOTS; sized for a long-tailed stream over a hosting store (tens
- * of thousands of names asked). */
+ * The entries sit in one array, found through the hash set (hashset.h); sized for a long-tailed
+ * stream over a hosting store (tens of thousands of names asked). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "mxg/hash.h"
+#include "mxg/hashset.h"
 #include "mxg/limits.h"
 #include "mxg/reply_cache.h"
 
-#define CACHE_SLOTS 131072 /* a power of two, twice CACHE_ENTRIES_MAX */
 #define CACHE_ENTRIES_MAX 65536
 #define CACHE_BYTES_MAX ((size_t)64 << 20)
 #define CACHE_REPLY_MAX 16384
@@ -28,8 +28,8 @@ struct cache_entry {
 };
 
 struct mxg_reply_cache {
-    struct cache_entry *slots;
-    uint32_t *used; /* the slots in use, n of them: a clear touches only those */
+    struct cache_entry *entries; /* CACHE_ENTRIES_MAX of them, n in use */
+    struct mxg_hset index;       /* over entries, by hash */
     size_t n, bytes;
     uint64_t generation;
 };
@@ -39,9 +39,8 @@ struct mxg_reply_cache *mxg_reply_cache_new(void)
     struct mxg_reply_cache *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    c->slots = calloc(CACHE_SLOTS, sizeof(*c->slots));
-    c->used = calloc(CACHE_ENTRIES_MAX, sizeof(*c->used));
-    if (!c->slots || !c->used) {
+    c->entries = calloc(CACHE_ENTRIES_MAX, sizeof(*c->entries));
+    if (!c->entries || mxg_hset_reserve(&c->index, CACHE_ENTRIES_MAX) != MXG_OK) {
         mxg_reply_cache_free(c);
         return NULL;
     }
@@ -50,11 +49,10 @@ struct mxg_reply_cache *mxg_reply_cache_new(void)
 
 static void cache_clear(struct mxg_reply_cache *c)
 {
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->slots[c->used[i]].key);
-        c->slots[c->used[i]] = (struct cache_entry){0};
-    }
+    for (size_t i = 0; i < c->n; i++)
+        free(c->entries[i].key);
     c->n = 0;
+    mxg_hset_clear(&c->index);
     c->bytes = 0;
 }
 
@@ -62,10 +60,10 @@ void mxg_reply_cache_free(struct mxg_reply_cache *c)
 {
     if (!c)
         return;
-    if (c->slots && c->used)
+    if (c->entries)
         cache_clear(c);
-    free(c->slots);
-    free(c->used);
+    free(c->entries);
+    mxg_hset_free(&c->index);
     free(c);
 }
 
@@ -138,15 +136,17 @@ static char *reply_for(const struct cache_entry *e, const char *qname, size_t ql
     return copy;
 }
 
-static struct cache_entry *slot_of(struct mxg_reply_cache *c, const struct mxg_cache_key *k)
+static const struct cache_entry *find(const struct mxg_reply_cache *c,
+                                      const struct mxg_cache_key *k)
 {
-    size_t mask = CACHE_SLOTS - 1;
-    for (size_t i = k->hash & mask;; i = (i + 1) & mask) {
-        struct cache_entry *e = &c->slots[i];
-        if (!e->key ||
-            (e->hash == k->hash && e->keylen == k->len && memcmp(e->key, k->key, k->len) == 0))
+    struct mxg_hset_probe p;
+    for (uint32_t i = mxg_hset_first(&c->index, k->hash, &p); i != MXG_HSET_NONE;
+         i = mxg_hset_next(&p)) {
+        const struct cache_entry *e = &c->entries[i];
+        if (e->hash == k->hash && e->keylen == k->len && memcmp(e->key, k->key, k->len) == 0)
             return e;
     }
+    return NULL;
 }
 
 int mxg_reply_cache_get(struct mxg_reply_cache *c, uint64_t gen, const struct mxg_cache_key *k,
@@ -157,8 +157,8 @@ int mxg_reply_cache_get(struct mxg_reply_cache *c, uint64_t gen, const struct mx
         c->generation = gen;
         return MXG_ENOENT;
     }
-    const struct cache_entry *e = slot_of(c, k);
-    if (!e->key)
+    const struct cache_entry *e = find(c, k);
+    if (!e)
         return MXG_ENOENT;
     char *copy = reply_for(e, k->qname, k->qlen);
     if (!copy)
@@ -176,12 +176,17 @@ void mxg_reply_cache_put(struct mxg_reply_cache *c, uint64_t gen, const struct m
     size_t size = k->len + len + k->qlen;
     if (c->n >= CACHE_ENTRIES_MAX || c->bytes + size > CACHE_BYTES_MAX)
         cache_clear(c);
-    struct cache_entry *e = slot_of(c, k);
-    if (e->key)
+    if (find(c, k))
         return;
     char *mem = malloc(size);
     if (!mem)
         return;
+    /* Room for every entry was reserved: the insert cannot fail. */
+    if (mxg_hset_insert(&c->index, k->hash, (uint32_t)c->n) != MXG_OK) {
+        free(mem);
+        return;
+    }
+    struct cache_entry *e = &c->entries[c->n++];
     memcpy(mem, k->key, k->len);
     memcpy(mem + k->len, reply, len);
     memcpy(mem + k->len + len, k->qname, k->qlen);
@@ -192,6 +197,5 @@ void mxg_reply_cache_put(struct mxg_reply_cache *c, uint64_t gen, const struct m
                               .len = len,
                               .qname = mem + k->len + len,
                               .qlen = k->qlen};
-    c->used[c->n++] = (uint32_t)(e - c->slots);
     c->bytes += size;
 }

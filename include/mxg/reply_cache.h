@@ -43,8 +43,9 @@ bool mxg_reply_cache_key(const struct mxg_request *req, struct mxg_cache_key *k)
 int mxg_reply_cache_get(struct mxg_reply_cache *c, uint64_t gen, const struct mxg_cache_key *k,
                         char **reply, size_t *len);
 
-/* Keeps a copy of reply for k, made at generation gen (nothing is kept when the cache has
- * moved on to another generation, the reply is too large, or memory is short). */
+/* Keeps a copy of reply for k, made at generation gen. Nothing is kept unless gen is the
+ * generation of the last get (the store did not change while the reply was made), nor when the
+ * reply is too large or memory is short. */
 void mxg_reply_cache_put(struct mxg_reply_cache *c, uint64_t gen, const struct mxg_cache_key *k,
                          const char *reply, size_t len);
 
