@@ -809,7 +809,10 @@ static int cmd_autoprimary(struct cli *c, struct mxg_config *cfg)
             rc = add ? MXG_STORE_CALL(st, autoprimary_add, c->argv[2], ns,
                                       c->argc == 5 ? c->argv[4] : "")
                      : MXG_STORE_CALL(st, autoprimary_delete, c->argv[2], ns);
-            rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
+            if (rc == MXG_OK)
+                rc = MXG_STORE_CALL0(st, commit);
+            else
+                mxg_store_abandon(st);
         }
     }
     json_decref(lc.arr);
