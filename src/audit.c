@@ -184,29 +184,26 @@ static json_t *body_json(const struct mxg_audit_entry *e, bool lists)
                           e->source ? e->source : "unknown", "mode", e->mode ? e->mode : "",
                           "verdict", mxg_verdict_name(d ? d->verdict : MXG_VERDICT_ALLOW),
                           "findings", d ? findings_json(d->findings, d->n_findings) : json_array());
-    if (o && lists &&
+    if (!o)
+        return NULL;
+    if (lists &&
         (json_object_set_new(o, "changes", changes_json(e->changes, e->n_changes)) != 0 ||
-         json_object_set_new(o, "fix", d ? changes_json(d->fix, d->n_fix) : json_array()) != 0)) {
-        json_decref(o);
-        return NULL;
-    }
-    if (o && ((e->metadata && json_object_set(o, "metadata", e->metadata) != 0) ||
-              (e->settings && json_object_set(o, "settings", e->settings) != 0) ||
-              (e->keys && json_object_set(o, "keys", e->keys) != 0))) {
-        json_decref(o);
-        return NULL;
-    }
-    if (o && e->repairs > 0 && json_object_set_new(o, "repairs", json_integer(e->repairs)) != 0) {
-        json_decref(o);
-        return NULL;
-    }
+         json_object_set_new(o, "fix", d ? changes_json(d->fix, d->n_fix) : json_array()) != 0))
+        goto fail;
+    if ((e->metadata && json_object_set(o, "metadata", e->metadata) != 0) ||
+        (e->settings && json_object_set(o, "settings", e->settings) != 0) ||
+        (e->keys && json_object_set(o, "keys", e->keys) != 0))
+        goto fail;
+    if (e->repairs > 0 && json_object_set_new(o, "repairs", json_integer(e->repairs)) != 0)
+        goto fail;
     /* A refusal's other remedy (keep the apex, proxy only www): the 422 and the operator page
      * built from the record name it. */
-    if (o && d && d->remedy && json_object_set_new(o, "remedy", text_json(d->remedy)) != 0) {
-        json_decref(o);
-        return NULL;
-    }
+    if (d && d->remedy && json_object_set_new(o, "remedy", text_json(d->remedy)) != 0)
+        goto fail;
     return o;
+fail:
+    json_decref(o);
+    return NULL;
 }
 
 json_t *mxg_audit_body(const struct mxg_audit_entry *e)

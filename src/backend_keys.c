@@ -235,7 +235,7 @@ static int commit_audited(struct call *c, const char *zone, int64_t zone_id, jso
     if (rc == MXG_OK)
         rc = MXG_STORE_CALL0(c->st, commit);
     else
-        MXG_STORE_CALL0(c->st, rollback);
+        mxg_store_abandon(c->st);
     if (rc == MXG_OK) {
         mxg_info("audit head %lld:%s", (long long)*seq, hash);
         if (text)
@@ -363,7 +363,7 @@ static int m_add_key(struct call *c)
     struct key_state ks = {
         .id = id, .flags = k.flags, .active = k.active, .published = k.published, .alg = alg};
     if (rc != MXG_OK)
-        MXG_STORE_CALL0(c->st, rollback);
+        mxg_store_abandon(c->st);
     else
         rc = commit_audited(c, z.name, z.id, key_audit("add", &ks), &seq);
     if (rc != MXG_OK)
@@ -390,15 +390,13 @@ static int key_change(struct call *c, const struct mxg_zone *z, int64_t id, cons
     bool remove = strcmp(action, "remove") == 0;
     bool same = (active < 0 || (active != 0) == ks.active) &&
                 (published < 0 || (published != 0) == ks.published);
-    if (rc == MXG_OK && !remove && same) {
-        MXG_STORE_CALL0(c->st, rollback); /* nothing to change: no audit record either */
-        return MXG_OK;
-    }
+    if (rc == MXG_OK && !remove && same) /* nothing to change: no audit record either */
+        return MXG_STORE_CALL0(c->st, rollback);
     if (rc == MXG_OK)
         rc = remove ? MXG_STORE_CALL(c->st, key_remove, z->id, id)
                     : MXG_STORE_CALL(c->st, key_set_flags, z->id, id, active, published);
     if (rc != MXG_OK) {
-        MXG_STORE_CALL0(c->st, rollback);
+        mxg_store_abandon(c->st);
         return rc;
     }
     ks.active = active < 0 ? ks.active : active != 0;
@@ -544,10 +542,12 @@ static int tsig_store(struct call *c, const struct mxg_tsig *k, bool *changed)
     *changed = !(old.found && old.same_secret && strcmp(old.algorithm, k->algorithm) == 0);
     if (rc == MXG_OK && *changed)
         rc = MXG_STORE_CALL(c->st, tsig_set, k);
-    if (rc != MXG_OK || !*changed) {
-        MXG_STORE_CALL0(c->st, rollback);
+    if (rc != MXG_OK) {
+        mxg_store_abandon(c->st);
         return rc;
     }
+    if (!*changed) /* the key is already so: no audit record */
+        return MXG_STORE_CALL0(c->st, rollback);
     json_t *keys = json_pack("{s:s,s:{s:s,s:s}}", "action", old.found ? "tsig-replace" : "tsig-add",
                              "tsig", "name", k->name, "algorithm", k->algorithm);
     if (keys && old.found &&
@@ -597,7 +597,7 @@ static int m_delete_tsig(struct call *c)
                                           "name", name, "algorithm", old.algorithm),
                                 &seq);
         else
-            MXG_STORE_CALL0(c->st, rollback);
+            mxg_store_abandon(c->st);
     }
     if (rc == MXG_ENOENT) {
         fail(c, "deleteTSIGKey: no TSIG key %s", name);

@@ -221,34 +221,31 @@ static void print_json(json_t *o)
 
 static int cmd_zone_add(struct cli *c, struct mxg_config *cfg)
 {
-    const char *zone_in = NULL, *kind = "native";
+    const char *zone_in = NULL, *kind = "native", *usage = NULL;
     json_t *ns = json_array(), *primaries = json_array();
-    for (int i = 2; i < c->argc; i++) {
+    for (int i = 2; i < c->argc && !usage; i++) {
         const char *a = c->argv[i];
         if (strcmp(a, "--kind") == 0 && i + 1 < c->argc) {
             enum mxg_zone_kind k;
             kind = c->argv[++i];
-            if (mxg_zone_kind_parse(kind, &k) != MXG_OK) {
-                json_decref(ns);
-                json_decref(primaries);
-                return usage_error("--kind must be native, master or slave");
-            }
+            if (mxg_zone_kind_parse(kind, &k) != MXG_OK)
+                usage = "--kind must be native, master or slave";
         } else if (strcmp(a, "--ns") == 0 && i + 1 < c->argc) {
             json_array_append_new(ns, json_string(c->argv[++i]));
         } else if (strcmp(a, "--primary") == 0 && i + 1 < c->argc) {
             json_array_append_new(primaries, json_string(c->argv[++i]));
         } else if (a[0] == '-' || zone_in) {
-            json_decref(ns);
-            json_decref(primaries);
-            return usage_error("zone add: unexpected argument");
+            usage = "zone add: unexpected argument";
         } else {
             zone_in = a;
         }
     }
-    if (!zone_in) {
+    if (!usage && !zone_in)
+        usage = "zone add: missing ZONE";
+    if (usage) {
         json_decref(ns);
         json_decref(primaries);
-        return usage_error("zone add: missing ZONE");
+        return usage_error(usage);
     }
     json_t *req = json_pack("{s:s,s:s,s:s,s:o,s:o}", "op", "zone.add", "zone", zone_in, "kind",
                             kind, "ns", ns, "primaries", primaries);
@@ -570,14 +567,13 @@ static void print_record(json_t *rec)
 static int cmd_audit(struct cli *c, struct mxg_config *cfg)
 {
     const char *sub = c->argc >= 2 ? c->argv[1] : "";
-    json_t *req = json_object();
     bool verify = strcmp(sub, "verify") == 0, export = strcmp(sub, "export") == 0;
-    if (!verify && !export && strcmp(sub, "show") != 0) {
-        json_decref(req);
+    if (!verify && !export && strcmp(sub, "show") != 0)
         return usage_error("audit: expected show, export or verify");
-    }
+    json_t *req = json_object();
+    const char *usage = NULL;
     json_object_set_new(req, "op", json_string(verify ? "audit.verify" : "audit.show"));
-    for (int i = 2; i < c->argc; i++) {
+    for (int i = 2; i < c->argc && !usage; i++) {
         const char *a = c->argv[i], *v = i + 1 < c->argc ? c->argv[i + 1] : NULL;
         const char *key = NULL;
         if (!verify && strcmp(a, "--zone") == 0)
@@ -597,15 +593,18 @@ static int cmd_audit(struct cli *c, struct mxg_config *cfg)
             char *end;
             long long n = strtoll(v, &end, 10);
             if (*end || n < 0) {
-                json_decref(req);
-                return usage_error("audit: --after and --limit take a number");
+                usage = "audit: --after and --limit take a number";
+            } else {
+                json_object_set_new(req, a + 2, json_integer(n));
+                i++;
             }
-            json_object_set_new(req, a + 2, json_integer(n));
-            i++;
         } else {
-            json_decref(req);
-            return usage_error("audit: unexpected argument");
+            usage = "audit: unexpected argument";
         }
+    }
+    if (usage) {
+        json_decref(req);
+        return usage_error(usage);
     }
     json_t *reply = control(cfg, req);
     json_decref(req);
@@ -809,7 +808,10 @@ static int cmd_autoprimary(struct cli *c, struct mxg_config *cfg)
             rc = add ? MXG_STORE_CALL(st, autoprimary_add, c->argv[2], ns,
                                       c->argc == 5 ? c->argv[4] : "")
                      : MXG_STORE_CALL(st, autoprimary_delete, c->argv[2], ns);
-            rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
+            if (rc == MXG_OK)
+                rc = MXG_STORE_CALL0(st, commit);
+            else
+                mxg_store_abandon(st);
         }
     }
     json_decref(lc.arr);

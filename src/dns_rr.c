@@ -835,7 +835,12 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
         len--;
     }
 
-    char *quoted = NULL;
+    /* From here on every exit goes through out, which releases these. */
+    char *quoted = NULL; /* c when it was rewritten: quoted TXT, names made safe for zscanner */
+    char *line = NULL;
+    zs_scanner_t *s = NULL;
+    bool scanning = false; /* zs_init done: zs_deinit at out */
+    int rc = MXG_OK;
     if ((num == KNOT_RRTYPE_TXT || num == KNOT_RRTYPE_SPF) && (len == 0 || c[0] != '"')) {
         size_t bs = 0;
         while (bs < len && c[len - 1 - bs] == '\\') {
@@ -843,11 +848,13 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
         }
         if (bs % 2 == 1) {
             mxg_set_err(err, errlen, "content ends with a backslash");
-            return MXG_EINVAL;
+            rc = MXG_EINVAL;
+            goto out;
         }
         quoted = quote_txt(c, len);
         if (quoted == NULL) {
-            return MXG_ENOMEM;
+            rc = MXG_ENOMEM;
+            goto out;
         }
         c = quoted;
         len = strlen(c);
@@ -860,15 +867,14 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
          p++) {
         if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
             mxg_set_err(err, errlen, "control character in content");
-            free(quoted);
-            return MXG_EINVAL;
+            rc = MXG_EINVAL;
+            goto out;
         }
     }
     char *named = NULL;
-    int rc = names_for_zscanner(ptype, tname, c, len, &named, err, errlen);
+    rc = names_for_zscanner(ptype, tname, c, len, &named, err, errlen);
     if (rc != MXG_OK) {
-        free(quoted);
-        return rc;
+        goto out;
     }
     if (named != NULL) {
         free(quoted);
@@ -878,24 +884,22 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
     }
     rc = check_content(c, err, errlen);
     if (rc != MXG_OK) {
-        free(quoted);
-        return rc;
+        goto out;
     }
     if (len == 0 && num != KNOT_RRTYPE_APL) { /* an APL list may be empty */
         mxg_set_err(err, errlen, "empty %s content", tname);
-        free(quoted);
-        return MXG_EINVAL;
+        rc = MXG_EINVAL;
+        goto out;
     }
 
     /* "@ 0 IN TYPEnnn <content>\n" with origin "." (relative names become absolute).
      * TYPEnnn takes both the type's own syntax and the generic \# form. */
     size_t linecap = 4 * len + 32;
-    char *line = malloc(linecap);
-    zs_scanner_t *s = scanner_buffer();
+    line = malloc(linecap);
+    s = scanner_buffer();
     if (line == NULL || s == NULL) {
-        free(line);
-        free(quoted);
-        return MXG_ENOMEM;
+        rc = MXG_ENOMEM;
+        goto out;
     }
     int ll = snprintf(line, linecap, "@ 0 IN TYPE%u ", (unsigned)ptype);
     size_t w = ll > 0 ? (size_t)ll : 0;
@@ -916,11 +920,11 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
     }
     line[w++] = '\n';
     line[w] = '\0';
-    free(quoted);
     if (zs_init(s, ".", KNOT_CLASS_IN, 0) != 0) {
-        free(line);
-        return MXG_ENOMEM;
+        rc = MXG_ENOMEM;
+        goto out;
     }
+    scanning = true;
     if (zs_set_input_string(s, line, w) != 0 || zs_parse_record(s) != 0 ||
         s->state != ZS_STATE_DATA) {
         int code = s->error.code;
@@ -945,7 +949,11 @@ int mxg_rr_normalize(const char *type, const char *content, char *out, size_t ou
             }
         }
     }
-    zs_deinit(s);
+out:
+    if (scanning) {
+        zs_deinit(s);
+    }
     free(line);
+    free(quoted);
     return rc;
 }

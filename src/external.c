@@ -502,26 +502,41 @@ static int meta_value(void *ctx, const char *kind, const char *value)
     return json_array_append_new(m->a, json_string(value)) == 0 ? MXG_OK : MXG_ENOMEM;
 }
 
-/* {"kind": [values now]} for every metadata kind the rows touch; NULL when none. */
-static json_t *metadata_json(struct mxg_store *st, int64_t zone_id, const struct xrow *rows,
-                             const size_t *idx, size_t nidx, bool zone_exists)
+/* *out: {"kind": [values now]} for every metadata kind the rows touch; NULL when none.
+ * Returns 0, MXG_ENOMEM or the store's error (then *out is NULL): a record never leaves out
+ * values it could not read. */
+static int metadata_json(struct mxg_store *st, int64_t zone_id, const struct xrow *rows,
+                         const size_t *idx, size_t nidx, bool zone_exists, json_t **out)
 {
     json_t *o = NULL;
-    for (size_t k = 0; k < nidx; k++) {
+    int rc = MXG_OK;
+    for (size_t k = 0; rc == MXG_OK && k < nidx; k++) {
         const struct xrow *r = &rows[idx[k]];
         if (strcmp(r->tbl, "domainmetadata") != 0)
             continue;
         const char *kind = r->n.present ? r->n.type : r->o.type;
         if (!kind || (o && json_object_get(o, kind)))
             continue;
-        if (!o && !(o = json_object()))
-            return NULL;
+        if (!o && !(o = json_object())) {
+            rc = MXG_ENOMEM;
+            break;
+        }
         struct meta_values m = {.a = json_array()};
-        if (m.a && zone_exists)
-            MXG_STORE_CALL(st, meta_list, zone_id, kind, meta_value, &m);
-        json_object_set_new(o, kind, m.a ? m.a : json_array());
+        if (!m.a)
+            rc = MXG_ENOMEM;
+        else if (zone_exists)
+            rc = MXG_STORE_CALL(st, meta_list, zone_id, kind, meta_value, &m);
+        if (rc == MXG_OK) /* takes m.a, also when it fails */
+            rc = json_object_set_new(o, kind, m.a) == 0 ? MXG_OK : MXG_ENOMEM;
+        else
+            json_decref(m.a);
     }
-    return o;
+    if (rc != MXG_OK && o) {
+        json_decref(o);
+        o = NULL;
+    }
+    *out = o;
+    return rc;
 }
 
 /* [{"op", "flags", "active", "published"}] for every key row; NULL when none. Never content. */
@@ -619,9 +634,11 @@ static int audit_commit(struct zpass *p, size_t a, size_t b, struct mxg_external
     const char *ignored = NULL;
     struct changes ch = {0};
     json_t *settings = settings_json(p->rows, idx, n, &ignored);
-    json_t *meta = metadata_json(p->st, p->z.id, p->rows, idx, n, p->exists);
+    json_t *meta = NULL;
     json_t *keys = keys_json(p->rows, idx, n);
-    int rc = span_changes(&p->zs, a, b, &ch);
+    int rc = metadata_json(p->st, p->z.id, p->rows, idx, n, p->exists, &meta);
+    if (rc == MXG_OK)
+        rc = span_changes(&p->zs, a, b, &ch);
     if (rc != MXG_OK || (ch.n == 0 && !settings && !meta && !keys))
         goto done; /* nothing served changed (disabled rows, rectify's rows) */
 
@@ -817,10 +834,12 @@ int mxg_external_pass(struct mxg_store *st, const struct mxg_config *cfg, unsign
     if (rc == MXG_OK && rs.n > 0)
         rc = MXG_STORE_CALL(st, changes_trim, rs.v[rs.n - 1].id);
     out->rows = rs.n;
-    if (rc == MXG_OK && rs.n > 0)
+    if (rc != MXG_OK)
+        mxg_store_abandon(st);
+    else if (rs.n > 0)
         rc = MXG_STORE_CALL0(st, commit);
     else
-        MXG_STORE_CALL0(st, rollback);
+        rc = MXG_STORE_CALL0(st, rollback); /* an empty log: the read ends */
     free(idx);
     free(done);
     rows_free(&rs);

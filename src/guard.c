@@ -789,7 +789,7 @@ int mxg_guard_record_refusal(struct mxg_store *st, struct mxg_txn *txn,
     rc = append_audit(st, txn, opts, res);
     if (rc == MXG_OK)
         return MXG_STORE_CALL0(st, commit);
-    MXG_STORE_CALL0(st, rollback);
+    mxg_store_abandon(st);
     return rc;
 }
 
@@ -800,10 +800,12 @@ int mxg_guard_commit(struct mxg_store *st, const struct mxg_config *cfg, struct 
     if (rc != MXG_OK)
         return rc;
     rc = mxg_guard_judge_apply(st, cfg, txn, opts, res);
-    if (rc == MXG_OK && !res->refused)
-        rc = MXG_STORE_CALL0(st, commit);
+    if (rc != MXG_OK)
+        mxg_store_abandon(st);
+    else if (res->refused)
+        rc = MXG_STORE_CALL0(st, rollback); /* nothing of it stays; its record follows */
     else
-        MXG_STORE_CALL0(st, rollback);
+        rc = MXG_STORE_CALL0(st, commit);
     if (rc != MXG_OK) {
         res->audited = false;
         return rc;

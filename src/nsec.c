@@ -317,10 +317,8 @@ struct mxg_chain *mxg_chain_build(const char *apex, const struct mxg_chain_rr *r
         return NULL;
     c->apex = strdup(apex);
     c->names = malloc((n ? n : 1) * sizeof(*c->names));
-    if (!c->apex || !c->names) {
-        mxg_chain_free(c);
-        return NULL;
-    }
+    if (!c->apex || !c->names)
+        goto fail;
     if (p) {
         c->nsec3 = true;
         c->p = *p;
@@ -328,21 +326,20 @@ struct mxg_chain *mxg_chain_build(const char *apex, const struct mxg_chain_rr *r
     for (size_t i = 0; i < n; i++) {
         if (strcasecmp(rrs[i].type, "ENT") == 0 || !mxg_name_is_below(rrs[i].name, apex))
             continue;
-        if (cname_init(&c->names[c->n], rrs[i].name, F_REAL | type_flag(rrs[i].type)) != MXG_OK) {
-            mxg_chain_free(c);
-            return NULL;
-        }
+        if (cname_init(&c->names[c->n], rrs[i].name, F_REAL | type_flag(rrs[i].type)) != MXG_OK)
+            goto fail;
         c->n++;
     }
     sort_merge(c);
     /* nsec3_set adds names: the NS index is made again after it. */
     if (mark_cuts(c) != MXG_OK ||
         (c->nsec3 && (nsec3_set(c) != MXG_OK || mark_cuts(c) != MXG_OK)) ||
-        collect_members(c) != MXG_OK) {
-        mxg_chain_free(c);
-        return NULL;
-    }
+        collect_members(c) != MXG_OK)
+        goto fail;
     return c;
+fail:
+    mxg_chain_free(c);
+    return NULL;
 }
 
 void mxg_chain_free(struct mxg_chain *c)

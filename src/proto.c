@@ -82,37 +82,39 @@ int mxg_proto_decode(const char *line, size_t len, struct mxg_request *req, char
         snprintf(err, errlen, "malformed JSON at column %d: %s", jerr.column, jerr.text);
         return MXG_EPARSE;
     }
+    /* From here on a refusal goes through fail with its code and reason. */
+    const char *why = NULL;
     if (!json_is_object(root)) {
-        json_decref(root);
-        snprintf(err, errlen, "request is not a JSON object");
-        return MXG_EPARSE;
+        why = "request is not a JSON object";
+        rc = MXG_EPARSE;
+        goto fail;
     }
     json_t *method = json_object_get(root, "method");
     if (!json_is_string(method)) {
-        json_decref(root);
-        snprintf(err, errlen, "request has no string 'method'");
-        return MXG_EINVAL;
+        why = "request has no string 'method'";
+        rc = MXG_EINVAL;
+        goto fail;
     }
     if (strlen(json_string_value(method)) != json_string_length(method)) {
         /* "lookup\u0000x" must not be taken for "lookup". */
-        json_decref(root);
-        snprintf(err, errlen, "'method' contains a NUL character");
-        return MXG_EINVAL;
+        why = "'method' contains a NUL character";
+        rc = MXG_EINVAL;
+        goto fail;
     }
     json_t *params = json_object_get(root, "parameters");
     if (json_is_null(params))
         params = NULL;
     if (params && !json_is_object(params)) {
-        json_decref(root);
-        snprintf(err, errlen, "'parameters' is not an object");
-        return MXG_EINVAL;
+        why = "'parameters' is not an object";
+        rc = MXG_EINVAL;
+        goto fail;
     }
     if (!params) {
         params = json_object();
         if (!params || json_object_set_new(root, "parameters", params) != 0) {
-            json_decref(root);
-            snprintf(err, errlen, "out of memory");
-            return MXG_ENOMEM;
+            why = "out of memory";
+            rc = MXG_ENOMEM;
+            goto fail;
         }
     }
     req->root = root;
@@ -120,6 +122,10 @@ int mxg_proto_decode(const char *line, size_t len, struct mxg_request *req, char
     req->method_name = json_string_value(method);
     req->method = method_from_name(req->method_name);
     return MXG_OK;
+fail:
+    json_decref(root);
+    snprintf(err, errlen, "%s", why);
+    return rc;
 }
 
 void mxg_request_free(struct mxg_request *req)

@@ -466,23 +466,23 @@ static int read_file(const char *path, char **text, size_t *len, const char **wh
         *why = strerror(errno);
         return MXG_EIO;
     }
+    /* From here on every exit goes through out, which closes fd. */
+    int rc = MXG_EIO;
     /* Only regular files: a FIFO or a device (/dev/zero, a terminal) never ends. */
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
         *why = "not a regular file";
-        return MXG_EIO;
+        goto out;
     }
     if ((unsigned long long)sb.st_size > ZF_FILE_MAX) {
-        close(fd);
         *why = "file larger than 1 GiB";
-        return MXG_EIO;
+        goto out;
     }
     size_t size = (size_t)sb.st_size;
     char *buf = malloc(size + 1);
     if (buf == NULL) {
-        close(fd);
-        return MXG_ENOMEM;
+        rc = MXG_ENOMEM;
+        goto out;
     }
     size_t got = 0;
     while (got < size) {
@@ -495,11 +495,13 @@ static int read_file(const char *path, char **text, size_t *len, const char **wh
         }
         got += (size_t)n;
     }
-    close(fd);
     buf[got] = '\0';
     *text = buf;
     *len = got;
-    return MXG_OK;
+    rc = MXG_OK;
+out:
+    close(fd);
+    return rc;
 }
 
 static int read_path(struct zf_run *run, const char *path, const char **why)

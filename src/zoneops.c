@@ -72,23 +72,29 @@ static long long soa_edit_api_serial(const char *kind, long long serial, const s
     return serial;
 }
 
-/* The new zone's SOA content, in the CLI's form or in pdns's API form (zoneops.h). */
-static void soa_content(const struct mxg_zone_spec *spec, const char *ns0, char *out, size_t outlen)
+/* The new zone's SOA content, in the CLI's form or in pdns's API form (zoneops.h). Returns 0, or
+ * MXG_ERANGE when the zone's or the NS's name is too long. */
+static int soa_content(const struct mxg_zone_spec *spec, const char *ns0, char *out, size_t outlen)
 {
     char zdb[MXG_NAME_TEXT_MAX], mname[MXG_NAME_TEXT_MAX];
-    mxg_name_to_db(spec->zone, zdb, sizeof(zdb));
+    int rc = mxg_name_to_db(spec->zone, zdb, sizeof(zdb));
+    if (rc != MXG_OK)
+        return rc;
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     if (ns0 && !spec->pdns_form)
-        mxg_name_to_db(ns0, mname, sizeof(mname));
+        rc = mxg_name_to_db(ns0, mname, sizeof(mname));
     else
         snprintf(mname, sizeof(mname), "a.misconfigured.dns.server.invalid");
+    if (rc != MXG_OK)
+        return rc;
     long long serial = spec->pdns_form ? soa_edit_api_serial(spec->soa_edit_api, spec->serial, &tm)
                                        : (tm.tm_year + 1900LL) * 1000000 +
                                              (tm.tm_mon + 1LL) * 10000 + tm.tm_mday * 100LL + 1;
     snprintf(out, outlen, "%s hostmaster%s%s %lld 10800 3600 604800 3600", mname, *zdb ? "." : "",
              zdb, serial);
+    return MXG_OK;
 }
 
 int mxg_zone_create_spec(struct mxg_store *st, const struct mxg_config *cfg,
@@ -112,12 +118,16 @@ int mxg_zone_create_spec(struct mxg_store *st, const struct mxg_config *cfg,
         }
     }
     char content[3 * MXG_NAME_TEXT_MAX];
-    soa_content(spec, nns ? nscanon[0] : NULL, content, sizeof(content));
+    int rc = soa_content(spec, nns ? nscanon[0] : NULL, content, sizeof(content));
+    if (rc != MXG_OK) {
+        snprintf(err, errlen, "zone %s: %s", zone, mxg_strerror(rc));
+        return rc;
+    }
 
     int64_t id = 0;
     struct mxg_txn *t = NULL;
     struct mxg_guard_result res = {0};
-    int rc = MXG_STORE_CALL0(st, begin);
+    rc = MXG_STORE_CALL0(st, begin);
     if (rc != MXG_OK) {
         snprintf(err, errlen, "cannot start a store transaction: %s", mxg_strerror(rc));
         return rc;
@@ -125,7 +135,8 @@ int mxg_zone_create_spec(struct mxg_store *st, const struct mxg_config *cfg,
     rc = MXG_STORE_CALL(st, zone_add, zone, kind, masters, &id);
     if (rc == MXG_EEXIST) {
         snprintf(err, errlen, "zone %s already exists", zone);
-        goto fail;
+        mxg_store_abandon(st);
+        return rc;
     }
     if (rc == MXG_OK)
         rc = mxg_txn_new(id, zone, false, 0, &t);
@@ -141,33 +152,34 @@ int mxg_zone_create_spec(struct mxg_store *st, const struct mxg_config *cfg,
         rc = mxg_txn_add(t, zone, &soa);
     for (size_t i = 0; rc == MXG_OK && i < nns; i++) {
         char nsdb[MXG_NAME_TEXT_MAX];
-        mxg_name_to_db(nscanon[i], nsdb, sizeof(nsdb));
         struct mxg_txn_rec r = {.type = ns_type, .content = nsdb, .ttl = DEFAULT_TTL, .auth = true};
-        rc = mxg_txn_add(t, zone, &r);
+        rc = mxg_name_to_db(nscanon[i], nsdb, sizeof(nsdb));
+        if (rc == MXG_OK)
+            rc = mxg_txn_add(t, zone, &r);
     }
     if (rc == MXG_OK && (kind != MXG_KIND_SLAVE || spec->pdns_form))
         rc = set_soa_edit_api(t, spec->soa_edit_api);
     if (rc == MXG_OK)
         rc = mxg_guard_judge_apply(st, cfg, t, &opts, &res);
     if (rc == MXG_OK && res.refused) {
-        MXG_STORE_CALL0(st, rollback);
-        rc = mxg_guard_record_refusal(st, t, &opts, &res);
+        rc = MXG_STORE_CALL0(st, rollback);
+        if (rc == MXG_OK)
+            rc = mxg_guard_record_refusal(st, t, &opts, &res);
         snprintf(err, errlen, "the guard refused to add zone %s (audit seq %lld)%s%s", zone,
                  (long long)res.audit_seq, res.decision.remedy ? ": " : "",
                  res.decision.remedy ? res.decision.remedy : "");
-        mxg_guard_result_free(&res);
-        mxg_txn_free(t);
-        return rc == MXG_OK ? MXG_EBUSY : rc;
+        rc = rc == MXG_OK ? MXG_EBUSY : rc;
+        goto out;
     }
     if (rc == MXG_OK)
-        rc = MXG_STORE_CALL0(st, commit);
+        rc = MXG_STORE_CALL0(st, commit); /* ends the transaction, also when it fails */
+    else
+        mxg_store_abandon(st);
+    if (rc != MXG_OK)
+        snprintf(err, errlen, "creating zone %s: %s", zone, mxg_strerror(rc));
+out:
     mxg_guard_result_free(&res);
     mxg_txn_free(t);
-    if (rc == MXG_OK)
-        return MXG_OK;
-    snprintf(err, errlen, "creating zone %s: %s", zone, mxg_strerror(rc));
-fail:
-    MXG_STORE_CALL0(st, rollback);
     return rc;
 }
 
@@ -191,8 +203,9 @@ int mxg_zone_remove(struct mxg_store *st, const struct mxg_config *cfg, const ch
         /* The audit record lists every RRset the deletion removes. */
         rc = mxg_guard_judge_apply(st, cfg, t, &opts, &res);
         if (rc == MXG_OK && res.refused) {
-            MXG_STORE_CALL0(st, rollback);
-            rc = mxg_guard_record_refusal(st, t, &opts, &res);
+            rc = MXG_STORE_CALL0(st, rollback);
+            if (rc == MXG_OK)
+                rc = mxg_guard_record_refusal(st, t, &opts, &res);
             snprintf(err, errlen, "the guard refused to delete zone %s (audit seq %lld)%s%s", zone,
                      (long long)res.audit_seq, res.decision.remedy ? ": " : "",
                      res.decision.remedy ? res.decision.remedy : "");
@@ -202,7 +215,10 @@ int mxg_zone_remove(struct mxg_store *st, const struct mxg_config *cfg, const ch
         }
         if (rc == MXG_OK)
             rc = MXG_STORE_CALL(st, zone_delete, z.id);
-        rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
+        if (rc == MXG_OK)
+            rc = MXG_STORE_CALL0(st, commit);
+        else
+            mxg_store_abandon(st);
     }
     mxg_guard_result_free(&res);
     mxg_txn_free(t);
@@ -224,7 +240,7 @@ int mxg_zone_set_kind(struct mxg_store *st, const struct mxg_config *cfg, const 
     }
     rc = MXG_STORE_CALL(st, zone_get, zone, &z);
     if (rc == MXG_ENOENT) {
-        MXG_STORE_CALL0(st, rollback);
+        mxg_store_abandon(st);
         snprintf(err, errlen, "no zone %s", zone);
         return rc;
     }
@@ -245,7 +261,10 @@ int mxg_zone_set_kind(struct mxg_store *st, const struct mxg_config *cfg, const 
         rc = mxg_audit_append(st, &e, &seq, hash, NULL);
     }
     json_decref(settings);
-    rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
+    if (rc == MXG_OK)
+        rc = MXG_STORE_CALL0(st, commit);
+    else
+        mxg_store_abandon(st);
     if (rc != MXG_OK)
         snprintf(err, errlen, "changing zone %s: %s", zone, mxg_strerror(rc));
     return rc;
@@ -349,8 +368,9 @@ int mxg_zone_import(struct mxg_store *st, const struct mxg_config *cfg, const ch
         goto fail;
     }
     if (res->refused) {
-        MXG_STORE_CALL0(st, rollback);
-        rc = mxg_guard_record_refusal(st, c.txn, created ? &CLI_ADDED : &CLI_GUARDED, res);
+        rc = MXG_STORE_CALL0(st, rollback);
+        if (rc == MXG_OK)
+            rc = mxg_guard_record_refusal(st, c.txn, created ? &CLI_ADDED : &CLI_GUARDED, res);
         snprintf(err, errlen, "the guard refused the import of %s (audit seq %lld)", zone,
                  (long long)res->audit_seq);
         goto out;
@@ -360,7 +380,7 @@ int mxg_zone_import(struct mxg_store *st, const struct mxg_config *cfg, const ch
         snprintf(err, errlen, "committing %s: %s", zone, mxg_strerror(rc));
     goto out;
 fail:
-    MXG_STORE_CALL0(st, rollback);
+    mxg_store_abandon(st);
 out:
     if (count)
         *count = c.count;
@@ -388,30 +408,28 @@ int mxg_pdns_rediscover_argv(const char *pdns_control, char *buf, size_t buflen,
     return argc;
 }
 
-int mxg_pdns_rediscover(const char *pdns_control)
+void mxg_pdns_rediscover(const char *pdns_control)
 {
     char buf[1024];
     char *argv[32];
     if (mxg_pdns_rediscover_argv(pdns_control, buf, sizeof(buf), argv) == 0)
-        return MXG_OK;
+        return;
     pid_t pid;
     int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
     if (rc != 0) {
         mxg_warn("cannot run %s: %s", argv[0], strerror(rc));
-        return MXG_EIO;
+        return;
     }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
             mxg_warn("waiting for %s: %s", argv[0], strerror(errno));
-            return MXG_EIO;
+            return;
         }
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         mxg_warn("%s rediscover failed (status %d): pdns learns of the change at its next "
                  "zone-cache refresh",
                  pdns_control, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-        return MXG_EIO;
     }
-    return MXG_OK;
 }

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "mxg/err.h"
 #include "mxg/policy.h"
 #include "mxg/store.h"
 
@@ -59,20 +60,20 @@ void mxg_audit_now(char buf[32]);
  * hash the record was written with), else the "hash" member if well-formed, else 64 zeros. The
  * append goes on in every case -- refusing it would stop every commit -- and verify names the
  * damaged record. Returns 0, MXG_ENOMEM or a store error. */
-int mxg_audit_head(struct mxg_store *st, int64_t *seq, char hash[MXG_HASH_HEX]);
+MXG_MUST_CHECK int mxg_audit_head(struct mxg_store *st, int64_t *seq, char hash[MXG_HASH_HEX]);
 
 /* Builds the record for e with the next seq, chains it to the head (mxg_audit_head) and inserts
  * it. Must be called inside the caller's store transaction. *seq and hash receive the new head;
  * record (may be NULL) a new malloc'd copy of the record's text. Returns 0, MXG_ENOMEM or a
  * store error. */
-int mxg_audit_append(struct mxg_store *st, const struct mxg_audit_entry *e, int64_t *seq,
-                     char hash[MXG_HASH_HEX], char **record);
+MXG_MUST_CHECK int mxg_audit_append(struct mxg_store *st, const struct mxg_audit_entry *e,
+                                    int64_t *seq, char hash[MXG_HASH_HEX], char **record);
 
 /* Builds the JSON record (without seq, time, prev, hash) -- exposed for `check`. New reference. */
 json_t *mxg_audit_body(const struct mxg_audit_entry *e);
 
 /* SHA-256 (hex) of the canonical JSON of obj without its "hash" key. Returns 0 or MXG_ENOMEM. */
-int mxg_audit_hash(json_t *obj, char hash[MXG_HASH_HEX]);
+MXG_MUST_CHECK int mxg_audit_hash(json_t *obj, char hash[MXG_HASH_HEX]);
 
 /* Canonical JSON text of obj (sorted keys, compact, UTF-8): a new malloc'd string or NULL. */
 char *mxg_audit_canonical(json_t *obj);
@@ -89,8 +90,8 @@ typedef int (*mxg_audit_cb)(void *ctx, int64_t seq, const char *record, json_t *
  * object) matches no zone, verdict or time filter; after_seq then uses its seq column. Reads and
  * parses every row: the cost grows with the log. Returns 0, MXG_ENOMEM, a store error or cb's
  * non-zero return. */
-int mxg_audit_list(struct mxg_store *st, const struct mxg_audit_filter *f, mxg_audit_cb cb,
-                   void *ctx);
+MXG_MUST_CHECK int mxg_audit_list(struct mxg_store *st, const struct mxg_audit_filter *f,
+                                  mxg_audit_cb cb, void *ctx);
 
 struct mxg_audit_verify {
     int64_t records;   /* records checked */
@@ -109,6 +110,7 @@ struct mxg_audit_verify {
  * exists with that hash (catches the newest records being cut off).
  * Returns 0 when the chain (and head) verify, MXG_EINVAL when not (details in res), or a store
  * error. */
-int mxg_audit_verify(struct mxg_store *st, const char *expect_head, struct mxg_audit_verify *res);
+MXG_MUST_CHECK int mxg_audit_verify(struct mxg_store *st, const char *expect_head,
+                                    struct mxg_audit_verify *res);
 
 #endif

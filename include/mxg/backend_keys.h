@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "mxg/config.h"
+#include "mxg/err.h"
 #include "mxg/proto.h"
 #include "mxg/store.h"
 
@@ -39,25 +40,27 @@ bool mxg_keys_method(enum mxg_method m);
  * as setDomainMetadata's do). cfg gives the audit record's mode and audit-syslog. Sets r's
  * result (false with a log line on bad input, an unknown zone or key, a store failure) and
  * *failed when the answer is such a failure. Returns 0, or MXG_ENOMEM. */
-int mxg_keys_handle(struct mxg_store *st, const struct mxg_config *cfg,
-                    const struct mxg_request *req, struct mxg_reply *r, bool *failed);
+MXG_MUST_CHECK int mxg_keys_handle(struct mxg_store *st, const struct mxg_config *cfg,
+                                   const struct mxg_request *req, struct mxg_reply *r,
+                                   bool *failed);
 
 /* The DNSSEC algorithm number of an ISC private-key text ("Algorithm: 13 (ECDSAP256SHA256)"):
  * 0 and *alg set, or MXG_EINVAL when content is not such a text. Any number is returned;
  * mxg_key_algorithm_name tells the ones pdns signs with. */
-int mxg_key_algorithm(const char *content, unsigned *alg);
+MXG_MUST_CHECK int mxg_key_algorithm(const char *content, unsigned *alg);
 /* "RSASHA256", "ECDSAP256SHA256", ... for the algorithms pdns signs with; NULL for others. */
 const char *mxg_key_algorithm_name(unsigned alg);
 
 /* Checks a DNSSEC key's content as addDomainKey receives it (len bytes): printable ASCII
  * lines, at most MXG_KEY_CONTENT_MAX bytes, "Private-key-format: v1.x" first and an algorithm
  * pdns signs with. 0, or MXG_EINVAL with the reason in why (never quoting the content). */
-int mxg_key_content_check(const char *content, size_t len, unsigned *alg, char *why, size_t whylen);
+MXG_MUST_CHECK int mxg_key_content_check(const char *content, size_t len, unsigned *alg, char *why,
+                                         size_t whylen);
 
 /* A TSIG algorithm name as pdns knows it (any case, trailing dot or not) in its stored form
  * ("hmac-sha256"): 0, or MXG_EINVAL for a name outside hmac-md5 (also as
  * hmac-md5.sig-alg.reg.int), hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384, hmac-sha512. */
-int mxg_tsig_algorithm(const char *in, char *out, size_t outlen);
+MXG_MUST_CHECK int mxg_tsig_algorithm(const char *in, char *out, size_t outlen);
 
 /* True when s is non-empty padded base64 of at most MXG_TSIG_SECRET_MAX characters. */
 bool mxg_tsig_secret_ok(const char *s, size_t len);

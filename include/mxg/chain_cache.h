@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "mxg/err.h"
 #include "mxg/nsec.h"
 #include "mxg/store.h"
 
@@ -19,8 +20,8 @@ void mxg_chain_cache_free(struct mxg_chain_cache *cc);
 
 /* The chain of zone zone_id as st holds it now: *out NULL when the zone is not signed. The
  * chain stays valid until the next call. Returns 0, MXG_ENOMEM or a store error. */
-int mxg_chain_cache_get(struct mxg_chain_cache *cc, struct mxg_store *st, int64_t zone_id,
-                        const struct mxg_chain **out);
+MXG_MUST_CHECK int mxg_chain_cache_get(struct mxg_chain_cache *cc, struct mxg_store *st,
+                                       int64_t zone_id, const struct mxg_chain **out);
 
 /* Forgets everything (after a write that the store's generation may not show). */
 void mxg_chain_cache_clear(struct mxg_chain_cache *cc);

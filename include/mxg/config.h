@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "mxg/err.h"
+
 #define MXG_CONFIG_DEFAULT_PATH "/etc/mxguard/mxguard.conf"
 
 enum mxg_mode { MXG_MODE_OFF, MXG_MODE_WARN, MXG_MODE_REJECT, MXG_MODE_FIX };
@@ -81,21 +83,22 @@ struct mxg_config {
 
 /* Fills cfg with the documented defaults (allocates the default strings).
  * Returns 0 or MXG_ENOMEM. */
-int mxg_config_defaults(struct mxg_config *cfg);
+MXG_MUST_CHECK int mxg_config_defaults(struct mxg_config *cfg);
 
 /* Loads path over the defaults. On error returns MXG_EIO (file unreadable) or MXG_EINVAL
  * with "FILE:LINE: reason" in err, and leaves cfg freed (safe to mxg_config_free again). */
-int mxg_config_load(const char *path, struct mxg_config *cfg, char *err, size_t errlen);
+MXG_MUST_CHECK int mxg_config_load(const char *path, struct mxg_config *cfg, char *err,
+                                   size_t errlen);
 
 /* Same, from a string (for tests and fuzzing); name is used in messages. */
-int mxg_config_load_string(const char *text, const char *name, struct mxg_config *cfg, char *err,
-                           size_t errlen);
+MXG_MUST_CHECK int mxg_config_load_string(const char *text, const char *name,
+                                          struct mxg_config *cfg, char *err, size_t errlen);
 
 /* Frees everything cfg owns and zeroes it. */
 void mxg_config_free(struct mxg_config *cfg);
 
 /* Parsers shared with the rest of mxguard. Each returns 0 or MXG_EINVAL. */
-int mxg_parse_mode(const char *s, enum mxg_mode *out); /* case-insensitive */
+MXG_MUST_CHECK int mxg_parse_mode(const char *s, enum mxg_mode *out); /* case-insensitive */
 const char *mxg_mode_name(enum mxg_mode m);
 
 /* The rule ids of PRODUCT.md §3, numbered 0..MXG_RULES_N-1; MXG_RULES_N for any other id
@@ -103,12 +106,12 @@ const char *mxg_mode_name(enum mxg_mode m);
 #define MXG_RULES_N 9
 size_t mxg_rule_index(const char *rule);
 const char *mxg_rule_name(size_t i);
-int mxg_cidr_parse(const char *s, struct mxg_cidr *out);
+MXG_MUST_CHECK int mxg_cidr_parse(const char *s, struct mxg_cidr *out);
 /* True when the address (family 4/6, 4 or 16 bytes) lies inside the range. */
 bool mxg_cidr_contains(const struct mxg_cidr *range, int family, const uint8_t *addr);
 
 /* Writes the effective configuration as key=value lines (for `mxguard config check --show`). */
-int mxg_config_dump(const struct mxg_config *cfg, char **out);
+MXG_MUST_CHECK int mxg_config_dump(const struct mxg_config *cfg, char **out);
 
 /* The node name audit records carry: node-name, else for a PostgreSQL store (a fleet) the host
  * name (written into buf), else NULL (one node: records name none). */

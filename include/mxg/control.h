@@ -15,6 +15,7 @@
 
 #include "mxg/backend.h"
 #include "mxg/config.h"
+#include "mxg/err.h"
 #include "mxg/store.h"
 
 struct mxg_control {
@@ -36,7 +37,7 @@ json_t *mxg_control_call(struct mxg_control *c, json_t *request);
 
 /* Handles one request line; *reply is a new malloc'd line ending in "\n". Returns 0 or
  * MXG_ENOMEM. */
-int mxg_control_handle(struct mxg_control *c, const char *line, size_t len, char **reply,
-                       size_t *replylen);
+MXG_MUST_CHECK int mxg_control_handle(struct mxg_control *c, const char *line, size_t len,
+                                      char **reply, size_t *replylen);
 
 #endif

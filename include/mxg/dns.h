@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mxg/err.h"
 #include "mxg/limits.h"
 
 /* Validates a presentation-form name (with or without trailing dot; "" and "." are the root;
@@ -31,7 +32,7 @@
  * (see mxg_name_format()).
  * Returns 0, MXG_EINVAL (bad syntax, empty label), MXG_ERANGE (label > 63 or name > 255 octets
  * in wire form, or out too small). */
-int mxg_name_canon(const char *in, char *out, size_t outlen);
+MXG_MUST_CHECK int mxg_name_canon(const char *in, char *out, size_t outlen);
 
 /* Text forms of a name for mxg_name_format(). */
 enum mxg_name_style {
@@ -42,14 +43,16 @@ enum mxg_name_style {
 
 /* A name as mxg_name_canon() reads it, written absolute (trailing dot) in the given style with
  * its case kept. Returns as mxg_name_canon(); MXG_EINVAL for an unknown style. */
-int mxg_name_format(const char *in, enum mxg_name_style style, char *out, size_t outlen);
+MXG_MUST_CHECK int mxg_name_format(const char *in, enum mxg_name_style style, char *out,
+                                   size_t outlen);
 
 /* Wire-form name (uncompressed, within wirelen octets) -> canonical name.
  * Returns 0, MXG_EINVAL (malformed or over 255 octets), MXG_ERANGE (out too small). */
-int mxg_name_from_wire(const uint8_t *wire, size_t wirelen, char *out, size_t outlen);
+MXG_MUST_CHECK int mxg_name_from_wire(const uint8_t *wire, size_t wirelen, char *out,
+                                      size_t outlen);
 
 /* Canonical name -> db name (drops the trailing dot; root -> ""). Returns 0 or MXG_ERANGE. */
-int mxg_name_to_db(const char *canon, char *out, size_t outlen);
+MXG_MUST_CHECK int mxg_name_to_db(const char *canon, char *out, size_t outlen);
 
 /* True when canonical name child equals parent or lies below it (label-wise, so
  * "xexample.com." is not below "example.com."). Both must be canonical. */
@@ -57,27 +60,28 @@ bool mxg_name_is_below(const char *child, const char *parent);
 
 /* Canonical name of the parent ("www.example.com." -> "example.com.", "com." -> ".").
  * Returns 0, or MXG_ENOENT for the root. */
-int mxg_name_parent(const char *canon, char *out, size_t outlen);
+MXG_MUST_CHECK int mxg_name_parent(const char *canon, char *out, size_t outlen);
 
 /* Number of labels of a canonical name (root: 0); a negative MXG_E* code when it does not parse. */
-int mxg_name_labels(const char *canon);
+MXG_MUST_CHECK int mxg_name_labels(const char *canon);
 
 /* Reversed-label key of a canonical name: a byte string whose bytewise order is DNSSEC
  * canonical order (RFC 4034 §6.1) and in which the key of every name below N starts with
  * the key of N. Writes at most outlen bytes, sets *keylen. Returns 0 or MXG_EINVAL/MXG_ERANGE.
  * The key may contain any byte but 0x00 is used only as label terminator. */
-int mxg_name_rkey(const char *canon, uint8_t *out, size_t outlen, size_t *keylen);
+MXG_MUST_CHECK int mxg_name_rkey(const char *canon, uint8_t *out, size_t outlen, size_t *keylen);
 
 /* Wire form of a name, lowercased (for hashing: NSEC3, RFC 5155 §5). Returns 0, MXG_EINVAL or
  * MXG_ERANGE (out too small). */
-int mxg_name_to_wire_lower(const char *canon, uint8_t *out, size_t outlen, size_t *len);
+MXG_MUST_CHECK int mxg_name_to_wire_lower(const char *canon, uint8_t *out, size_t outlen,
+                                          size_t *len);
 
 /* Record types. Mnemonics are case-insensitive on input ("a", "Mx", "TYPE65534").
  * Writes the canonical uppercase mnemonic (knot's name, or pdns's own for ALIAS and LUA,
  * or TYPEnnn for types without one) and the numeric type. "ANY" and "TYPE0"/"ENT" are
  * refused here (MXG_EINVAL): they are never record types of stored data.
  * pdns-only types: ALIAS = 65401, LUA = 65402. */
-int mxg_rrtype_parse(const char *in, char *out, size_t outlen, uint16_t *type);
+MXG_MUST_CHECK int mxg_rrtype_parse(const char *in, char *out, size_t outlen, uint16_t *type);
 
 /* Normalises the content of one record of the given type (canonical mnemonic or any case)
  * to pdns content. Content in pdns form, in zone-file form with trailing dots, with
@@ -88,13 +92,13 @@ int mxg_rrtype_parse(const char *in, char *out, size_t outlen, uint16_t *type);
  * ALIAS: content is one name; LUA: stored as given after a length check.
  * Returns 0; MXG_EINVAL with a reason in err (may be NULL) when the content does not parse
  * for its type; MXG_ERANGE when out is too small or the content exceeds MXG_CONTENT_MAX. */
-int mxg_rr_normalize(const char *type, const char *content, char *out, size_t outlen, char *err,
-                     size_t errlen);
+MXG_MUST_CHECK int mxg_rr_normalize(const char *type, const char *content, char *out, size_t outlen,
+                                    char *err, size_t errlen);
 
 /* Canonical mnemonic of a numeric type, as mxg_rrtype_parse() writes it.
  * Returns 0; MXG_EINVAL for the types mxg_rrtype_parse() refuses; MXG_ERANGE when out is too
  * small. */
-int mxg_rrtype_name(uint16_t type, char *out, size_t outlen);
+MXG_MUST_CHECK int mxg_rrtype_name(uint16_t type, char *out, size_t outlen);
 
 /* The type whose rdata layout a type libknot does not know shares (ALIAS, MB, MG, MR: CNAME;
  * RKEY: DNSKEY; DLV: DS), through which it is parsed and rendered; any other type itself
@@ -106,8 +110,8 @@ uint16_t mxg_rrtype_twin(uint16_t type);
  * Returns 0; MXG_EINVAL with a reason in err (may be NULL) when the rdata is malformed for the
  * type, holds a compression pointer, or the type is refused or LUA; MXG_ERANGE when out is too
  * small or the content exceeds MXG_CONTENT_MAX. */
-int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *out, size_t outlen,
-                     char *err, size_t errlen);
+MXG_MUST_CHECK int mxg_rr_from_wire(uint16_t type, const uint8_t *rdata, size_t rdlen, char *out,
+                                    size_t outlen, char *err, size_t errlen);
 
 /* One record from a zone file. All strings are borrowed for the duration of the call. */
 struct mxg_zf_record {
@@ -129,7 +133,7 @@ typedef int (*mxg_zf_cb)(void *ctx, const struct mxg_zf_record *rec);
  * rather than waited on). Returns 0; MXG_EPARSE with "FILE:LINE: reason" in err on the first
  * syntax error or unreadable included file; MXG_EIO when the file cannot be read or is not a
  * regular file; or the callback's non-zero return (also from inside an included file). */
-int mxg_zonefile_parse(const char *path, const char *origin, uint32_t default_ttl, mxg_zf_cb cb,
-                       void *ctx, char *err, size_t errlen);
+MXG_MUST_CHECK int mxg_zonefile_parse(const char *path, const char *origin, uint32_t default_ttl,
+                                      mxg_zf_cb cb, void *ctx, char *err, size_t errlen);
 
 #endif

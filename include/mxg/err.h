@@ -7,6 +7,13 @@
 
 #include <stddef.h>
 
+/* On a function returning a status code: a call dropping it warns (gcc: even cast to void). */
+#if defined(__GNUC__) || defined(__clang__)
+#define MXG_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define MXG_MUST_CHECK
+#endif
+
 enum mxg_err {
     MXG_OK = 0,
     MXG_EINVAL = -1,   /* malformed input: a bad name, record, parameter */

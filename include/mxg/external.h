@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "mxg/config.h"
+#include "mxg/err.h"
 #include "mxg/policy.h"
 #include "mxg/store.h"
 
@@ -35,11 +36,11 @@ struct mxg_external_result {
 };
 
 /* Whether the log holds a row (a cheap read; no transaction). */
-int mxg_external_pending(struct mxg_store *st, bool *any);
+MXG_MUST_CHECK int mxg_external_pending(struct mxg_store *st, bool *any);
 
 /* One pass over at most max rows (0: MXG_EXTERNAL_PASS_ROWS). Returns 0 (out filled) or an
  * error, in which case nothing of the pass is kept and the rows stay for the next one. */
-int mxg_external_pass(struct mxg_store *st, const struct mxg_config *cfg, unsigned max,
-                      struct mxg_external_result *out);
+MXG_MUST_CHECK int mxg_external_pass(struct mxg_store *st, const struct mxg_config *cfg,
+                                     unsigned max, struct mxg_external_result *out);
 
 #endif

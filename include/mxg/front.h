@@ -15,12 +15,14 @@
 #include <jansson.h>
 
 #include "mxg/config.h"
+#include "mxg/err.h"
 
 struct mxg_front;
 
 /* Starts the listener on cfg->api_listen (must be set). cfg must outlive the front. Returns 0,
  * or MXG_EINVAL / MXG_EIO with the reason in err. */
-int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *err, size_t errlen);
+MXG_MUST_CHECK int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *err,
+                                   size_t errlen);
 
 /* Stops accepting, waits for the running requests and frees the front (NULL is fine). */
 void mxg_front_stop(struct mxg_front *f);

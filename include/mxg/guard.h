@@ -13,6 +13,7 @@
 
 #include "mxg/audit.h"
 #include "mxg/config.h"
+#include "mxg/err.h"
 #include "mxg/policy.h"
 #include "mxg/store.h"
 #include "mxg/txn.h"
@@ -46,20 +47,23 @@ struct mxg_guard_opts {
  * running the policy: verdict reject, the one finding invalid-record (severity block) naming the
  * refused write, and its changes as far as they were buffered. Returns 0 (see res->refused) or
  * an error. */
-int mxg_guard_judge_apply(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *txn,
-                          const struct mxg_guard_opts *opts, struct mxg_guard_result *res);
+MXG_MUST_CHECK int mxg_guard_judge_apply(struct mxg_store *st, const struct mxg_config *cfg,
+                                         struct mxg_txn *txn, const struct mxg_guard_opts *opts,
+                                         struct mxg_guard_result *res);
 
 /* Writes the audit record of a refused transaction in a store transaction of its own. */
-int mxg_guard_record_refusal(struct mxg_store *st, struct mxg_txn *txn,
-                             const struct mxg_guard_opts *opts, struct mxg_guard_result *res);
+MXG_MUST_CHECK int mxg_guard_record_refusal(struct mxg_store *st, struct mxg_txn *txn,
+                                            const struct mxg_guard_opts *opts,
+                                            struct mxg_guard_result *res);
 
 /* The whole commit: begin, judge/apply, commit; or roll back and record the refusal. */
-int mxg_guard_commit(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *txn,
-                     const struct mxg_guard_opts *opts, struct mxg_guard_result *res);
+MXG_MUST_CHECK int mxg_guard_commit(struct mxg_store *st, const struct mxg_config *cfg,
+                                    struct mxg_txn *txn, const struct mxg_guard_opts *opts,
+                                    struct mxg_guard_result *res);
 
 /* Pre-flight: judges txn against the committed state and writes nothing. */
-int mxg_guard_check(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *txn,
-                    struct mxg_guard_result *res);
+MXG_MUST_CHECK int mxg_guard_check(struct mxg_store *st, const struct mxg_config *cfg,
+                                   struct mxg_txn *txn, struct mxg_guard_result *res);
 
 /* The mode that applies to a zone: global mode, X-MXGUARD-MODE metadata within
  * zone-mode-override. */
@@ -78,7 +82,7 @@ struct mxg_guard_view_ctx {
 void mxg_guard_view(struct mxg_guard_view_ctx *ctx, struct mxg_view *view);
 
 /* Adds the fix of decision d (its RRsets as they are to become) to transaction t. */
-int mxg_guard_fix_into(struct mxg_txn *t, const struct mxg_decision *d);
+MXG_MUST_CHECK int mxg_guard_fix_into(struct mxg_txn *t, const struct mxg_decision *d);
 
 void mxg_guard_result_free(struct mxg_guard_result *res);
 

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mxg/err.h"
+
 #define MXG_NSEC3_HASH_TEXT 33 /* 32 base32hex digits + NUL */
 
 /* NSEC3PARAM metadata: "1 0 1 ab12" (algorithm, flags, iterations, salt in hex or "-"). */
@@ -33,12 +35,12 @@ struct mxg_nsec3param {
 };
 
 /* Parses the metadata text. Returns 0 or MXG_EINVAL. */
-int mxg_nsec3param_parse(const char *text, struct mxg_nsec3param *out);
+MXG_MUST_CHECK int mxg_nsec3param_parse(const char *text, struct mxg_nsec3param *out);
 
 /* The NSEC3 hash (RFC 5155 §5) of a canonical name as pdns writes it: base32hex, lowercase.
  * Returns 0, MXG_EINVAL (name does not parse, algorithm not 1) or MXG_ENOMEM. */
-int mxg_nsec3_hash(const char *canon, const struct mxg_nsec3param *p,
-                   char out[MXG_NSEC3_HASH_TEXT]);
+MXG_MUST_CHECK int mxg_nsec3_hash(const char *canon, const struct mxg_nsec3param *p,
+                                  char out[MXG_NSEC3_HASH_TEXT]);
 
 /* One record of the zone, as far as the chain cares: owner (canonical) and type mnemonic. */
 struct mxg_chain_rr {
@@ -64,14 +66,14 @@ bool mxg_chain_has_cuts(const struct mxg_chain *c);
 
 /* NSEC: the chain's name equal to or before qname (canonical, absolute) in canonical order, and
  * the one after it, both wrapping around; borrowed canonical names. MXG_ENOENT: empty chain. */
-int mxg_chain_nsec(const struct mxg_chain *c, const char *qname, const char **before,
-                   const char **after);
+MXG_MUST_CHECK int mxg_chain_nsec(const struct mxg_chain *c, const char *qname, const char **before,
+                                  const char **after);
 
 /* NSEC3: the chain's hash equal to or before hash (base32hex, any case) and the one after,
  * wrapping, and the owner name of the first. MXG_ENOENT: empty chain; MXG_EINVAL: the chain is
  * an NSEC one. */
-int mxg_chain_nsec3(const struct mxg_chain *c, const char *hash, const char **before,
-                    const char **after, const char **before_owner);
+MXG_MUST_CHECK int mxg_chain_nsec3(const struct mxg_chain *c, const char *hash, const char **before,
+                                   const char **after, const char **before_owner);
 
 /* Number of names in the chain. */
 size_t mxg_chain_size(const struct mxg_chain *c);

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "mxg/config.h"
+#include "mxg/err.h"
 #include "mxg/record.h"
 #include "mxg/view.h"
 
@@ -91,8 +92,9 @@ struct mxg_decision {
  * names, the domains whose mail targets or CNAME chains reach them, in any served zone), and
  * only findings that are new in the AFTER state (a finding already true BEFORE is not reported).
  * Returns 0 and fills out (free with mxg_decision_free), or MXG_ENOMEM / a view error. */
-int mxg_policy_evaluate(const struct mxg_view *view, const struct mxg_policy_input *in,
-                        const struct mxg_config *cfg, struct mxg_decision *out);
+MXG_MUST_CHECK int mxg_policy_evaluate(const struct mxg_view *view,
+                                       const struct mxg_policy_input *in,
+                                       const struct mxg_config *cfg, struct mxg_decision *out);
 
 void mxg_decision_free(struct mxg_decision *d);
 /* Frees what one change owns (name, type, both sides); not the struct itself. */
@@ -110,8 +112,9 @@ enum mxg_severity mxg_policy_severity(const struct mxg_config *cfg, const char *
 struct mxg_resolution;
 
 /* Whether the path of a resolution (resolve.h, BEFORE side) is shared; why: the first reason. */
-int mxg_policy_path_shared(const struct mxg_view *view, const struct mxg_config *cfg,
-                           const struct mxg_resolution *r, bool *shared, char *why, size_t whylen);
+MXG_MUST_CHECK int mxg_policy_path_shared(const struct mxg_view *view, const struct mxg_config *cfg,
+                                          const struct mxg_resolution *r, bool *shared, char *why,
+                                          size_t whylen);
 
 enum mxg_scan_class { MXG_SCAN_NO_MAIL, MXG_SCAN_SAFE, MXG_SCAN_AT_RISK, MXG_SCAN_BROKEN };
 
@@ -123,8 +126,9 @@ struct mxg_scan_result {
 
 /* Classifies a zone by its mail domains (the owners of its MX RRsets and its apex), on the
  * committed state (BEFORE) of the view: no-mail, safe, at-risk or broken (PRODUCT.md §6). */
-int mxg_policy_classify(const struct mxg_view *view, const struct mxg_config *cfg, const char *zone,
-                        const char *const *domains, size_t n, struct mxg_scan_result *out);
+MXG_MUST_CHECK int mxg_policy_classify(const struct mxg_view *view, const struct mxg_config *cfg,
+                                       const char *zone, const char *const *domains, size_t n,
+                                       struct mxg_scan_result *out);
 void mxg_scan_result_free(struct mxg_scan_result *r);
 const char *mxg_scan_class_name(enum mxg_scan_class k); /* no-mail, safe, at-risk, broken */
 

@@ -12,6 +12,8 @@
 
 #include <jansson.h>
 
+#include "mxg/err.h"
+
 enum mxg_method {
     MXG_M_UNKNOWN = 0,
     MXG_M_INITIALIZE,
@@ -67,16 +69,17 @@ struct mxg_request {
  * "parameters" not an object), MXG_ERANGE (longer than MXG_LINE_MAX) or MXG_ENOMEM, with a
  * reason in err (req is then empty). An unknown method decodes fine with method
  * MXG_M_UNKNOWN. */
-int mxg_proto_decode(const char *line, size_t len, struct mxg_request *req, char *err,
-                     size_t errlen);
+MXG_MUST_CHECK int mxg_proto_decode(const char *line, size_t len, struct mxg_request *req,
+                                    char *err, size_t errlen);
 void mxg_request_free(struct mxg_request *req);
 const char *mxg_method_name(enum mxg_method m);
 
 /* Parameter getters: 0, MXG_ENOENT (absent) or MXG_EINVAL (wrong type, out of range). */
-int mxg_param_string(const struct mxg_request *req, const char *key, const char **out);
+MXG_MUST_CHECK int mxg_param_string(const struct mxg_request *req, const char *key,
+                                    const char **out);
 /* Integers come as numbers, integral reals (1.0) or numeric strings ("1"). */
-int mxg_param_int(const struct mxg_request *req, const char *key, int64_t *out);
-int mxg_param_bool(const struct mxg_request *req, const char *key, bool *out);
+MXG_MUST_CHECK int mxg_param_int(const struct mxg_request *req, const char *key, int64_t *out);
+MXG_MUST_CHECK int mxg_param_bool(const struct mxg_request *req, const char *key, bool *out);
 
 /* A reply under construction. result == NULL encodes a reply without "result" (the refusal
  * pdns reports to its clients as a failure). */
@@ -92,7 +95,7 @@ void mxg_reply_set(struct mxg_reply *r, json_t *v);
 void mxg_reply_log(struct mxg_reply *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Encodes to a new malloc'd buffer ending in "\n"; frees the reply's values.
  * Returns 0 or MXG_ENOMEM. */
-int mxg_reply_encode(struct mxg_reply *r, char **out, size_t *outlen);
+MXG_MUST_CHECK int mxg_reply_encode(struct mxg_reply *r, char **out, size_t *outlen);
 void mxg_reply_clear(struct mxg_reply *r);
 
 #endif

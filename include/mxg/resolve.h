@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mxg/err.h"
 #include "mxg/view.h"
 
 /* pdns: "if(retargetcount > 10)" -> SERVFAIL. */
@@ -68,8 +69,9 @@ struct mxg_resolve_opts {
 
 /* Resolves name (canonical) for family 4 (A) or 6 (AAAA) on one side of the view.
  * Returns 0 and fills out (free with mxg_resolution_free), or MXG_ENOMEM / a view error. */
-int mxg_resolve(const struct mxg_view *view, enum mxg_side side, const char *name, int family,
-                const struct mxg_resolve_opts *opts, struct mxg_resolution *out);
+MXG_MUST_CHECK int mxg_resolve(const struct mxg_view *view, enum mxg_side side, const char *name,
+                               int family, const struct mxg_resolve_opts *opts,
+                               struct mxg_resolution *out);
 
 void mxg_resolution_free(struct mxg_resolution *r);
 

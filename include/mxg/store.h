@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mxg/err.h"
 #include "mxg/limits.h"
 #include "mxg/record.h"
 
@@ -237,12 +238,15 @@ struct mxg_store {
 /* Opens the store named by uri ("sqlite:/path", "postgresql://..."), creating and migrating its
  * schema when needed. Returns 0 and a new handle in *out; or MXG_EINVAL (unknown scheme),
  * MXG_ESTORE/MXG_EIO with a message in err. */
-int mxg_store_open(const char *uri, struct mxg_store **out, char *err, size_t errlen);
+MXG_MUST_CHECK int mxg_store_open(const char *uri, struct mxg_store **out, char *err,
+                                  size_t errlen);
 
 /* Engines. */
-int mxg_store_sqlite_open(const char *path, struct mxg_store **out, char *err, size_t errlen);
+MXG_MUST_CHECK int mxg_store_sqlite_open(const char *path, struct mxg_store **out, char *err,
+                                         size_t errlen);
 /* conninfo: a libpq connection URI or keyword/value string. */
-int mxg_store_pg_open(const char *conninfo, struct mxg_store **out, char *err, size_t errlen);
+MXG_MUST_CHECK int mxg_store_pg_open(const char *conninfo, struct mxg_store **out, char *err,
+                                     size_t errlen);
 
 /* What mxg_store_copy copied (and then found in both stores). */
 struct mxg_store_copy_stats {
@@ -254,8 +258,8 @@ struct mxg_store_copy_stats {
  * are left out), metadata, DNSSEC keys (new ids), TSIG keys, autoprimaries and the audit chain
  * as stored (seq, time, text, hash). One transaction on to; then both are read back and must
  * agree (a digest over everything read), else MXG_ESTORE. err says what failed. */
-int mxg_store_copy(struct mxg_store *from, struct mxg_store *to, struct mxg_store_copy_stats *stats,
-                   char *err, size_t errlen);
+MXG_MUST_CHECK int mxg_store_copy(struct mxg_store *from, struct mxg_store *to,
+                                  struct mxg_store_copy_stats *stats, char *err, size_t errlen);
 
 /* uri as it may be logged: a password in it ("user:secret@", "password=secret") is "***". */
 void mxg_store_redact(const char *uri, char *out, size_t outlen);
@@ -270,11 +274,17 @@ void mxg_store_end_reads(struct mxg_store *st);
 /* The engine's generation; a fresh number on every call when it has none. */
 uint64_t mxg_store_generation(struct mxg_store *st);
 
+/* Rolls back st's open transaction where the caller's result is already decided (an error it
+ * returns): a failing rollback is logged, not returned. Where the rollback's own result matters
+ * (it ends a transaction that succeeded), call rollback and check it. */
+void mxg_store_abandon(struct mxg_store *st);
+
 /* The deepest served zone that contains name (canonical), or MXG_ENOENT. */
-int mxg_store_find_zone(struct mxg_store *st, const char *name, struct mxg_zone *out);
+MXG_MUST_CHECK int mxg_store_find_zone(struct mxg_store *st, const char *name,
+                                       struct mxg_zone *out);
 
 const char *mxg_zone_kind_name(enum mxg_zone_kind kind); /* "native", "master", "slave" */
-int mxg_zone_kind_parse(const char *s, enum mxg_zone_kind *out);
+MXG_MUST_CHECK int mxg_zone_kind_parse(const char *s, enum mxg_zone_kind *out);
 
 /* Thin wrappers so callers read naturally: mxg_store_lookup(st, ...). */
 static inline void mxg_store_close(struct mxg_store *st)

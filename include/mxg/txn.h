@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mxg/err.h"
 #include "mxg/store.h"
 
 struct mxg_txn;
@@ -41,7 +42,8 @@ struct mxg_txn_name {
 
 /* zone is canonical; wipe: the transaction starts from an empty zone (AXFR-in, load-zone).
  * Returns 0 or MXG_ENOMEM. */
-int mxg_txn_new(int64_t zone_id, const char *zone, bool wipe, int64_t trxid, struct mxg_txn **out);
+MXG_MUST_CHECK int mxg_txn_new(int64_t zone_id, const char *zone, bool wipe, int64_t trxid,
+                               struct mxg_txn **out);
 void mxg_txn_free(struct mxg_txn *t);
 
 int64_t mxg_txn_zone_id(const struct mxg_txn *t);
@@ -67,12 +69,13 @@ bool mxg_txn_empty(const struct mxg_txn *t);
 /* replaceRRSet: drop name's records of type (NULL: all types), then add recs (each with its own
  * type). A type that matches no stored record (pdns's "TYPE0") drops nothing. Exact duplicates
  * (type and content) are added once. Returns 0, MXG_ENOMEM or MXG_ERANGE (record limit). */
-int mxg_txn_replace(struct mxg_txn *t, const char *name, const char *type,
-                    const struct mxg_txn_rec *recs, size_t n);
+MXG_MUST_CHECK int mxg_txn_replace(struct mxg_txn *t, const char *name, const char *type,
+                                   const struct mxg_txn_rec *recs, size_t n);
 /* feedRecord: add one record. */
-int mxg_txn_add(struct mxg_txn *t, const char *name, const struct mxg_txn_rec *rec);
+MXG_MUST_CHECK int mxg_txn_add(struct mxg_txn *t, const char *name, const struct mxg_txn_rec *rec);
 /* setDomainMetadata inside the transaction: replaces kind's values at commit. */
-int mxg_txn_meta_set(struct mxg_txn *t, const char *kind, const char *const *values, size_t n);
+MXG_MUST_CHECK int mxg_txn_meta_set(struct mxg_txn *t, const char *kind, const char *const *values,
+                                    size_t n);
 
 /* The metadata the transaction sets: number of kinds, and kind i with its values. */
 size_t mxg_txn_meta_count(const struct mxg_txn *t);
@@ -80,13 +83,15 @@ void mxg_txn_meta_at(const struct mxg_txn *t, size_t i, const char **kind,
                      const char *const **values, size_t *n);
 
 /* Overlay reads: what the store would hold after commit, for the transaction's zone. */
-int mxg_txn_lookup(struct mxg_txn *t, struct mxg_store *st, const char *name, const char *type,
-                   mxg_record_cb cb, void *ctx);
-int mxg_txn_has_below(struct mxg_txn *t, struct mxg_store *st, const char *name, bool *out);
-int mxg_txn_list(struct mxg_txn *t, struct mxg_store *st, mxg_record_cb cb, void *ctx);
+MXG_MUST_CHECK int mxg_txn_lookup(struct mxg_txn *t, struct mxg_store *st, const char *name,
+                                  const char *type, mxg_record_cb cb, void *ctx);
+MXG_MUST_CHECK int mxg_txn_has_below(struct mxg_txn *t, struct mxg_store *st, const char *name,
+                                     bool *out);
+MXG_MUST_CHECK int mxg_txn_list(struct mxg_txn *t, struct mxg_store *st, mxg_record_cb cb,
+                                void *ctx);
 /* Metadata of kind (NULL: all) as it would be after commit. */
-int mxg_txn_meta_list(struct mxg_txn *t, struct mxg_store *st, const char *kind, mxg_meta_cb cb,
-                      void *ctx);
+MXG_MUST_CHECK int mxg_txn_meta_list(struct mxg_txn *t, struct mxg_store *st, const char *kind,
+                                     mxg_meta_cb cb, void *ctx);
 
 /* The touched names, in first-touch order. */
 size_t mxg_txn_name_count(const struct mxg_txn *t);
@@ -100,8 +105,8 @@ bool mxg_txn_name_drops(const struct mxg_txn_name *e, const char *type);
  * whose target is target (canonical), each once. An index over the added records, built at the
  * first call after a change, keeps this independent of the transaction's size. cb's non-zero
  * return stops the walk and is returned; MXG_ENOMEM when the index cannot be built. */
-int mxg_txn_referrers(struct mxg_txn *t, const char *type, const char *target,
-                      int (*cb)(void *ctx, const struct mxg_txn_name *e), void *ctx);
+MXG_MUST_CHECK int mxg_txn_referrers(struct mxg_txn *t, const char *type, const char *target,
+                                     int (*cb)(void *ctx, const struct mxg_txn_name *e), void *ctx);
 /* The same for a subtree: the touched names to which the transaction adds a record of type (MX,
  * CNAME, ALIAS or DNAME) whose target equals root or lies below it, label-wise; cb gets the name
  * and the canonical target (borrowed for the call), once per (name, target), in first-touch
@@ -110,13 +115,14 @@ int mxg_txn_referrers(struct mxg_txn *t, const char *type, const char *target,
  * that mxg_txn_name_drops() or a wipe removes. A walk over the added records (cost follows the
  * change). cb's non-zero return stops the walk and is returned; MXG_EINVAL for another type or a
  * root that does not parse. */
-int mxg_txn_referrers_below(struct mxg_txn *t, const char *type, const char *root,
-                            int (*cb)(void *ctx, const struct mxg_txn_name *e, const char *target),
-                            void *ctx);
+MXG_MUST_CHECK int mxg_txn_referrers_below(struct mxg_txn *t, const char *type, const char *root,
+                                           int (*cb)(void *ctx, const struct mxg_txn_name *e,
+                                                     const char *target),
+                                           void *ctx);
 
 /* Applies the transaction to the store inside the caller's store transaction (the caller
  * begins and commits, so that more rows, e.g. the audit record, join the same commit). Cost
  * grows with the change, not the zone (except a wipe, which clears the zone). */
-int mxg_txn_apply(struct mxg_txn *t, struct mxg_store *st);
+MXG_MUST_CHECK int mxg_txn_apply(struct mxg_txn *t, struct mxg_store *st);
 
 #endif

@@ -327,7 +327,7 @@ int mxg_store_copy(struct mxg_store *from, struct mxg_store *to, struct mxg_stor
     if (rc == MXG_OK)
         rc = MXG_STORE_CALL(from, audit_list, &all, copy_audit, &c);
     if (rc != MXG_OK) {
-        MXG_STORE_CALL0(to, rollback);
+        mxg_store_abandon(to);
         if (err[0] == '\0')
             snprintf(err, errlen, "copying: %s", mxg_strerror(rc));
         return rc;

@@ -5,6 +5,7 @@
 
 #include "mxg/dns.h"
 #include "mxg/err.h"
+#include "mxg/log.h"
 #include "mxg/store.h"
 
 int mxg_store_open(const char *uri, struct mxg_store **out, char *err, size_t errlen)
@@ -85,6 +86,13 @@ int mxg_store_find_zone(struct mxg_store *st, const char *name, struct mxg_zone 
         memcpy(cur, parent, sizeof(cur));
     }
     return MXG_ENOENT;
+}
+
+void mxg_store_abandon(struct mxg_store *st)
+{
+    int rc = st->ops->rollback(st);
+    if (rc != MXG_OK)
+        mxg_warn("store rollback (%s) failed: %s", st->ops->name, mxg_strerror(rc));
 }
 
 void mxg_store_batch_reads(struct mxg_store *st, bool on)

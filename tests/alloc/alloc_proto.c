@@ -21,6 +21,8 @@ struct dec_op {
     char err[256];
     char ref[REF_MAX];
     bool have_ref;
+    int got[4];     /* the getters' results */
+    int ref_got[4]; /* ... without failures */
 };
 
 static int dec_run(void *arg)
@@ -30,14 +32,15 @@ static int dec_run(void *arg)
     int rc = mxg_proto_decode(d->line, strlen(d->line), &d->req, d->err, sizeof(d->err));
     if (rc != MXG_OK)
         return rc;
-    /* What a handler reads next; the getters allocate nothing. */
+    /* What a handler reads next; the getters allocate nothing, so they answer as without
+     * failures (dec_check compares). */
     const char *s;
     int64_t v;
     bool b;
-    (void)mxg_param_string(&d->req, "qname", &s);
-    (void)mxg_param_int(&d->req, "zone-id", &v);
-    (void)mxg_param_int(&d->req, "trxid", &v);
-    (void)mxg_param_bool(&d->req, "include_disabled", &b);
+    d->got[0] = mxg_param_string(&d->req, "qname", &s);
+    d->got[1] = mxg_param_int(&d->req, "zone-id", &v);
+    d->got[2] = mxg_param_int(&d->req, "trxid", &v);
+    d->got[3] = mxg_param_bool(&d->req, "include_disabled", &b);
     return MXG_OK;
 }
 
@@ -59,11 +62,16 @@ static const char *dec_check(void *arg, int rc)
         bad = sweep_msg("decoded as method %d: %s", (int)d->req.method, text);
     } else if (!d->have_ref) {
         snprintf(d->ref, sizeof(d->ref), "%s", text);
+        memcpy(d->ref_got, d->got, sizeof(d->got));
         d->have_ref = true;
     } else if (strcmp(d->ref, text) != 0) {
         bad = sweep_msg("the decoded request differs from the one decoded without failures:\n"
                         "%s\n----\n%s",
                         text, d->ref);
+    } else if (memcmp(d->ref_got, d->got, sizeof(d->got)) != 0) {
+        bad = sweep_msg("the getters answer %d %d %d %d, without failures %d %d %d %d", d->got[0],
+                        d->got[1], d->got[2], d->got[3], d->ref_got[0], d->ref_got[1],
+                        d->ref_got[2], d->ref_got[3]);
     }
     free(text);
     return bad;

@@ -106,7 +106,9 @@ static void test_prio_split_like_gsql(void **state)
     assert_int_equal(c.n, 1);
     assert_string_equal(c.content[0], "10 mail.example.com");
     memset(&c, 0, sizeof(c));
-    MXG_STORE_CALL(f->st, lookup, f->zone, "_sip._tcp.example.com.", NULL, collect_cb, &c);
+    assert_int_equal(
+        MXG_STORE_CALL(f->st, lookup, f->zone, "_sip._tcp.example.com.", NULL, collect_cb, &c),
+        MXG_OK);
     assert_string_equal(c.content[0], "0 5 5060 sip.example.com");
     /* In the table itself, pdns's layout: prio column + content without it. */
     sqlite3 *db;
@@ -186,7 +188,7 @@ static void test_zones_and_metadata(void **state)
     add(f->st, id2, "sub.example.com.", "SOA", "a.example b.example 5 1 1 1 1");
     assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
     int n = 0;
-    MXG_STORE_CALL(f->st, meta_list, id2, "also-notify", meta_count, &n);
+    assert_int_equal(MXG_STORE_CALL(f->st, meta_list, id2, "also-notify", meta_count, &n), MXG_OK);
     assert_int_equal(n, 2); /* kinds compare case-insensitively, as in pdns's schema */
     assert_int_equal(MXG_STORE_CALL(f->st, zone_get, "sub.example.com.", &z), MXG_OK);
     assert_true(z.has_soa);
@@ -196,10 +198,11 @@ static void test_zones_and_metadata(void **state)
     assert_int_equal(MXG_STORE_CALL(f->st, zone_delete, id2), MXG_OK);
     assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
     n = 0;
-    MXG_STORE_CALL(f->st, meta_list, id2, NULL, meta_count, &n);
+    assert_int_equal(MXG_STORE_CALL(f->st, meta_list, id2, NULL, meta_count, &n), MXG_OK);
     assert_int_equal(n, 0); /* cascaded */
     struct collect c = {0};
-    MXG_STORE_CALL(f->st, lookup, id2, "sub.example.com.", NULL, collect_cb, &c);
+    assert_int_equal(MXG_STORE_CALL(f->st, lookup, id2, "sub.example.com.", NULL, collect_cb, &c),
+                     MXG_OK);
     assert_int_equal(c.n, 0);
 }
 
