@@ -1408,7 +1408,10 @@ static int m_create_slave_domain(struct mxg_session *s, const struct mxg_request
     int rc = MXG_STORE_CALL0(st, begin);
     if (rc == MXG_OK) {
         rc = MXG_STORE_CALL(st, zone_add, domain, MXG_KIND_SLAVE, ip, &id);
-        rc = rc == MXG_OK ? MXG_STORE_CALL0(st, commit) : (MXG_STORE_CALL0(st, rollback), rc);
+        if (rc == MXG_OK)
+            rc = MXG_STORE_CALL0(st, commit);
+        else
+            mxg_store_abandon(st);
     }
     if (rc == MXG_EEXIST)
         return fail(s, r, "createSlaveDomain: zone %s already exists", domain);

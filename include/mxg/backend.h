@@ -66,8 +66,8 @@ void mxg_session_free(struct mxg_session *s);
 /* Handles one request line (without newline). Returns MXG_OK with *reply a new malloc'd buffer
  * ending in "\n"; MXG_OK with *reply NULL: the request (a commit) runs on the writer and its
  * reply arrives later through the session's reply callback; or MXG_ENOMEM. */
-int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len, char **reply,
-                       size_t *replylen);
+MXG_MUST_CHECK int mxg_backend_handle(struct mxg_session *s, const char *line, size_t len,
+                                      char **reply, size_t *replylen);
 
 /* Commits (and out-of-band passes) run off the event loop: on writer (writer.h), through wstore
  * (a second handle on the same store). Lookups on other connections keep being answered from

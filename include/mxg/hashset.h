@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mxg/err.h"
+
 /* Zero-initialised: an empty set with no slots (lookups find nothing, nothing to free). */
 struct mxg_hset {
     uint64_t *slots; /* nslots of them, owned; NULL while nslots is 0 */
@@ -37,12 +39,12 @@ struct mxg_hset {
 /* Makes room for n entries in all (not n more), so that inserting up to n allocates nothing.
  * MXG_OK, or MXG_ENOMEM (the allocation failed, or n is past MXG_HSET_MAX) with the set
  * unchanged. */
-int mxg_hset_reserve(struct mxg_hset *s, size_t n);
+MXG_MUST_CHECK int mxg_hset_reserve(struct mxg_hset *s, size_t n);
 
 /* Adds entry idx with hash h, making room first (mxg_hset_reserve(s, s->n + 1)). There is no
  * duplicate check: the caller looks first. MXG_OK; MXG_EINVAL for idx >= MXG_HSET_NONE or
  * MXG_ENOMEM, the set unchanged. */
-int mxg_hset_insert(struct mxg_hset *s, uint64_t h, uint32_t idx);
+MXG_MUST_CHECK int mxg_hset_insert(struct mxg_hset *s, uint64_t h, uint32_t idx);
 
 /* A lookup in progress; it borrows the set, which must not change until the lookup ends. */
 struct mxg_hset_probe {

@@ -40,8 +40,8 @@ bool mxg_reply_cache_key(const struct mxg_request *req, struct mxg_cache_key *k)
 
 /* A cached reply for k made at store generation gen (an older generation empties the cache
  * first): MXG_OK with *reply (malloc'd, the caller frees) and *len, MXG_ENOENT, or MXG_ENOMEM. */
-int mxg_reply_cache_get(struct mxg_reply_cache *c, uint64_t gen, const struct mxg_cache_key *k,
-                        char **reply, size_t *len);
+MXG_MUST_CHECK int mxg_reply_cache_get(struct mxg_reply_cache *c, uint64_t gen,
+                                       const struct mxg_cache_key *k, char **reply, size_t *len);
 
 /* Keeps a copy of reply for k, made at generation gen. Nothing is kept unless gen is the
  * generation of the last get (the store did not change while the reply was made), nor when the

@@ -12,6 +12,8 @@
 
 #include <uv.h>
 
+#include "mxg/err.h"
+
 struct mxg_server;
 
 /* What a listener does with the lines of its connections: one session per connection, one
@@ -45,9 +47,9 @@ struct mxg_server_stats {
 
 /* Binds and listens. Refuses (MXG_EBUSY) a path on which a live process accepts connections;
  * removes a stale socket file. Returns 0 or MXG_E* with a message in err. */
-int mxg_server_start(uv_loop_t *loop, const struct mxg_line_handler *handler,
-                     const struct mxg_server_opts *opts, struct mxg_server **out, char *err,
-                     size_t errlen);
+MXG_MUST_CHECK int mxg_server_start(uv_loop_t *loop, const struct mxg_line_handler *handler,
+                                    const struct mxg_server_opts *opts, struct mxg_server **out,
+                                    char *err, size_t errlen);
 
 /* Closes the listener and every connection (rolling back their transactions); the memory is
  * released once the loop has run the close callbacks. Removes the socket file. */
@@ -59,7 +61,7 @@ const struct mxg_server_stats *mxg_server_stats(const struct mxg_server *srv);
 int mxg_socket_in_use(const char *path);
 
 /* Applies mode and group to a socket file. Returns 0 or MXG_EINVAL/MXG_EIO with err. */
-int mxg_socket_set_perms(const char *path, mode_t mode, const char *group, char *err,
-                         size_t errlen);
+MXG_MUST_CHECK int mxg_socket_set_perms(const char *path, mode_t mode, const char *group, char *err,
+                                        size_t errlen);
 
 #endif

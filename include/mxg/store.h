@@ -117,40 +117,43 @@ struct mxg_store_ops {
     const char *name;
     void (*close)(struct mxg_store *st);
 
-    int (*zone_get)(struct mxg_store *st, const char *name, struct mxg_zone *out);
-    int (*zone_get_by_id)(struct mxg_store *st, int64_t id, struct mxg_zone *out);
-    int (*zone_list)(struct mxg_store *st, mxg_zone_cb cb, void *ctx);
-    int (*zone_add)(struct mxg_store *st, const char *name, enum mxg_zone_kind kind,
-                    const char *masters, int64_t *id);
-    int (*zone_delete)(struct mxg_store *st, int64_t id);
-    int (*zone_set_notified)(struct mxg_store *st, int64_t id, int64_t serial);
-    int (*zone_set_last_check)(struct mxg_store *st, int64_t id, int64_t when);
+    MXG_MUST_CHECK int (*zone_get)(struct mxg_store *st, const char *name, struct mxg_zone *out);
+    MXG_MUST_CHECK int (*zone_get_by_id)(struct mxg_store *st, int64_t id, struct mxg_zone *out);
+    MXG_MUST_CHECK int (*zone_list)(struct mxg_store *st, mxg_zone_cb cb, void *ctx);
+    MXG_MUST_CHECK int (*zone_add)(struct mxg_store *st, const char *name, enum mxg_zone_kind kind,
+                                   const char *masters, int64_t *id);
+    MXG_MUST_CHECK int (*zone_delete)(struct mxg_store *st, int64_t id);
+    MXG_MUST_CHECK int (*zone_set_notified)(struct mxg_store *st, int64_t id, int64_t serial);
+    MXG_MUST_CHECK int (*zone_set_last_check)(struct mxg_store *st, int64_t id, int64_t when);
     /* The zone's kind and primaries (comma-separated, "" for none). MXG_ENOENT: no such id. */
-    int (*zone_set_kind)(struct mxg_store *st, int64_t id, enum mxg_zone_kind kind,
-                         const char *masters);
+    MXG_MUST_CHECK int (*zone_set_kind)(struct mxg_store *st, int64_t id, enum mxg_zone_kind kind,
+                                        const char *masters);
 
-    int (*lookup)(struct mxg_store *st, int64_t zone_id, const char *name, const char *type,
-                  mxg_record_cb cb, void *ctx);
-    int (*has_below)(struct mxg_store *st, int64_t zone_id, const char *name, bool *out);
-    int (*list)(struct mxg_store *st, int64_t zone_id, mxg_record_cb cb, void *ctx);
+    MXG_MUST_CHECK int (*lookup)(struct mxg_store *st, int64_t zone_id, const char *name,
+                                 const char *type, mxg_record_cb cb, void *ctx);
+    MXG_MUST_CHECK int (*has_below)(struct mxg_store *st, int64_t zone_id, const char *name,
+                                    bool *out);
+    MXG_MUST_CHECK int (*list)(struct mxg_store *st, int64_t zone_id, mxg_record_cb cb, void *ctx);
 
-    int (*meta_list)(struct mxg_store *st, int64_t zone_id, const char *kind, mxg_meta_cb cb,
-                     void *ctx);
-    int (*meta_set)(struct mxg_store *st, int64_t zone_id, const char *kind,
-                    const char *const *values, size_t n);
+    MXG_MUST_CHECK int (*meta_list)(struct mxg_store *st, int64_t zone_id, const char *kind,
+                                    mxg_meta_cb cb, void *ctx);
+    MXG_MUST_CHECK int (*meta_set)(struct mxg_store *st, int64_t zone_id, const char *kind,
+                                   const char *const *values, size_t n);
 
-    int (*begin)(struct mxg_store *st);
-    int (*commit)(struct mxg_store *st);
-    int (*rollback)(struct mxg_store *st);
-    int (*rrset_delete)(struct mxg_store *st, int64_t zone_id, const char *name, const char *type);
-    int (*record_add)(struct mxg_store *st, int64_t zone_id, const struct mxg_record *rec);
-    int (*zone_clear)(struct mxg_store *st, int64_t zone_id);
+    MXG_MUST_CHECK int (*begin)(struct mxg_store *st);
+    MXG_MUST_CHECK int (*commit)(struct mxg_store *st);
+    MXG_MUST_CHECK int (*rollback)(struct mxg_store *st);
+    MXG_MUST_CHECK int (*rrset_delete)(struct mxg_store *st, int64_t zone_id, const char *name,
+                                       const char *type);
+    MXG_MUST_CHECK int (*record_add)(struct mxg_store *st, int64_t zone_id,
+                                     const struct mxg_record *rec);
+    MXG_MUST_CHECK int (*zone_clear)(struct mxg_store *st, int64_t zone_id);
 
     /* Records whose name or content matches a SQL LIKE pattern (escape '\\'), any zone. */
-    int (*search)(struct mxg_store *st, const char *like, unsigned max, mxg_record_cb cb,
-                  void *ctx);
+    MXG_MUST_CHECK int (*search)(struct mxg_store *st, const char *like, unsigned max,
+                                 mxg_record_cb cb, void *ctx);
     /* Zones that have DNSSEC keys in cryptokeys. */
-    int (*keyed_zones)(struct mxg_store *st, mxg_zone_cb cb, void *ctx);
+    MXG_MUST_CHECK int (*keyed_zones)(struct mxg_store *st, mxg_zone_cb cb, void *ctx);
 
     /* DNSSEC keys (pdns's cryptokeys table, read and written as pdns's gsql backends do).
      * key_list: the zone's keys in id order; key_get: one key of the zone (MXG_ENOENT: none with
@@ -158,64 +161,73 @@ struct mxg_store_ops {
      * stores key (its id and zone_id are ignored) and sets *id; key_set_flags changes the active
      * and published flags (-1 keeps one as it is); key_remove deletes it. Both return
      * MXG_ENOENT when the zone has no key with that id. */
-    int (*key_list)(struct mxg_store *st, int64_t zone_id, mxg_key_cb cb, void *ctx);
-    int (*key_get)(struct mxg_store *st, int64_t zone_id, int64_t id, mxg_key_cb cb, void *ctx);
-    int (*key_add)(struct mxg_store *st, int64_t zone_id, const struct mxg_key *key, int64_t *id);
-    int (*key_set_flags)(struct mxg_store *st, int64_t zone_id, int64_t id, int active,
-                         int published);
-    int (*key_remove)(struct mxg_store *st, int64_t zone_id, int64_t id);
+    MXG_MUST_CHECK int (*key_list)(struct mxg_store *st, int64_t zone_id, mxg_key_cb cb, void *ctx);
+    MXG_MUST_CHECK int (*key_get)(struct mxg_store *st, int64_t zone_id, int64_t id, mxg_key_cb cb,
+                                  void *ctx);
+    MXG_MUST_CHECK int (*key_add)(struct mxg_store *st, int64_t zone_id, const struct mxg_key *key,
+                                  int64_t *id);
+    MXG_MUST_CHECK int (*key_set_flags)(struct mxg_store *st, int64_t zone_id, int64_t id,
+                                        int active, int published);
+    MXG_MUST_CHECK int (*key_remove)(struct mxg_store *st, int64_t zone_id, int64_t id);
     /* TSIG keys (pdns's tsigkeys table; names canonical, compared case-insensitively).
      * tsig_get: the key of that name (the first by id when a pdns database holds several
      * algorithms for it; MXG_ENOENT: none); tsig_list: every key by name. The writes need a
      * write transaction: tsig_set replaces every key of the name by this one; tsig_delete
      * removes them (MXG_ENOENT when there is none). */
-    int (*tsig_get)(struct mxg_store *st, const char *name, mxg_tsig_cb cb, void *ctx);
-    int (*tsig_list)(struct mxg_store *st, mxg_tsig_cb cb, void *ctx);
-    int (*tsig_set)(struct mxg_store *st, const struct mxg_tsig *key);
-    int (*tsig_delete)(struct mxg_store *st, const char *name);
+    MXG_MUST_CHECK int (*tsig_get)(struct mxg_store *st, const char *name, mxg_tsig_cb cb,
+                                   void *ctx);
+    MXG_MUST_CHECK int (*tsig_list)(struct mxg_store *st, mxg_tsig_cb cb, void *ctx);
+    MXG_MUST_CHECK int (*tsig_set)(struct mxg_store *st, const struct mxg_tsig *key);
+    MXG_MUST_CHECK int (*tsig_delete)(struct mxg_store *st, const char *name);
 
     /* Autoprimaries (pdns's supermasters table): NOTIFY from ip naming nameserver creates a
      * slave zone. autoprimary_find copies the account (may be "") into account. */
-    int (*autoprimary_find)(struct mxg_store *st, const char *ip, const char *nameserver,
-                            char *account, size_t accountlen);
-    int (*autoprimary_add)(struct mxg_store *st, const char *ip, const char *nameserver,
-                           const char *account);
-    int (*autoprimary_delete)(struct mxg_store *st, const char *ip, const char *nameserver);
-    int (*autoprimary_list)(struct mxg_store *st,
-                            int (*cb)(void *ctx, const char *ip, const char *nameserver,
-                                      const char *account),
-                            void *ctx);
+    MXG_MUST_CHECK int (*autoprimary_find)(struct mxg_store *st, const char *ip,
+                                           const char *nameserver, char *account,
+                                           size_t accountlen);
+    MXG_MUST_CHECK int (*autoprimary_add)(struct mxg_store *st, const char *ip,
+                                          const char *nameserver, const char *account);
+    MXG_MUST_CHECK int (*autoprimary_delete)(struct mxg_store *st, const char *ip,
+                                             const char *nameserver);
+    MXG_MUST_CHECK int (*autoprimary_list)(struct mxg_store *st,
+                                           int (*cb)(void *ctx, const char *ip,
+                                                     const char *nameserver, const char *account),
+                                           void *ctx);
 
     /* Owners (canonical) of the records of type (MX, CNAME, ALIAS or DNAME; anything else is
      * MXG_EINVAL) whose target is target (canonical; compared case-insensitively), in any zone,
      * each (zone, owner) once. Committed state, or the caller's own write transaction; disabled
      * records are left out. An index over targets keeps this off the zone size. */
-    int (*referrers)(struct mxg_store *st, const char *type, const char *target,
-                     int (*cb)(void *ctx, int64_t zone_id, const char *owner), void *ctx);
+    MXG_MUST_CHECK int (*referrers)(struct mxg_store *st, const char *type, const char *target,
+                                    int (*cb)(void *ctx, int64_t zone_id, const char *owner),
+                                    void *ctx);
     /* The same for a subtree: the records of type (as above) whose target equals root or lies
      * below it, label-wise ("xexample.com." is not below "example.com."; root "." takes every
      * target), in any zone. cb gets the owner and the target, both canonical, once per
      * (zone, owner, target), in DNSSEC order of the targets. A null MX (target ".") is never
      * reported, nor content that is no name. Cost follows the number of matches, not the
      * zones' size. MXG_EINVAL also when root does not parse. */
-    int (*referrers_below)(struct mxg_store *st, const char *type, const char *root,
-                           int (*cb)(void *ctx, int64_t zone_id, const char *owner,
-                                     const char *target),
-                           void *ctx);
+    MXG_MUST_CHECK int (*referrers_below)(struct mxg_store *st, const char *type, const char *root,
+                                          int (*cb)(void *ctx, int64_t zone_id, const char *owner,
+                                                    const char *target),
+                                          void *ctx);
 
     /* The audit log's rows (see audit.h, which reads and checks them: use mxg_audit_head,
      * mxg_audit_list and mxg_audit_verify): appending one row, and reading rows in the order of
      * the seq column, filtered by the stored columns (see struct mxg_audit_filter). */
-    int (*audit_insert)(struct mxg_store *st, int64_t seq, const char *time, const char *zone,
-                        const char *verdict, const char *record, const char *hash);
-    int (*audit_list)(struct mxg_store *st, const struct mxg_audit_filter *f,
-                      int (*cb)(void *ctx, const struct mxg_audit_row *row), void *ctx);
+    MXG_MUST_CHECK int (*audit_insert)(struct mxg_store *st, int64_t seq, const char *time,
+                                       const char *zone, const char *verdict, const char *record,
+                                       const char *hash);
+    MXG_MUST_CHECK int (*audit_list)(struct mxg_store *st, const struct mxg_audit_filter *f,
+                                     int (*cb)(void *ctx, const struct mxg_audit_row *row),
+                                     void *ctx);
 
     /* Change capture (schema 4): the changes other writers made, oldest first, at most max
      * (see struct mxg_change); and, inside a transaction, dropping those up to id upto once
      * they are handled. */
-    int (*changes_list)(struct mxg_store *st, unsigned max, mxg_change_cb cb, void *ctx);
-    int (*changes_trim)(struct mxg_store *st, int64_t upto);
+    MXG_MUST_CHECK int (*changes_list)(struct mxg_store *st, unsigned max, mxg_change_cb cb,
+                                       void *ctx);
+    MXG_MUST_CHECK int (*changes_trim)(struct mxg_store *st, int64_t upto);
 
     /* Optional. With batch_reads on, the reads made until the next end_reads share one
      * snapshot (one read transaction) instead of taking one each; a write on the handle ends

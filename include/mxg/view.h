@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "mxg/config.h"
+#include "mxg/err.h"
 #include "mxg/record.h"
 
 enum mxg_side { MXG_BEFORE = 0, MXG_AFTER = 1 };
@@ -25,21 +26,22 @@ typedef int (*mxg_owner_target_cb)(void *cbctx, const char *owner, const char *t
 struct mxg_view_ops {
     /* Records of type (canonical mnemonic; NULL: every type) at name, read from the deepest zone
      * served on that side that contains name; 0 with no callback when there are none. */
-    int (*rrset)(void *ctx, enum mxg_side side, const char *name, const char *type,
-                 mxg_record_cb cb, void *cbctx);
+    MXG_MUST_CHECK int (*rrset)(void *ctx, enum mxg_side side, const char *name, const char *type,
+                                mxg_record_cb cb, void *cbctx);
     /* Owners of records of type (MX, CNAME, ALIAS or DNAME) whose target is name, in any zone
      * served on that side. An owner may be reported more than once. */
-    int (*referrers)(void *ctx, enum mxg_side side, const char *type, const char *target,
-                     mxg_owner_cb cb, void *cbctx);
+    MXG_MUST_CHECK int (*referrers)(void *ctx, enum mxg_side side, const char *type,
+                                    const char *target, mxg_owner_cb cb, void *cbctx);
     /* The same for targets at or below root (a subtree), with the target of each. */
-    int (*referrers_below)(void *ctx, enum mxg_side side, const char *type, const char *root,
-                           mxg_owner_target_cb cb, void *cbctx);
+    MXG_MUST_CHECK int (*referrers_below)(void *ctx, enum mxg_side side, const char *type,
+                                          const char *root, mxg_owner_target_cb cb, void *cbctx);
     /* Apex of the deepest zone served on that side that contains name, or MXG_ENOENT. */
-    int (*zone_of)(void *ctx, enum mxg_side side, const char *name, char *apex, size_t apexlen);
+    MXG_MUST_CHECK int (*zone_of)(void *ctx, enum mxg_side side, const char *name, char *apex,
+                                  size_t apexlen);
     /* Whether the zone that holds name (on that side) has owner names below name. */
-    int (*has_below)(void *ctx, enum mxg_side side, const char *name, bool *out);
+    MXG_MUST_CHECK int (*has_below)(void *ctx, enum mxg_side side, const char *name, bool *out);
     /* The effective mode of a served zone (by apex, either side) and whether it is a slave. */
-    int (*zone_info)(void *ctx, const char *apex, enum mxg_mode *mode, bool *slave);
+    MXG_MUST_CHECK int (*zone_info)(void *ctx, const char *apex, enum mxg_mode *mode, bool *slave);
 };
 
 struct mxg_view {

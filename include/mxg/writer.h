@@ -24,8 +24,8 @@ void mxg_writer_free(struct mxg_writer *w);
  * ran) on the loop thread (ran false: the pool refused the job and work never ran). MXG_OK; or
  * MXG_ENOMEM or MXG_EIO (the pool refused it) with nothing queued. done is never called from
  * inside this call; it may queue further jobs. */
-int mxg_writer_submit(struct mxg_writer *w, void (*work)(void *arg),
-                      void (*done)(void *arg, bool ran), void *arg);
+MXG_MUST_CHECK int mxg_writer_submit(struct mxg_writer *w, void (*work)(void *arg),
+                                     void (*done)(void *arg, bool ran), void *arg);
 
 /* True while a job runs or waits. */
 bool mxg_writer_busy(const struct mxg_writer *w);
