@@ -153,6 +153,14 @@ static int ref_added2(void *ctx, const struct mxg_txn_name *e, const char *targe
     return r->cb2(r->cbctx, e->name, target);
 }
 
+/* Whether the side's referrers include what the transaction adds: after it, unless it deletes
+ * its zone. */
+static bool txn_adds(const struct mxg_guard_view_ctx *v, enum mxg_side side)
+{
+    return side == MXG_AFTER && v->txn &&
+           (v->deleted_zone_id == 0 || v->deleted_zone_id != mxg_txn_zone_id(v->txn));
+}
+
 /* Owners that refer to target: the stored referrers (after the transaction: those it keeps),
  * plus the owners it adds such a record to (through the transaction's index: the policy asks
  * this for every changed name, so no walk over the transaction and no store access per name). */
@@ -162,8 +170,7 @@ static int v_referrers(void *ctx, enum mxg_side side, const char *type, const ch
     struct mxg_guard_view_ctx *v = ctx;
     struct ref_ctx r = {.v = v, .side = side, .cb = cb, .cbctx = cbctx, .type = type};
     int rc = MXG_STORE_CALL(v->st, referrers, type, target, ref_store, &r);
-    if (rc == MXG_OK && side == MXG_AFTER && v->txn &&
-        (v->deleted_zone_id == 0 || v->deleted_zone_id != mxg_txn_zone_id(v->txn)))
+    if (rc == MXG_OK && txn_adds(v, side))
         rc = mxg_txn_referrers(v->txn, type, target, ref_added, &r);
     free(r.kept);
     return rc;
@@ -175,8 +182,7 @@ static int v_referrers_below(void *ctx, enum mxg_side side, const char *type, co
     struct mxg_guard_view_ctx *v = ctx;
     struct ref_ctx r = {.v = v, .side = side, .cb2 = cb, .cbctx = cbctx, .type = type};
     int rc = MXG_STORE_CALL(v->st, referrers_below, type, root, ref_store2, &r);
-    if (rc == MXG_OK && side == MXG_AFTER && v->txn &&
-        (v->deleted_zone_id == 0 || v->deleted_zone_id != mxg_txn_zone_id(v->txn)))
+    if (rc == MXG_OK && txn_adds(v, side))
         rc = mxg_txn_referrers_below(v->txn, type, root, ref_added2, &r);
     free(r.kept);
     return rc;

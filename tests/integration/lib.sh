@@ -612,12 +612,59 @@ dig_rcode() {
     if [[ $out =~ status:\ ([A-Z]+) ]]; then echo "${BASH_REMATCH[1]}"; else echo TIMEOUT; fi
 }
 
+# dig_retry PORT NAME TYPE -- dig_short, asked up to 10 times until it answers (the first query
+# on a pdns backend connection that died with mxguard may fail).
+dig_retry() {
+    local i out=""
+    for ((i = 0; i < 10; i++)); do
+        out=$(dig_short "$1" "$2" "$3" 2>/dev/null || true)
+        [ -n "$out" ] && break
+        sleep 0.3
+    done
+    printf '%s\n' "$out"
+}
+
 # dig_flags PORT NAME TYPE -- header flags, e.g. "qr aa".
 dig_flags() {
     local out
     out=$(dig_at "$1" "$2" "$3" 2>&1) || true
     sed -n 's/^;; flags: \([a-z ]*\);.*/\1/p' <<<"$out"
 }
+
+# mxg_kill ROUND -- SIGKILL mxguard in a crash round (a failure when it died on its own before).
+mxg_kill() {
+    if ! it_alive "$MXG_PID"; then
+        it_fail "round $1: mxguard died on its own before the kill"
+        it_tail "$MXG_LOG" 20
+    fi
+    kill -KILL "$MXG_PID" 2>/dev/null || true
+    wait "$MXG_PID" 2>/dev/null || true
+}
+
+# mxg_restart ROUND -- start mxguard again after mxg_kill. The dead daemon leaves its socket
+# files; they are removed so that mxg_start waits for the new ones.
+mxg_restart() {
+    rm -f "$MXG_SOCK" "$MXG_CTL_SOCK"
+    MXG_PID=""
+    mxg_start >/dev/null 2>&1 || it_die "round $1: mxguard did not restart"
+}
+
+# ------------------------------------------------------------- the API front --
+
+# front_wait URL -- wait (10 s at most) until the front answers on URL.
+front_wait() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        curl -s -o /dev/null "$1/" && return 0
+        sleep 0.1
+    done
+    it_die "the API front does not answer on $1"
+}
+
+# fc [CURL ARGS...] -- curl through the front; prints the body, then the status on a line.
+fc() { curl -sS -m 20 -w '\n%{http_code}' "$@"; }
+status() { tail -n1 <<<"$1"; }
+bodyof() { sed '$d' <<<"$1"; }
 
 # -------------------------------------------------------------- assertions --
 

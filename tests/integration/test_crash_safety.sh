@@ -48,18 +48,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
     spid=$!
     # random moment: 0.05 .. 0.45 s into the stream
     sleep "0.$(printf '%02d' $((5 + RANDOM % 41)))"
-    if ! it_alive "$MXG_PID"; then
-        it_fail "round $round: mxguard died on its own before the kill"
-        it_tail "$MXG_LOG" 20
-    fi
-    kill -KILL "$MXG_PID" 2>/dev/null || true
-    wait "$MXG_PID" 2>/dev/null || true
+    mxg_kill "$round"
     touch "$stop"
     wait "$spid" || true
-    # The dead daemon leaves its socket files; remove them so that mxg_start waits for the new one.
-    rm -f "$MXG_SOCK" "$MXG_CTL_SOCK"
-    MXG_PID=""
-    mxg_start >/dev/null 2>&1 || it_die "round $round: mxguard did not restart"
+    mxg_restart "$round"
     restarts=$((restarts + 1))
 done
 
@@ -112,20 +104,11 @@ fi
 
 # --- pdns serves them after the restarts ------------------------------------------------------
 # (the first query on a pdns backend connection that died with mxguard may fail: retry)
-dig_retry() { # NAME TYPE
-    local i out=""
-    for ((i = 0; i < 5; i++)); do
-        out=$(dig_short "$PORT" "$1" "$2" 2>/dev/null || true)
-        [ -n "$out" ] && break
-        sleep 0.2
-    done
-    printf '%s\n' "$out"
-}
-assert_contains "$(dig_retry example.com SOA)" "hostmaster.example.com." "pdns answers after the last restart"
+assert_contains "$(dig_retry "$PORT" example.com SOA)" "hostmaster.example.com." "pdns answers after the last restart"
 # The last PATCH acknowledged before each kill is the one most at risk.
 ok=0 bad=0
 while read -r n _; do
-    if [ "$(dig_retry "k$n.example.com" TXT)" = "\"v$n\"" ] && [ "$(dig_retry "k${n}b.example.com" TXT)" = "\"v${n}b\"" ]; then
+    if [ "$(dig_retry "$PORT" "k$n.example.com" TXT)" = "\"v$n\"" ] && [ "$(dig_retry "$PORT" "k${n}b.example.com" TXT)" = "\"v${n}b\"" ]; then
         ok=$((ok + 1))
     else
         bad=$((bad + 1)); it_log "k$n / k${n}b not served as written"
@@ -136,6 +119,6 @@ assert_eq 0 "$bad" "the last acknowledged PATCH before each kill is served by di
 code=$(curl -sS -m 5 -o /dev/null -w '%{http_code}' -H 'X-API-Key: secret' -X PATCH -H 'Content-Type: application/json' \
     --data '{"rrsets":[{"name":"final.example.com.","type":"TXT","ttl":60,"changetype":"REPLACE","records":[{"content":"\"final\"","disabled":false}]}]}' "$URL")
 assert_eq 204 "$code" "PATCH after the crashes"
-assert_eq '"final"' "$(dig_retry final.example.com TXT)" "and it is served"
+assert_eq '"final"' "$(dig_retry "$PORT" final.example.com TXT)" "and it is served"
 
 it_finish

@@ -50,15 +50,7 @@ mapfile -t zones < <(g_zone_list)
 mxg_import_zones "${zones[@]}"
 mxg_start
 pdns_start --kind remote --port "$PORT" --api-port "$G_API" --name pdns-front
-for ((i = 0; i < 100; i++)); do
-    curl -s -o /dev/null "$URL/" && break
-    sleep 0.1
-done
-
-# fc [CURL ARGS...] -- curl through the front; prints the body, then the status on a line.
-fc() { curl -sS -m 20 -w '\n%{http_code}' "$@"; }
-status() { tail -n1 <<<"$1"; }
-bodyof() { sed '$d' <<<"$1"; }
+front_wait "$URL"
 jq_() { python3 -c "import json,sys; r=json.loads(sys.stdin.read()); print($1)"; }
 
 # --- keys ------------------------------------------------------------------------------------

@@ -151,16 +151,7 @@ mxg_start
 # Stopping mxguard checkpointed and deleted the WAL: take what that freed as well.
 dd if=/dev/zero of="$SMALL/filler3" bs=512 >/dev/null 2>&1 || true
 assert_eq 0 "$(avail_kb)" "still full after the restart"
-dig_retry() { # NAME TYPE: pdns's first request on a backend connection that died may fail
-    local i out=""
-    for ((i = 0; i < 10; i++)); do
-        out=$(dig_short "$PORT" "$1" "$2" 2>/dev/null || true)
-        [ -n "$out" ] && break
-        sleep 0.3
-    done
-    printf '%s\n' "$out"
-}
-assert_eq '"v2"' "$(dig_retry "after.$ZONE" TXT)" "restarted on a full disk: dig answers"
+assert_eq '"v2"' "$(dig_retry "$PORT" "after.$ZONE" TXT)" "restarted on a full disk: dig answers"
 code=500
 for ((i = 0; i < 3; i++)); do code=$(txt restarted v3); [ "$code" = 500 ] && break; done
 assert_eq 500 "$code" "restarted on a full disk: PATCH 500"

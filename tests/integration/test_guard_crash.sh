@@ -69,17 +69,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
     spid=$!
     ms=$((300 + RANDOM % 900))   # a random moment 0.3 .. 1.2 s into the stream
     sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
-    if ! it_alive "$MXG_PID"; then
-        it_fail "round $round: mxguard died on its own before the kill"
-        it_tail "$MXG_LOG" 20
-    fi
-    kill -KILL "$MXG_PID" 2>/dev/null || true
-    wait "$MXG_PID" 2>/dev/null || true
+    mxg_kill "$round"
     touch "$stop"
     wait "$spid" || true
-    rm -f "$MXG_SOCK" "$MXG_CTL_SOCK"
-    MXG_PID=""
-    mxg_start >/dev/null 2>&1 || it_die "round $round: mxguard did not restart"
+    mxg_restart "$round"
     restarts=$((restarts + 1))
     # pdns's first request on a backend connection that died fails: warm up with a harmless PATCH
     for ((i = 0; i < 10; i++)); do

@@ -119,8 +119,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     fi
     touch "$stop"
     wait "$s1" "$s2" "$b1" || true
-    MXG_PID=""
-    mxg_start >/dev/null 2>&1 || it_die "round $round: mxguard did not restart"
+    mxg_restart "$round"
     restarts=$((restarts + 1))
     it_log "round $round: SIGTERM after ${ms} ms, exit status $st after ${took} ms; large PATCH: $(awk -v r="$round" '$1 == r { print $2 " in " $3 " s" }' "$BIGRES")"
 done
@@ -194,21 +193,12 @@ for k in LOST HALF WRONG BIGHALF BIGLOST NOAUDIT UNACKED BIGUNACKED; do
 done
 
 # --- pdns serves on -------------------------------------------------------------------------
-dig_retry() { # NAME TYPE
-    local i out=""
-    for ((i = 0; i < 5; i++)); do
-        out=$(dig_short "$PORT" "$1" "$2" 2>/dev/null || true)
-        [ -n "$out" ] && break
-        sleep 0.2
-    done
-    printf '%s\n' "$out"
-}
-assert_contains "$(dig_retry example.com SOA)" "hostmaster.example.com." "pdns answers after the last restart"
+assert_contains "$(dig_retry "$PORT" example.com SOA)" "hostmaster.example.com." "pdns answers after the last restart"
 last=$(awk '$2 == 204 { n = $1 } END { print n }' "$RESULTS")
-[ -z "$last" ] || assert_eq "\"v$last\"" "$(dig_retry "k$last.example.com" TXT)" "the last acknowledged PATCH is served"
+[ -z "$last" ] || assert_eq "\"v$last\"" "$(dig_retry "$PORT" "k$last.example.com" TXT)" "the last acknowledged PATCH is served"
 printf '{"rrsets":[{"name":"final.example.com.","type":"TXT","ttl":60,"changetype":"REPLACE","records":[{"content":"\\"final\\"","disabled":false}]}]}' >"$IT_WORK/final.json"
 code=000
 for ((i = 0; i < 3; i++)); do code=$(patch "$IT_WORK/final.json"); [ "$code" = 204 ] && break; sleep 0.2; done
 assert_eq 204 "$code" "PATCH after the last restart"
-assert_eq '"final"' "$(dig_retry final.example.com TXT)" "and it is served"
+assert_eq '"final"' "$(dig_retry "$PORT" final.example.com TXT)" "and it is served"
 it_finish
