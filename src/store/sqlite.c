@@ -1629,10 +1629,14 @@ int mxg_store_sqlite_open(const char *path, struct mxg_store **out, char *err, s
     sqlite3_extended_result_codes(s->db, 0);
     /* Pages are read through a memory map (up to MMAP_SIZE of the file) rather than one
      * pread() each: a long-tailed lookup stream touches pages all over a large store, and a
-     * system call per page is most of what a lookup costs over the protocol floor. */
+     * system call per page is most of what a lookup costs over the protocol floor. Written
+     * pages stay in a page cache of up to 64 MiB (SQLite's default is 2 MiB): a large write
+     * (a 100,000-record import touches some 8,000 pages of table and indexes) then writes each
+     * page once at commit instead of spilling and writing it again and again mid-transaction. */
     if ((rc = exec_sql(s->db,
                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                       " PRAGMA foreign_keys=ON; PRAGMA mmap_size=" MMAP_SIZE ";",
+                       " PRAGMA foreign_keys=ON; PRAGMA mmap_size=" MMAP_SIZE ";"
+                       " PRAGMA cache_size=-65536;",
                        err, errlen)) != MXG_OK)
         goto fail;
     if ((rc = migrate(s->db, err, errlen)) != MXG_OK)
