@@ -309,6 +309,49 @@ static json_t *key_audit(const char *action, const struct key_state *ks)
                      "algorithm_name", name, "active", ks->active, "published", ks->published);
 }
 
+/* The audit form of one key (never its content), for mxg_keys_audit_zone_delete. */
+static int key_removed_cb(void *ctx, const struct mxg_key *k)
+{
+    struct key_state ks;
+    if (key_state_cb(&ks, k) != 0)
+        return MXG_ENOMEM;
+    json_t *one = key_audit("remove", &ks);
+    json_t *key = one ? json_incref(json_object_get(one, "key")) : NULL;
+    json_decref(one);
+    if (!key || json_array_append_new(ctx, key) != 0)
+        return MXG_ENOMEM;
+    return 0;
+}
+
+int mxg_keys_audit_zone_delete(struct mxg_store *st, const struct mxg_config *cfg,
+                               const struct mxg_zone *z, int64_t *seq)
+{
+    *seq = 0;
+    json_t *list = json_array();
+    if (!list)
+        return MXG_ENOMEM;
+    int rc = MXG_STORE_CALL(st, key_list, z->id, key_removed_cb, list);
+    if (rc == MXG_OK && json_array_size(list) > 0) {
+        json_t *keys = json_pack("{s:s,s:O}", "action", "zone-delete", "keys", list);
+        char hash[MXG_HASH_HEX] = "";
+        char *text = NULL;
+        if (!keys) {
+            rc = MXG_ENOMEM;
+        } else {
+            enum mxg_mode mode = mxg_guard_effective_mode(st, cfg, z->id);
+            struct mxg_audit_entry e = {
+                .zone = z->name, .source = "dnssec", .mode = mxg_mode_name(mode), .keys = keys};
+            rc = mxg_audit_append(st, &e, seq, hash, cfg->audit_syslog ? &text : NULL);
+            json_decref(keys);
+        }
+        if (rc == MXG_OK && text)
+            syslog(LOG_INFO | LOG_DAEMON, "audit %s", text);
+        free(text);
+    }
+    json_decref(list);
+    return rc;
+}
+
 /* The log line of a key change; action as in the audit record ("add", "activate", ...). */
 static void key_logged(const struct mxg_zone *z, const char *action, const struct key_state *ks,
                        int64_t seq)

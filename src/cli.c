@@ -555,7 +555,14 @@ static void print_record(json_t *rec)
                (long long)json_integer_value(json_object_get(key, "algorithm")),
                json_is_true(json_object_get(key, "active")) ? "active" : "inactive",
                json_is_true(json_object_get(key, "published")) ? "published" : "unpublished");
-    else if (tsig) /* " tsig-add axfr-key. (hmac-sha256)" */
+    else if (json_is_array(json_object_get(keys, "keys"))) { /* " zone-delete keys 1, 2" */
+        json_t *k;
+        printf(" %s key%s", json_string_value(json_object_get(keys, "action")),
+               json_array_size(json_object_get(keys, "keys")) == 1 ? "" : "s");
+        json_array_foreach(json_object_get(keys, "keys"), i, k) printf(
+            "%s%lld", i ? ", " : " ", (long long)json_integer_value(json_object_get(k, "id")));
+        printf("\n");
+    } else if (tsig) /* " tsig-add axfr-key. (hmac-sha256)" */
         printf(" %s %s (%s)\n", json_string_value(json_object_get(keys, "action")),
                json_string_value(json_object_get(tsig, "name")),
                json_string_value(json_object_get(tsig, "algorithm")));

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "mxg/audit.h"
+#include "mxg/backend_keys.h"
 #include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/log.h"
@@ -213,12 +214,19 @@ int mxg_zone_remove(struct mxg_store *st, const struct mxg_config *cfg, const ch
             mxg_txn_free(t);
             return rc == MXG_OK ? MXG_EBUSY : rc;
         }
+        /* Its DNSSEC keys go with it: audited too. */
+        int64_t key_seq = 0;
+        if (rc == MXG_OK)
+            rc = mxg_keys_audit_zone_delete(st, cfg, &z, &key_seq);
         if (rc == MXG_OK)
             rc = MXG_STORE_CALL(st, zone_delete, z.id);
         if (rc == MXG_OK)
             rc = MXG_STORE_CALL0(st, commit);
         else
             mxg_store_abandon(st);
+        if (rc == MXG_OK && key_seq > 0)
+            mxg_info("zone %s: its DNSSEC keys deleted with it; audit seq %lld", zone,
+                     (long long)key_seq);
     }
     mxg_guard_result_free(&res);
     mxg_txn_free(t);

@@ -44,6 +44,13 @@ MXG_MUST_CHECK int mxg_keys_handle(struct mxg_store *st, const struct mxg_config
                                    const struct mxg_request *req, struct mxg_reply *r,
                                    bool *failed);
 
+/* In the open store transaction that deletes zone z (before its rows go): one audit record
+ * (source dnssec, keys.action "zone-delete", keys.keys: id, flags, role, algorithm, active and
+ * published of each, never key material) of the DNSSEC keys the deletion removes with the zone;
+ * none when it has no key (*seq 0). The caller commits, or rolls back on an error. */
+MXG_MUST_CHECK int mxg_keys_audit_zone_delete(struct mxg_store *st, const struct mxg_config *cfg,
+                                              const struct mxg_zone *z, int64_t *seq);
+
 /* The DNSSEC algorithm number of an ISC private-key text ("Algorithm: 13 (ECDSAP256SHA256)"):
  * 0 and *alg set, or MXG_EINVAL when content is not such a text. Any number is returned;
  * mxg_key_algorithm_name tells the ones pdns signs with. */

@@ -211,6 +211,22 @@ assert_eq 404 "$(api_status GET /tsigkeys/api-key.)" "API GET of the deleted tsi
 assert_eq "$(printf 'dnssec %s. add %s\ndnssec %s. activate %s\ndnssec %s. unpublish %s\ndnssec %s. remove %s\ndnssec . tsig-add api-key.\ndnssec . tsig-replace api-key.\ndnssec . tsig-delete api-key.' \
     $Z "$AK" $Z "$AK" $Z "$AK" $Z "$AK")" "$(audit_keys "$seq5")" "audit: the API's key changes"
 
+# --- a zone deleted with its keys: the keys' removal audited too ------------------------------
+assert_ok "zone add gone.example" mxg zone add gone.example --ns ns1.example.com
+assert_contains "$(pu secure-zone gone.example)" "Zone gone.example secured" "secure-zone gone.example"
+seq6=$(audit_head)
+assert_ok "zone delete gone.example" mxg zone delete gone.example
+assert_eq "$(printf 'cli gone.example. - -\ndnssec gone.example. zone-delete -')" "$(audit_keys "$seq6")" \
+    "audit: the deletion, then its keys' removal (source dnssec)"
+assert_eq 1 "$(audits_since "$seq6" | python3 -c 'import json, sys
+for line in sys.stdin:
+    k = json.loads(line).get("keys") or {}
+    if k.get("action") == "zone-delete":
+        print(len(k["keys"]))')" "the zone-delete record lists the zone's key"
+assert_contains "$(mxg audit show --zone gone.example.)" "zone-delete key " "audit show prints the keys' removal"
+assert_eq 0 "$(store_sql "select count(*) from cryptokeys c left join domains d on d.id = c.domain_id where d.id is null")" \
+    "no key is left without its zone"
+
 # --- the audit holds no key material -----------------------------------------------------------
 out=$(audit_json)
 assert_contains "$out" '"source":"dnssec"' "audit show --json: dnssec records"

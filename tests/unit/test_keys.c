@@ -648,6 +648,46 @@ static void test_backend_tsig(void **state)
     assert_int_equal(mxg_audit_verify(f->st, NULL, &v), MXG_OK);
 }
 
+/* A zone deleted with its keys: the deletion's own record, then one (source dnssec) naming the
+ * keys that went with it, without their material; a zone without keys gets none. */
+static void test_zone_delete_keys(void **state)
+{
+    struct fixture *f = *state;
+    init(f->s);
+    int64_t ksk = add_key(f->s, "example.com.", 257, true, EC_KEY_JSON);
+    int64_t zsk = add_key(f->s, "example.com.", 256, false, RSA_KEY_JSON);
+    int64_t n = audit_count(f->st);
+    char err[256];
+    assert_int_equal(mxg_zone_remove(f->st, &f->cfg, "example.com.", "cli", err, sizeof(err)),
+                     MXG_OK);
+    assert_int_equal(audit_count(f->st), n + 2);
+    json_t *rec = assert_key_audit(f->st, "example.com.", "zone-delete");
+    json_t *list = json_object_get(json_object_get(rec, "keys"), "keys");
+    assert_int_equal(json_array_size(list), 2);
+    int64_t seen[2];
+    for (size_t i = 0; i < 2; i++) {
+        json_t *k = json_array_get(list, i);
+        seen[i] = (int64_t)json_integer_value(json_object_get(k, "id"));
+        assert_non_null(json_object_get(k, "flags"));
+        assert_non_null(json_object_get(k, "algorithm"));
+        assert_null(json_object_get(k, "content"));
+    }
+    assert_true((seen[0] == ksk && seen[1] == zsk) || (seen[0] == zsk && seen[1] == ksk));
+    json_decref(rec);
+    assert_int_equal(list_keys(f->st, f->com).n, 0);
+    /* No keys: only the deletion's record. */
+    n = audit_count(f->st);
+    assert_int_equal(mxg_zone_remove(f->st, &f->cfg, "example.net.", "cli", err, sizeof(err)),
+                     MXG_OK);
+    assert_int_equal(audit_count(f->st), n + 1);
+    rec = newest_audit(f->st);
+    assert_string_equal(json_string_value(json_object_get(rec, "zone")), "example.net.");
+    assert_null(json_object_get(rec, "keys"));
+    json_decref(rec);
+    struct mxg_audit_verify v;
+    assert_int_equal(mxg_audit_verify(f->st, NULL, &v), MXG_OK);
+}
+
 /* No audit record ever holds key material: every record's text, searched. */
 static int no_material(void *ctx, int64_t seq, const char *record, json_t *obj)
 {
@@ -682,6 +722,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_backend_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backend_tsig, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backend_audit_has_no_material, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zone_delete_keys, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
