@@ -89,14 +89,10 @@ static bool utf8_valid(const char *s)
     return *p == '\0';
 }
 
-/* A JSON string of s; bytes that are not UTF-8 (a refused write's raw owner name, text cut in
- * the middle of a character) become '?', so that a record can always be written. */
-static json_t *text_json(const char *s)
+/* A copy of s (not UTF-8) with each byte that does not begin a well-formed character made '?'.
+ * NULL when out of memory. */
+static char *utf8_fixed(const char *s)
 {
-    if (!s)
-        s = "";
-    if (utf8_valid(s))
-        return json_string(s);
     char *copy = strdup(s);
     if (!copy)
         return NULL;
@@ -109,7 +105,17 @@ static json_t *text_json(const char *s)
         }
         p += n;
     }
-    json_t *j = json_string(copy);
+    return copy;
+}
+
+json_t *mxg_audit_text(const char *s)
+{
+    if (!s)
+        s = "";
+    if (utf8_valid(s))
+        return json_string(s);
+    char *copy = utf8_fixed(s);
+    json_t *j = copy ? json_string(copy) : NULL;
     free(copy);
     return j;
 }
@@ -118,7 +124,7 @@ static json_t *strings(char *const *v, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
-        if (json_array_append_new(a, text_json(v[i])) != 0) {
+        if (json_array_append_new(a, mxg_audit_text(v[i])) != 0) {
             json_decref(a);
             return NULL;
         }
@@ -147,9 +153,10 @@ static json_t *changes_json(const struct mxg_rrset_change *c, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++) {
-        json_t *o = json_pack("{s:s,s:s,s:o,s:o}", "name", c[i].name, "type", c[i].type, "before",
-                              rrdata(c[i].before, c[i].n_before), "after",
-                              rrdata(c[i].after, c[i].n_after));
+        json_t *o =
+            json_pack("{s:o,s:o,s:o,s:o}", "name", mxg_audit_text(c[i].name), "type",
+                      mxg_audit_text(c[i].type), "before", rrdata(c[i].before, c[i].n_before),
+                      "after", rrdata(c[i].after, c[i].n_after));
         if (!o || json_array_append_new(a, o) != 0) {
             json_decref(a);
             return NULL;
@@ -164,9 +171,9 @@ static json_t *findings_json(const struct mxg_finding *f, size_t n)
     for (size_t i = 0; a && i < n; i++) {
         json_t *o = json_pack(
             "{s:s,s:s,s:o,s:s,s:o,s:o,s:o}", "rule", f[i].rule, "severity",
-            mxg_severity_name(f[i].severity), "name", text_json(f[i].name), "family",
+            mxg_severity_name(f[i].severity), "name", mxg_audit_text(f[i].name), "family",
             f[i].family ? f[i].family : "", "old", strings(f[i].old_values, f[i].n_old), "new",
-            strings(f[i].new_values, f[i].n_new), "reason", text_json(f[i].reason));
+            strings(f[i].new_values, f[i].n_new), "reason", mxg_audit_text(f[i].reason));
         if (!o || json_array_append_new(a, o) != 0) {
             json_decref(a);
             return NULL;
@@ -198,7 +205,7 @@ static json_t *body_json(const struct mxg_audit_entry *e, bool lists)
         goto fail;
     /* A refusal's other remedy (keep the apex, proxy only www): the 422 and the operator page
      * built from the record name it. */
-    if (d && d->remedy && json_object_set_new(o, "remedy", text_json(d->remedy)) != 0)
+    if (d && d->remedy && json_object_set_new(o, "remedy", mxg_audit_text(d->remedy)) != 0)
         goto fail;
     return o;
 fail:
@@ -266,6 +273,22 @@ static void tb_str(struct mxg_strbuf *b, const char *s)
     mxg_strbuf_put(b, "\"", 1);
 }
 
+/* As mxg_audit_text(): bytes that are not UTF-8 (another writer's owner name) written as '?'. */
+static void tb_text(struct mxg_strbuf *b, const char *s)
+{
+    if (utf8_valid(s)) {
+        tb_str(b, s);
+        return;
+    }
+    char *copy = utf8_fixed(s);
+    if (!copy) {
+        b->failed = true;
+        return;
+    }
+    tb_str(b, copy);
+    free(copy);
+}
+
 static void tb_rrdata(struct mxg_strbuf *b, const struct mxg_rrdata *d, size_t n)
 {
     char num[32];
@@ -300,19 +323,14 @@ static void tb_changes(struct mxg_strbuf *b, const struct mxg_rrset_change *c, s
     tb_reserve_changes(b, c, n);
     mxg_strbuf_put(b, "[", 1);
     for (size_t i = 0; i < n; i++) {
-        /* json_pack's "s" refuses a name or type that is not UTF-8: so does this */
-        if (!utf8_valid(c[i].name) || !utf8_valid(c[i].type)) {
-            b->failed = true;
-            return;
-        }
         mxg_strbuf_puts(b, i ? ",{\"after\":" : "{\"after\":");
         tb_rrdata(b, c[i].after, c[i].n_after);
         mxg_strbuf_puts(b, ",\"before\":");
         tb_rrdata(b, c[i].before, c[i].n_before);
         mxg_strbuf_puts(b, ",\"name\":");
-        tb_str(b, c[i].name);
+        tb_text(b, c[i].name);
         mxg_strbuf_puts(b, ",\"type\":");
-        tb_str(b, c[i].type);
+        tb_text(b, c[i].type);
         mxg_strbuf_put(b, "}", 1);
     }
     mxg_strbuf_put(b, "]", 1);

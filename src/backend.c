@@ -1094,10 +1094,17 @@ static void commit_done(void *arg, bool ran)
     if (s->orphaned) {
         mxg_reply_clear(&r);
         mxg_session_free(s);
-    } else if (mxg_reply_encode(&r, &reply, &len) == MXG_OK && s->on_reply) {
+    } else if (s->on_reply) {
+        if (mxg_reply_encode(&r, &reply, &len) != MXG_OK) {
+            /* Out of memory: a fixed failure, so that pdns is not left waiting (and with no
+             * memory for that either, a NULL reply: the connection is closed). */
+            static const char oom[] = "{\"result\":false,\"log\":[\"mxguard: out of memory\"]}\n";
+            reply = strdup(oom);
+            len = reply ? sizeof(oom) - 1 : 0;
+        }
         s->on_reply(s->on_reply_arg, reply, len);
     } else {
-        free(reply);
+        mxg_reply_clear(&r);
     }
     mxg_guard_result_free(&j->res);
     mxg_txn_free(j->txn);

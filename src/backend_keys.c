@@ -333,17 +333,19 @@ int mxg_keys_audit_zone_delete(struct mxg_store *st, const struct mxg_config *cf
     int rc = MXG_STORE_CALL(st, key_list, z->id, key_removed_cb, list);
     if (rc == MXG_OK && json_array_size(list) > 0) {
         json_t *keys = json_pack("{s:s,s:O}", "action", "zone-delete", "keys", list);
-        char hash[MXG_HASH_HEX] = "";
         char *text = NULL;
         if (!keys) {
             rc = MXG_ENOMEM;
         } else {
+            char hash[MXG_HASH_HEX] = "";
             enum mxg_mode mode = mxg_guard_effective_mode(st, cfg, z->id);
             struct mxg_audit_entry e = {
                 .zone = z->name, .source = "dnssec", .mode = mxg_mode_name(mode), .keys = keys};
             rc = mxg_audit_append(st, &e, seq, hash, cfg->audit_syslog ? &text : NULL);
             json_decref(keys);
         }
+        /* As the guard's records: streamed before the commit; the store stays the record of
+         * truth (a commit that then fails leaves a line here and no record there). */
         if (rc == MXG_OK && text)
             syslog(LOG_INFO | LOG_DAEMON, "audit %s", text);
         free(text);

@@ -499,7 +499,8 @@ static int meta_value(void *ctx, const char *kind, const char *value)
 {
     (void)kind;
     struct meta_values *m = ctx;
-    return json_array_append_new(m->a, json_string(value)) == 0 ? MXG_OK : MXG_ENOMEM;
+    /* Another writer's bytes need not be UTF-8: shown with '?' rather than stopping the pass. */
+    return json_array_append_new(m->a, mxg_audit_text(value)) == 0 ? MXG_OK : MXG_ENOMEM;
 }
 
 /* *out: {"kind": [values now]} for every metadata kind the rows touch; NULL when none.
@@ -526,10 +527,14 @@ static int metadata_json(struct mxg_store *st, int64_t zone_id, const struct xro
             rc = MXG_ENOMEM;
         else if (zone_exists)
             rc = MXG_STORE_CALL(st, meta_list, zone_id, kind, meta_value, &m);
+        json_t *key = rc == MXG_OK ? mxg_audit_text(kind) : NULL;
+        if (rc == MXG_OK && !key)
+            rc = MXG_ENOMEM;
         if (rc == MXG_OK) /* takes m.a, also when it fails */
-            rc = json_object_set_new(o, kind, m.a) == 0 ? MXG_OK : MXG_ENOMEM;
+            rc = json_object_set_new(o, json_string_value(key), m.a) == 0 ? MXG_OK : MXG_ENOMEM;
         else
             json_decref(m.a);
+        json_decref(key);
     }
     if (rc != MXG_OK && o) {
         json_decref(o);

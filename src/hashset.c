@@ -64,6 +64,28 @@ void mxg_hset_clear(struct mxg_hset *s)
     s->n = 0;
 }
 
+void mxg_hset_clear_entries(struct mxg_hset *s, uint64_t (*hash_of)(const void *ctx, uint32_t i),
+                            const void *ctx)
+{
+    if (s->n * 8 >= s->nslots) {
+        mxg_hset_clear(s);
+        return;
+    }
+    size_t mask = s->nslots - 1;
+    for (size_t i = 0; i < s->n; i++) {
+        uint32_t tag = (uint32_t)hash_of(ctx, (uint32_t)i);
+        uint64_t want = ((uint64_t)tag << 32) | (uint64_t)(i + 1);
+        /* Entry i sits at or after its home slot; the slots of entries already zeroed may lie
+         * between, so the walk goes on past empty ones (bounded: every slot once). */
+        size_t j = tag & mask;
+        for (size_t k = 0; k < s->nslots && s->slots[j] != want; k++)
+            j = (j + 1) & mask;
+        if (s->slots[j] == want)
+            s->slots[j] = 0;
+    }
+    s->n = 0;
+}
+
 void mxg_hset_free(struct mxg_hset *s)
 {
     free(s->slots);

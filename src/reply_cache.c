@@ -47,12 +47,19 @@ struct mxg_reply_cache *mxg_reply_cache_new(void)
     return c;
 }
 
+static uint64_t entry_hash(const void *ctx, uint32_t i)
+{
+    const struct mxg_reply_cache *c = ctx;
+    return c->entries[i].hash;
+}
+
 static void cache_clear(struct mxg_reply_cache *c)
 {
     for (size_t i = 0; i < c->n; i++)
         free(c->entries[i].key);
+    /* Emptied on every commit: only the slots in use are zeroed, not the whole index. */
+    mxg_hset_clear_entries(&c->index, entry_hash, c);
     c->n = 0;
-    mxg_hset_clear(&c->index);
     c->bytes = 0;
 }
 

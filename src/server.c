@@ -112,6 +112,11 @@ static void deferred_reply(void *arg, char *reply, size_t len)
         free(reply);
         return;
     }
+    if (!reply) { /* the session could not make one (out of memory) */
+        mxg_err("connection %u: out of memory answering a request", c->id);
+        conn_close(c);
+        return;
+    }
     /* The server is stopping: this reply is the connection's last. */
     if (c->srv->stopping) {
         conn_write(c, reply, len, true);

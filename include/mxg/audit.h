@@ -72,6 +72,11 @@ MXG_MUST_CHECK int mxg_audit_append(struct mxg_store *st, const struct mxg_audit
 /* Builds the JSON record (without seq, time, prev, hash) -- exposed for `check`. New reference. */
 json_t *mxg_audit_body(const struct mxg_audit_entry *e);
 
+/* A JSON string of s (NULL: ""); bytes that are not UTF-8 (a refused write's raw owner name,
+ * another writer's Latin-1 metadata, text cut in the middle of a character) become '?', so that
+ * a record can always be written. NULL only when out of memory. */
+json_t *mxg_audit_text(const char *s);
+
 /* SHA-256 (hex) of the canonical JSON of obj without its "hash" key. Returns 0 or MXG_ENOMEM. */
 MXG_MUST_CHECK int mxg_audit_hash(json_t *obj, char hash[MXG_HASH_HEX]);
 

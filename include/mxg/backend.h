@@ -83,8 +83,9 @@ void mxg_backend_set_cache(struct mxg_backend *be, bool on);
 /* True while a commit runs or waits on the writer thread. */
 bool mxg_backend_busy(const struct mxg_backend *be);
 
-/* Where a deferred reply goes: cb(arg, reply, len) takes ownership of reply. Not called when
- * the session was freed in the meantime. */
+/* Where a deferred reply goes: cb(arg, reply, len) takes ownership of reply (NULL when no reply
+ * could be made for want of memory: the connection should be closed). Not called when the
+ * session was freed in the meantime. */
 void mxg_session_on_reply(struct mxg_session *s, void (*cb)(void *arg, char *reply, size_t len),
                           void *arg);
 

@@ -102,6 +102,13 @@ static inline uint32_t mxg_hset_next(struct mxg_hset_probe *p)
  * without reading every slot, which costs as much). */
 void mxg_hset_clear(struct mxg_hset *s);
 
+/* The same for a set whose entries are 0 .. n-1 of the caller's array and few for its slots (a
+ * cache reserved for its most, emptied often): hash_of(ctx, i) gives the hash entry i was
+ * inserted with, and only those entries' slots are zeroed. A set more than an eighth full is
+ * emptied with mxg_hset_clear. */
+void mxg_hset_clear_entries(struct mxg_hset *s, uint64_t (*hash_of)(const void *ctx, uint32_t i),
+                            const void *ctx);
+
 /* Frees the slots and leaves an empty set (zeroed). */
 void mxg_hset_free(struct mxg_hset *s);
 

@@ -25,7 +25,8 @@ struct mxg_line_handler {
     /* Returns MXG_OK with *reply (malloc'd, ending in "\n"), MXG_OK with *reply NULL (the reply
      * comes later, through attach's callback), or MXG_ENOMEM. */
     int (*handle)(void *sess, const char *line, size_t len, char **reply, size_t *replylen);
-    /* Optional: lets a session deliver a reply later (handle left *reply NULL). */
+    /* Optional: lets a session deliver a reply later (handle left *reply NULL); cb given a NULL
+     * reply closes the connection (the session could not make one). */
     void (*attach)(void *sess, void (*cb)(void *arg, char *reply, size_t len), void *arg);
     const char *name;      /* for log lines: "backend", "control" */
     const char *oversized; /* the reply (with "\n") to a line over MXG_LINE_MAX */

@@ -1610,6 +1610,28 @@ fail:
     return rc;
 }
 
+/* mxguard's own writes are never captured as out-of-band ones: when every trigger of the store
+ * is the change capture's, its connections turn triggers off for themselves, so that a written
+ * row does not even run the trigger program (an eighth of a large import). A trigger someone
+ * else added (a panel's own bookkeeping) keeps them on: it must see mxguard's writes too; the
+ * capture's triggers then pass them by through the mxg_self mark (sq_begin). Called before the
+ * statements are prepared, which is when SQLite codes triggers into them. */
+static void triggers_off_if_ours(sqlite3 *db)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'"
+                           " AND name NOT LIKE 'mxg\\_cc\\_%' ESCAPE '\\'",
+                           -1, &q, NULL) != SQLITE_OK) {
+        sqlite3_finalize(q);
+        return;
+    }
+    bool others = sqlite3_step(q) != SQLITE_ROW || sqlite3_column_int(q, 0) != 0;
+    sqlite3_finalize(q);
+    if (!others)
+        (void)sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+}
+
 int mxg_store_sqlite_open(const char *path, struct mxg_store **out, char *err, size_t errlen)
 {
     struct sqlite_store *s = calloc(1, sizeof(*s));
@@ -1627,11 +1649,6 @@ int mxg_store_sqlite_open(const char *path, struct mxg_store **out, char *err, s
     }
     sqlite3_busy_timeout(s->db, 1500);
     sqlite3_extended_result_codes(s->db, 0);
-    /* mxguard's own writes are never captured as out-of-band ones: on its connections the
-     * capture triggers do not even run (a trigger program per written row was an eighth of a
-     * large import). Should SQLite refuse, nothing is lost: the triggers then pass mxguard's
-     * writes by through the mxg_self mark (sq_begin). */
-    (void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
     /* Pages are read through a memory map (up to MMAP_SIZE of the file) rather than one
      * pread() each: a long-tailed lookup stream touches pages all over a large store, and a
      * system call per page is most of what a lookup costs over the protocol floor. Written
@@ -1646,6 +1663,7 @@ int mxg_store_sqlite_open(const char *path, struct mxg_store **out, char *err, s
         goto fail;
     if ((rc = migrate(s->db, err, errlen)) != MXG_OK)
         goto fail;
+    triggers_off_if_ours(s->db);
     for (int i = 0; i < S_COUNT; i++) {
         if (sqlite3_prepare_v3(s->db, STMT_SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
                                NULL) != SQLITE_OK) {

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "mxg/audit.h"
 #include "mxg/config.h"
 #include "mxg/err.h"
 #include "mxg/external.h"
@@ -176,6 +177,27 @@ static void test_own_writes_pass_by(void **state)
     assert_int_equal(count(f->path, "SELECT count(*) FROM mxg_audit"), 0);
 }
 
+/* A trigger of someone else's on records (a panel's bookkeeping) still sees mxguard's writes,
+ * made on a handle opened after it was added; the capture still passes them by. */
+static void test_foreign_trigger_sees_own_writes(void **state)
+{
+    struct fixture *f = *state;
+    other(f->path, "CREATE TABLE panel_log (name TEXT);"
+                   "CREATE TRIGGER panel_t AFTER INSERT ON records"
+                   " BEGIN INSERT INTO panel_log VALUES (NEW.name); END;");
+    struct mxg_store *st;
+    char err[256], uri[80];
+    snprintf(uri, sizeof(uri), "sqlite:%s", f->path);
+    assert_int_equal(mxg_store_open(uri, &st, err, sizeof(err)), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(st, begin), MXG_OK);
+    add(st, f->zone, "mail.example.com.", "A", "192.0.2.25");
+    assert_int_equal(MXG_STORE_CALL0(st, commit), MXG_OK);
+    mxg_store_close(st);
+    assert_int_equal(
+        count(f->path, "SELECT COUNT(*) FROM panel_log WHERE name = 'mail.example.com'"), 1);
+    assert_int_equal(count(f->path, "SELECT COUNT(*) FROM mxg_changes"), 0);
+}
+
 /* reject mode: the apex A that the MX names moved by an UPDATE is audited as external, with its
  * before and after, verdict warn and the finding; the store keeps what the writer wrote. */
 static void test_apex_move_warned(void **state)
@@ -316,6 +338,28 @@ static void test_zone_rows_metadata_keys(void **state)
     json_decref(b);
 }
 
+/* Another writer's bytes that are not UTF-8 (Latin-1 in a metadata value, its kind and an owner
+ * name): audited with '?' in their place, the pass goes through, the chain verifies. */
+static void test_not_utf8(void **state)
+{
+    struct fixture *f = *state;
+    other(f->path, "INSERT INTO domainmetadata (domain_id, kind, content)"
+                   " VALUES (1, 'X-PANEL-' || CAST(X'E9' AS TEXT), 'caf' || CAST(X'E9' AS TEXT));"
+                   "INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled)"
+                   " VALUES (1, 'caf' || CAST(X'E9' AS TEXT) || '.example.com', 'TXT', '\"x\"',"
+                   " 300, 0, 0);");
+    struct mxg_external_result res;
+    assert_int_equal(mxg_external_pass(f->st, &f->cfg, 0, &res), MXG_OK);
+    assert_int_equal(res.records, 1);
+    json_t *r = record(f->path, 1);
+    assert_string_equal(str(r, "metadata.X-PANEL-?.0"), "caf?");
+    assert_string_equal(str(r, "changes.0.name"), "caf?.example.com.");
+    json_decref(r);
+    assert_int_equal(count(f->path, "SELECT COUNT(*) FROM mxg_changes"), 0);
+    struct mxg_audit_verify v;
+    assert_int_equal(mxg_audit_verify(f->st, NULL, &v), MXG_OK);
+}
+
 /* A bulk write larger than one pass: handled over several, nothing lost. */
 static void test_bulk_over_passes(void **state)
 {
@@ -445,11 +489,14 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_own_writes_pass_by, setup_reject, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_trigger_sees_own_writes, setup_reject,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_apex_move_warned, setup_reject, teardown),
         cmocka_unit_test_setup_teardown(test_apex_move_fixed, setup_fix, teardown),
         cmocka_unit_test_setup_teardown(test_harmless, setup_reject, teardown),
         cmocka_unit_test_setup_teardown(test_second_apex_a, setup_reject, teardown),
         cmocka_unit_test_setup_teardown(test_zone_rows_metadata_keys, setup_reject, teardown),
+        cmocka_unit_test_setup_teardown(test_not_utf8, setup_reject, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_over_passes, setup_reject, teardown),
         cmocka_unit_test_setup_teardown(test_commits_apart, setup_reject, teardown),
         cmocka_unit_test_setup_teardown(test_move_undone, setup_fix, teardown),

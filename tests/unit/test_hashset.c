@@ -228,12 +228,56 @@ static void test_clear(void **state)
     names_free(&l);
 }
 
+static uint64_t hash_in(const void *ctx, uint32_t i)
+{
+    return ((const uint64_t *)ctx)[i];
+}
+
+/* Emptied through its entries: every slot zero again, also where entries collided and sat in
+ * each other's way (the walk goes past slots already zeroed), and the set takes entries again;
+ * a set more than an eighth full is emptied whole. */
+static void test_clear_entries(void **state)
+{
+    struct mxg_hset s = {0};
+    assert_int_equal(mxg_hset_reserve(&s, 4096), MXG_OK);
+    uint64_t h[300];
+    for (uint32_t i = 0; i < 300; i++) {
+        /* runs of one home slot, and hashes equal in their low 32 bits */
+        h[i] = i < 100 ? 7 : i < 200 ? ((uint64_t)i << 32) | 7u : (uint64_t)i * 2654435761u;
+        assert_int_equal(mxg_hset_insert(&s, h[i], i), MXG_OK);
+    }
+    size_t nslots = s.nslots;
+    assert_true(s.n * 8 < nslots);
+    mxg_hset_clear_entries(&s, hash_in, h);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(s.nslots, nslots);
+    for (size_t j = 0; j < s.nslots; j++)
+        assert_int_equal(s.slots[j], 0);
+    assert_int_equal(mxg_hset_insert(&s, 7, 0), MXG_OK);
+    struct mxg_hset_probe p;
+    assert_int_equal(mxg_hset_first(&s, 7, &p), 0);
+    assert_int_equal(mxg_hset_next(&p), MXG_HSET_NONE);
+    /* Nearly full: emptied whole. */
+    mxg_hset_clear(&s);
+    for (uint32_t i = 0; i < 2000; i++)
+        assert_int_equal(mxg_hset_insert(&s, (uint64_t)i * 40503u, i), MXG_OK);
+    uint64_t hb[2000];
+    for (uint32_t i = 0; i < 2000; i++)
+        hb[i] = (uint64_t)i * 40503u;
+    mxg_hset_clear_entries(&s, hash_in, hb);
+    assert_int_equal(s.n, 0);
+    for (size_t j = 0; j < s.nslots; j++)
+        assert_int_equal(s.slots[j], 0);
+    mxg_hset_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_empty),      cmocka_unit_test(test_many),
-        cmocka_unit_test(test_collisions), cmocka_unit_test(test_growth),
-        cmocka_unit_test(test_reserve),    cmocka_unit_test(test_clear),
+        cmocka_unit_test(test_empty),         cmocka_unit_test(test_many),
+        cmocka_unit_test(test_collisions),    cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_reserve),       cmocka_unit_test(test_clear),
+        cmocka_unit_test(test_clear_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
