@@ -98,6 +98,30 @@ static int soa_content(const struct mxg_zone_spec *spec, const char *ns0, char *
     return MXG_OK;
 }
 
+/* Ends a transaction the guard refused: rolls it back and writes the refusal's audit record in
+ * a transaction of its own. err says what was refused (what: "add zone", "import", ...), with
+ * the record's seq and the remedy, or that the refusal could not be audited. Returns MXG_OK or
+ * the store's error (then res->audited is false: no record of it stands). */
+static int end_refused(struct mxg_store *st, struct mxg_txn *t, const struct mxg_guard_opts *o,
+                       struct mxg_guard_result *res, const char *what, const char *zone, char *err,
+                       size_t errlen)
+{
+    int rc = MXG_STORE_CALL0(st, rollback);
+    if (rc == MXG_OK)
+        rc = mxg_guard_record_refusal(st, t, o, res);
+    if (rc != MXG_OK) {
+        res->audited = false;
+        snprintf(err, errlen,
+                 "the guard refused to %s %s, and the refusal could not be audited: %s", what, zone,
+                 mxg_strerror(rc));
+        return rc;
+    }
+    snprintf(err, errlen, "the guard refused to %s %s (audit seq %lld)%s%s", what, zone,
+             (long long)res->audit_seq, res->decision.remedy ? ": " : "",
+             res->decision.remedy ? res->decision.remedy : "");
+    return MXG_OK;
+}
+
 int mxg_zone_create_spec(struct mxg_store *st, const struct mxg_config *cfg,
                          const struct mxg_zone_spec *spec, char *err, size_t errlen)
 {
@@ -163,12 +187,7 @@ int mxg_zone_create_spec(struct mxg_store *st, const struct mxg_config *cfg,
     if (rc == MXG_OK)
         rc = mxg_guard_judge_apply(st, cfg, t, &opts, &res);
     if (rc == MXG_OK && res.refused) {
-        rc = MXG_STORE_CALL0(st, rollback);
-        if (rc == MXG_OK)
-            rc = mxg_guard_record_refusal(st, t, &opts, &res);
-        snprintf(err, errlen, "the guard refused to add zone %s (audit seq %lld)%s%s", zone,
-                 (long long)res.audit_seq, res.decision.remedy ? ": " : "",
-                 res.decision.remedy ? res.decision.remedy : "");
+        rc = end_refused(st, t, &opts, &res, "add zone", zone, err, errlen);
         rc = rc == MXG_OK ? MXG_EBUSY : rc;
         goto out;
     }
@@ -204,12 +223,7 @@ int mxg_zone_remove(struct mxg_store *st, const struct mxg_config *cfg, const ch
         /* The audit record lists every RRset the deletion removes. */
         rc = mxg_guard_judge_apply(st, cfg, t, &opts, &res);
         if (rc == MXG_OK && res.refused) {
-            rc = MXG_STORE_CALL0(st, rollback);
-            if (rc == MXG_OK)
-                rc = mxg_guard_record_refusal(st, t, &opts, &res);
-            snprintf(err, errlen, "the guard refused to delete zone %s (audit seq %lld)%s%s", zone,
-                     (long long)res.audit_seq, res.decision.remedy ? ": " : "",
-                     res.decision.remedy ? res.decision.remedy : "");
+            rc = end_refused(st, t, &opts, &res, "delete zone", zone, err, errlen);
             mxg_guard_result_free(&res);
             mxg_txn_free(t);
             return rc == MXG_OK ? MXG_EBUSY : rc;
@@ -376,11 +390,8 @@ int mxg_zone_import(struct mxg_store *st, const struct mxg_config *cfg, const ch
         goto fail;
     }
     if (res->refused) {
-        rc = MXG_STORE_CALL0(st, rollback);
-        if (rc == MXG_OK)
-            rc = mxg_guard_record_refusal(st, c.txn, created ? &CLI_ADDED : &CLI_GUARDED, res);
-        snprintf(err, errlen, "the guard refused the import of %s (audit seq %lld)", zone,
-                 (long long)res->audit_seq);
+        rc = end_refused(st, c.txn, created ? &CLI_ADDED : &CLI_GUARDED, res, "import", zone, err,
+                         errlen);
         goto out;
     }
     rc = MXG_STORE_CALL0(st, commit);
