@@ -68,6 +68,8 @@ for t in "${tests[@]}"; do
         why="exit $rc"
         [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && why="timed out after ${limit}s"
         printf 'FAIL %s (%ds, %s; log %s)\n' "$name" "$dur" "$why" "$log"
+        # The failed checks first, with their details, so that a shortened report still shows them.
+        grep -A3 '^  FAIL ' "$log" | grep -v '^--$' | head -n 40 | sed 's/^/  ! /'
         if [ "$(wc -l <"$log")" -gt 200 ] && [ "${MXG_IT_VERBOSE:-0}" != 1 ]; then
             head -n 120 "$log" | sed 's/^/    /'; echo "    [...]"; tail -n 60 "$log" | sed 's/^/    /'
         else

@@ -130,12 +130,17 @@ it_log "$nq DNS answers during the PATCHes: $(sort "$IT_WORK/dns.all" | uniq -c 
 [ "$nq" -ge 300 ] && it_pass "DNS load ran ($nq queries)" || it_fail "DNS load too small ($nq queries)"
 assert_eq 0 "$(grep -c SERVFAIL "$IT_WORK/dns.all" || true)" "no SERVFAIL during the PATCHes"
 assert_eq 0 "$(grep -c '^ERROR' "$IT_WORK/dns.all" || true)" "no unanswered query during the PATCHes"
+if grep -q -E 'SERVFAIL|^ERROR' "$IT_WORK/dns.all"; then
+    it_log "what mxguard and pdns logged about it:"
+    grep -i -E 'warn|error|fail|timeout|timed out' "$MXG_LOG" "$PDNS_LOG" 2>/dev/null | tail -n 20 || true
+fi
 assert_eq 0 "$(grep -v -c -E '^(NOERROR|NXDOMAIN|SERVFAIL|ERROR.*)$' "$IT_WORK/dns.all" || true)" \
     "only NOERROR/NXDOMAIN answers"
 
 assert_eq ok "$(store_sql 'PRAGMA integrity_check')" "store integrity_check"
 assert_eq 0 "$(grep -c -i -E 'commit .*refused|commit .*failed|busy|locked' "$MXG_LOG" || true)" \
     "mxguard logged no refused/failed commit or lock error"
+grep -i -E 'commit .*refused|commit .*failed|busy|locked' "$MXG_LOG" | head -n 5 | sed 's/^/       /' || true
 it_alive "$MXG_PID" && it_pass "mxguard still running" || it_fail "mxguard died"
 
 it_finish
