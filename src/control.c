@@ -257,6 +257,7 @@ static int scan_zone(void *arg, const struct mxg_zone *z)
         mxg_guard_view(&vctx, &view);
         rc =
             mxg_policy_classify(&view, s->c->cfg, z->name, (const char *const *)own.v, own.n, &res);
+        mxg_guard_view_done(&vctx);
     }
     for (size_t i = 0; i < own.n; i++)
         free(own.v[i]);
@@ -582,11 +583,14 @@ static json_t *op_resolve(struct mxg_control *c, json_t *req)
                                   .expand_alias = c->cfg->expand_alias};
     struct mxg_resolution r;
     int rc = mxg_resolve(&view, MXG_BEFORE, canon, fam, &ro, &r);
-    if (rc != MXG_OK)
+    if (rc != MXG_OK) {
+        mxg_guard_view_done(&vctx);
         return error_reply("store-error", "%s", mxg_strerror(rc));
+    }
     bool shared = false;
     char why[3 * MXG_NAME_TEXT_MAX] = "";
     rc = mxg_policy_path_shared(&view, c->cfg, &r, &shared, why, sizeof(why));
+    mxg_guard_view_done(&vctx);
     json_t *addrs = json_array(), *unknown = json_array(), *path = json_array();
     /* The addresses as text, sorted as strings (a stable order for scripts). */
     char(*text)[INET6_ADDRSTRLEN] = r.n_addrs ? calloc(r.n_addrs, sizeof(*text)) : NULL;

@@ -482,6 +482,8 @@ static int judge(struct mxg_store *st, const struct mxg_config *cfg, const struc
                                       .mode = mode,
                                       .slave = z->kind == MXG_KIND_SLAVE};
         rc = mxg_policy_evaluate(&view, &in, cfg, d);
+        mxg_guard_view_done(&ca);
+        mxg_guard_view_done(&cb);
     }
     free(names);
     mxg_txn_free(ta);

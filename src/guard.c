@@ -9,20 +9,116 @@
 #include "mxg/dns.h"
 #include "mxg/err.h"
 #include "mxg/guard.h"
+#include "mxg/hash.h"
+#include "mxg/hashset.h"
 #include "mxg/log.h"
 
 /* ---- the view ------------------------------------------------------------------------- */
 
+/* Which names are zones, as the store answered while the view lives: the policy asks for the
+ * zone of the same names (and of their parents) again and again, and each answer is a query.
+ * At most MEMO_MAX names are kept; past that the store is asked. */
+#define MEMO_MAX 65536
+
+struct memo_entry {
+    char *name;
+    int64_t id; /* 0: not a zone */
+    char *apex; /* the zone's name as stored (NULL when not a zone) */
+};
+
+struct mxg_zone_memo {
+    struct memo_entry *v;
+    size_t n, cap;
+    struct mxg_hset index;
+};
+
+static void memo_free(struct mxg_zone_memo *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->v[i].name);
+        free(m->v[i].apex);
+    }
+    free(m->v);
+    mxg_hset_free(&m->index);
+    free(m);
+}
+
+void mxg_guard_view_done(struct mxg_guard_view_ctx *ctx)
+{
+    memo_free(ctx->memo);
+    ctx->memo = NULL;
+}
+
+/* Remembers the store's answer for name; a failure to remember is no error (the store is asked
+ * again next time). */
+static void memo_put(struct mxg_guard_view_ctx *v, const char *name, uint64_t h,
+                     const struct mxg_zone *z)
+{
+    if (!v->memo && !(v->memo = calloc(1, sizeof(*v->memo))))
+        return;
+    struct mxg_zone_memo *m = v->memo;
+    if (m->n >= MEMO_MAX || MXG_ARRAY_RESERVE(m->v, m->cap, m->n + 1, 64) != MXG_OK)
+        return;
+    struct memo_entry e = {.name = strdup(name), .id = z ? z->id : 0};
+    if (z)
+        e.apex = strdup(z->name);
+    if (!e.name || (z && !e.apex) || mxg_hset_insert(&m->index, h, (uint32_t)m->n) != MXG_OK) {
+        free(e.name);
+        free(e.apex);
+        return;
+    }
+    m->v[m->n++] = e;
+}
+
+/* The zone called name, if any: MXG_OK with *id and *apex (borrowed from the memo or copied to
+ * z), MXG_ENOENT, or the store's error. */
+static int zone_named(struct mxg_guard_view_ctx *v, const char *name, struct mxg_zone *z,
+                      int64_t *id, const char **apex)
+{
+    uint64_t h = mxg_hash_str(name);
+    if (v->memo) {
+        struct mxg_hset_probe p;
+        for (uint32_t i = mxg_hset_first(&v->memo->index, h, &p); i != MXG_HSET_NONE;
+             i = mxg_hset_next(&p)) {
+            const struct memo_entry *e = &v->memo->v[i];
+            if (strcmp(e->name, name) != 0)
+                continue;
+            if (e->id == 0)
+                return MXG_ENOENT;
+            *id = e->id;
+            *apex = e->apex;
+            return MXG_OK;
+        }
+    }
+    int rc = MXG_STORE_CALL(v->st, zone_get, name, z);
+    if (rc == MXG_OK || rc == MXG_ENOENT)
+        memo_put(v, name, h, rc == MXG_OK ? z : NULL);
+    if (rc == MXG_OK) {
+        *id = z->id;
+        *apex = z->name;
+    }
+    return rc;
+}
+
 /* The deepest zone served on side that contains name: a zone added by the transaction is not
- * served BEFORE, a deleted one not AFTER. */
+ * served BEFORE, a deleted one not AFTER. out->apex may point into out->z or into the memo:
+ * valid while the view lives and out is in scope. */
+struct found {
+    int64_t id;
+    const char *apex;
+    struct mxg_zone z; /* the store's answer when it was asked */
+};
+
 static int find_zone(struct mxg_guard_view_ctx *v, enum mxg_side side, const char *name,
-                     struct mxg_zone *out)
+                     struct found *out)
 {
     int64_t skip = side == MXG_BEFORE ? v->added_zone_id : v->deleted_zone_id;
     char cur[MXG_NAME_TEXT_MAX], parent[MXG_NAME_TEXT_MAX];
     snprintf(cur, sizeof(cur), "%s", name);
     for (int depth = 0; depth <= 128; depth++) {
-        int rc = MXG_STORE_CALL(v->st, zone_get, cur, out);
+        int rc = zone_named(v, cur, &out->z, &out->id, &out->apex);
         if (rc == MXG_OK && (skip == 0 || out->id != skip))
             return MXG_OK;
         if (rc != MXG_OK && rc != MXG_ENOENT)
@@ -43,7 +139,7 @@ static int v_rrset(void *ctx, enum mxg_side side, const char *name, const char *
                    mxg_record_cb cb, void *cbctx)
 {
     struct mxg_guard_view_ctx *v = ctx;
-    struct mxg_zone z;
+    struct found z;
     int rc = find_zone(v, side, name, &z);
     if (rc == MXG_ENOENT)
         return MXG_OK;
@@ -72,7 +168,7 @@ struct ref_ctx {
 static int ref_keep(struct ref_ctx *r, int64_t zone_id, const char *owner, bool *keep)
 {
     struct mxg_txn *t = r->v->txn;
-    struct mxg_zone z;
+    struct found z;
     *keep = false;
     int rc = find_zone(r->v, r->side, owner, &z);
     if (rc == MXG_ENOENT || (rc == MXG_OK && z.id != zone_id))
@@ -136,7 +232,7 @@ static bool ref_reported(const struct ref_ctx *r, const struct mxg_txn_name *e)
 static int ref_added(void *ctx, const struct mxg_txn_name *e)
 {
     struct ref_ctx *r = ctx;
-    struct mxg_zone z;
+    struct found z;
     if (ref_reported(r, e) || find_zone(r->v, MXG_AFTER, e->name, &z) != MXG_OK ||
         z.id != mxg_txn_zone_id(r->v->txn))
         return 0;
@@ -146,7 +242,7 @@ static int ref_added(void *ctx, const struct mxg_txn_name *e)
 static int ref_added2(void *ctx, const struct mxg_txn_name *e, const char *target)
 {
     struct ref_ctx *r = ctx;
-    struct mxg_zone z;
+    struct found z;
     if (ref_reported(r, e) || find_zone(r->v, MXG_AFTER, e->name, &z) != MXG_OK ||
         z.id != mxg_txn_zone_id(r->v->txn))
         return 0;
@@ -191,17 +287,17 @@ static int v_referrers_below(void *ctx, enum mxg_side side, const char *type, co
 static int v_zone_of(void *ctx, enum mxg_side side, const char *name, char *apex, size_t apexlen)
 {
     struct mxg_guard_view_ctx *v = ctx;
-    struct mxg_zone z;
+    struct found z;
     int rc = find_zone(v, side, name, &z);
     if (rc == MXG_OK)
-        snprintf(apex, apexlen, "%s", z.name);
+        snprintf(apex, apexlen, "%s", z.apex);
     return rc;
 }
 
 static int v_has_below(void *ctx, enum mxg_side side, const char *name, bool *out)
 {
     struct mxg_guard_view_ctx *v = ctx;
-    struct mxg_zone z;
+    struct found z;
     *out = false;
     int rc = find_zone(v, side, name, &z);
     if (rc == MXG_ENOENT)
@@ -645,6 +741,7 @@ static int judge(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_
         }
         rc = mxg_policy_evaluate(&view, &in, cfg, &res->decision);
         res->judged = rc == MXG_OK;
+        mxg_guard_view_done(&vctx);
     }
     names_free(&ns);
     return rc;

@@ -70,16 +70,22 @@ MXG_MUST_CHECK int mxg_guard_check(struct mxg_store *st, const struct mxg_config
 enum mxg_mode mxg_guard_effective_mode(struct mxg_store *st, const struct mxg_config *cfg,
                                        int64_t zone_id);
 
+struct mxg_zone_memo;
+
 /* A view of the served zones: BEFORE = store, AFTER = store with txn applied (txn may be NULL:
- * both sides are the store). ctx must live as long as the view is used. */
+ * both sides are the store). ctx must live as long as the view is used, and the store's zones
+ * must not change meanwhile: the view remembers which names are zones (memo, made on first
+ * use); mxg_guard_view_done frees what it remembered. */
 struct mxg_guard_view_ctx {
     struct mxg_store *st;
     struct mxg_txn *txn;
     const struct mxg_config *cfg; /* for the modes of other zones (NULL: not known) */
     int64_t added_zone_id;        /* a zone the transaction creates: not served BEFORE */
     int64_t deleted_zone_id;      /* a zone the transaction deletes: not served AFTER */
+    struct mxg_zone_memo *memo;   /* owned; NULL until a lookup needs it */
 };
 void mxg_guard_view(struct mxg_guard_view_ctx *ctx, struct mxg_view *view);
+void mxg_guard_view_done(struct mxg_guard_view_ctx *ctx);
 
 /* Adds the fix of decision d (its RRsets as they are to become) to transaction t. */
 MXG_MUST_CHECK int mxg_guard_fix_into(struct mxg_txn *t, const struct mxg_decision *d);
