@@ -38,7 +38,7 @@
 #                      and its Zipf-like stream, generated in the work dir from BENCH_SEED [1]
 #                      with BENCH_QUERIES [1000000] queries
 #   BENCH_CACHES       off: pdns's packet and query caches off [off]; on: pdns's defaults
-#   BENCH_CHECK        queries of the stream whose answers are compared [400]
+#   BENCH_CHECK        queries of the stream whose answers are compared [1000]
 #   BENCH_CAPTURE      queries of the stream whose lookups part 2 replays [100000]
 set -euo pipefail
 
@@ -247,8 +247,8 @@ while read -r qn qt; do
             log "answers differ for $qn $qt: bind [$ref] $b [$got]"
         fi
     done
-done < <(head -n "${BENCH_CHECK:-400}" "$QUERIES")
-log "answer check: $(head -n "${BENCH_CHECK:-400}" "$QUERIES" | grep -c .) queries x 4 backends, $MISMATCH mismatches"
+done < <(head -n "${BENCH_CHECK:-1000}" "$QUERIES")
+log "answer check: $(head -n "${BENCH_CHECK:-1000}" "$QUERIES" | grep -c .) queries x 4 backends, $MISMATCH mismatches"
 
 # ------------------------------------------- capture the lookups pdns sends --
 
@@ -402,7 +402,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else
     else
         echo "zone:      $ZONEFILE ($NRECORDS records, $NNAMES names)"
     fi
-    echo "queries:   $QUERIES ($(grep -c . "$QUERIES") queries); the first ${BENCH_CHECK:-400} answered identically on all 4 backends: $([ "$MISMATCH" -eq 0 ] && echo yes || echo "NO, $MISMATCH mismatches")"
+    echo "queries:   $QUERIES ($(grep -c . "$QUERIES") queries); the first ${BENCH_CHECK:-1000} answered identically on all 4 backends: $([ "$MISMATCH" -eq 0 ] && echo yes || echo "NO, $MISMATCH mismatches")"
     echo "settings:  rounds=$ROUNDS duration=${DURATION}s warmup=${WARMUP}s dnsperf -c $CLIENTS -q $OUTSTANDING;" \
         "lookup_client runs=$LC_RUNS duration=${LC_DURATION}s conns=$LC_CONNS"
     echo "lookup mix: $NMIX lookups pdns sent for the $NQ queries ($(awk -v a="$NMIX" -v b="$NQ" 'BEGIN { printf "%.2f", a / b }') per query)"
