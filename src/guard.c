@@ -72,10 +72,17 @@ static void memo_put(struct mxg_guard_view_ctx *v, const char *name, uint64_t h,
     m->v[m->n++] = e;
 }
 
-/* The zone called name, if any: MXG_OK with *id and *apex (borrowed from the memo or copied to
- * z), MXG_ENOENT, or the store's error. */
-static int zone_named(struct mxg_guard_view_ctx *v, const char *name, struct mxg_zone *z,
-                      int64_t *id, const char **apex)
+/* What find_zone found: the zone's id and name. apex points into z (the store's answer, when
+ * the store was asked) or into the view's memo: valid while the view lives and this is in scope. */
+struct found {
+    int64_t id;
+    const char *apex;
+    struct mxg_zone z;
+};
+
+/* The zone called name, if any: MXG_OK with out->id and out->apex, MXG_ENOENT, or the store's
+ * error. */
+static int zone_named(struct mxg_guard_view_ctx *v, const char *name, struct found *out)
 {
     uint64_t h = mxg_hash_str(name);
     if (v->memo) {
@@ -87,30 +94,23 @@ static int zone_named(struct mxg_guard_view_ctx *v, const char *name, struct mxg
                 continue;
             if (e->id == 0)
                 return MXG_ENOENT;
-            *id = e->id;
-            *apex = e->apex;
+            out->id = e->id;
+            out->apex = e->apex;
             return MXG_OK;
         }
     }
-    int rc = MXG_STORE_CALL(v->st, zone_get, name, z);
+    int rc = MXG_STORE_CALL(v->st, zone_get, name, &out->z);
     if (rc == MXG_OK || rc == MXG_ENOENT)
-        memo_put(v, name, h, rc == MXG_OK ? z : NULL);
+        memo_put(v, name, h, rc == MXG_OK ? &out->z : NULL);
     if (rc == MXG_OK) {
-        *id = z->id;
-        *apex = z->name;
+        out->id = out->z.id;
+        out->apex = out->z.name;
     }
     return rc;
 }
 
 /* The deepest zone served on side that contains name: a zone added by the transaction is not
- * served BEFORE, a deleted one not AFTER. out->apex may point into out->z or into the memo:
- * valid while the view lives and out is in scope. */
-struct found {
-    int64_t id;
-    const char *apex;
-    struct mxg_zone z; /* the store's answer when it was asked */
-};
-
+ * served BEFORE, a deleted one not AFTER. */
 static int find_zone(struct mxg_guard_view_ctx *v, enum mxg_side side, const char *name,
                      struct found *out)
 {
@@ -118,7 +118,7 @@ static int find_zone(struct mxg_guard_view_ctx *v, enum mxg_side side, const cha
     char cur[MXG_NAME_TEXT_MAX], parent[MXG_NAME_TEXT_MAX];
     snprintf(cur, sizeof(cur), "%s", name);
     for (int depth = 0; depth <= 128; depth++) {
-        int rc = zone_named(v, cur, &out->z, &out->id, &out->apex);
+        int rc = zone_named(v, cur, out);
         if (rc == MXG_OK && (skip == 0 || out->id != skip))
             return MXG_OK;
         if (rc != MXG_OK && rc != MXG_ENOENT)
