@@ -2,15 +2,21 @@
  *
  * libmicrohttpd runs a pool of POOL_THREADS threads, each serving many connections (reads and
  * writes are event-driven, so a slow client holds no thread), so no HTTP work ever runs on the
- * libuv lookup loop. Forwarding to pdns's API uses libcurl, one easy handle per request, the
- * connections shared and kept alive. The guard's pre-flight check runs in the request's thread
- * on the front's own store handle; the other ops (zone.add, zone.delete, zone.set, audit,
- * stats) are the control socket's, sent over the daemon's control socket: they run on the loop
- * with the store handle they always use, one at a time, exactly as for the CLI. */
+ * libuv lookup loop. The front accepts connections itself, on one thread, and hands each to one
+ * of the pool's: were the pool to wait on the listening socket, every new connection would wake
+ * all POOL_THREADS threads, one to accept it and the others to find nothing. Forwarding to pdns's
+ * API uses libcurl: easy handles are kept for the next request (a new one costs allocations and a
+ * socket pair of libcurl's own each time), the connections shared and kept alive where pdns keeps
+ * them. The guard's pre-flight check runs in the request's thread on the front's own store handle;
+ * the other ops (zone.add, zone.delete, zone.set, audit, stats) are the control socket's, sent over
+ * the daemon's control socket: they run on the loop with the store handle they always use, one at a
+ * time, exactly as for the CLI. */
+#define _GNU_SOURCE /* accept4 */
 #include "mxg/front.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -67,6 +73,8 @@ struct mxg_front {
     int ctl_idle[CONTROL_SLOTS];
     size_t n_idle;
     CURLSH *share;
+    CURL *curl_idle[UPSTREAM_SLOTS]; /* easy handles between requests, under ctl_lock */
+    size_t n_curl_idle;
     /* The guard's pre-flight check runs here, on the request's thread, with a store handle of
      * the front's own: a burst of PATCHes never holds up the lookup loop. */
     pthread_mutex_t check_lock;
@@ -74,6 +82,14 @@ struct mxg_front {
     struct mxg_control ctl;
     atomic_ulong rule_refusals[MXG_RULES_N + 1];
     pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
+    /* The accepting thread: it waits while api-max-connections are open (libmicrohttpd's
+     * connection notices count them), so more connections wait in the listen queue. */
+    int listen_fd, wake[2];
+    pthread_t acceptor;
+    pthread_mutex_t conn_lock;
+    pthread_cond_t conn_free;
+    unsigned open_conns;
+    bool stopping;
 };
 
 struct request {
@@ -551,12 +567,37 @@ static int forward(struct mxg_front *f, const char *method, const char *uri, con
     return rc;
 }
 
+/* An easy handle kept from an earlier request, options reset, or a new one. */
+static CURL *curl_take(struct mxg_front *f)
+{
+    CURL *c = NULL;
+    pthread_mutex_lock(&f->ctl_lock);
+    if (f->n_curl_idle)
+        c = f->curl_idle[--f->n_curl_idle];
+    pthread_mutex_unlock(&f->ctl_lock);
+    return c ? c : curl_easy_init();
+}
+
+/* At most UPSTREAM_SLOTS requests use a handle at once, so every handle finds a place. */
+static void curl_give(struct mxg_front *f, CURL *c)
+{
+    curl_easy_reset(c);
+    pthread_mutex_lock(&f->ctl_lock);
+    if (f->n_curl_idle < UPSTREAM_SLOTS) {
+        f->curl_idle[f->n_curl_idle++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&f->ctl_lock);
+    if (c)
+        curl_easy_cleanup(c);
+}
+
 static int forward_one(struct mxg_front *f, const char *method, const char *uri, const char *ctype,
                        const char *accept, const char *body, size_t len, struct upstream *u,
                        char *err, size_t errlen)
 {
     memset(u, 0, sizeof(*u));
-    CURL *c = curl_easy_init();
+    CURL *c = curl_take(f);
     if (!c) {
         snprintf(err, errlen, "out of memory");
         return MXG_ENOMEM;
@@ -571,7 +612,7 @@ static int forward_one(struct mxg_front *f, const char *method, const char *uri,
     int rc = MXG_EIO;
     if (!url) {
         snprintf(err, errlen, "out of memory");
-        curl_easy_cleanup(c);
+        curl_give(f, c);
         return MXG_ENOMEM;
     }
     snprintf(url, bl + strlen(uri) + 1, "%.*s%s", (int)bl, base, uri);
@@ -621,7 +662,7 @@ static int forward_one(struct mxg_front *f, const char *method, const char *uri,
         memset(&u->body, 0, sizeof(u->body));
     }
     curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    curl_give(f, c);
     free(url);
     return rc;
 }
@@ -1578,6 +1619,8 @@ static void share_init(struct mxg_front *f)
 
 static void share_free(struct mxg_front *f)
 {
+    while (f->n_curl_idle)
+        curl_easy_cleanup(f->curl_idle[--f->n_curl_idle]);
     if (f->share)
         curl_share_cleanup(f->share);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -1638,6 +1681,131 @@ bad:
     return MXG_EINVAL;
 }
 
+/* ---- accepting ------------------------------------------------------------------------- */
+
+/* The accepting thread counts a connection when it accepts it (libmicrohttpd starts it later,
+ * on a pool thread); libmicrohttpd's notice of its close takes it off the count. */
+static void on_connection(void *cls, struct MHD_Connection *con, void **ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)con;
+    (void)ctx;
+    struct mxg_front *f = cls;
+    if (code != MHD_CONNECTION_NOTIFY_CLOSED)
+        return;
+    pthread_mutex_lock(&f->conn_lock);
+    if (f->open_conns) {
+        f->open_conns--;
+        pthread_cond_signal(&f->conn_free);
+    }
+    pthread_mutex_unlock(&f->conn_lock);
+}
+
+/* Waits up to ms for the stop signal; true when it came. */
+static bool wait_stop(struct mxg_front *f, int ms)
+{
+    struct pollfd p = {.fd = f->wake[0], .events = POLLIN};
+    return poll(&p, 1, ms) > 0;
+}
+
+static void *acceptor(void *arg)
+{
+    struct mxg_front *f = arg;
+    unsigned cap = f->cfg->api_max_connections;
+    for (;;) {
+        pthread_mutex_lock(&f->conn_lock);
+        while (!f->stopping && f->open_conns >= cap)
+            pthread_cond_wait(&f->conn_free, &f->conn_lock);
+        bool stop = f->stopping;
+        pthread_mutex_unlock(&f->conn_lock);
+        if (stop)
+            break;
+        struct pollfd p[2] = {{.fd = f->listen_fd, .events = POLLIN},
+                              {.fd = f->wake[0], .events = POLLIN}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno != EINTR && wait_stop(f, 100))
+                break;
+            continue;
+        }
+        if (p[1].revents)
+            break;
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(f->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                mxg_warn("api front: cannot accept a connection: %s", strerror(errno));
+                if (wait_stop(f, 100)) /* the queue keeps it until a descriptor is free */
+                    break;
+            }
+            continue; /* EAGAIN, ECONNABORTED, EINTR, ... */
+        }
+        pthread_mutex_lock(&f->conn_lock);
+        f->open_conns++;
+        pthread_mutex_unlock(&f->conn_lock);
+        /* On failure libmicrohttpd closes the socket and says why in its log. A connection it
+         * drops later, before starting it (out of memory), stays counted. */
+        if (MHD_add_connection(f->mhd, fd, (struct sockaddr *)&ss, sl) != MHD_YES)
+            on_connection(f, NULL, NULL, MHD_CONNECTION_NOTIFY_CLOSED);
+    }
+    return NULL;
+}
+
+static int listen_on(const struct sockaddr_storage *ss, socklen_t sl)
+{
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        (ss->ss_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+        bind(fd, (const struct sockaddr *)ss, sl) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- start and stop, continued -------------------------------------------------------- */
+
+enum front_stage { STAGE_STORE = 1, STAGE_SEMS, STAGE_MHD, STAGE_ACCEPTOR };
+
+/* Undoes what start did, up to stage. */
+static void teardown(struct mxg_front *f, enum front_stage stage)
+{
+    if (stage >= STAGE_ACCEPTOR) {
+        pthread_mutex_lock(&f->conn_lock);
+        f->stopping = true;
+        pthread_cond_broadcast(&f->conn_free);
+        pthread_mutex_unlock(&f->conn_lock);
+        ssize_t w;
+        while ((w = write(f->wake[1], "x", 1)) < 0 && errno == EINTR)
+            ;
+        pthread_join(f->acceptor, NULL);
+    }
+    if (stage >= STAGE_MHD)
+        MHD_stop_daemon(f->mhd);
+    if (f->listen_fd >= 0)
+        close(f->listen_fd);
+    for (int i = 0; i < 2; i++)
+        if (f->wake[i] >= 0)
+            close(f->wake[i]);
+    if (stage >= STAGE_SEMS) {
+        sem_destroy(&f->ctl_slots);
+        sem_destroy(&f->upstream_slots);
+    }
+    if (stage >= STAGE_STORE)
+        mxg_store_close(f->store);
+    pthread_cond_destroy(&f->conn_free);
+    pthread_mutex_destroy(&f->conn_lock);
+    pthread_mutex_destroy(&f->check_lock);
+    share_free(f);
+    free(f);
+    curl_global_cleanup();
+}
+
 int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
@@ -1660,69 +1828,75 @@ int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *
     }
     struct mxg_front *f = calloc(1, sizeof(*f));
     if (!f) {
+        curl_global_cleanup();
         snprintf(err, errlen, "out of memory");
         return MXG_ENOMEM;
     }
+    enum front_stage stage = 0;
     f->cfg = cfg;
+    f->listen_fd = f->wake[0] = f->wake[1] = -1;
     share_init(f);
     pthread_mutex_init(&f->check_lock, NULL);
-    if (mxg_store_open(cfg->store, &f->store, err, errlen) != MXG_OK) {
-        pthread_mutex_destroy(&f->check_lock);
-        share_free(f);
-        free(f);
-        return MXG_EIO;
-    }
+    pthread_mutex_init(&f->conn_lock, NULL);
+    pthread_cond_init(&f->conn_free, NULL);
+    rc = MXG_EIO;
+    if (mxg_store_open(cfg->store, &f->store, err, errlen) != MXG_OK)
+        goto fail;
+    stage = STAGE_STORE;
     f->ctl = (struct mxg_control){.store = f->store, .cfg = cfg};
     /* One read snapshot per check, as the daemon's loop reads: consistent and fewer
      * transactions. */
     mxg_store_batch_reads(f->store, true);
-    if (sem_init(&f->ctl_slots, 0, CONTROL_SLOTS) != 0 ||
-        sem_init(&f->upstream_slots, 0, UPSTREAM_SLOTS) != 0) {
-        mxg_store_close(f->store);
-        pthread_mutex_destroy(&f->check_lock);
-        share_free(f);
+    if (sem_init(&f->ctl_slots, 0, CONTROL_SLOTS) != 0) {
         snprintf(err, errlen, "cannot create a semaphore: %s", strerror(errno));
-        free(f);
-        return MXG_EIO;
+        goto fail;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    uint16_t port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                             : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    f->mhd = MHD_start_daemon(
-        flags, port, NULL, NULL, on_request, f, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-        cfg->api_max_connections, MHD_OPTION_CONNECTION_TIMEOUT, cfg->api_timeout,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)STACK_SIZE, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)POOL_THREADS, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_CAP,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done,
-        (void *)NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LISTEN_BACKLOG, MHD_OPTION_END);
-    if (!f->mhd) {
-        snprintf(err, errlen, "cannot listen on %s: %s", cfg->api_listen, strerror(errno));
+    if (sem_init(&f->upstream_slots, 0, UPSTREAM_SLOTS) != 0) {
+        snprintf(err, errlen, "cannot create a semaphore: %s", strerror(errno));
         sem_destroy(&f->ctl_slots);
-        sem_destroy(&f->upstream_slots);
-        mxg_store_close(f->store);
-        pthread_mutex_destroy(&f->check_lock);
-        share_free(f);
-        free(f);
-        return MXG_EIO;
+        goto fail;
+    }
+    stage = STAGE_SEMS;
+    f->listen_fd = listen_on(&ss, sl);
+    if (f->listen_fd < 0 || pipe2(f->wake, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", cfg->api_listen, strerror(errno));
+        goto fail;
+    }
+    /* The accepting thread keeps the cap. libmicrohttpd shares its own limit out among the
+     * pool's threads and hands a connection to a thread before that thread has counted the ones
+     * it was handed before: each thread's share is the whole cap, so it never refuses one. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
+    f->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, f, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)NULL,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->api_max_connections * (unsigned)POOL_THREADS,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->api_timeout, MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)STACK_SIZE, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_CAP, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+        (void *)NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done, (void *)NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, (void *)f, MHD_OPTION_END);
+    if (!f->mhd) {
+        snprintf(err, errlen, "cannot start the HTTP server on %s: %s", cfg->api_listen,
+                 strerror(errno));
+        goto fail;
+    }
+    stage = STAGE_MHD;
+    int e = pthread_create(&f->acceptor, NULL, acceptor, f);
+    if (e != 0) {
+        snprintf(err, errlen, "cannot start the accepting thread: %s", strerror(e));
+        goto fail;
     }
     mxg_info("API front on http://%s (pdns API %s)", cfg->api_listen,
              cfg->pdns_api_url ? cfg->pdns_api_url : "http://127.0.0.1:8081");
     *out = f;
     return MXG_OK;
+fail:
+    teardown(f, stage);
+    return rc;
 }
 
 void mxg_front_stop(struct mxg_front *f)
 {
-    if (!f)
-        return;
-    MHD_stop_daemon(f->mhd);
-    sem_destroy(&f->ctl_slots);
-    sem_destroy(&f->upstream_slots);
-    mxg_store_close(f->store);
-    pthread_mutex_destroy(&f->check_lock);
-    share_free(f);
-    free(f);
-    curl_global_cleanup();
+    if (f)
+        teardown(f, STAGE_ACCEPTOR);
 }

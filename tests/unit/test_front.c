@@ -1,4 +1,5 @@
-/* test_front.c -- the HTTP API front's pure parts: routing, keys, the 422 body. */
+/* test_front.c -- the HTTP API front: its pure parts (routing, keys, the 422 body), and its
+ * listening socket started for real (a port already taken, the connection cap). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,8 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 
+#include "fixtures.h"
+#include "mxg/config.h"
+#include "mxg/err.h"
 #include "mxg/front.h"
 
 #define Z "/api/v1/servers/localhost/zones"
@@ -181,12 +191,142 @@ static void test_refusal(void **state)
     json_decref(verdict);
 }
 
+/* ---- the listening socket, for real ------------------------------------------------- */
+
+/* A TCP socket on 127.0.0.1 with a port of the kernel's choice, listening; *port gets it. */
+static int listener(int *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &sl), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+struct front_fixture {
+    char db[256];
+    struct mxg_config cfg;
+    struct mxg_front *front;
+    int port;
+};
+
+static int start_front(struct front_fixture *fx, int port, unsigned cap, char *err, size_t errlen)
+{
+    char text[512];
+    mxg_test_db_path(fx->db, sizeof(fx->db), "front");
+    fx->port = port;
+    snprintf(text, sizeof(text),
+             "store=sqlite:%s\napi-listen=127.0.0.1:%d\napi-key=panel\n"
+             "api-max-connections=%u\napi-timeout=30\n",
+             fx->db, port, cap);
+    assert_int_equal(mxg_config_load_string(text, "front.conf", &fx->cfg, err, errlen), MXG_OK);
+    return mxg_front_start(&fx->cfg, &fx->front, err, errlen);
+}
+
+static void stop_front(struct front_fixture *fx)
+{
+    mxg_front_stop(fx->front);
+    mxg_config_free(&fx->cfg);
+    mxg_test_db_remove(fx->db);
+}
+
+static int connect_to(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* Sends a request the front answers itself (no key: 401) on a connection it keeps open. */
+static void ask(int fd)
+{
+    static const char rq[] = "GET /api/v1/servers HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(write(fd, rq, sizeof(rq) - 1), (ssize_t)(sizeof(rq) - 1));
+}
+
+/* Whether an answer's status line arrives within ms; a "401" one when it does. */
+static bool answered(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, ms) != 1)
+        return false;
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    assert_true(n > 12);
+    buf[n] = '\0';
+    assert_memory_equal(buf, "HTTP/1.1 401", 12);
+    return true;
+}
+
+/* A port something else listens on: start fails with the address and the reason, and leaves
+ * nothing behind (the sanitizers and valgrind see the teardown of a half-started front). */
+static void test_listen_taken(void **state)
+{
+    (void)state;
+    int port, taken = listener(&port);
+    struct front_fixture fx = {0};
+    char err[512] = "";
+    assert_int_equal(start_front(&fx, port, 8, err, sizeof(err)), MXG_EIO);
+    assert_null(fx.front);
+    assert_non_null(strstr(err, "cannot listen on 127.0.0.1:"));
+    assert_non_null(strstr(err, "in use"));
+    stop_front(&fx);
+    close(taken);
+}
+
+/* api-max-connections open at once; the next waits in the listen queue, unanswered, until one
+ * closes, and is then served. Many connections one after another are all served. */
+static void test_connection_cap(void **state)
+{
+    (void)state;
+    int port, probe = listener(&port);
+    close(probe); /* the front takes the port the kernel just chose */
+    struct front_fixture fx = {0};
+    char err[512] = "";
+    assert_int_equal(start_front(&fx, port, 2, err, sizeof(err)), MXG_OK);
+    int a = connect_to(port), b = connect_to(port);
+    ask(a);
+    ask(b);
+    assert_true(answered(a, 5000));
+    assert_true(answered(b, 5000));
+    int c = connect_to(port); /* the kernel completes it; the front does not take it yet */
+    ask(c);
+    assert_false(answered(c, 300));
+    close(a);
+    assert_true(answered(c, 5000));
+    ask(b); /* kept open: answered again */
+    assert_true(answered(b, 5000));
+    close(b);
+    close(c);
+    for (int i = 0; i < 50; i++) {
+        int d = connect_to(port);
+        ask(d);
+        assert_true(answered(d, 5000));
+        close(d);
+    }
+    /* stopped with a connection open */
+    int e = connect_to(port);
+    ask(e);
+    assert_true(answered(e, 5000));
+    stop_front(&fx);
+    close(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_route_zones),   cmocka_unit_test(test_route_metadata),
-        cmocka_unit_test(test_route_mxguard), cmocka_unit_test(test_auth),
-        cmocka_unit_test(test_refusal),
+        cmocka_unit_test(test_route_zones),    cmocka_unit_test(test_route_metadata),
+        cmocka_unit_test(test_route_mxguard),  cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_refusal),        cmocka_unit_test(test_listen_taken),
+        cmocka_unit_test(test_connection_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
