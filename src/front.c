@@ -11,7 +11,6 @@
  * the other ops (zone.add, zone.delete, zone.set, audit, stats) are the control socket's, sent over
  * the daemon's control socket: they run on the loop with the store handle they always use, one at a
  * time, exactly as for the CLI. */
-#define _GNU_SOURCE /* accept4 */
 #include "mxg/front.h"
 
 #include <arpa/inet.h>
@@ -1731,7 +1730,7 @@ static void *acceptor(void *arg)
             break;
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
-        int fd = accept4(f->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept(f->listen_fd, (struct sockaddr *)&ss, &sl);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 mxg_warn("api front: cannot accept a connection: %s", strerror(errno));
@@ -1740,6 +1739,7 @@ static void *acceptor(void *arg)
             }
             continue; /* EAGAIN, ECONNABORTED, EINTR, ... */
         }
+        (void)fcntl(fd, F_SETFD, FD_CLOEXEC); /* libmicrohttpd makes it non-blocking */
         pthread_mutex_lock(&f->conn_lock);
         f->open_conns++;
         pthread_mutex_unlock(&f->conn_lock);
@@ -1753,7 +1753,7 @@ static void *acceptor(void *arg)
 
 static int listen_on(const struct sockaddr_storage *ss, socklen_t sl)
 {
-    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
     if (fd < 0)
         return -1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
@@ -1780,8 +1780,7 @@ static void teardown(struct mxg_front *f, enum front_stage stage)
         f->stopping = true;
         pthread_cond_broadcast(&f->conn_free);
         pthread_mutex_unlock(&f->conn_lock);
-        ssize_t w;
-        while ((w = write(f->wake[1], "x", 1)) < 0 && errno == EINTR)
+        while (write(f->wake[1], "x", 1) < 0 && errno == EINTR)
             ;
         pthread_join(f->acceptor, NULL);
     }
@@ -1858,10 +1857,12 @@ int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *
     }
     stage = STAGE_SEMS;
     f->listen_fd = listen_on(&ss, sl);
-    if (f->listen_fd < 0 || pipe2(f->wake, O_CLOEXEC) != 0) {
+    if (f->listen_fd < 0 || pipe(f->wake) != 0) {
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->api_listen, strerror(errno));
         goto fail;
     }
+    for (int i = 0; i < 2; i++)
+        (void)fcntl(f->wake[i], F_SETFD, FD_CLOEXEC);
     /* The accepting thread keeps the cap. libmicrohttpd shares its own limit out among the
      * pool's threads and hands a connection to a thread before that thread has counted the ones
      * it was handed before: each thread's share is the whole cap, so it never refuses one. */
