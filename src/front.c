@@ -1711,6 +1711,7 @@ static void *acceptor(void *arg)
 {
     struct mxg_front *f = arg;
     unsigned cap = f->cfg->api_max_connections;
+    bool failing = false; /* said once until an accept works again */
     for (;;) {
         pthread_mutex_lock(&f->conn_lock);
         while (!f->stopping && f->open_conns >= cap)
@@ -1732,13 +1733,21 @@ static void *acceptor(void *arg)
         socklen_t sl = sizeof(ss);
         int fd = accept(f->listen_fd, (struct sockaddr *)&ss, &sl);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                mxg_warn("api front: cannot accept a connection: %s", strerror(errno));
-                if (wait_stop(f, 100)) /* the queue keeps it until a descriptor is free */
-                    break;
-            }
-            continue; /* EAGAIN, ECONNABORTED, EINTR, ... */
+            if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+                continue; /* gone before it was taken, or nothing yet */
+            /* Out of descriptors or memory (the queue keeps the connection until then), or
+             * worse: no busy loop either way. */
+            if (!failing)
+                mxg_warn("api front: cannot accept a connection: %s (retrying every 100 ms)",
+                         strerror(errno));
+            failing = true;
+            if (wait_stop(f, 100))
+                break;
+            continue;
         }
+        if (failing)
+            mxg_info("api front: accepting connections again");
+        failing = false;
         (void)fcntl(fd, F_SETFD, FD_CLOEXEC); /* libmicrohttpd makes it non-blocking */
         pthread_mutex_lock(&f->conn_lock);
         f->open_conns++;
