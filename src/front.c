@@ -1779,7 +1779,7 @@ static int listen_on(const struct sockaddr_storage *ss, socklen_t sl)
 
 /* ---- start and stop, continued -------------------------------------------------------- */
 
-enum front_stage { STAGE_STORE = 1, STAGE_SEMS, STAGE_MHD, STAGE_ACCEPTOR };
+enum front_stage { STAGE_NONE, STAGE_STORE, STAGE_SEMS, STAGE_MHD, STAGE_ACCEPTOR };
 
 /* Undoes what start did, up to stage. */
 static void teardown(struct mxg_front *f, enum front_stage stage)
@@ -1840,7 +1840,7 @@ int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *
         snprintf(err, errlen, "out of memory");
         return MXG_ENOMEM;
     }
-    enum front_stage stage = 0;
+    enum front_stage stage = STAGE_NONE;
     f->cfg = cfg;
     f->listen_fd = f->wake[0] = f->wake[1] = -1;
     share_init(f);
