@@ -81,8 +81,8 @@ struct mxg_front {
     struct mxg_control ctl;
     atomic_ulong rule_refusals[MXG_RULES_N + 1];
     pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
-    /* The accepting thread: it waits while api-max-connections are open (libmicrohttpd's
-     * connection notices count them), so more connections wait in the listen queue. */
+    /* The accepting thread: it counts each connection it accepts, libmicrohttpd's notice of a
+     * close takes it off, and at api-max-connections it waits, so more wait in the listen queue. */
     int listen_fd, wake[2];
     pthread_t acceptor;
     pthread_mutex_t conn_lock;

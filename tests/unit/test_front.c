@@ -235,11 +235,16 @@ static void stop_front(struct front_fixture *fx)
     mxg_test_db_remove(fx->db);
 }
 
+static struct sockaddr_in loopback(int port)
+{
+    return (struct sockaddr_in){.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+}
+
 static int connect_to(int port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = loopback(port);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
@@ -331,9 +336,7 @@ static void test_accept_out_of_fds(void **state)
     struct front_fixture fx = {0};
     char err[512] = "";
     assert_int_equal(start_front(&fx, port, 8, err, sizeof(err)), MXG_OK);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = loopback(port);
     int c = socket(AF_INET, SOCK_STREAM, 0); /* made before the limit, connected after it */
     assert_true(c >= 0);
     struct rlimit old, low;
