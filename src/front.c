@@ -1,16 +1,18 @@
 /* front.c -- the HTTP API front (PRODUCT.md §6): pdns's API on libmicrohttpd, guarded.
  *
- * libmicrohttpd runs a pool of POOL_THREADS threads, each serving many connections (reads and
- * writes are event-driven, so a slow client holds no thread), so no HTTP work ever runs on the
- * libuv lookup loop. The front accepts connections itself, on one thread, and hands each to one
- * of the pool's: were the pool to wait on the listening socket, every new connection would wake
- * all POOL_THREADS threads, one to accept it and the others to find nothing. Forwarding to pdns's
- * API uses libcurl: easy handles are kept for the next request (a new one costs allocations and a
- * socket pair of libcurl's own each time), the connections shared and kept alive where pdns keeps
- * them. The guard's pre-flight check runs in the request's thread on the front's own store handle;
- * the other ops (zone.add, zone.delete, zone.set, audit, stats) are the control socket's, sent over
- * the daemon's control socket: they run on the loop with the store handle they always use, one at a
- * time, exactly as for the CLI. */
+ * libmicrohttpd runs POOL_THREADS servers of one thread each, each serving many connections
+ * (reads and writes are event-driven, so a slow client holds no thread), so no HTTP work ever
+ * runs on the libuv lookup loop. The front accepts connections itself, on one thread, and hands
+ * each to a server whose thread is not inside a request (the work of a request blocks its
+ * thread); when none is free, connections wait in the listen queue, as when the threads took
+ * them themselves. Were the threads to wait on the listening socket, every new connection would
+ * wake all POOL_THREADS of them, one to accept it and the others to find nothing. Forwarding to
+ * pdns's API uses libcurl: easy handles are kept for the next request (a new one costs allocations
+ * and a socket pair of libcurl's own each time), the connections shared and kept alive where pdns
+ * keeps them. The guard's pre-flight check runs in the request's thread on the front's own store
+ * handle; the other ops (zone.add, zone.delete, zone.set, audit, stats) are the control socket's,
+ * sent over the daemon's control socket: they run on the loop with the store handle they always
+ * use, one at a time, exactly as for the CLI. */
 #include "mxg/front.h"
 
 #include <arpa/inet.h>
@@ -48,7 +50,7 @@
 #define UPSTREAM_CAP ((size_t)64 * 1024 * 1024) /* pdns's and the control socket's answers */
 #define STACK_SIZE (512 * 1024)                 /* per request thread */
 #define HEADER_CAP (32 * 1024)                  /* request line and headers */
-#define POOL_THREADS 16      /* request threads; each reads and writes many connections */
+#define POOL_THREADS 16      /* request threads (a server each); each serves many connections */
 #define LISTEN_BACKLOG 4096  /* connections waiting beyond the cap */
 #define UPSTREAM_TIMEOUT 60L /* seconds for one request to pdns */
 #define CONTROL_TIMEOUT 60   /* seconds for one control op */
@@ -61,7 +63,8 @@
 #define GUARD_META "X-MXGUARD-"
 
 struct mxg_front {
-    struct MHD_Daemon *mhd;
+    struct MHD_Daemon *mhd[POOL_THREADS];
+    unsigned n_mhd; /* started */
     const struct mxg_config *cfg;
     atomic_ulong requests, forwarded, refused, upstream_errors, unauthorized, too_large, timeouts;
     sem_t ctl_slots; /* control-socket connections the front may hold at once */
@@ -82,12 +85,14 @@ struct mxg_front {
     atomic_ulong rule_refusals[MXG_RULES_N + 1];
     pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
     /* The accepting thread: it counts each connection it accepts, libmicrohttpd's notice of a
-     * close takes it off, and at api-max-connections it waits, so more wait in the listen queue. */
+     * close takes it off, and at api-max-connections it waits, so more wait in the listen queue.
+     * load[i]: connections handed to server i and not yet started there, and requests at work
+     * on its thread; the thread waits for a server with none. */
     int listen_fd, wake[2];
     pthread_t acceptor;
     pthread_mutex_t conn_lock;
     pthread_cond_t conn_free;
-    unsigned open_conns;
+    unsigned open_conns, load[POOL_THREADS], next;
     bool stopping;
 };
 
@@ -1283,10 +1288,10 @@ static void metrics_connections(struct buf *b, struct mxg_front *f, json_t *s)
            "Connections from pdns accepted.", num(c, "accepted"));
     metric(b, "mxguard_backend_connections_refused_total", "counter",
            "Connections from pdns closed at max-connections.", num(c, "refused"));
-    const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(f->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-    metric(b, "mxguard_api_connections", "gauge", "Open connections to the HTTP API front.",
-           info ? info->num_connections : 0);
+    pthread_mutex_lock(&f->conn_lock);
+    unsigned open = f->open_conns;
+    pthread_mutex_unlock(&f->conn_lock);
+    metric(b, "mxguard_api_connections", "gauge", "Open connections to the HTTP API front.", open);
 }
 
 static enum MHD_Result metrics(struct mxg_front *f, struct MHD_Connection *con)
@@ -1479,6 +1484,31 @@ static enum MHD_Result ui_page(struct mxg_front *f, struct MHD_Connection *con)
     return rc;
 }
 
+static enum MHD_Result serve(struct mxg_front *f, struct MHD_Connection *con, const char *url,
+                             const char *method, struct request *rq);
+
+/* Which of the front's servers con belongs to (-1: none, which does not happen). */
+static int server_of(struct mxg_front *f, struct MHD_Connection *con)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_DAEMON);
+    for (unsigned i = 0; ci && i < f->n_mhd; i++)
+        if (f->mhd[i] == ci->daemon)
+            return (int)i;
+    return -1;
+}
+
+/* Adds d to server i's load; a server free again wakes the accepting thread. */
+static void load_add(struct mxg_front *f, int i, int d)
+{
+    if (i < 0)
+        return;
+    pthread_mutex_lock(&f->conn_lock);
+    f->load[i] = (unsigned)((int)f->load[i] + d);
+    if (f->load[i] == 0)
+        pthread_cond_signal(&f->conn_free);
+    pthread_mutex_unlock(&f->conn_lock);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -1522,7 +1552,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         atomic_fetch_add(&f->too_large, 1);
         return answer_error(con, 413, "request body too large");
     }
+    /* The request's work, which blocks this thread: no new connection is handed to it
+     * meanwhile. */
+    int i = server_of(f, con);
+    load_add(f, i, 1);
+    enum MHD_Result res = serve(f, con, url, method, rq);
+    load_add(f, i, -1);
+    return res;
+}
 
+/* A whole request, its body read: the routes. */
+static enum MHD_Result serve(struct mxg_front *f, struct MHD_Connection *con, const char *url,
+                             const char *method, struct request *rq)
+{
     char zone[1024];
     enum mxg_front_route r = mxg_front_route(method, url, zone, sizeof(zone));
     const char *key = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-API-Key");
@@ -1683,15 +1725,17 @@ bad:
 /* ---- accepting ------------------------------------------------------------------------- */
 
 /* The accepting thread counts a connection when it accepts it (libmicrohttpd starts it later,
- * on a pool thread); libmicrohttpd's notice of its close takes it off the count. */
+ * on its server's thread); libmicrohttpd's notice of its close takes it off the count. */
 static void on_connection(void *cls, struct MHD_Connection *con, void **ctx,
                           enum MHD_ConnectionNotificationCode code)
 {
     (void)con;
     (void)ctx;
     struct mxg_front *f = cls;
-    if (code != MHD_CONNECTION_NOTIFY_CLOSED)
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        load_add(f, server_of(f, con), -1); /* handed over, now its server's */
         return;
+    }
     pthread_mutex_lock(&f->conn_lock);
     if (f->open_conns) {
         f->open_conns--;
@@ -1707,6 +1751,18 @@ static bool wait_stop(struct mxg_front *f, int ms)
     return poll(&p, 1, ms) > 0;
 }
 
+/* A server with nothing handed over or at work, from the one after the last picked; -1 when
+ * all are busy. Under conn_lock. */
+static int free_server(struct mxg_front *f)
+{
+    for (unsigned k = 0; k < f->n_mhd; k++) {
+        unsigned i = (f->next + k) % f->n_mhd;
+        if (f->load[i] == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
 static void *acceptor(void *arg)
 {
     struct mxg_front *f = arg;
@@ -1714,7 +1770,8 @@ static void *acceptor(void *arg)
     bool failing = false; /* said once until an accept works again */
     for (;;) {
         pthread_mutex_lock(&f->conn_lock);
-        while (!f->stopping && f->open_conns >= cap)
+        int pick = -1;
+        while (!f->stopping && (f->open_conns >= cap || (pick = free_server(f)) < 0))
             pthread_cond_wait(&f->conn_free, &f->conn_lock);
         bool stop = f->stopping;
         pthread_mutex_unlock(&f->conn_lock);
@@ -1751,11 +1808,15 @@ static void *acceptor(void *arg)
         (void)fcntl(fd, F_SETFD, FD_CLOEXEC); /* libmicrohttpd makes it non-blocking */
         pthread_mutex_lock(&f->conn_lock);
         f->open_conns++;
+        f->load[pick]++;
+        f->next = (unsigned)pick + 1;
         pthread_mutex_unlock(&f->conn_lock);
         /* On failure libmicrohttpd closes the socket and says why in its log. A connection it
          * drops later, before starting it (out of memory), stays counted. */
-        if (MHD_add_connection(f->mhd, fd, (struct sockaddr *)&ss, sl) != MHD_YES)
+        if (MHD_add_connection(f->mhd[pick], fd, (struct sockaddr *)&ss, sl) != MHD_YES) {
+            load_add(f, pick, -1);
             on_connection(f, NULL, NULL, MHD_CONNECTION_NOTIFY_CLOSED);
+        }
     }
     return NULL;
 }
@@ -1779,7 +1840,7 @@ static int listen_on(const struct sockaddr_storage *ss, socklen_t sl)
 
 /* ---- start and stop, continued -------------------------------------------------------- */
 
-enum front_stage { STAGE_NONE, STAGE_STORE, STAGE_SEMS, STAGE_MHD, STAGE_ACCEPTOR };
+enum front_stage { STAGE_NONE, STAGE_STORE, STAGE_SEMS, STAGE_ACCEPTOR };
 
 /* Undoes what start did, up to stage. */
 static void teardown(struct mxg_front *f, enum front_stage stage)
@@ -1793,8 +1854,8 @@ static void teardown(struct mxg_front *f, enum front_stage stage)
             ;
         pthread_join(f->acceptor, NULL);
     }
-    if (stage >= STAGE_MHD)
-        MHD_stop_daemon(f->mhd);
+    for (unsigned i = 0; i < f->n_mhd; i++)
+        MHD_stop_daemon(f->mhd[i]);
     if (f->listen_fd >= 0)
         close(f->listen_fd);
     for (int i = 0; i < 2; i++)
@@ -1872,25 +1933,25 @@ int mxg_front_start(const struct mxg_config *cfg, struct mxg_front **out, char *
     }
     for (int i = 0; i < 2; i++)
         (void)fcntl(f->wake[i], F_SETFD, FD_CLOEXEC);
-    /* The accepting thread keeps the cap. libmicrohttpd shares its own limit out among the
-     * pool's threads and hands a connection to a thread before that thread has counted the ones
-     * it was handed before: each thread's share is the whole cap, so it never refuses one. */
+    /* The accepting thread keeps the cap; each server's own limit is the whole cap, so it never
+     * refuses a connection handed to it. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
-    f->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, f, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)NULL,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->api_max_connections * (unsigned)POOL_THREADS,
-        MHD_OPTION_CONNECTION_TIMEOUT, cfg->api_timeout, MHD_OPTION_THREAD_STACK_SIZE,
-        (size_t)STACK_SIZE, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_CAP, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
-        (void *)NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done, (void *)NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, (void *)f, MHD_OPTION_END);
-    if (!f->mhd) {
-        snprintf(err, errlen, "cannot start the HTTP server on %s: %s", cfg->api_listen,
-                 strerror(errno));
-        goto fail;
+    for (; f->n_mhd < POOL_THREADS; f->n_mhd++) {
+        struct MHD_Daemon *d = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, f, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)NULL,
+            MHD_OPTION_CONNECTION_LIMIT, cfg->api_max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+            cfg->api_timeout, MHD_OPTION_THREAD_STACK_SIZE, (size_t)STACK_SIZE,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_CAP, MHD_OPTION_URI_LOG_CALLBACK,
+            on_uri, (void *)NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done, (void *)NULL,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, (void *)f, MHD_OPTION_END);
+        if (!d) {
+            snprintf(err, errlen, "cannot start the HTTP server on %s: %s", cfg->api_listen,
+                     strerror(errno));
+            goto fail;
+        }
+        f->mhd[f->n_mhd] = d;
     }
-    stage = STAGE_MHD;
     int e = pthread_create(&f->acceptor, NULL, acceptor, f);
     if (e != 0) {
         snprintf(err, errlen, "cannot start the accepting thread: %s", strerror(e));

@@ -202,7 +202,7 @@ static int listener(int *port)
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
     assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(fd, 4), 0);
+    assert_int_equal(listen(fd, 64), 0);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &sl), 0);
     *port = ntohs(a.sin_port);
     return fd;
@@ -215,17 +215,24 @@ struct front_fixture {
     int port;
 };
 
-static int start_front(struct front_fixture *fx, int port, unsigned cap, char *err, size_t errlen)
+/* pdns_port: where the front forwards pdns's API (0: the default). */
+static int start_front_to(struct front_fixture *fx, int port, unsigned cap, int pdns_port,
+                          char *err, size_t errlen)
 {
-    char text[512];
+    char text[768];
     mxg_test_db_path(fx->db, sizeof(fx->db), "front");
     fx->port = port;
     snprintf(text, sizeof(text),
              "store=sqlite:%s\napi-listen=127.0.0.1:%d\napi-key=panel\n"
-             "api-max-connections=%u\napi-timeout=30\n",
-             fx->db, port, cap);
+             "api-max-connections=%u\napi-timeout=30\npdns-api-url=http://127.0.0.1:%d\n",
+             fx->db, port, cap, pdns_port ? pdns_port : 8081);
     assert_int_equal(mxg_config_load_string(text, "front.conf", &fx->cfg, err, errlen), MXG_OK);
     return mxg_front_start(&fx->cfg, &fx->front, err, errlen);
+}
+
+static int start_front(struct front_fixture *fx, int port, unsigned cap, char *err, size_t errlen)
+{
+    return start_front_to(fx, port, cap, 0, err, errlen);
 }
 
 static void stop_front(struct front_fixture *fx)
@@ -370,6 +377,43 @@ static void test_accept_out_of_fds(void **state)
     stop_front(&fx);
 }
 
+/* A request at work holds its thread (here: forwarded to a pdns API that never answers), and a
+ * new connection goes to a thread with none; with all 16 at work, it waits in the listen queue
+ * until one is free again. */
+static void test_busy_threads(void **state)
+{
+    (void)state;
+    int pdns_port, pdns = listener(&pdns_port); /* takes connections into its queue, no more */
+    int port, probe = listener(&port);
+    close(probe);
+    struct front_fixture fx = {0};
+    char err[512] = "";
+    assert_int_equal(start_front_to(&fx, port, 64, pdns_port, err, sizeof(err)), MXG_OK);
+    static const char fwd[] =
+        "GET /api/v1/servers/localhost/zones HTTP/1.1\r\nHost: t\r\nX-API-Key: panel\r\n\r\n";
+    int held[16];
+    for (int i = 0; i < 16; i++) {
+        held[i] = connect_to(port);
+        assert_int_equal(write(held[i], fwd, sizeof(fwd) - 1), (ssize_t)(sizeof(fwd) - 1));
+        if (i == 0) { /* the one before the others: a free thread answers it */
+            int c = connect_to(port);
+            ask(c);
+            assert_true(answered(c, 5000));
+            close(c);
+        }
+    }
+    poll(NULL, 0, 300); /* every forward sent */
+    int c = connect_to(port);
+    ask(c);
+    assert_false(answered(c, 300));
+    close(pdns); /* the forwards fail (502), their threads are free again */
+    assert_true(answered(c, 5000));
+    close(c);
+    for (int i = 0; i < 16; i++)
+        close(held[i]);
+    stop_front(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_route_mxguard),  cmocka_unit_test(test_auth),
         cmocka_unit_test(test_refusal),        cmocka_unit_test(test_listen_taken),
         cmocka_unit_test(test_connection_cap), cmocka_unit_test(test_accept_out_of_fds),
+        cmocka_unit_test(test_busy_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
