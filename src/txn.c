@@ -670,28 +670,96 @@ static void collect_free(struct collect *c)
     memset(c, 0, sizeof(*c));
 }
 
+/* The records mxg_txn_apply has yet to write, and the copies they point into. */
+#define APPLY_BATCH 256
+struct pending {
+    struct mxg_record recs[APPLY_BATCH];
+    size_t n;
+    struct collect *held;
+    size_t n_held, cap_held;
+};
+
+static int pending_flush(struct pending *p, struct mxg_store *st, int64_t zone_id)
+{
+    int rc = mxg_store_records_add(st, zone_id, p->recs, p->n);
+    p->n = 0;
+    return rc;
+}
+
+static void pending_release(struct pending *p)
+{
+    for (size_t i = 0; i < p->n_held; i++)
+        collect_free(&p->held[i]);
+    p->n_held = 0;
+}
+
+static int cmp_name_ptr(const void *a, const void *b)
+{
+    const struct mxg_txn_name *x = *(const struct mxg_txn_name *const *)a;
+    const struct mxg_txn_name *y = *(const struct mxg_txn_name *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+/* Writes each touched name's final records: the records of many names go to the store together
+ * (mxg_store_records_add), in name order, so that the store's name indexes grow at one end
+ * rather than all over. A name's old records are deleted before its new ones are queued, and
+ * names are distinct, so a queued record never meets a delete of its own name. */
 int mxg_txn_apply(struct mxg_txn *t, struct mxg_store *st)
 {
+    struct pending *p = calloc(1, sizeof(*p));
+    const struct mxg_txn_name **order = malloc((t->n_names ? t->n_names : 1) * sizeof(*order));
+    if (!p || !order) {
+        free(p);
+        free(order);
+        return MXG_ENOMEM;
+    }
+    for (size_t i = 0; i < t->n_names; i++)
+        order[i] = &t->names[i];
+    if (t->n_names > 1)
+        qsort(order, t->n_names, sizeof(*order), cmp_name_ptr);
     int rc = MXG_OK;
     if (t->wipe)
         rc = MXG_STORE_CALL(st, zone_clear, t->zone_id);
     for (size_t i = 0; rc == MXG_OK && i < t->n_names; i++) {
-        const struct mxg_txn_name *e = &t->names[i];
+        const struct mxg_txn_name *e = order[i];
         struct collect c = {0};
-        rc = final_records(t, st, e, NULL, collect_cb, &c);
-        if (rc == MXG_OK && !t->wipe)
-            rc = MXG_STORE_CALL(st, rrset_delete, t->zone_id, e->name, NULL);
-        for (size_t j = 0; rc == MXG_OK && j < c.n; j++) {
-            struct mxg_record rec = {.name = e->name,
-                                     .type = c.recs[j].type,
-                                     .content = c.recs[j].content,
-                                     .ttl = c.recs[j].ttl,
-                                     .domain_id = t->zone_id,
-                                     .auth = c.recs[j].auth};
-            rc = MXG_STORE_CALL(st, record_add, t->zone_id, &rec);
+        const struct mxg_txn_rec *recs = e->add;
+        size_t n = e->n_add;
+        if (!t->wipe) {
+            rc = final_records(t, st, e, NULL, collect_cb, &c);
+            if (rc == MXG_OK)
+                rc = MXG_STORE_CALL(st, rrset_delete, t->zone_id, e->name, NULL);
+            if (rc == MXG_OK && MXG_ARRAY_RESERVE(p->held, p->cap_held, p->n_held + 1, 8) != MXG_OK)
+                rc = MXG_ENOMEM;
+            if (rc != MXG_OK) {
+                collect_free(&c);
+                break;
+            }
+            p->held[p->n_held++] = c; /* freed once its records are written */
+            recs = c.recs;
+            n = c.n;
         }
-        collect_free(&c);
+        for (size_t j = 0; rc == MXG_OK && j < n; j++) {
+            p->recs[p->n++] = (struct mxg_record){.name = e->name,
+                                                  .type = recs[j].type,
+                                                  .content = recs[j].content,
+                                                  .ttl = recs[j].ttl,
+                                                  .domain_id = t->zone_id,
+                                                  .auth = recs[j].auth};
+            if (p->n == APPLY_BATCH)
+                rc = pending_flush(p, st, t->zone_id);
+        }
+        if (rc == MXG_OK && p->n_held >= APPLY_BATCH)
+            rc = pending_flush(p, st, t->zone_id);
+        if (rc == MXG_OK && p->n == 0)
+            pending_release(p);
     }
+    if (rc == MXG_OK)
+        rc = pending_flush(p, st, t->zone_id);
+    pending_release(p);
+    free(p->held);
+    free(p);
+    free(order);
     for (size_t i = 0; rc == MXG_OK && i < t->n_meta; i++)
         rc = MXG_STORE_CALL(st, meta_set, t->zone_id, t->meta[i].kind,
                             (const char *const *)t->meta[i].values, t->meta[i].n);

@@ -148,6 +148,10 @@ struct mxg_store_ops {
     MXG_MUST_CHECK int (*record_add)(struct mxg_store *st, int64_t zone_id,
                                      const struct mxg_record *rec);
     MXG_MUST_CHECK int (*zone_clear)(struct mxg_store *st, int64_t zone_id);
+    /* Optional: record_add for each of recs[0..n), in one go where the engine can (a zone
+     * import writes its records in batches). mxg_store_records_add falls back to record_add. */
+    MXG_MUST_CHECK int (*records_add)(struct mxg_store *st, int64_t zone_id,
+                                      const struct mxg_record *recs, size_t n);
 
     /* Records whose name or content matches a SQL LIKE pattern (escape '\\'), any zone. */
     MXG_MUST_CHECK int (*search)(struct mxg_store *st, const char *like, unsigned max,
@@ -279,6 +283,10 @@ void mxg_store_redact(const char *uri, char *out, size_t outlen);
 /* Current schema version of mxguard's own tables. */
 #define MXG_STORE_SCHEMA_VERSION 5
 #define MXG_STORE_SCHEMA_VERSION_TEXT "5"
+
+/* The engine's records_add, or its record_add for each record. */
+MXG_MUST_CHECK int mxg_store_records_add(struct mxg_store *st, int64_t zone_id,
+                                         const struct mxg_record *recs, size_t n);
 
 /* Calls the optional batch_reads / end_reads of the engine, if it has them. */
 void mxg_store_batch_reads(struct mxg_store *st, bool on);

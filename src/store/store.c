@@ -95,6 +95,19 @@ void mxg_store_abandon(struct mxg_store *st)
         mxg_warn("store rollback (%s) failed: %s", st->ops->name, mxg_strerror(rc));
 }
 
+int mxg_store_records_add(struct mxg_store *st, int64_t zone_id, const struct mxg_record *recs,
+                          size_t n)
+{
+    if (st->ops->records_add)
+        return st->ops->records_add(st, zone_id, recs, n);
+    for (size_t i = 0; i < n; i++) {
+        int rc = st->ops->record_add(st, zone_id, &recs[i]);
+        if (rc != MXG_OK)
+            return rc;
+    }
+    return MXG_OK;
+}
+
 void mxg_store_batch_reads(struct mxg_store *st, bool on)
 {
     if (st->ops->batch_reads)

@@ -162,6 +162,38 @@ static int meta_count(void *ctx, const char *kind, const char *value)
     return 0;
 }
 
+/* Rows that name zone id in every table that refers to a zone. */
+static int rows_of_zone(const char *path, int64_t id)
+{
+    static const char *const TABLES[] = {"records",  "domainmetadata", "cryptokeys",
+                                         "comments", "mxg_names",      "mxg_targets"};
+    sqlite3 *db;
+    int n = 0;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    for (size_t i = 0; i < sizeof(TABLES) / sizeof(TABLES[0]); i++) {
+        char query[128];
+        sqlite3_stmt *q;
+        snprintf(query, sizeof(query), "SELECT count(*) FROM %s WHERE domain_id = %lld", TABLES[i],
+                 (long long)id);
+        assert_int_equal(sqlite3_prepare_v2(db, query, -1, &q, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        n += sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+    }
+    sqlite3_close(db);
+    return n;
+}
+
+static void sql(const char *path, const char *text)
+{
+    sqlite3 *db;
+    char *msg = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, text, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", text, msg ? msg : "?");
+    sqlite3_close(db);
+}
+
 static void test_zones_and_metadata(void **state)
 {
     struct fixture *f = *state;
@@ -194,12 +226,30 @@ static void test_zones_and_metadata(void **state)
     assert_true(z.has_soa);
     assert_int_equal(z.serial, 5);
 
+    struct mxg_key k = {.flags = 257, .active = true, .published = true, .content = "x"};
+    int64_t kid = 0;
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(f->st, key_add, id2, &k, &kid), MXG_OK);
+    add(f->st, id2, "mail.sub.example.com.", "MX", "10 mx.sub.example.com.");
+    assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+    char comment[160];
+    snprintf(comment, sizeof(comment),
+             "INSERT INTO comments (domain_id, name, type, modified_at, comment)"
+             " VALUES (%lld, 'sub.example.com', 'SOA', 1, 'c')",
+             (long long)id2);
+    sql(f->path, comment);
+    assert_int_equal(rows_of_zone(f->path, id2),
+                     9); /* 2 records, 2 metadata, a key, a comment, 2 names, a target */
+
     assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
     assert_int_equal(MXG_STORE_CALL(f->st, zone_delete, id2), MXG_OK);
     assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+    /* Every row of the zone goes with it, as pdns's gsqlite3 deletes a zone. */
+    assert_int_equal(rows_of_zone(f->path, id2), 0);
+    assert_true(rows_of_zone(f->path, f->zone) == 0); /* the other zone has none to lose */
     n = 0;
     assert_int_equal(MXG_STORE_CALL(f->st, meta_list, id2, NULL, meta_count, &n), MXG_OK);
-    assert_int_equal(n, 0); /* cascaded */
+    assert_int_equal(n, 0);
     struct collect c = {0};
     assert_int_equal(MXG_STORE_CALL(f->st, lookup, id2, "sub.example.com.", NULL, collect_cb, &c),
                      MXG_OK);
@@ -460,16 +510,6 @@ static void reopen(struct fixture *f)
     f->st = NULL;
     snprintf(uri, sizeof(uri), "sqlite:%s", f->path);
     assert_int_equal(mxg_store_open(uri, &f->st, err, sizeof(err)), MXG_OK);
-}
-
-static void sql(const char *path, const char *text)
-{
-    sqlite3 *db;
-    char *msg = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    if (sqlite3_exec(db, text, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", text, msg ? msg : "?");
-    sqlite3_close(db);
 }
 
 static int schema_version(const char *path)
@@ -766,6 +806,120 @@ static void test_batch_reads(void **state)
     mxg_store_close(w);
 }
 
+/* What the store holds, as one string: records, names and targets (ids left out). */
+static char *dump(const char *path)
+{
+    static const char QUERY[] =
+        "SELECT (SELECT group_concat(x, '|') FROM (SELECT domain_id || ' ' || name || ' ' || type"
+        " || ' ' || content || ' ' || ttl || ' ' || prio || ' ' || auth || ' ' || disabled AS x"
+        " FROM records ORDER BY x)) || '#' || (SELECT group_concat(x, '|') FROM (SELECT domain_id"
+        " || ' ' || hex(rkey) AS x FROM mxg_names ORDER BY x)) || '#' || (SELECT"
+        " group_concat(x, '|') FROM (SELECT type || ' ' || hex(trkey) || ' ' || domain_id || ' ' ||"
+        " name || ' ' || target AS x FROM mxg_targets ORDER BY x))";
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, QUERY, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    const char *text = (const char *)sqlite3_column_text(q, 0);
+    char *out = strdup(text ? text : "");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return out;
+}
+
+#define BULK_N 200 /* three full batches of 64 and a rest of 8 */
+
+/* Record i of a generated set: owners repeat, not next to each other; MX, CNAME and SRV have
+ * targets (some the same), TXT and A none. */
+static struct mxg_record bulk_record(int i, char *name, char *content)
+{
+    static const char *const TYPES[] = {"A", "MX", "CNAME", "SRV", "TXT"};
+    const char *type = TYPES[i % 5];
+    sprintf(name, "h%d.example.com.", (i * 7) % 37);
+    if (i % 5 == 0)
+        sprintf(content, "192.0.2.%d", i % 250);
+    else if (i % 5 == 1)
+        sprintf(content, "%d mx%d.example.com.", i % 3 * 10, i % 4);
+    else if (i % 5 == 2)
+        sprintf(content, "t%d.example.net.", i);
+    else if (i % 5 == 3)
+        sprintf(content, "%d 5 25 s%d.example.com.", i % 3, i % 6);
+    else
+        sprintf(content, "\"v=spf1 -all %d\"", i);
+    return (struct mxg_record){.name = name,
+                               .type = type,
+                               .content = content,
+                               .ttl = 60 + (unsigned)i,
+                               .auth = i % 9 != 0};
+}
+
+/* records_add writes what record_add writes record by record: the rows, the name index and the
+ * targets; a bad record anywhere in a batch fails the call; a zone that is not there refuses. */
+static void test_records_add_in_bulk(void **state)
+{
+    struct fixture *f = *state;
+    static char names[BULK_N][64], contents[BULK_N][64];
+    struct mxg_record recs[BULK_N];
+    for (int i = 0; i < BULK_N; i++)
+        recs[i] = bulk_record(i, names[i], contents[i]);
+
+    char path[64], uri[80], err[256];
+    struct mxg_store *one = NULL;
+    int64_t zone = 0;
+    mxg_test_db_path(path, sizeof(path), "store-one");
+    snprintf(uri, sizeof(uri), "sqlite:%s", path);
+    assert_int_equal(mxg_store_open(uri, &one, err, sizeof(err)), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(one, zone_add, "example.com.", MXG_KIND_NATIVE, NULL, &zone),
+                     MXG_OK);
+    assert_int_equal(zone, f->zone);
+    assert_int_equal(MXG_STORE_CALL0(one, begin), MXG_OK);
+    for (int i = 0; i < BULK_N; i++)
+        assert_int_equal(MXG_STORE_CALL(one, record_add, zone, &recs[i]), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(one, commit), MXG_OK);
+
+    assert_int_equal(mxg_store_records_add(f->st, f->zone, recs, BULK_N), MXG_ETXN);
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    assert_int_equal(mxg_store_records_add(f->st, f->zone, recs, BULK_N), MXG_OK);
+    assert_int_equal(mxg_store_records_add(f->st, f->zone, recs, 0), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+    char *want = dump(path), *got = dump(f->path);
+    assert_string_equal(got, want);
+    assert_true(strlen(got) > 1000);
+    free(got);
+    assert_true(below(f->st, f->zone, "example.com."));
+
+    /* A bad record in the second batch: the call fails; the caller's rollback keeps the store. */
+    recs[100].type = "MX";
+    recs[100].content = "x mx.example.com.";
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(f->st, zone_clear, f->zone), MXG_OK);
+    assert_int_equal(mxg_store_records_add(f->st, f->zone, recs, BULK_N), MXG_EINVAL);
+    assert_int_equal(MXG_STORE_CALL0(f->st, rollback), MXG_OK);
+    got = dump(f->path);
+    assert_string_equal(got, want);
+    free(got);
+
+    /* Rows need their zone, as a foreign key would have it. */
+    struct mxg_key k = {.flags = 256, .content = "x"};
+    const char *vals[] = {"v"};
+    int64_t kid = 0;
+    assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+    assert_int_equal(mxg_store_records_add(f->st, 9999, recs, 70), MXG_EEXIST);
+    assert_int_equal(MXG_STORE_CALL(f->st, record_add, 9999, &recs[0]), MXG_EEXIST);
+    assert_int_equal(MXG_STORE_CALL(f->st, key_add, 9999, &k, &kid), MXG_EEXIST);
+    assert_int_equal(MXG_STORE_CALL(f->st, meta_set, 9999, "ALSO-NOTIFY", vals, 1), MXG_EEXIST);
+    assert_int_equal(MXG_STORE_CALL(f->st, meta_set, 9999, "ALSO-NOTIFY", vals, 0), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+    assert_int_equal(rows_of_zone(f->path, 9999), 0);
+    got = dump(f->path);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    mxg_store_close(one);
+    mxg_test_db_remove(path);
+}
+
 static void test_open_errors(void **state)
 {
     struct mxg_store *st = NULL;
@@ -797,6 +951,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_capture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v3_adds_capture, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_add_in_bulk, setup, teardown),
         cmocka_unit_test(test_open_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

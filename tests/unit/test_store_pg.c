@@ -405,7 +405,7 @@ static bool txn_ops(struct fixture *f, int step, int *seq)
         int64_t zs = zid(f->sq, zone), zp = zid(f->pg, zone);
         char name[300], content[300];
         snprintf(name, sizeof(name), "%s%s", LABELS[rnd(8)], zone);
-        switch (rnd(12)) {
+        switch (rnd(13)) {
         case 0:
         case 1:
         case 2:
@@ -467,6 +467,25 @@ static bool txn_ops(struct fixture *f, int step, int *seq)
             if (rnd(4) == 0)
                 BOTH(MXG_STORE_CALL(f->sq, key_remove, zs, is),
                      MXG_STORE_CALL(f->pg, key_remove, zp, ip));
+            break;
+        }
+        case 11: {
+            /* Many records at once: SQLite writes them in batches, PostgreSQL one by one. */
+            static char names[150][300], contents[150][300];
+            struct mxg_record recs[150];
+            size_t nr = rnd(150);
+            for (size_t j = 0; j < nr; j++) {
+                const char *type = TYPES[rnd(9)];
+                snprintf(names[j], sizeof(names[j]), "%s%s", LABELS[rnd(8)], zone);
+                content_for(type, zone, contents[j], sizeof(contents[j]));
+                recs[j] = (struct mxg_record){.name = names[j],
+                                              .type = type,
+                                              .content = contents[j],
+                                              .ttl = 60,
+                                              .auth = rnd(5) != 0};
+            }
+            BOTH(mxg_store_records_add(f->sq, zs, recs, nr),
+                 mxg_store_records_add(f->pg, zp, recs, nr));
             break;
         }
         case 10: {
