@@ -1,4 +1,5 @@
 /* guard.c -- the commit pipeline: change set, policy, fix, apply, audit. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -616,23 +617,62 @@ static int touched_names(struct mxg_txn *t, const struct stored *pre, struct nam
     return MXG_OK;
 }
 
+/* The stored records of the zone a wiping transaction replaces, sorted by owner (empty for
+ * other transactions). */
+static int stored_pre(struct mxg_store *st, struct mxg_txn *t, struct stored *pre)
+{
+    if (!mxg_txn_wipes(t))
+        return MXG_OK;
+    int rc = MXG_STORE_CALL(st, list, mxg_txn_zone_id(t), stored_collect, pre);
+    if (rc == MXG_OK && pre->n > 1)
+        qsort(pre->v, pre->n, sizeof(*pre->v), cmp_stored);
+    return rc;
+}
+
+/* The changed RRsets of the names in ns into res->changes. A wiping transaction never reads
+ * the store here (its before side is pre, its after side the transaction alone): st is NULL
+ * when this runs on another thread. */
+static int changes_of(struct mxg_store *st, struct mxg_txn *t, const struct names *ns,
+                      const struct stored *pre, struct mxg_guard_result *res)
+{
+    int rc = MXG_OK;
+    for (size_t i = 0; rc == MXG_OK && i < ns->n; i++)
+        rc = name_changes(st, t, ns->v[i], mxg_txn_wipes(t) ? pre : NULL, res);
+    return rc;
+}
+
 /* The names the transaction changes into ns, and their changed RRsets into res->changes. */
 static int txn_changes(struct mxg_store *st, struct mxg_txn *t, struct names *ns,
                        struct mxg_guard_result *res)
 {
     struct stored pre = {0};
-    bool wipes = mxg_txn_wipes(t);
-    int rc = MXG_OK;
-    if (wipes &&
-        (rc = MXG_STORE_CALL(st, list, mxg_txn_zone_id(t), stored_collect, &pre)) == MXG_OK &&
-        pre.n > 1)
-        qsort(pre.v, pre.n, sizeof(*pre.v), cmp_stored);
+    int rc = stored_pre(st, t, &pre);
     if (rc == MXG_OK)
-        rc = touched_names(t, wipes ? &pre : NULL, ns);
-    for (size_t i = 0; rc == MXG_OK && i < ns->n; i++)
-        rc = name_changes(st, t, ns->v[i], wipes ? &pre : NULL, res);
+        rc = touched_names(t, mxg_txn_wipes(t) ? &pre : NULL, ns);
+    if (rc == MXG_OK)
+        rc = changes_of(st, t, ns, &pre, res);
     stored_free(&pre);
     return rc;
+}
+
+/* Names from which on a wiping transaction's changes are listed on another thread while the
+ * policy reads the store (below, a thread costs more than it saves). */
+#define CHANGES_AHEAD_MIN 2048
+
+struct changes_ahead {
+    pthread_t tid;
+    struct mxg_txn *t;
+    const struct names *ns;
+    const struct stored *pre;
+    struct mxg_guard_result res; /* only its changes */
+    int rc;
+};
+
+static void *changes_ahead_run(void *arg)
+{
+    struct changes_ahead *a = arg;
+    a->rc = changes_of(NULL, a->t, a->ns, a->pre, &a->res);
+    return NULL;
 }
 
 /* ---- mode ----------------------------------------------------------------------------- */
@@ -716,8 +756,19 @@ static int judge(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_
     res->mode = mxg_guard_effective_mode(st, cfg, z.id);
     res->audit_syslog = cfg->audit_syslog;
     struct names ns = {0};
-    rc = txn_changes(st, t, &ns, res);
-    if (rc == MXG_OK && guarded && (res->n_changes > 0 || ev != MXG_ZONE_SAME)) {
+    struct stored pre = {0};
+    rc = stored_pre(st, t, &pre);
+    if (rc == MXG_OK)
+        rc = touched_names(t, mxg_txn_wipes(t) ? &pre : NULL, &ns);
+    /* A large wiping transaction (an import, an AXFR) lists its changes on another thread
+     * while the policy runs; the policy then runs before it is known whether anything changed,
+     * and its decision is dropped when nothing did. */
+    struct changes_ahead ahead = {.t = t, .ns = &ns, .pre = &pre};
+    bool threaded = rc == MXG_OK && mxg_txn_wipes(t) && ns.n >= CHANGES_AHEAD_MIN &&
+                    pthread_create(&ahead.tid, NULL, changes_ahead_run, &ahead) == 0;
+    if (rc == MXG_OK && !threaded)
+        rc = changes_of(st, t, &ns, &pre, res);
+    if (rc == MXG_OK && guarded && (threaded || res->n_changes > 0 || ev != MXG_ZONE_SAME)) {
         struct mxg_guard_view_ctx vctx = {.st = st, .txn = t, .cfg = cfg};
         struct mxg_view view;
         mxg_guard_view(&vctx, &view);
@@ -743,6 +794,19 @@ static int judge(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_
         res->judged = rc == MXG_OK;
         mxg_guard_view_done(&vctx);
     }
+    if (threaded) {
+        pthread_join(ahead.tid, NULL);
+        res->changes = ahead.res.changes;
+        res->n_changes = ahead.res.n_changes;
+        if (rc == MXG_OK)
+            rc = ahead.rc;
+        if (res->judged && res->n_changes == 0 && ev == MXG_ZONE_SAME) {
+            mxg_decision_free(&res->decision);
+            memset(&res->decision, 0, sizeof(res->decision));
+            res->judged = false;
+        }
+    }
+    stored_free(&pre);
     names_free(&ns);
     return rc;
 }
@@ -769,7 +833,7 @@ int mxg_guard_fix_into(struct mxg_txn *t, const struct mxg_decision *d)
 }
 
 static int append_audit(struct mxg_store *st, struct mxg_txn *t, const struct mxg_guard_opts *o,
-                        struct mxg_guard_result *res)
+                        struct mxg_guard_result *res, const struct mxg_audit_start *start)
 {
     json_t *meta = NULL;
     if (meta_json(t, &meta) != MXG_OK)
@@ -780,7 +844,8 @@ static int append_audit(struct mxg_store *st, struct mxg_txn *t, const struct mx
                                 .decision = res->judged ? &res->decision : NULL,
                                 .changes = res->changes,
                                 .n_changes = res->n_changes,
-                                .metadata = meta};
+                                .metadata = meta,
+                                .start = start};
     char *text = NULL;
     int rc = mxg_audit_append(st, &e, &res->audit_seq, res->audit_hash,
                               res->audit_syslog ? &text : NULL);
@@ -859,6 +924,24 @@ static int judge_poisoned(struct mxg_store *st, const struct mxg_config *cfg, st
     return rc;
 }
 
+/* Changes from which on the audit record's list is made ahead (below, a thread costs more than
+ * it saves). */
+#define AUDIT_AHEAD_MIN 2048
+
+struct audit_ahead {
+    pthread_t tid;
+    const struct mxg_rrset_change *changes;
+    size_t n;
+    struct mxg_audit_start *start; /* NULL: made by mxg_audit_append as usual */
+};
+
+static void *audit_ahead_run(void *arg)
+{
+    struct audit_ahead *a = arg;
+    a->start = mxg_audit_start(a->changes, a->n);
+    return NULL;
+}
+
 int mxg_guard_judge_apply(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_txn *txn,
                           const struct mxg_guard_opts *opts, struct mxg_guard_result *res)
 {
@@ -874,13 +957,20 @@ int mxg_guard_judge_apply(struct mxg_store *st, const struct mxg_config *cfg, st
     if (res->judged && res->decision.verdict == MXG_VERDICT_FIX &&
         (rc = mxg_guard_fix_into(txn, &res->decision)) != MXG_OK)
         return rc;
-    if ((rc = mxg_txn_apply(txn, st)) != MXG_OK)
-        return rc;
+    /* A long change list is written out for the audit record on another thread while the
+     * rows are written. */
+    struct audit_ahead ahead = {.changes = res->changes, .n = res->n_changes};
+    bool started = res->n_changes >= AUDIT_AHEAD_MIN &&
+                   pthread_create(&ahead.tid, NULL, audit_ahead_run, &ahead) == 0;
+    rc = mxg_txn_apply(txn, st);
+    if (started)
+        pthread_join(ahead.tid, NULL);
     /* A transaction that changes nothing leaves no audit record. */
-    if (res->n_changes == 0 && mxg_txn_meta_count(txn) == 0 && !mxg_txn_wipes(txn) &&
-        !opts->always_audit)
-        return MXG_OK;
-    return append_audit(st, txn, opts, res);
+    if (rc == MXG_OK && (res->n_changes > 0 || mxg_txn_meta_count(txn) > 0 || mxg_txn_wipes(txn) ||
+                         opts->always_audit))
+        rc = append_audit(st, txn, opts, res, ahead.start);
+    mxg_audit_start_free(ahead.start);
+    return rc;
 }
 
 int mxg_guard_record_refusal(struct mxg_store *st, struct mxg_txn *txn,
@@ -889,7 +979,7 @@ int mxg_guard_record_refusal(struct mxg_store *st, struct mxg_txn *txn,
     int rc = MXG_STORE_CALL0(st, begin);
     if (rc != MXG_OK)
         return rc;
-    rc = append_audit(st, txn, opts, res);
+    rc = append_audit(st, txn, opts, res, NULL);
     if (rc == MXG_OK)
         return MXG_STORE_CALL0(st, commit);
     mxg_store_abandon(st);

@@ -693,11 +693,13 @@ static void pending_release(struct pending *p)
     p->n_held = 0;
 }
 
-static int cmp_name_ptr(const void *a, const void *b)
+struct name_ref {
+    const struct mxg_txn_name *e;
+};
+
+static int cmp_name_ref(const void *a, const void *b)
 {
-    const struct mxg_txn_name *x = *(const struct mxg_txn_name *const *)a;
-    const struct mxg_txn_name *y = *(const struct mxg_txn_name *const *)b;
-    return strcmp(x->name, y->name);
+    return strcmp(((const struct name_ref *)a)->e->name, ((const struct name_ref *)b)->e->name);
 }
 
 /* Writes each touched name's final records: the records of many names go to the store together
@@ -706,22 +708,23 @@ static int cmp_name_ptr(const void *a, const void *b)
  * names are distinct, so a queued record never meets a delete of its own name. */
 int mxg_txn_apply(struct mxg_txn *t, struct mxg_store *st)
 {
+    const size_t names = t->n_names;
     struct pending *p = calloc(1, sizeof(*p));
-    const struct mxg_txn_name **order = malloc((t->n_names ? t->n_names : 1) * sizeof(*order));
+    struct name_ref *order = calloc(names ? names : 1, sizeof(*order));
     if (!p || !order) {
         free(p);
         free(order);
         return MXG_ENOMEM;
     }
-    for (size_t i = 0; i < t->n_names; i++)
-        order[i] = &t->names[i];
-    if (t->n_names > 1)
-        qsort(order, t->n_names, sizeof(*order), cmp_name_ptr);
+    for (size_t i = 0; i < names; i++)
+        order[i].e = &t->names[i];
+    if (names > 1)
+        qsort(order, names, sizeof(*order), cmp_name_ref);
     int rc = MXG_OK;
     if (t->wipe)
         rc = MXG_STORE_CALL(st, zone_clear, t->zone_id);
-    for (size_t i = 0; rc == MXG_OK && i < t->n_names; i++) {
-        const struct mxg_txn_name *e = order[i];
+    for (size_t i = 0; rc == MXG_OK && i < names; i++) {
+        const struct mxg_txn_name *e = order[i].e;
         struct collect c = {0};
         const struct mxg_txn_rec *recs = e->add;
         size_t n = e->n_add;

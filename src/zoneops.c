@@ -371,7 +371,7 @@ int mxg_zone_import(struct mxg_store *st, const struct mxg_config *cfg, const ch
         goto fail;
     }
     err[0] = '\0';
-    rc = mxg_zonefile_parse(path, zone, DEFAULT_TTL, import_record, &c, err, errlen);
+    rc = mxg_zonefile_parse_ahead(path, zone, DEFAULT_TTL, import_record, &c, err, errlen);
     if (rc != MXG_OK) {
         if (!err[0])
             snprintf(err, errlen, "%s: %s", path, mxg_strerror(rc));

@@ -38,7 +38,16 @@ struct mxg_audit_entry {
                          key, never key material (backend_keys.h) */
     int64_t repairs;  /* source fix after an out-of-band write: the seq of the external record
                          this one repairs ("repairs"); 0: none */
+    /* optional: mxg_audit_start(changes, n_changes), made ahead (borrowed) */
+    const struct mxg_audit_start *start;
 };
+
+/* The start of a record's canonical text, its change list, written out and hashed ahead of
+ * mxg_audit_append: a large import's list is megabytes, and another thread can make it while
+ * the transaction writes its rows. NULL when out of memory. */
+struct mxg_audit_start;
+struct mxg_audit_start *mxg_audit_start(const struct mxg_rrset_change *changes, size_t n);
+void mxg_audit_start_free(struct mxg_audit_start *s);
 
 /* Longest node name (config key node-name). */
 #define MXG_NODE_NAME_MAX 64

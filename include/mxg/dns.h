@@ -136,4 +136,12 @@ typedef int (*mxg_zf_cb)(void *ctx, const struct mxg_zf_record *rec);
 MXG_MUST_CHECK int mxg_zonefile_parse(const char *path, const char *origin, uint32_t default_ttl,
                                       mxg_zf_cb cb, void *ctx, char *err, size_t errlen);
 
+/* mxg_zonefile_parse with the file read on a second thread, up to a few thousand records ahead
+ * of cb, which runs on the calling thread, in file order, with the same results and messages
+ * (a callback's failure stops the reading; a record after a syntax error is never passed).
+ * Reads on the calling thread when no thread can be started. */
+MXG_MUST_CHECK int mxg_zonefile_parse_ahead(const char *path, const char *origin,
+                                            uint32_t default_ttl, mxg_zf_cb cb, void *ctx,
+                                            char *err, size_t errlen);
+
 #endif

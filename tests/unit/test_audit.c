@@ -515,6 +515,39 @@ static void test_canonical_text_written_directly(void **state)
             "content")),
         "(not UTF-8)");
     json_decref(body);
+
+    /* The same entry with its change list made ahead (mxg_audit_start), and with a start made
+     * for another list, which is not used: the same record but for its place in the chain. */
+    struct mxg_audit_start *starts[2] = {mxg_audit_start(ch, 3), mxg_audit_start(ch, 2)};
+    for (int i = 0; i < 2; i++) {
+        assert_non_null(starts[i]);
+        e.start = starts[i];
+        char *text2 = NULL;
+        assert_int_equal(MXG_STORE_CALL0(f->st, begin), MXG_OK);
+        assert_int_equal(mxg_audit_append(f->st, &e, &seq, hash, &text2), MXG_OK);
+        assert_int_equal(MXG_STORE_CALL0(f->st, commit), MXG_OK);
+        json_t *o2 = json_loads(text2, 0, NULL);
+        assert_non_null(o2);
+        char *canon2 = mxg_audit_canonical(o2);
+        assert_string_equal(canon2, text2);
+        assert_int_equal(mxg_audit_hash(o2, h), MXG_OK);
+        assert_string_equal(h, hash);
+        static const char *const PLACE[] = {"seq", "time", "prev", "hash"};
+        json_t *x = json_deep_copy(o), *y = json_deep_copy(o2);
+        for (size_t j = 0; j < 4; j++) {
+            json_object_del(x, PLACE[j]);
+            json_object_del(y, PLACE[j]);
+        }
+        assert_true(json_equal(x, y));
+        json_decref(x);
+        json_decref(y);
+        json_decref(o2);
+        free(canon2);
+        free(text2);
+        mxg_audit_start_free(starts[i]);
+    }
+    mxg_audit_start_free(NULL);
+
     json_decref(meta);
     json_decref(settings);
     json_decref(keys);
@@ -524,7 +557,7 @@ static void test_canonical_text_written_directly(void **state)
     free(text);
     struct mxg_audit_verify res;
     assert_int_equal(mxg_audit_verify(f->st, NULL, &res), MXG_OK);
-    assert_int_equal(res.records, 6);
+    assert_int_equal(res.records, 8);
 }
 
 int main(void)

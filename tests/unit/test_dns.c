@@ -1133,11 +1133,11 @@ static int teardown_tmp(void **state)
 {
     (void)state;
     static const char *const names[] = {
-        "plain.zone", "bad.zone",    "badinc.zone", "self.zone",  "ch.zone",
-        "any.zone",   "lua.zone",    "empty.zone",  "multi.zone", "bad2.zone",
-        "wire.zone",  "dir",         "fifo",        "fifo.zone",  "zero.zone",
-        "tty.zone",   "soa2.inc",    "soa2.zone",   "esc.zone",   "pdns.zone",
-        "gen.zone",   "genbad.zone", "inc2.zone",   "inc2.inc",   "svcb.zone"};
+        "plain.zone", "bad.zone",   "badinc.zone", "self.zone",   "ch.zone",   "any.zone",
+        "lua.zone",   "empty.zone", "multi.zone",  "bad2.zone",   "wire.zone", "dir",
+        "fifo",       "fifo.zone",  "zero.zone",   "tty.zone",    "soa2.inc",  "soa2.zone",
+        "esc.zone",   "pdns.zone",  "gen.zone",    "genbad.zone", "inc2.zone", "inc2.inc",
+        "svcb.zone",  "big.zone",   "bigbad.zone", "big.inc"};
     char path[512];
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
@@ -1458,6 +1458,101 @@ static void test_zonefile_not_regular(void **state)
     free(c);
 }
 
+/* What a parse passed to its callback: how many records and a digest of them in order. */
+struct seen {
+    size_t n;
+    uint64_t digest;
+    size_t fail_at; /* the callback fails on this record (1-based); 0: never */
+};
+
+static int seen_cb(void *ctx, const struct mxg_zf_record *r)
+{
+    struct seen *s = ctx;
+    char line[2048];
+    int len = snprintf(line, sizeof(line), "%s|%s|%u|%s|%lu|%s", r->owner, r->type, r->ttl,
+                       r->content, r->line, r->file);
+    for (int i = 0; i < len; i++)
+        s->digest = (s->digest ^ (unsigned char)line[i]) * 1099511628211u;
+    if (++s->n == s->fail_at)
+        return 42;
+    return 0;
+}
+
+/* A zone of n records of several types; bad_line > 0 puts a syntax error on that line. The
+ * text is malloc()ed. */
+static char *big_zone(unsigned n, unsigned bad_line)
+{
+    size_t cap = (size_t)n * 96 + 512, len = 0;
+    char *t = malloc(cap);
+    assert_non_null(t);
+    len += (size_t)snprintf(t + len, cap - len,
+                            "$ORIGIN big.example.\n$TTL 300\n"
+                            "@ SOA ns1 host 1 2 3 4 5\n@ NS ns1\n$INCLUDE big.inc\n");
+    for (unsigned i = 6; i < n + 6; i++) {
+        if (i == bad_line)
+            len += (size_t)snprintf(t + len, cap - len, "h%u IN A 300.1.2.3\n", i);
+        else if (i % 4 == 0)
+            len += (size_t)snprintf(t + len, cap - len, "h%u 60 IN A 10.0.%u.%u\n", i,
+                                    i / 256 % 256, i % 256);
+        else if (i % 4 == 1)
+            len += (size_t)snprintf(t + len, cap - len, "  IN MX %u mx%u\n", i % 50, i % 7);
+        else if (i % 4 == 2)
+            len += (size_t)snprintf(t + len, cap - len, "t%u TXT \"v=spf1 -all\" \"%u\"\n", i, i);
+        else
+            len += (size_t)snprintf(t + len, cap - len, "c%u CNAME h%u\n", i, i - 3);
+    }
+    return t;
+}
+
+/* The file read on a second thread: the same records in the same order as the plain parse,
+ * across many batches; the same error and the records before it; a callback's failure stops
+ * it there, its own result returned. */
+static void test_zonefile_ahead(void **state)
+{
+    (void)state;
+    char err1[512], err2[512], path[512];
+    write_tmp("big.inc", "ns1 A 192.0.2.1\n");
+    char *text = big_zone(5000, 0);
+    snprintf(path, sizeof(path), "%s", write_tmp("big.zone", text));
+    free(text);
+    struct seen a = {0}, b = {0};
+    assert_int_equal(mxg_zonefile_parse(path, ".", 3600, seen_cb, &a, err1, sizeof(err1)), MXG_OK);
+    assert_int_equal(mxg_zonefile_parse_ahead(path, ".", 3600, seen_cb, &b, err2, sizeof(err2)),
+                     MXG_OK);
+    assert_int_equal(a.n, 5003);
+    assert_int_equal(b.n, a.n);
+    assert_true(b.digest == a.digest);
+    assert_string_equal(err2, "");
+    for (size_t at = 1; at <= 5003; at += 1023) {
+        b = (struct seen){.fail_at = at};
+        assert_int_equal(mxg_zonefile_parse_ahead(path, ".", 3600, seen_cb, &b, err2, sizeof(err2)),
+                         42);
+        assert_int_equal(b.n, at);
+        assert_string_equal(err2, ""); /* the callback's to write */
+    }
+
+    text = big_zone(5000, 3001);
+    snprintf(path, sizeof(path), "%s", write_tmp("bigbad.zone", text));
+    free(text);
+    a = (struct seen){0};
+    b = (struct seen){0};
+    assert_int_equal(mxg_zonefile_parse(path, ".", 3600, seen_cb, &a, err1, sizeof(err1)),
+                     MXG_EPARSE);
+    assert_int_equal(mxg_zonefile_parse_ahead(path, ".", 3600, seen_cb, &b, err2, sizeof(err2)),
+                     MXG_EPARSE);
+    assert_non_null(strstr(err1, "bigbad.zone:3001:"));
+    assert_string_equal(err2, err1);
+    assert_int_equal(b.n, a.n);
+    assert_true(b.digest == a.digest);
+
+    assert_int_equal(
+        mxg_zonefile_parse("/nonexistent/zone", ".", 1, seen_cb, &a, err1, sizeof(err1)), MXG_EIO);
+    assert_int_equal(
+        mxg_zonefile_parse_ahead("/nonexistent/zone", ".", 1, seen_cb, &b, err2, sizeof(err2)),
+        MXG_EIO);
+    assert_string_equal(err2, err1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1481,6 +1576,7 @@ int main(void)
         cmocka_unit_test(test_zonefile_escaped_names),
         cmocka_unit_test(test_zonefile_pdns_types),
         cmocka_unit_test(test_zonefile_generate),
+        cmocka_unit_test(test_zonefile_ahead),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

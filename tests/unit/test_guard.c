@@ -10,8 +10,11 @@
 
 #include <cmocka.h>
 
+#include "mxg/audit.h"
+#include "mxg/config.h"
 #include "mxg/err.h"
 #include "mxg/guard.h"
+#include "mxg/txn.h"
 #include "mxg/policy.h"
 #include "mxg/store.h"
 
@@ -122,11 +125,102 @@ static void test_view_memo_is_bounded(void **state)
     mxg_guard_view_done(&vctx);
 }
 
+static int count_cb(void *ctx, const struct mxg_record *rec)
+{
+    (void)rec;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int newest_record(void *ctx, const struct mxg_audit_row *row)
+{
+    *(char **)ctx = strdup(row->record);
+    return 1;
+}
+
+/* A write of thousands of names: its audit record's change list is made on another thread
+ * while the rows are written (AUDIT_AHEAD_MIN); the record lists every change, chains and
+ * verifies, and the rows are all there. In fix mode a mail move is repaired the same way. */
+static void test_large_write_audited(void **state)
+{
+    struct fixture *f = *state;
+    struct mxg_config cfg;
+    assert_int_equal(mxg_config_defaults(&cfg), MXG_OK);
+    cfg.mode = MXG_MODE_FIX;
+    struct mxg_guard_opts opts = {.source = "api", .guarded = true};
+    struct mxg_txn *t = NULL;
+    assert_int_equal(mxg_txn_new(f->top, "example.com.", false, 0, &t), MXG_OK);
+    char name[64], content[64];
+    struct mxg_txn_rec r = {
+        .type = (char *)(uintptr_t) "A", .content = content, .ttl = 60, .auth = true};
+    for (int i = 0; i < 3000; i++) {
+        snprintf(name, sizeof(name), "h%d.example.com.", i);
+        snprintf(content, sizeof(content), "10.0.%d.%d", i / 256, i % 256);
+        assert_int_equal(mxg_txn_add(t, name, &r), MXG_OK);
+    }
+    struct mxg_txn_rec mx = {.type = (char *)(uintptr_t) "MX",
+                             .content = (char *)(uintptr_t) "10 example.com.",
+                             .ttl = 60,
+                             .auth = true};
+    struct mxg_txn_rec a = {.type = (char *)(uintptr_t) "A",
+                            .content = (char *)(uintptr_t) "192.0.2.25",
+                            .ttl = 60,
+                            .auth = true};
+    assert_int_equal(mxg_txn_add(t, "example.com.", &mx), MXG_OK);
+    assert_int_equal(mxg_txn_add(t, "example.com.", &a), MXG_OK);
+    struct mxg_guard_result res = {0};
+    assert_int_equal(mxg_guard_commit(f->st, &cfg, t, &opts, &res), MXG_OK);
+    assert_true(res.audited);
+    assert_false(res.refused);
+    assert_int_equal(res.n_changes, 3002);
+    mxg_guard_result_free(&res);
+    mxg_txn_free(t);
+
+    /* The apex moves away from its mail: fixed, thousands of names alongside. */
+    assert_int_equal(mxg_txn_new(f->top, "example.com.", false, 0, &t), MXG_OK);
+    for (int i = 0; i < 3000; i++) {
+        snprintf(name, sizeof(name), "h%d.example.com.", i);
+        snprintf(content, sizeof(content), "10.1.%d.%d", i / 256, i % 256);
+        assert_int_equal(mxg_txn_replace(t, name, "A", &r, 1), MXG_OK);
+    }
+    a.content = (char *)(uintptr_t) "203.0.113.80";
+    assert_int_equal(mxg_txn_replace(t, "example.com.", "A", &a, 1), MXG_OK);
+    memset(&res, 0, sizeof(res));
+    assert_int_equal(mxg_guard_commit(f->st, &cfg, t, &opts, &res), MXG_OK);
+    assert_true(res.audited);
+    assert_false(res.refused);
+    assert_int_equal(res.decision.verdict, MXG_VERDICT_FIX);
+    size_t changes = res.n_changes;
+    assert_int_equal(changes, 3001);
+    mxg_guard_result_free(&res);
+    mxg_txn_free(t);
+
+    char *text = NULL;
+    struct mxg_audit_filter flt = {.newest_first = true, .limit = 1};
+    assert_int_equal(MXG_STORE_CALL(f->st, audit_list, &flt, newest_record, &text), 1);
+    json_t *o = json_loads(text, 0, NULL);
+    assert_non_null(o);
+    assert_int_equal(json_array_size(json_object_get(o, "changes")), changes);
+    assert_true(json_array_size(json_object_get(o, "fix")) > 0);
+    assert_string_equal(json_string_value(json_object_get(o, "verdict")), "fix");
+    json_decref(o);
+    free(text);
+    struct mxg_audit_verify v;
+    assert_int_equal(mxg_audit_verify(f->st, NULL, &v), MXG_OK);
+    assert_int_equal(v.records, 2);
+    int n = 0;
+    assert_int_equal(MXG_STORE_CALL(f->st, lookup, f->top, "h2999.example.com.", "A", count_cb, &n),
+                     MXG_OK);
+    assert_int_equal(n, 1);
+    mxg_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_view_remembers_zones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view_memo_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_write_audited, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
