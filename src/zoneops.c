@@ -350,9 +350,17 @@ int mxg_zone_import(struct mxg_store *st, const struct mxg_config *cfg, const ch
     if (!res)
         res = &local;
     memset(res, 0, sizeof(*res));
+    /* A second handle, opened before the transaction takes the write lock: a new zone is
+     * judged through it while its rows are written (mxg_guard_judge_apply_beside). Without
+     * one it is judged on st first. */
+    struct mxg_store *reader = NULL;
+    char rerr[256];
+    if (mxg_store_reopen(st, &reader, rerr, sizeof(rerr)) != MXG_OK)
+        reader = NULL;
     int rc = MXG_STORE_CALL0(st, begin);
     if (rc != MXG_OK) {
         snprintf(err, errlen, "cannot start a store transaction: %s", mxg_strerror(rc));
+        mxg_store_close(reader);
         return rc;
     }
     rc = MXG_STORE_CALL(st, zone_get, zone, &z);
@@ -384,7 +392,10 @@ int mxg_zone_import(struct mxg_store *st, const struct mxg_config *cfg, const ch
     }
     /* A zone created by this import is judged like `zone add`: it may take names over from
      * its parent. */
-    rc = mxg_guard_judge_apply(st, cfg, c.txn, created ? &CLI_ADDED : &CLI_GUARDED, res);
+    if (created && reader && (rc = MXG_STORE_CALL(st, zone_get_by_id, id, &z)) == MXG_OK)
+        rc = mxg_guard_judge_apply_beside(st, reader, &z, cfg, c.txn, &CLI_ADDED, res);
+    else if (rc == MXG_OK)
+        rc = mxg_guard_judge_apply(st, cfg, c.txn, created ? &CLI_ADDED : &CLI_GUARDED, res);
     if (rc != MXG_OK) {
         snprintf(err, errlen, "importing %s: %s", zone, mxg_strerror(rc));
         goto fail;
@@ -404,6 +415,7 @@ out:
     if (count)
         *count = c.count;
     mxg_txn_free(c.txn);
+    mxg_store_close(reader);
     if (res == &local)
         mxg_guard_result_free(&local);
     return rc;

@@ -83,9 +83,26 @@ struct mxg_guard_view_ctx {
     int64_t added_zone_id;        /* a zone the transaction creates: not served BEFORE */
     int64_t deleted_zone_id;      /* a zone the transaction deletes: not served AFTER */
     struct mxg_zone_memo *memo;   /* owned; NULL until a lookup needs it */
+    /* The zone the transaction creates, when st is a handle that does not see the
+     * transaction (mxg_guard_judge_apply_beside): it is served AFTER all the same. */
+    const struct mxg_zone *added_zone;
 };
 void mxg_guard_view(struct mxg_guard_view_ctx *ctx, struct mxg_view *view);
 void mxg_guard_view_done(struct mxg_guard_view_ctx *ctx);
+
+/* mxg_guard_judge_apply for a transaction that creates its zone and fills it whole (an import
+ * into a new zone, opts->zone_event MXG_ZONE_ADDED): its rows are written on another thread
+ * while the policy reads through reader, a second handle on the same store that sees it as it
+ * was before the transaction (none of the caller's writes; the caller holds the write lock, so
+ * nothing else commits meanwhile). z: the zone the transaction creates. The policy cannot fix
+ * such a transaction, so the rows do not wait for its decision; on a refusal the caller rolls
+ * back as usual. Runs mxg_guard_judge_apply instead when the transaction is not such, or no
+ * thread can be started. */
+MXG_MUST_CHECK int mxg_guard_judge_apply_beside(struct mxg_store *st, struct mxg_store *reader,
+                                                const struct mxg_zone *z,
+                                                const struct mxg_config *cfg, struct mxg_txn *txn,
+                                                const struct mxg_guard_opts *opts,
+                                                struct mxg_guard_result *res);
 
 /* Adds the fix of decision d (its RRsets as they are to become) to transaction t. */
 MXG_MUST_CHECK int mxg_guard_fix_into(struct mxg_txn *t, const struct mxg_decision *d);

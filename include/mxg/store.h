@@ -148,6 +148,9 @@ struct mxg_store_ops {
     MXG_MUST_CHECK int (*record_add)(struct mxg_store *st, int64_t zone_id,
                                      const struct mxg_record *rec);
     MXG_MUST_CHECK int (*zone_clear)(struct mxg_store *st, int64_t zone_id);
+    /* Optional: a second handle on the same store (its own connection), or MXG_EUNSUPP. */
+    MXG_MUST_CHECK int (*reopen)(struct mxg_store *st, struct mxg_store **out, char *err,
+                                 size_t errlen);
     /* Optional: record_add for each of recs[0..n), in one go where the engine can (a zone
      * import writes its records in batches). mxg_store_records_add falls back to record_add. */
     MXG_MUST_CHECK int (*records_add)(struct mxg_store *st, int64_t zone_id,
@@ -283,6 +286,11 @@ void mxg_store_redact(const char *uri, char *out, size_t outlen);
 /* Current schema version of mxguard's own tables. */
 #define MXG_STORE_SCHEMA_VERSION 5
 #define MXG_STORE_SCHEMA_VERSION_TEXT "5"
+
+/* A second handle on st's store (the engine's reopen); MXG_EUNSUPP when the engine cannot
+ * (an in-memory SQLite database, PostgreSQL). */
+MXG_MUST_CHECK int mxg_store_reopen(struct mxg_store *st, struct mxg_store **out, char *err,
+                                    size_t errlen);
 
 /* The engine's records_add, or its record_add for each record. */
 MXG_MUST_CHECK int mxg_store_records_add(struct mxg_store *st, int64_t zone_id,

@@ -1521,6 +1521,14 @@ static void sq_close(struct mxg_store *st)
     free(s);
 }
 
+static int sq_reopen(struct mxg_store *st, struct mxg_store **out, char *err, size_t errlen)
+{
+    const char *path = sqlite3_db_filename(S(st)->db, "main");
+    if (!path || !*path)
+        return MXG_EUNSUPP; /* in memory: no other connection sees it */
+    return mxg_store_sqlite_open(path, out, err, errlen);
+}
+
 static void sq_batch_reads(struct mxg_store *st, bool on)
 {
     struct sqlite_store *s = S(st);
@@ -1568,6 +1576,7 @@ static const struct mxg_store_ops SQLITE_OPS = {
     .rrset_delete = sq_rrset_delete,
     .record_add = sq_record_add,
     .records_add = sq_records_add,
+    .reopen = sq_reopen,
     .zone_clear = sq_zone_clear,
     .search = sq_search,
     .keyed_zones = sq_keyed_zones,

@@ -95,6 +95,14 @@ void mxg_store_abandon(struct mxg_store *st)
         mxg_warn("store rollback (%s) failed: %s", st->ops->name, mxg_strerror(rc));
 }
 
+int mxg_store_reopen(struct mxg_store *st, struct mxg_store **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!st->ops->reopen)
+        return MXG_EUNSUPP;
+    return st->ops->reopen(st, out, err, errlen);
+}
+
 int mxg_store_records_add(struct mxg_store *st, int64_t zone_id, const struct mxg_record *recs,
                           size_t n)
 {

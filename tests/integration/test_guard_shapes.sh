@@ -142,6 +142,14 @@ assert_refused "zone add mail.za.example (takes the mail host over): refused (ex
 assert_eq "" "$(mxg zone list | grep '^mail\.za\.example' || true)" "mail.za.example not created"
 assert_addr mail.za.example "$OLD"
 g_audit "zone add" mail.za.example cli reject mail-moved:A
+# The same through an import of the new zone (judged while its rows are written, then rolled
+# back): refused, no zone left, the host where it was.
+g_mark
+printf '$ORIGIN mail.za.example.\n$TTL 3600\n@ IN SOA ns1.example.net. hostmaster 1 7200 3600 1209600 300\n@ IN NS ns1.example.net.\n@ IN A %s\n' "$NEW" >"$IT_WORK/za-take.zone"
+assert_refused "import mail.za.example (takes the mail host over): refused (exit 1)" mxg import --zone mail.za.example "$IT_WORK/za-take.zone"
+assert_eq "" "$(mxg zone list | grep '^mail\.za\.example' || true)" "mail.za.example not created by the import"
+assert_addr mail.za.example "$OLD"
+g_audit "import" mail.za.example cli reject mail-moved:A
 
 g_mark
 assert_refused "zone delete pv.example (cz.example's MX names it): refused (exit 1)" mxg zone delete pv.example

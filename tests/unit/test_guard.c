@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -15,6 +16,9 @@
 #include "mxg/err.h"
 #include "mxg/guard.h"
 #include "mxg/txn.h"
+#include "mxg/zoneops.h"
+
+#include "fixtures.h"
 #include "mxg/policy.h"
 #include "mxg/store.h"
 
@@ -215,12 +219,145 @@ static void test_large_write_audited(void **state)
     mxg_config_free(&cfg);
 }
 
+/* A store holding example.com: its MX names mail.example.com, whose address is 192.0.2.25. */
+static struct mxg_store *parent_store(const char *path)
+{
+    char err[256];
+    struct mxg_store *st = NULL;
+    assert_int_equal(mxg_store_sqlite_open(path, &st, err, sizeof(err)), MXG_OK);
+    int64_t id = 0;
+    assert_int_equal(MXG_STORE_CALL(st, zone_add, "example.com.", MXG_KIND_NATIVE, NULL, &id),
+                     MXG_OK);
+    static const char *const RECS[][3] = {
+        {"example.com.", "SOA", "ns1.example.net. hostmaster.example.com. 1 7200 3600 86400 300"},
+        {"example.com.", "NS", "ns1.example.net."},
+        {"example.com.", "MX", "10 mail.example.com."},
+        {"mail.example.com.", "A", "192.0.2.25"},
+        {"www.example.com.", "A", "192.0.2.80"}};
+    assert_int_equal(MXG_STORE_CALL0(st, begin), MXG_OK);
+    for (size_t i = 0; i < sizeof(RECS) / sizeof(RECS[0]); i++) {
+        struct mxg_record r = {
+            .name = RECS[i][0], .type = RECS[i][1], .content = RECS[i][2], .ttl = 3600};
+        assert_int_equal(MXG_STORE_CALL(st, record_add, id, &r), MXG_OK);
+    }
+    assert_int_equal(MXG_STORE_CALL0(st, commit), MXG_OK);
+    return st;
+}
+
+/* A zone file for zone: its SOA and NS, its apex at address apex, and n more names. */
+static void zone_file(const char *path, const char *zone, const char *apex, int n)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "$ORIGIN %s\n$TTL 3600\n@ SOA ns1.example.net. hostmaster 1 2 3 4 5\n"
+            "@ NS ns1.example.net.\n@ A %s\n",
+            zone, apex);
+    for (int i = 0; i < n; i++)
+        fprintf(f, i % 3 ? "h%d A 10.0.%d.%d\n" : "h%d MX 10 mail.example.com.\n", i, i / 250,
+                i % 250);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int list_cb(void *ctx, const struct mxg_record *r)
+{
+    char **acc = ctx;
+    size_t old = *acc ? strlen(*acc) : 0;
+    size_t add = strlen(r->name) + strlen(r->type) + strlen(r->content) + 4;
+    *acc = realloc(*acc, old + add + 1);
+    snprintf(*acc + old, add + 1, "%s %s %s|", r->name, r->type, r->content);
+    return 0;
+}
+
+/* Every zone's records in one string. */
+static char *store_text(struct mxg_store *st)
+{
+    char *acc = strdup("");
+    static const char *const ZONES[] = {"example.com.", "mail.example.com.", "big.example.com."};
+    for (size_t i = 0; i < 3; i++) {
+        struct mxg_zone z;
+        if (MXG_STORE_CALL(st, zone_get, ZONES[i], &z) == MXG_OK)
+            assert_int_equal(MXG_STORE_CALL(st, list, z.id, list_cb, &acc), MXG_OK);
+    }
+    return acc;
+}
+
+/* An import into a new zone is judged through a second handle while its rows are written
+ * (mxg_guard_judge_apply_beside, a store in a file); an in-memory store has no second handle
+ * and judges first. Both come to the same decision, the same change list and the same rows:
+ * a large new zone allowed, and a new zone that takes the mail host over from its parent
+ * refused, nothing of it left. */
+static void test_import_beside_same_as_first(void **state)
+{
+    (void)state;
+    char path[64], file[80];
+    mxg_test_db_path(path, sizeof(path), "beside");
+    snprintf(file, sizeof(file), "%s.zone", path);
+    struct mxg_store *stores[2] = {parent_store(path), parent_store(":memory:")};
+    struct mxg_store *other = NULL;
+    char err[512];
+    assert_int_equal(mxg_store_reopen(stores[0], &other, err, sizeof(err)), MXG_OK);
+    mxg_store_close(other);
+    assert_int_equal(mxg_store_reopen(stores[1], &other, err, sizeof(err)), MXG_EUNSUPP);
+    assert_null(other);
+    struct mxg_config cfg;
+    assert_int_equal(mxg_config_defaults(&cfg), MXG_OK);
+    cfg.mode = MXG_MODE_REJECT;
+
+    static const struct {
+        const char *zone, *apex;
+        int names;
+        bool refused;
+    } CASES[] = {{"big.example.com.", "192.0.2.80", 3000, false},
+                 {"mail.example.com.", "203.0.113.9", 10, true}};
+    for (size_t c = 0; c < sizeof(CASES) / sizeof(CASES[0]); c++) {
+        zone_file(file, CASES[c].zone, CASES[c].apex, CASES[c].names);
+        struct mxg_guard_result res[2] = {{0}};
+        char *text[2];
+        for (int k = 0; k < 2; k++) {
+            size_t count = 0;
+            assert_int_equal(mxg_zone_import(stores[k], &cfg, CASES[c].zone, file, &count, &res[k],
+                                             err, sizeof(err)),
+                             MXG_OK);
+            assert_int_equal(res[k].refused, CASES[c].refused);
+            assert_true(res[k].audited);
+            text[k] = store_text(stores[k]);
+        }
+        assert_int_equal(res[0].decision.verdict, res[1].decision.verdict);
+        assert_int_equal(res[0].decision.n_findings, res[1].decision.n_findings);
+        for (size_t i = 0; i < res[0].decision.n_findings; i++)
+            assert_string_equal(res[0].decision.findings[i].rule, res[1].decision.findings[i].rule);
+        assert_int_equal(res[0].n_changes, res[1].n_changes);
+        for (size_t i = 0; i < res[0].n_changes; i++) {
+            assert_string_equal(res[0].changes[i].name, res[1].changes[i].name);
+            assert_string_equal(res[0].changes[i].type, res[1].changes[i].type);
+        }
+        assert_string_equal(text[0], text[1]);
+        struct mxg_zone z;
+        assert_int_equal(MXG_STORE_CALL(stores[0], zone_get, CASES[c].zone, &z),
+                         CASES[c].refused ? MXG_ENOENT : MXG_OK);
+        for (int k = 0; k < 2; k++) {
+            free(text[k]);
+            mxg_guard_result_free(&res[k]);
+        }
+    }
+    struct mxg_audit_verify v;
+    assert_int_equal(mxg_audit_verify(stores[0], NULL, &v), MXG_OK);
+    assert_int_equal(v.records, 2);
+    mxg_config_free(&cfg);
+    mxg_store_close(stores[0]);
+    mxg_store_close(stores[1]);
+    unlink(file);
+    mxg_test_db_remove(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_view_remembers_zones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view_memo_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_write_audited, setup, teardown),
+        cmocka_unit_test(test_import_beside_same_as_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
