@@ -353,26 +353,28 @@ static int key_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The canonical text of the record whose other members are in rec (seq, time and prev
- * included), with hash computed here and written into hash. Members in key order: "changes",
- * "findings", "fix", then "hash", then the rest, each after the one before it. */
 struct mxg_audit_start {
     struct mxg_strbuf head; /* '{"changes":' and the list */
     EVP_MD_CTX *md;         /* SHA-256 over head */
     size_t n;               /* changes in the list */
 };
 
-struct mxg_audit_start *mxg_audit_start(const struct mxg_rrset_change *changes, size_t n)
+/* Writes '{"changes":' and the list into s->head and starts s->md over it; false when out of
+ * memory (what s holds is freed by the caller). */
+static bool start_fill(struct mxg_audit_start *s, const struct mxg_rrset_change *changes, size_t n)
 {
-    struct mxg_audit_start *s = calloc(1, sizeof(*s));
-    if (!s)
-        return NULL;
     s->n = n;
     mxg_strbuf_puts(&s->head, "{\"changes\":");
     tb_changes(&s->head, changes, n);
     s->md = s->head.failed ? NULL : EVP_MD_CTX_new();
-    if (!s->md || !EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) ||
-        !EVP_DigestUpdate(s->md, s->head.p, s->head.len)) {
+    return s->md && EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) &&
+           EVP_DigestUpdate(s->md, s->head.p, s->head.len);
+}
+
+struct mxg_audit_start *mxg_audit_start(const struct mxg_rrset_change *changes, size_t n)
+{
+    struct mxg_audit_start *s = calloc(1, sizeof(*s));
+    if (s && !start_fill(s, changes, n)) {
         mxg_audit_start_free(s);
         return NULL;
     }
@@ -388,8 +390,10 @@ void mxg_audit_start_free(struct mxg_audit_start *s)
     free(s);
 }
 
-/* The record's canonical text with its "hash" member: the change list (from e->start when
- * it was made ahead), then every other member. */
+/* The canonical text of the record whose other members are in rec (seq, time and prev
+ * included), with hash computed here and written into hash. Members in key order: "changes"
+ * (from e->start when it was made ahead for these changes), "findings", "fix", then "hash",
+ * then the rest, each after the one before it. */
 static char *canonical_record(const struct mxg_audit_entry *e, json_t *rec, char hash[MXG_HASH_HEX])
 {
     const char *keys[32] = {0};
@@ -407,19 +411,19 @@ static char *canonical_record(const struct mxg_audit_entry *e, json_t *rec, char
     qsort(keys, nk, sizeof(keys[0]), key_cmp);
     const struct mxg_decision *d = e->decision;
     struct mxg_strbuf head = {0}, tail = {0};
-    EVP_MD_CTX *md_ctx = EVP_MD_CTX_new();
-    size_t hashed = 0;
-    bool ok = md_ctx != NULL;
-    if (ok && e->start && e->start->n == e->n_changes) {
+    EVP_MD_CTX *md_ctx = NULL;
+    bool ok;
+    if (e->start && e->start->n == e->n_changes) {
         mxg_strbuf_reserve(&head, e->start->head.len + 4096);
         mxg_strbuf_put(&head, e->start->head.p, e->start->head.len);
-        hashed = e->start->head.len;
-        ok = EVP_MD_CTX_copy_ex(md_ctx, e->start->md);
-    } else if (ok) {
-        mxg_strbuf_puts(&head, "{\"changes\":");
-        tb_changes(&head, e->changes, e->n_changes);
-        ok = EVP_DigestInit_ex(md_ctx, EVP_sha256(), NULL);
+        ok = (md_ctx = EVP_MD_CTX_new()) && EVP_MD_CTX_copy_ex(md_ctx, e->start->md);
+    } else {
+        struct mxg_audit_start own = {0};
+        ok = start_fill(&own, e->changes, e->n_changes);
+        head = own.head;
+        md_ctx = own.md;
     }
+    size_t hashed = head.len; /* what md_ctx has taken in */
     mxg_strbuf_puts(&head, ",\"findings\":");
     tb_json(&head, json_object_get(rec, "findings"));
     mxg_strbuf_puts(&head, ",\"fix\":");

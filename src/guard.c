@@ -83,9 +83,15 @@ struct found {
 
 /* The zone called name, if any: MXG_OK with out->id and out->apex, MXG_ENOENT, or the store's
  * error. */
+/* Whether name is the zone the transaction adds, which v->st does not see (judged beside). */
+static bool is_added(const struct mxg_guard_view_ctx *v, const char *name)
+{
+    return v->added_zone && strcmp(name, v->added_zone->name) == 0;
+}
+
 static int zone_named(struct mxg_guard_view_ctx *v, const char *name, struct found *out)
 {
-    if (v->added_zone && strcmp(name, v->added_zone->name) == 0) {
+    if (is_added(v, name)) {
         out->id = v->added_zone->id;
         out->apex = v->added_zone->name;
         return MXG_OK;
@@ -321,9 +327,8 @@ static int v_zone_info(void *ctx, const char *apex, enum mxg_mode *mode, bool *s
     struct mxg_zone z;
     if (!v->cfg)
         return MXG_ENOENT;
-    int rc = v->added_zone && strcmp(apex, v->added_zone->name) == 0
-                 ? (z = *v->added_zone, MXG_OK)
-                 : MXG_STORE_CALL(v->st, zone_get, apex, &z);
+    int rc = is_added(v, apex) ? (z = *v->added_zone, MXG_OK)
+                               : MXG_STORE_CALL(v->st, zone_get, apex, &z);
     if (rc != MXG_OK)
         return rc;
     *mode = mxg_guard_effective_mode(v->st, v->cfg, z.id);
@@ -648,14 +653,20 @@ static int changes_of(struct mxg_store *st, struct mxg_txn *t, const struct name
     return rc;
 }
 
+/* The names the transaction changes into ns, and for a wipe the stored records it replaces
+ * into pre. */
+static int txn_names(struct mxg_store *st, struct mxg_txn *t, struct stored *pre, struct names *ns)
+{
+    int rc = stored_pre(st, t, pre);
+    return rc == MXG_OK ? touched_names(t, mxg_txn_wipes(t) ? pre : NULL, ns) : rc;
+}
+
 /* The names the transaction changes into ns, and their changed RRsets into res->changes. */
 static int txn_changes(struct mxg_store *st, struct mxg_txn *t, struct names *ns,
                        struct mxg_guard_result *res)
 {
     struct stored pre = {0};
-    int rc = stored_pre(st, t, &pre);
-    if (rc == MXG_OK)
-        rc = touched_names(t, mxg_txn_wipes(t) ? &pre : NULL, ns);
+    int rc = txn_names(st, t, &pre, ns);
     if (rc == MXG_OK)
         rc = changes_of(st, t, ns, &pre, res);
     stored_free(&pre);
@@ -771,9 +782,7 @@ static int judge(struct mxg_store *st, const struct mxg_config *cfg, struct mxg_
     res->audit_syslog = cfg->audit_syslog;
     struct names ns = {0};
     struct stored pre = {0};
-    rc = stored_pre(st, t, &pre);
-    if (rc == MXG_OK)
-        rc = touched_names(t, mxg_txn_wipes(t) ? &pre : NULL, &ns);
+    rc = txn_names(st, t, &pre, &ns);
     /* A large wiping transaction (an import, an AXFR) lists its changes on another thread
      * while the policy runs; the policy then runs before it is known whether anything changed,
      * and its decision is dropped when nothing did. Not when judged beside the transaction:
@@ -1021,17 +1030,12 @@ int mxg_guard_judge_apply_beside(struct mxg_store *st, struct mxg_store *reader,
     pthread_join(a.tid, NULL);
     if (rc == MXG_OK)
         rc = a.rc;
-    if (rc == MXG_OK && res->judged && res->decision.verdict == MXG_VERDICT_REJECT) {
-        res->refused = true; /* the caller rolls the rows back */
-    } else if (rc == MXG_OK) {
-        /* Not expected (a new zone's move is refused, not fixed), but kept right: the whole
-         * zone written again with the fix. */
-        if (res->judged && res->decision.verdict == MXG_VERDICT_FIX &&
-            (rc = mxg_guard_fix_into(txn, &res->decision)) == MXG_OK)
-            rc = mxg_txn_apply(txn, st);
-        if (rc == MXG_OK)
-            rc = append_audit(st, txn, opts, res, start);
-    }
+    /* A zone event is never fixed (no_fix: fix acts as reject), so the rows written stand
+     * unless the transaction is refused, and then the caller rolls them back. */
+    if (rc == MXG_OK && res->judged && res->decision.verdict == MXG_VERDICT_REJECT)
+        res->refused = true;
+    else if (rc == MXG_OK)
+        rc = append_audit(st, txn, opts, res, start);
     mxg_audit_start_free(start);
     return rc;
 }

@@ -12,6 +12,7 @@
 
 #include "mxg/dns.h"
 #include "mxg/err.h"
+#include "mxg/strbuf.h"
 
 /* Records per batch, and batches in flight (the reader is at most this far ahead). */
 #define AHEAD_RECORDS 1024
@@ -26,8 +27,7 @@ struct ahead_rec {
 struct ahead_batch {
     struct ahead_rec recs[AHEAD_RECORDS];
     size_t n;
-    char *text;
-    size_t used, cap;
+    struct mxg_strbuf text; /* the records' strings, each with its NUL */
 };
 
 struct ahead {
@@ -46,23 +46,11 @@ struct ahead {
     char err[1024];
 };
 
-static int put_text(struct ahead_batch *b, const char *s, size_t *off)
+static size_t put_text(struct ahead_batch *b, const char *s)
 {
-    size_t n = strlen(s) + 1;
-    if (b->cap - b->used < n) {
-        size_t cap = b->cap ? b->cap : (size_t)64 * 1024;
-        while (cap - b->used < n)
-            cap *= 2;
-        char *t = realloc(b->text, cap);
-        if (!t)
-            return MXG_ENOMEM;
-        b->text = t;
-        b->cap = cap;
-    }
-    memcpy(b->text + b->used, s, n);
-    *off = b->used;
-    b->used += n;
-    return MXG_OK;
+    size_t off = b->text.len;
+    mxg_strbuf_put(&b->text, s, strlen(s) + 1);
+    return off;
 }
 
 /* Hands the batch being filled to the caller and waits for the next one to be free. A
@@ -81,7 +69,7 @@ static int hand_over(struct ahead *a)
         return MXG_EBUSY;
     struct ahead_batch *b = &a->batches[a->fill];
     b->n = 0;
-    b->used = 0;
+    b->text.len = 0;
     return MXG_OK;
 }
 
@@ -90,10 +78,11 @@ static int reader_record(void *ctx, const struct mxg_zf_record *rec)
     struct ahead *a = ctx;
     struct ahead_batch *b = &a->batches[a->fill];
     struct ahead_rec *r = &b->recs[b->n];
-    if (put_text(b, rec->owner, &r->owner) != MXG_OK ||
-        put_text(b, rec->type, &r->type) != MXG_OK ||
-        put_text(b, rec->content, &r->content) != MXG_OK ||
-        put_text(b, rec->file, &r->file) != MXG_OK)
+    r->owner = put_text(b, rec->owner);
+    r->type = put_text(b, rec->type);
+    r->content = put_text(b, rec->content);
+    r->file = put_text(b, rec->file);
+    if (b->text.failed)
         return MXG_ENOMEM;
     r->ttl = rec->ttl;
     r->line = rec->line;
@@ -129,14 +118,15 @@ static bool next_batch(struct ahead *a, mxg_zf_cb cb, void *ctx, int *rc)
     if (!have)
         return false;
     struct ahead_batch *b = &a->batches[a->take];
+    const char *text = b->text.p;
     for (size_t i = 0; *rc == MXG_OK && i < b->n; i++) {
         const struct ahead_rec *r = &b->recs[i];
-        struct mxg_zf_record rec = {.owner = b->text + r->owner,
-                                    .type = b->text + r->type,
+        struct mxg_zf_record rec = {.owner = text + r->owner,
+                                    .type = text + r->type,
                                     .ttl = r->ttl,
-                                    .content = b->text + r->content,
+                                    .content = text + r->content,
                                     .line = r->line,
-                                    .file = b->text + r->file};
+                                    .file = text + r->file};
         *rc = cb(ctx, &rec);
     }
     pthread_mutex_lock(&a->lock);
@@ -195,7 +185,7 @@ int mxg_zonefile_parse_ahead(const char *path, const char *origin, uint32_t defa
             snprintf(err, errlen, "%s", a->err);
     }
     for (size_t i = 0; i < AHEAD_BATCHES; i++)
-        free(a->batches[i].text);
+        free(a->batches[i].text.p);
     pthread_cond_destroy(&a->cond);
     pthread_mutex_destroy(&a->lock);
     free(a);

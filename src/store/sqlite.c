@@ -874,14 +874,34 @@ static int name_index(struct sqlite_store *s, enum stmt_id id, int64_t zone_id, 
 }
 
 /* Binds S_TARGET_ADD's parameters (db: the owner in db form). */
+static void bind_target_at(sqlite3_stmt *q, int base, const char *type, const uint8_t *key,
+                           size_t klen, int64_t zone_id, const char *db, const char *canon)
+{
+    sqlite3_bind_text(q, base + 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, base + 2, key, (int)klen, SQLITE_STATIC);
+    sqlite3_bind_int64(q, base + 3, zone_id);
+    sqlite3_bind_text(q, base + 4, db, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, base + 5, canon, -1, SQLITE_STATIC);
+}
+
 static void bind_target(sqlite3_stmt *q, const char *type, const uint8_t *key, size_t klen,
                         int64_t zone_id, const char *db, const char *canon)
 {
-    sqlite3_bind_text(q, 1, type, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 2, key, (int)klen, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, zone_id);
-    sqlite3_bind_text(q, 4, db, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, canon, -1, SQLITE_STATIC);
+    bind_target_at(q, 0, type, key, klen, zone_id, db, canon);
+}
+
+/* Binds one row of S_REC_ADD / S_REC_ADD_BULK's parameters from base + 1 on (db: the owner in
+ * db form; content without the priority, prio < 0 when it has none). */
+static void bind_record_at(sqlite3_stmt *q, int base, int64_t zone_id, const char *db,
+                           const struct mxg_record *rec, const char *content, long long prio)
+{
+    sqlite3_bind_int64(q, base + 1, zone_id);
+    sqlite3_bind_text(q, base + 2, db, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, base + 3, rec->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, base + 4, content, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, base + 5, rec->ttl);
+    sqlite3_bind_int64(q, base + 6, prio < 0 ? 0 : prio);
+    sqlite3_bind_int(q, base + 7, rec->auth ? 1 : 0);
 }
 
 static int sq_rrset_delete(struct mxg_store *st, int64_t zone_id, const char *name,
@@ -933,13 +953,7 @@ static int record_row(struct sqlite_store *s, int64_t zone_id, const struct mxg_
     if (mxg_engine_split_prio(rec->type, rec->content, &prio, &content) != MXG_OK)
         return MXG_EINVAL;
     sqlite3_stmt *q = stmt(s, S_REC_ADD);
-    sqlite3_bind_int64(q, 1, zone_id);
-    sqlite3_bind_text(q, 2, db, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, rec->type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, content, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 5, rec->ttl);
-    sqlite3_bind_int64(q, 6, prio < 0 ? 0 : prio);
-    sqlite3_bind_int(q, 7, rec->auth ? 1 : 0);
+    bind_record_at(q, 0, zone_id, db, rec, content, prio);
     int rc = done(q, sqlite3_step(q));
     if (rc != MXG_OK)
         return rc;
@@ -965,21 +979,17 @@ static int sq_record_add(struct mxg_store *st, int64_t zone_id, const struct mxg
     return rc != MXG_OK ? rc : record_row(s, zone_id, rec);
 }
 
-/* Writes the target rows b holds for recs (n of them, from index t on), TARGET_BULK a time. */
+/* Writes the nt target rows b holds for recs, TARGET_BULK at a time. */
 static int bulk_targets(struct sqlite_store *s, struct bulk *b, size_t nt, int64_t zone_id,
                         const struct mxg_record *recs)
 {
     for (size_t t = 0; t < nt; t += TARGET_BULK) {
         sqlite3_stmt *q = stmt(s, S_TARGET_ADD_BULK);
-        int p = 0;
         for (size_t j = 0; j < TARGET_BULK; j++) {
             size_t k = t + j < nt ? t + j : nt - 1; /* a repeat is ignored */
             size_t r = b->towner[k];
-            sqlite3_bind_text(q, ++p, recs[r].type, -1, SQLITE_STATIC);
-            sqlite3_bind_blob(q, ++p, b->tkey[k], (int)b->tklen[k], SQLITE_STATIC);
-            sqlite3_bind_int64(q, ++p, zone_id);
-            sqlite3_bind_text(q, ++p, b->db[r], -1, SQLITE_STATIC);
-            sqlite3_bind_text(q, ++p, b->target[k], -1, SQLITE_STATIC);
+            bind_target_at(q, 5 * (int)j, recs[r].type, b->tkey[k], b->tklen[k], zone_id, b->db[r],
+                           b->target[k]);
         }
         int rc = done(q, sqlite3_step(q));
         if (rc != MXG_OK)
@@ -1012,27 +1022,18 @@ static int bulk_add(struct sqlite_store *s, struct bulk *b, int64_t zone_id,
             b->towner[nt++] = i;
     }
     sqlite3_stmt *q = stmt(s, S_REC_ADD_BULK);
-    int p = 0;
-    for (size_t i = 0; i < BULK; i++) {
-        sqlite3_bind_int64(q, ++p, zone_id);
-        sqlite3_bind_text(q, ++p, b->db[i], -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, ++p, recs[i].type, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, ++p, b->content[i], -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, ++p, recs[i].ttl);
-        sqlite3_bind_int64(q, ++p, b->prio[i] < 0 ? 0 : b->prio[i]);
-        sqlite3_bind_int(q, ++p, recs[i].auth ? 1 : 0);
-    }
+    for (size_t i = 0; i < BULK; i++)
+        bind_record_at(q, 7 * (int)i, zone_id, b->db[i], &recs[i], b->content[i], b->prio[i]);
     int rc = done(q, sqlite3_step(q));
     if (rc == MXG_OK && nt > 0)
         rc = bulk_targets(s, b, nt, zone_id, recs);
     if (rc != MXG_OK)
         return rc;
     q = stmt(s, S_NAME_ADD_BULK);
-    p = 0;
     for (size_t i = 0; i < BULK; i++) {
         size_t k = i < nk ? i : nk - 1; /* a repeat is ignored */
-        sqlite3_bind_int64(q, ++p, zone_id);
-        sqlite3_bind_blob(q, ++p, b->key[k], (int)b->klen[k], SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2 * (int)i + 1, zone_id);
+        sqlite3_bind_blob(q, 2 * (int)i + 2, b->key[k], (int)b->klen[k], SQLITE_STATIC);
     }
     return done(q, sqlite3_step(q));
 }
