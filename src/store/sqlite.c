@@ -27,6 +27,7 @@
 /* Bytes of the database file read through a memory map (SQLite caps it at its compile-time
  * maximum, 2 GiB in Debian's build). */
 #define MMAP_SIZE "1073741824"
+#define NEW_STORE_PAGE_SIZE "16384"
 
 static const char PDNS_SCHEMA[] =
     "CREATE TABLE domains ("
@@ -1826,9 +1827,15 @@ int mxg_store_sqlite_open(const char *path, struct mxg_store **out, char *err, s
      * page once at commit instead of spilling and writing it again and again mid-transaction.
      * Foreign keys are not enforced, as in pdns's gsqlite3 (its default): a zone's rows are
      * deleted with it by zone_delete, and the check of the zone's row on every record written
-     * was a third of what SQLite spent on an import's records. */
+     * was a third of what SQLite spent on an import's records.
+     * A store created here gets 16 KiB pages (SQLite's default is 4 KiB): a large write goes
+     * to the WAL and then into the database in a quarter of the pages, so a quarter of the
+     * system calls (a 100,000-record import: 0.55 s -> 0.47 s), while a one-record commit
+     * costs the same (larger pages made it slower: 64 KiB took 1.6 ms against 1.0). The size
+     * is fixed when the file is created; a store that exists keeps its own, whatever it is. */
     if ((rc = exec_sql(s->db,
-                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                       "PRAGMA page_size=" NEW_STORE_PAGE_SIZE "; PRAGMA journal_mode=WAL;"
+                       " PRAGMA synchronous=FULL;"
                        " PRAGMA foreign_keys=OFF; PRAGMA mmap_size=" MMAP_SIZE ";"
                        " PRAGMA cache_size=-65536;",
                        err, errlen)) != MXG_OK)

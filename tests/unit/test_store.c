@@ -292,6 +292,47 @@ static void test_reopen_and_version_check(void **state)
     assert_int_equal(mxg_store_open(uri, &f->st, err, sizeof(err)), MXG_OK);
 }
 
+static int page_size_of(const char *path)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A store mxguard creates has 16 KiB pages; a database made elsewhere (pdns's schema loaded
+ * by the sqlite3 shell, 4 KiB pages) keeps its own size and serves as before. */
+static void test_page_size(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(page_size_of(f->path), 16384);
+    char path[64], uri[80], err[256];
+    struct mxg_store *st = NULL;
+    int64_t id = 0;
+    mxg_test_db_path(path, sizeof(path), "pages");
+    sql(path, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL;"
+              " CREATE TABLE other(x INTEGER PRIMARY KEY)");
+    snprintf(uri, sizeof(uri), "sqlite:%s", path);
+    assert_int_equal(mxg_store_open(uri, &st, err, sizeof(err)), MXG_OK);
+    assert_int_equal(MXG_STORE_CALL(st, zone_add, "example.org.", MXG_KIND_NATIVE, NULL, &id),
+                     MXG_OK);
+    assert_int_equal(MXG_STORE_CALL0(st, begin), MXG_OK);
+    add(st, id, "www.example.org.", "A", "192.0.2.7");
+    assert_int_equal(MXG_STORE_CALL0(st, commit), MXG_OK);
+    struct collect c = {0};
+    assert_int_equal(MXG_STORE_CALL(st, lookup, id, "www.example.org.", "A", collect_cb, &c),
+                     MXG_OK);
+    assert_int_equal(c.n, 1);
+    mxg_store_close(st);
+    assert_int_equal(page_size_of(path), 4096);
+    mxg_test_db_remove(path);
+}
+
 /* ---- referrers and referrers_below (mxg_targets) ------------------------------------------ */
 
 struct refs {
@@ -944,6 +985,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_name_index_follows_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zones_and_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_version_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_page_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_referrers_below, setup, teardown),
         cmocka_unit_test_setup_teardown(test_targets_follow_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v2_fills_targets, setup, teardown),

@@ -570,7 +570,8 @@ static void test_full_at_every_point(void **state)
     struct fixture *f = *state;
     json_decref(mxg_test_call(f->s, "{\"method\":\"initialize\"}"));
     int ok = 0, failed = 0;
-    for (long long budget = 0; budget <= 90000; budget += (budget < 9000 ? 97 : 1531)) {
+    /* Sized for the 16 KiB pages of a store mxguard creates: a WAL frame is 16,408 bytes. */
+    for (long long budget = 0; budget <= 360000; budget += (budget < 36000 ? 389 : 6121)) {
         int64_t head = audit_ok(f);
         char *before = snapshot(f);
         char name[64], content[32];
@@ -634,22 +635,22 @@ static char *big_txt(void)
     return big;
 }
 
-/* Starts a transaction writing NAMES such records (3.3 MB, more than SQLite's page cache). */
-static void write_big(struct mxg_session *s, int tag, const char *big)
+/* Starts a transaction writing n such records (NAMES of them: 3.3 MB). */
+static void write_big(struct mxg_session *s, int tag, const char *big, int n)
 {
     char name[64];
     expect_true(s, START);
-    for (int i = 0; i < NAMES; i++) {
+    for (int i = 0; i < n; i++) {
         snprintf(name, sizeof(name), "big%d-%d.example.com.", tag, i);
         replace(s, name, "TXT", big);
     }
 }
 
-static int count_big(struct mxg_session *s, int tag)
+static int count_big(struct mxg_session *s, int tag, int n)
 {
     char name[64];
     int present = 0;
-    for (int i = 0; i < NAMES; i++) {
+    for (int i = 0; i < n; i++) {
         snprintf(name, sizeof(name), "big%d-%d.example.com.", tag, i);
         present += count(s, name, "TXT");
     }
@@ -667,13 +668,13 @@ static void test_full_inside_large_transaction(void **state)
     for (size_t b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
         int64_t head = audit_ok(f);
         char *before = snapshot(f);
-        write_big(f->s, (int)b, big);
+        write_big(f->s, (int)b, big, NAMES);
         g.budget = budgets[b];
         json_t *j = mxg_test_call(f->s, COMMIT);
         bool committed = json_is_true(json_object_get(j, "result"));
         json_decref(j);
         g.budget = -1;
-        int present = count_big(f->s, (int)b);
+        int present = count_big(f->s, (int)b, NAMES);
         if (budgets[b] < 0) {
             assert_true(committed);
         } else {
@@ -752,10 +753,11 @@ static void test_full_checkpoint_fails(void **state)
     char *big = big_txt();
     g.main_only = true;
     g.budget = 0;
-    write_big(f->s, 1, big);
-    expect_true(f->s, COMMIT); /* 1,000+ WAL frames: the commit runs a checkpoint */
+    /* 13 MB: 1,000+ WAL frames of 16 KiB, so the commit runs a checkpoint */
+    write_big(f->s, 1, big, 4 * NAMES);
+    expect_true(f->s, COMMIT);
     assert_true(g.refused > 0);
-    assert_int_equal(count_big(f->s, 1), NAMES);
+    assert_int_equal(count_big(f->s, 1, 4 * NAMES), 4 * NAMES);
     assert_int_equal(audit_ok(f), head + 1);
     integrity_ok(f);
     check_close(f);
@@ -765,7 +767,7 @@ static void test_full_checkpoint_fails(void **state)
     check_open(f);
     open_store(f);
     json_decref(mxg_test_call(f->s, "{\"method\":\"initialize\"}"));
-    assert_int_equal(count_big(f->s, 1), NAMES);
+    assert_int_equal(count_big(f->s, 1, 4 * NAMES), 4 * NAMES);
     assert_int_equal(audit_ok(f), head + 1);
     integrity_ok(f);
     free(big);
