@@ -1,4 +1,4 @@
-/* array.c -- the growable array of every module (array.h). */
+/* array.c -- the growable array of every module, and sorting strings (array.h). */
 #include "mxg/array.h"
 
 #include <stdint.h>
@@ -29,4 +29,21 @@ int mxg_array_grow(void *vp, size_t *cap, size_t need, size_t elem, size_t first
     memcpy(vp, &nv, sizeof(nv));
     *cap = ncap;
     return MXG_OK;
+}
+
+static int strsort_cmp(const void *a, const void *b)
+{
+    const struct mxg_strsort_item *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    /* The same first 8 bytes (or the whole string, when shorter: a NUL in the key ends both). */
+    if ((x->key & 0xff) == 0)
+        return 0;
+    return strcmp(x->s + 8, y->s + 8);
+}
+
+void mxg_strsort(struct mxg_strsort_item *v, size_t n)
+{
+    if (n > 1)
+        qsort(v, n, sizeof(*v), strsort_cmp);
 }

@@ -617,7 +617,15 @@ static int touched_names(struct mxg_txn *t, const struct stored *pre, struct nam
     if (rc != MXG_OK || ns->n < 2)
         return rc;
     /* Exact dedup. */
-    qsort(ns->v, ns->n, sizeof(*ns->v), cmp_str);
+    struct mxg_strsort_item *items = malloc(ns->n * sizeof(*items));
+    if (!items)
+        return MXG_ENOMEM;
+    for (size_t i = 0; i < ns->n; i++)
+        items[i] = mxg_strsort_item(ns->v[i], NULL);
+    mxg_strsort(items, ns->n);
+    for (size_t i = 0; i < ns->n; i++)
+        ns->v[i] = (char *)(uintptr_t)items[i].s;
+    free(items);
     size_t k = 1;
     for (size_t i = 1; i < ns->n; i++) {
         if (strcmp(ns->v[i], ns->v[k - 1]) == 0)

@@ -693,15 +693,6 @@ static void pending_release(struct pending *p)
     p->n_held = 0;
 }
 
-struct name_ref {
-    const struct mxg_txn_name *e;
-};
-
-static int cmp_name_ref(const void *a, const void *b)
-{
-    return strcmp(((const struct name_ref *)a)->e->name, ((const struct name_ref *)b)->e->name);
-}
-
 /* Writes each touched name's final records: the records of many names go to the store together
  * (mxg_store_records_add), in name order, so that the store's name indexes grow at one end
  * rather than all over. A name's old records are deleted before its new ones are queued, and
@@ -710,21 +701,20 @@ int mxg_txn_apply(struct mxg_txn *t, struct mxg_store *st)
 {
     const size_t names = t->n_names;
     struct pending *p = calloc(1, sizeof(*p));
-    struct name_ref *order = calloc(names ? names : 1, sizeof(*order));
+    struct mxg_strsort_item *order = calloc(names ? names : 1, sizeof(*order));
     if (!p || !order) {
         free(p);
         free(order);
         return MXG_ENOMEM;
     }
     for (size_t i = 0; i < names; i++)
-        order[i].e = &t->names[i];
-    if (names > 1)
-        qsort(order, names, sizeof(*order), cmp_name_ref);
+        order[i] = mxg_strsort_item(t->names[i].name, &t->names[i]);
+    mxg_strsort(order, names);
     int rc = MXG_OK;
     if (t->wipe)
         rc = MXG_STORE_CALL(st, zone_clear, t->zone_id);
     for (size_t i = 0; rc == MXG_OK && i < names; i++) {
-        const struct mxg_txn_name *e = order[i].e;
+        const struct mxg_txn_name *e = order[i].data;
         struct collect c = {0};
         const struct mxg_txn_rec *recs = e->add;
         size_t n = e->n_add;

@@ -84,13 +84,72 @@ static void test_strbuf_failed(void **state)
     free(b.p);
 }
 
+static int cmp_plain(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* mxg_strsort() puts strings in strcmp's order: names sharing their first 8 bytes, shorter and
+ * longer than 8, the empty string, bytes above 0x7f, duplicates; each item keeps its data. */
+static void test_strsort(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    static const char *const FIXED[] = {"",
+                                        "a",
+                                        "ab",
+                                        "abcdefg",
+                                        "abcdefgh",
+                                        "abcdefghi",
+                                        "abcdefgh",
+                                        "abcdefgi",
+                                        "\xc3\xa9t\xc3\xa9",
+                                        "\x7f",
+                                        "\x80",
+                                        "h1.bench.example.",
+                                        "h10.bench.example.",
+                                        "h1.bench.example."};
+    const size_t nfixed = sizeof(FIXED) / sizeof(FIXED[0]);
+    char(*buf)[24] = calloc(N, sizeof(*buf));
+    const char **plain = calloc(N, sizeof(*plain));
+    struct mxg_strsort_item *items = calloc(N, sizeof(*items));
+    assert_non_null(buf);
+    assert_non_null(plain);
+    assert_non_null(items);
+    unsigned seed = 7;
+    for (size_t i = 0; i < N; i++) {
+        if (i < nfixed) {
+            strcpy(buf[i], FIXED[i]);
+        } else {
+            size_t len = (seed = seed * 1103515245u + 12345u) >> 16 & 15;
+            for (size_t k = 0; k < len; k++) {
+                seed = seed * 1103515245u + 12345u;
+                /* few distinct bytes, so that many strings share their first 8 */
+                buf[i][k] = "ab.\xe9"[seed >> 16 & 3];
+            }
+        }
+        plain[i] = buf[i];
+        items[i] = mxg_strsort_item(buf[i], &buf[i]);
+    }
+    qsort(plain, N, sizeof(*plain), cmp_plain);
+    mxg_strsort(items, N);
+    for (size_t i = 0; i < N; i++) {
+        assert_string_equal(items[i].s, plain[i]);
+        assert_ptr_equal(items[i].data, items[i].s);
+    }
+    mxg_strsort(items, 0);
+    mxg_strsort(items, 1);
+    free(items);
+    free(plain);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_doubling),
-        cmocka_unit_test(test_too_big),
-        cmocka_unit_test(test_strbuf),
-        cmocka_unit_test(test_strbuf_failed),
+        cmocka_unit_test(test_doubling), cmocka_unit_test(test_too_big),
+        cmocka_unit_test(test_strbuf),   cmocka_unit_test(test_strbuf_failed),
+        cmocka_unit_test(test_strsort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
