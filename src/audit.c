@@ -299,15 +299,14 @@ static void tb_text(struct mxg_strbuf *b, const char *s)
  * record: snprintf was a tenth of the list's cost). */
 static void tb_ttl(struct mxg_strbuf *b, uint32_t ttl)
 {
-    char num[24];
+    char num[16];
     size_t i = sizeof(num);
     num[--i] = '}';
     do {
         num[--i] = (char)('0' + ttl % 10);
         ttl /= 10;
     } while (ttl);
-    i -= 7;
-    memcpy(num + i, ",\"ttl\":", 7);
+    mxg_strbuf_put(b, ",\"ttl\":", 7);
     mxg_strbuf_put(b, num + i, sizeof(num) - i);
 }
 
