@@ -81,14 +81,14 @@ struct found {
     struct mxg_zone z;
 };
 
-/* The zone called name, if any: MXG_OK with out->id and out->apex, MXG_ENOENT, or the store's
- * error. */
 /* Whether name is the zone the transaction adds, which v->st does not see (judged beside). */
 static bool is_added(const struct mxg_guard_view_ctx *v, const char *name)
 {
     return v->added_zone && strcmp(name, v->added_zone->name) == 0;
 }
 
+/* The zone called name, if any: MXG_OK with out->id and out->apex, MXG_ENOENT, or the store's
+ * error. */
 static int zone_named(struct mxg_guard_view_ctx *v, const char *name, struct found *out)
 {
     if (is_added(v, name)) {
