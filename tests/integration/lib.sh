@@ -583,11 +583,19 @@ pdns_stop() { it_stop_pid "${1:-$PDNS_PID}"; }
 
 # --------------------------------------------------------------------- dig --
 
+# DIG_SOURCE -- the source address of every dig below (default: the kernel's choice, 127.0.0.1).
+# dig sets SO_REUSEPORT on its UDP socket, so the kernel may give two digs running at the same
+# time the same source port; asking the same server, they then share one address tuple and one
+# of them gets the other's reply ("ID mismatch") and times out. A dig that runs beside another
+# (a background query loop) sets its own 127.0.0.N here.
+DIG_SOURCE=${DIG_SOURCE:-}
+
 # dig_at PORT ARGS... -- dig against 127.0.0.1:PORT, no recursion, one try.
 dig_at() {
     local port=$1
     shift
-    "$DIG" @127.0.0.1 -p "$port" +norec +tries=1 +time=$((IT_SLOW > 1 ? 10 : 2)) "$@"
+    "$DIG" @127.0.0.1 ${DIG_SOURCE:+-b "$DIG_SOURCE"} -p "$port" +norec +tries=1 \
+        +time=$((IT_SLOW > 1 ? 10 : 2)) "$@"
 }
 
 # dig_short PORT NAME TYPE -- sorted +short answer.
@@ -597,7 +605,7 @@ dig_short() { dig_at "$1" +short "$2" "$3" | sort; }
 # print "NAME TYPE RDATA..." for each, in order: the RDATA of every answer record, space-joined
 # (nothing after the type for an empty answer or no reply).
 dig_answers() {
-    "$DIG" @127.0.0.1 -p "$1" +norec +tries=2 +time=$((IT_SLOW > 1 ? 10 : 2)) +noall +answer +cmd -f - |
+    "$DIG" @127.0.0.1 ${DIG_SOURCE:+-b "$DIG_SOURCE"} -p "$1" +norec +tries=2 +time=$((IT_SLOW > 1 ? 10 : 2)) +noall +answer +cmd -f - |
         awk '/^; <<>> DiG / { if (q != "") print q a; q = $(NF - 1) " " $NF; a = ""; next }
              /^;/ || NF < 5 { next }
              { r = $5; for (i = 6; i <= NF; i++) r = r " " $i; a = a " " r }

@@ -46,7 +46,10 @@ patch_loop() {
     done
 }
 # dns_loop ID -- bounded query load in dig batch mode; writes one status word per answer
-# (or TIMEOUT-style error lines) to $IT_WORK/dns.ID.
+# (or TIMEOUT-style error lines, and MISMATCH for a reply that was another query's) to
+# $IT_WORK/dns.ID. Each loop asks from its own source address, 127.0.0.(10+ID): digs running
+# side by side may otherwise get the same source port and take each other's replies (lib.sh,
+# DIG_SOURCE).
 dns_loop() {
     local id=$1 stop=$2 b
     local batch="$IT_WORK/batch.$id"
@@ -58,8 +61,9 @@ dns_loop() {
     done
     for ((b = 0; b < 200; b++)); do
         [ -e "$stop" ] && break
-        "$DIG" @127.0.0.1 -p "$PORT" +norec +tries=1 +time=2 -f "$batch" 2>&1 |
-            sed -n -e 's/.*status: \([A-Z]*\).*/\1/p' -e 's/.*\(connection timed out\|no servers could be reached\|communications error\).*/ERROR \1/p' \
+        "$DIG" @127.0.0.1 -b "127.0.0.$((10 + id))" -p "$PORT" +norec +tries=1 +time=2 -f "$batch" 2>&1 |
+            sed -n -e 's/.*status: \([A-Z]*\).*/\1/p' -e 's/.*\(ID mismatch\).*/MISMATCH/p' \
+                -e 's/.*\(connection timed out\|no servers could be reached\|communications error\).*/ERROR \1/p' \
             >>"$IT_WORK/dns.$id"
     done
 }
@@ -79,6 +83,10 @@ for p in "${patch_pids[@]}"; do wait "$p" || true; done
 it_log "$((6 * N)) PATCHes in $((SECONDS - start)) s"
 touch "$stop"
 for p in "${dns_pids[@]}"; do wait "$p" || true; done
+# pdns's own count: every UDP query it received, it answered (none dropped for waiting too long).
+udp_q=$(pdns_ctl show udp-queries) udp_a=$(pdns_ctl show udp-answers)
+assert_eq "$udp_q" "$udp_a" "pdns answered every UDP query it received ($udp_q)"
+assert_eq 0 "$(pdns_ctl show timedout-packets)" "pdns dropped no query for waiting on mxguard"
 
 # --- every PATCH answered 204 -------------------------------------------------------------
 for id in c1 c2 c2a c3 c4 c5; do
@@ -130,11 +138,12 @@ it_log "$nq DNS answers during the PATCHes: $(sort "$IT_WORK/dns.all" | uniq -c 
 [ "$nq" -ge 300 ] && it_pass "DNS load ran ($nq queries)" || it_fail "DNS load too small ($nq queries)"
 assert_eq 0 "$(grep -c SERVFAIL "$IT_WORK/dns.all" || true)" "no SERVFAIL during the PATCHes"
 assert_eq 0 "$(grep -c '^ERROR' "$IT_WORK/dns.all" || true)" "no unanswered query during the PATCHes"
-if grep -q -E 'SERVFAIL|^ERROR' "$IT_WORK/dns.all"; then
+assert_eq 0 "$(grep -c '^MISMATCH' "$IT_WORK/dns.all" || true)" "no reply reached a query it was not for"
+if grep -q -E 'SERVFAIL|^ERROR|^MISMATCH' "$IT_WORK/dns.all"; then
     it_log "what mxguard and pdns logged about it:"
     grep -i -E 'warn|error|fail|timeout|timed out' "$MXG_LOG" "$PDNS_LOG" 2>/dev/null | tail -n 20 || true
 fi
-assert_eq 0 "$(grep -v -c -E '^(NOERROR|NXDOMAIN|SERVFAIL|ERROR.*)$' "$IT_WORK/dns.all" || true)" \
+assert_eq 0 "$(grep -v -c -E '^(NOERROR|NXDOMAIN|SERVFAIL|MISMATCH|ERROR.*)$' "$IT_WORK/dns.all" || true)" \
     "only NOERROR/NXDOMAIN answers"
 
 assert_eq ok "$(store_sql 'PRAGMA integrity_check')" "store integrity_check"
