@@ -605,7 +605,8 @@ dig_short() { dig_at "$1" +short "$2" "$3" | sort; }
 # print "NAME TYPE RDATA..." for each, in order: the RDATA of every answer record, space-joined
 # (nothing after the type for an empty answer or no reply).
 dig_answers() {
-    "$DIG" @127.0.0.1 ${DIG_SOURCE:+-b "$DIG_SOURCE"} -p "$1" +norec +tries=2 +time=$((IT_SLOW > 1 ? 10 : 2)) +noall +answer +cmd -f - |
+    "$DIG" @127.0.0.1 ${DIG_SOURCE:+-b "$DIG_SOURCE"} -p "$1" +norec +tries=2 \
+        +time=$((IT_SLOW > 1 ? 10 : 2)) +noall +answer +cmd -f - |
         awk '/^; <<>> DiG / { if (q != "") print q a; q = $(NF - 1) " " $NF; a = ""; next }
              /^;/ || NF < 5 { next }
              { r = $5; for (i = 6; i <= NF; i++) r = r " " $i; a = a " " r }

@@ -51,7 +51,7 @@ patch_loop() {
 # side by side may otherwise get the same source port and take each other's replies (lib.sh,
 # DIG_SOURCE).
 dns_loop() {
-    local id=$1 stop=$2 b
+    local id=$1 stop=$2 b DIG_SOURCE=127.0.0.$((10 + $1))
     local batch="$IT_WORK/batch.$id"
     : >"$batch"
     for q in "www.example.com A" "example.com SOA" "example.com MX" "mx1.example.net A" \
@@ -61,7 +61,7 @@ dns_loop() {
     done
     for ((b = 0; b < 200; b++)); do
         [ -e "$stop" ] && break
-        "$DIG" @127.0.0.1 -b "127.0.0.$((10 + id))" -p "$PORT" +norec +tries=1 +time=2 -f "$batch" 2>&1 |
+        dig_at "$PORT" -f "$batch" 2>&1 |
             sed -n -e 's/.*status: \([A-Z]*\).*/\1/p' -e 's/.*\(ID mismatch\).*/MISMATCH/p' \
                 -e 's/.*\(connection timed out\|no servers could be reached\|communications error\).*/ERROR \1/p' \
             >>"$IT_WORK/dns.$id"
